@@ -1,0 +1,184 @@
+/**
+ * `landlockd run`: parse options, load the policy, run or print the plan.
+ *
+ * @module
+ */
+
+import {
+  type AuditSink,
+  auditToFd,
+  auditToFile,
+  NO_AUDIT,
+} from "../audit/audit.ts";
+import { PolicyError, type Source } from "../policy/diagnostic.ts";
+import { readPolicyOption } from "./policy_option.ts";
+import { loadPolicy } from "../policy/load.ts";
+import { CompatError, fitRuleToTarget } from "../policy/plan.ts";
+import { RulePathError, ruleTargetKind } from "../sandbox/landlock.ts";
+import {
+  checkEnforceable,
+  planSandbox,
+  runPlanned,
+  type SandboxPlan,
+  UnsupportedSectionError,
+} from "../sandbox/run.ts";
+import { SpawnError } from "../syscalls/process.ts";
+import { type OptionSpecs, parseOptions } from "./args.ts";
+import { EXIT, UsageError } from "./exit_codes.ts";
+import { printError, stableJson } from "./output.ts";
+
+const OPTIONS = {
+  policy: { type: "string" },
+  "policy-file": { type: "string" },
+  "dry-run": { type: "boolean" },
+  "audit-file": { type: "string" },
+  "audit-fd": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies OptionSpecs;
+
+export const HELP =
+  `Usage: landlockd run (--policy NAME | --policy-file PATH) [options] [--] COMMAND [ARG...]
+
+Run COMMAND under a policy. Its stdin, stdout, stderr, environment and
+working directory are landlockd's own; landlockd exits with its status.
+
+Options:
+  --policy NAME        a named policy: LANDLOCKD_POLICY_PATH, then
+                       $XDG_CONFIG_HOME/landlockd/policies, /etc/landlockd/policies,
+                       then the starter policies
+  --policy-file PATH   a policy file
+  --dry-run            print the plan for this kernel as JSON; run nothing
+  --audit-file PATH    append JSON audit events to PATH
+  --audit-fd N         write JSON audit events to file descriptor N
+  -h, --help           show this help
+
+Exit status: COMMAND's own; 128+N if it died of signal N; 126 cannot execute;
+127 not found; 1 policy or set-up error; 2 usage error.
+`;
+
+function openAudit(values: { "audit-file"?: string; "audit-fd"?: string }) {
+  if (values["audit-file"] !== undefined && values["audit-fd"] !== undefined) {
+    throw new UsageError("use --audit-file or --audit-fd, not both", "run");
+  }
+  if (values["audit-file"] !== undefined) {
+    return auditToFile(values["audit-file"]);
+  }
+  if (values["audit-fd"] !== undefined) {
+    const fd = values["audit-fd"];
+    if (!/^\d+$/.test(fd)) {
+      throw new UsageError(
+        `--audit-fd takes a file descriptor number, got "${fd}"`,
+        "run",
+      );
+    }
+    try {
+      Deno.statSync(`/proc/self/fd/${fd}`);
+    } catch {
+      throw new UsageError(
+        `--audit-fd ${fd}: no such open file descriptor`,
+        "run",
+      );
+    }
+    return auditToFd(Number(fd));
+  }
+  return NO_AUDIT;
+}
+
+function dryRunReport(source: Source, plan: SandboxPlan, argv: string[]) {
+  const layers = plan.landlock.layers.map((layer) => ({
+    ...layer,
+    path_beneath: layer.path_beneath.map((planned) => {
+      const kind = ruleTargetKind(planned);
+      const { rule, ignored } = fitRuleToTarget(planned, kind);
+      return { ...rule, target: kind, ...(ignored.length ? { ignored } : {}) };
+    }),
+  }));
+  return stableJson({
+    policy: source.name,
+    command: argv,
+    landlock: {
+      abi: plan.support.abi,
+      kernel_abi: plan.support.kernel_abi,
+      ...(plan.support.reason ? { note: plan.support.reason } : {}),
+      compat: plan.landlock.compat,
+      status: plan.landlock.status,
+      dropped: plan.landlock.dropped,
+      layers,
+    },
+  });
+}
+
+function warnIfDegraded(plan: SandboxPlan) {
+  const { status, dropped } = plan.landlock;
+  if (status === "fully_enforced") return;
+  const what = status === "not_enforced"
+    ? "Landlock is NOT enforced"
+    : "Landlock is partially enforced";
+  const why = plan.support.reason ? ` (${plan.support.reason})` : "";
+  printError(
+    `warning: ${what}${why}; compat = "best_effort" dropped: ${
+      dropped.map((d) => `${d.key} ${d.right} (ABI ${d.needs_abi})`).join(", ")
+    }`,
+  );
+}
+
+/** `landlockd run`; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const { values, rest: command } = parseOptions("run", args, OPTIONS, {
+    command: true,
+  });
+  if (values.help) {
+    console.log(HELP);
+    return EXIT.OK;
+  }
+  const source = readPolicyOption(values, "run");
+  if (command.length === 0 && !values["dry-run"]) {
+    throw new UsageError(
+      "no command given: landlockd run --policy NAME -- COMMAND",
+      "run",
+    );
+  }
+
+  let audit: AuditSink = NO_AUDIT;
+  try {
+    const policy = await loadPolicy(source);
+    const plan = planSandbox(policy);
+    if (values["dry-run"]) {
+      console.log(dryRunReport(source, plan, command));
+      return EXIT.OK;
+    }
+    checkEnforceable(policy);
+    warnIfDegraded(plan);
+    audit = openAudit(values);
+    const result = runPlanned(
+      plan,
+      { argv: command, path: Deno.env.get("PATH") },
+      audit,
+      source.name,
+    );
+    return result.exitCode;
+  } catch (e) {
+    if (e instanceof RulePathError) {
+      printError(new PolicyError(source, [e.diagnostic]).message);
+      return EXIT.POLICY;
+    }
+    if (e instanceof UnsupportedSectionError) {
+      printError(`${source.name}: ${e.message}`);
+      return EXIT.POLICY;
+    }
+    if (e instanceof CompatError) {
+      printError(`${source.name}: ${e.message}`);
+      return EXIT.POLICY;
+    }
+    if (e instanceof SpawnError) {
+      printError(e.message);
+      if (e.step !== "exec") return EXIT.POLICY;
+      return e.code === "ENOENT" || e.code === "ENOTDIR"
+        ? EXIT.NOT_FOUND
+        : EXIT.NOT_EXECUTABLE;
+    }
+    throw e;
+  } finally {
+    audit.close();
+  }
+}

@@ -1,0 +1,360 @@
+/*
+ * landlockd's pre-exec trampoline.
+ *
+ * The parent (TypeScript) prepares every fd, string and filter. ll_spawn()
+ * clones with CLONE_VM | CLONE_VFORK, so the calling thread sleeps until the
+ * child has executed or exited. Sharing memory with a multithreaded runtime
+ * means the child may only make raw, async-signal-safe system calls: no
+ * malloc, no locks, no stdio. A failed step is sent to the parent as
+ * (step, errno) over a close-on-exec socket; end-of-file means exec worked.
+ */
+#define _GNU_SOURCE
+#include "landlockd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SYS_landlock_restrict_self
+#define SYS_landlock_restrict_self 446
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+#define CHILD_STACK_SIZE (256 * 1024)
+
+enum report_kind { REPORT_LISTENER = 1, REPORT_FAILURE = 2 };
+
+struct child_ctx {
+	const struct ll_spawn_req *req;
+	int report_fd;
+	pid_t parent;
+};
+
+static void send_report(int fd, int32_t kind, int32_t step, int32_t err,
+			int pass_fd)
+{
+	int32_t msg[3] = { kind, step, err };
+	struct iovec iov = { .iov_base = msg, .iov_len = sizeof(msg) };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (pass_fd >= 0) {
+		memset(&control, 0, sizeof(control));
+		mh.msg_control = control.buf;
+		mh.msg_controllen = sizeof(control.buf);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+	}
+	while (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0 && errno == EINTR)
+		;
+}
+
+static __attribute__((noreturn)) void fail(const struct child_ctx *c,
+					   int32_t step, int32_t err)
+{
+	send_report(c->report_fd, REPORT_FAILURE, step, err, -1);
+	_exit(127);
+}
+
+static int move_stdio(const struct child_ctx *c)
+{
+	int32_t src[3];
+
+	/* Lift a source that sits on a low fd out of the way of the dup2s. */
+	for (int i = 0; i < 3; i++) {
+		src[i] = c->req->stdio[i];
+		if (src[i] >= 0 && src[i] < 3 && src[i] != i) {
+			src[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 3);
+			if (src[i] < 0)
+				return errno;
+		}
+	}
+	for (int i = 0; i < 3; i++) {
+		if (src[i] >= 0 && src[i] != i && dup2(src[i], i) < 0)
+			return errno;
+	}
+	return 0;
+}
+
+static int child_main(void *arg)
+{
+	const struct child_ctx *c = arg;
+	const struct ll_spawn_req *r = c->req;
+	struct sigaction sa;
+	sigset_t none;
+
+	/* The parent blocked every signal; drop its handlers before unblocking. */
+	memset(&sa, 0, sizeof(sa));
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		sa.sa_handler = (sig <= 64 && (r->sig_ignore >> (sig - 1)) & 1) ?
+					SIG_IGN :
+					SIG_DFL;
+		sigaction(sig, &sa, NULL); /* glibc-reserved signals: EINVAL */
+	}
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+		fail(c, LL_STEP_SIGNALS, errno);
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		fail(c, LL_STEP_PDEATHSIG, errno);
+	if (getppid() != c->parent)
+		_exit(127); /* the parent is already gone */
+
+	int err = move_stdio(c);
+	if (err)
+		fail(c, LL_STEP_STDIO, err);
+
+	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		fail(c, LL_STEP_FDS, errno);
+	for (uint32_t i = 0; i < r->n_keep; i++) {
+		if (fcntl(r->keep_fds[i], F_SETFD, 0) < 0)
+			fail(c, LL_STEP_FDS, errno);
+	}
+
+	if (r->cwd && chdir(r->cwd) < 0)
+		fail(c, LL_STEP_CWD, errno);
+
+	if ((r->flags & LL_SPAWN_NO_NEW_PRIVS) &&
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		fail(c, LL_STEP_NO_NEW_PRIVS, errno);
+
+	for (uint32_t i = 0; i < r->n_layers; i++) {
+		if (syscall(SYS_landlock_restrict_self, r->layer_fds[i],
+			    r->restrict_flags) < 0)
+			fail(c, LL_STEP_LANDLOCK, errno);
+	}
+
+	/*
+	 * seccomp comes last. The filter must never notify on sendmsg or
+	 * execve: the parent sleeps until exec, so nobody would answer.
+	 */
+	if (r->seccomp_prog) {
+		long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+				  r->seccomp_flags, r->seccomp_prog);
+		if (fd < 0)
+			fail(c, LL_STEP_SECCOMP, errno);
+		if (r->seccomp_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
+			send_report(c->report_fd, REPORT_LISTENER, 0, 0,
+				    (int)fd);
+			close((int)fd);
+		}
+	}
+
+	/* execvp-like: try each candidate; EACCES wins over a later ENOENT. */
+	char *const *envp = (char *const *)(r->envp ? r->envp : (const char *const *)environ);
+	int exec_err = ENOENT;
+	for (const char *const *p = r->paths; *p; p++) {
+		execve(*p, (char *const *)r->argv, envp);
+		if (errno == EACCES)
+			exec_err = EACCES;
+		else if (errno != ENOENT && errno != ENOTDIR) {
+			exec_err = errno;
+			break;
+		}
+	}
+	fail(c, LL_STEP_EXEC, exec_err);
+}
+
+static void read_reports(int fd, int32_t *out)
+{
+	for (;;) {
+		int32_t msg[3];
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} control;
+		struct iovec iov = { .iov_base = msg, .iov_len = sizeof(msg) };
+		struct msghdr mh = { .msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = control.buf,
+				     .msg_controllen = sizeof(control.buf) };
+		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(msg))
+			return; /* end of file: the child executed or exited */
+		if (msg[0] == REPORT_FAILURE) {
+			out[LL_OUT_STEP] = msg[1];
+			out[LL_OUT_ERRNO] = msg[2];
+		}
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		if (msg[0] == REPORT_LISTENER && cm &&
+		    cm->cmsg_type == SCM_RIGHTS)
+			memcpy(&out[LL_OUT_LISTENER], CMSG_DATA(cm), sizeof(int));
+	}
+}
+
+int32_t ll_spawn(const struct ll_spawn_req *req, int32_t *out)
+{
+	int sv[2];
+	sigset_t all, old;
+
+	out[LL_OUT_PID] = -1;
+	out[LL_OUT_PIDFD] = -1;
+	out[LL_OUT_STEP] = LL_STEP_NONE;
+	out[LL_OUT_ERRNO] = 0;
+	out[LL_OUT_LISTENER] = -1;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	void *stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED) {
+		int err = errno;
+		close(sv[0]);
+		close(sv[1]);
+		return -err;
+	}
+
+	struct child_ctx ctx = { .req = req,
+				 .report_fd = sv[1],
+				 .parent = getpid() };
+	int pidfd = -1;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid_t pid = clone(child_main, (char *)stack + CHILD_STACK_SIZE,
+			  CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &ctx,
+			  &pidfd);
+	int clone_err = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	munmap(stack, CHILD_STACK_SIZE);
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		return -clone_err;
+	}
+
+	out[LL_OUT_PID] = pid;
+	out[LL_OUT_PIDFD] = pidfd;
+	read_reports(sv[0], out);
+	close(sv[0]);
+	if (out[LL_OUT_STEP] == LL_STEP_NONE)
+		return 0;
+
+	siginfo_t si;
+	while (waitid(P_PIDFD, pidfd, &si, WEXITED) < 0 && errno == EINTR)
+		;
+	close(pidfd);
+	out[LL_OUT_PIDFD] = -1;
+	if (out[LL_OUT_LISTENER] >= 0) {
+		close(out[LL_OUT_LISTENER]);
+		out[LL_OUT_LISTENER] = -1;
+	}
+	return out[LL_OUT_STEP];
+}
+
+int32_t ll_wait(int32_t pidfd)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	while (waitid(P_PIDFD, pidfd, &si, WEXITED) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	if (si.si_code == CLD_EXITED)
+		return si.si_status & 0xff;
+	return 256 + si.si_status;
+}
+
+int64_t ll_syscall(int64_t nr, int64_t a0, int64_t a1, int64_t a2, int64_t a3,
+		   int64_t a4, int64_t a5)
+{
+	long r = syscall(nr, a0, a1, a2, a3, a4, a5);
+	return r == -1 ? -(int64_t)errno : (int64_t)r;
+}
+
+/* Signal forwarding: set up in the parent, never inherited (see child_main). */
+static volatile int32_t fwd_pidfd = -1;
+static volatile sig_atomic_t fwd_pending[65];
+static volatile uint32_t fwd_count[65];
+
+static void forward(int sig)
+{
+	if (syscall(SYS_pidfd_send_signal, fwd_pidfd, sig, NULL, 0) == 0)
+		fwd_count[sig]++;
+}
+
+static void on_signal(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	int saved = errno;
+	/*
+	 * A signal the kernel raised from the terminal (Ctrl-C, hangup) went
+	 * to the whole foreground process group, the child included, so
+	 * forwarding it would deliver it twice.
+	 */
+	if (si && si->si_code == SI_KERNEL) {
+		errno = saved;
+		return;
+	}
+	if (fwd_pidfd >= 0)
+		forward(sig);
+	else if (sig > 0 && sig <= 64)
+		fwd_pending[sig] = 1;
+	errno = saved;
+}
+
+int32_t ll_forward_signals(const int32_t *sigs, uint32_t n)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (uint32_t i = 0; i < n; i++) {
+		if (sigaction(sigs[i], &sa, NULL) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+void ll_forward_to(int32_t pidfd)
+{
+	fwd_pidfd = pidfd;
+	if (pidfd < 0)
+		return;
+	for (int sig = 1; sig <= 64; sig++) {
+		if (fwd_pending[sig]) {
+			fwd_pending[sig] = 0;
+			forward(sig);
+		}
+	}
+}
+
+uint32_t ll_forwarded(int32_t sig)
+{
+	return (sig > 0 && sig <= 64) ? fwd_count[sig] : 0;
+}

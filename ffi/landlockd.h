@@ -1,0 +1,80 @@
+/*
+ * landlockd's C library: the pre-exec trampoline and a raw syscall entry.
+ *
+ * Everything here is called from TypeScript through Deno.dlopen. The byte
+ * layout of every struct below is mirrored in ffi/layout.ts and checked by
+ * tests/layout_test.ts against ffi/layout_check.c.
+ */
+#ifndef LANDLOCKD_H
+#define LANDLOCKD_H
+
+#include <stdint.h>
+
+/* Steps the child performs, in this order. Reported back as (step, errno). */
+enum ll_step {
+	LL_STEP_NONE = 0,
+	LL_STEP_SIGNALS = 1,
+	LL_STEP_PDEATHSIG = 2,
+	LL_STEP_STDIO = 3,
+	LL_STEP_FDS = 4,
+	LL_STEP_MOUNTS = 5,
+	LL_STEP_CWD = 6,
+	LL_STEP_NO_NEW_PRIVS = 7,
+	LL_STEP_LANDLOCK = 8,
+	LL_STEP_SECCOMP = 9,
+	LL_STEP_EXEC = 10,
+};
+
+/* ll_spawn_req.flags */
+#define LL_SPAWN_NO_NEW_PRIVS (1u << 0)
+
+/*
+ * What the parent prepared. Every pointer stays valid for the duration of
+ * ll_spawn(); the child only reads it.
+ */
+struct ll_spawn_req {
+	const char *const *paths; /* executable candidates, NULL-terminated */
+	const char *const *argv; /* NULL-terminated */
+	const char *const *envp; /* NULL-terminated; NULL keeps environ */
+	const int32_t *layer_fds; /* Landlock ruleset fds, restricted in order */
+	const int32_t *keep_fds; /* fds >= 3 the child keeps across exec */
+	const char *cwd; /* NULL keeps the current directory */
+	const void *seccomp_prog; /* struct sock_fprog *, or NULL */
+	uint32_t n_layers;
+	uint32_t n_keep;
+	int32_t stdio[3]; /* fd to become 0, 1, 2; -1 keeps the inherited one */
+	uint32_t flags; /* LL_SPAWN_* */
+	uint32_t seccomp_flags; /* SECCOMP_FILTER_FLAG_* */
+	uint32_t restrict_flags; /* landlock_restrict_self() flags */
+	uint64_t sig_ignore; /* bit (n - 1) set: signal n stays ignored */
+};
+
+/* Indices into the int32_t[6] result of ll_spawn(). */
+enum ll_spawn_out {
+	LL_OUT_PID = 0,
+	LL_OUT_PIDFD = 1,
+	LL_OUT_STEP = 2,
+	LL_OUT_ERRNO = 3,
+	LL_OUT_LISTENER = 4,
+};
+
+/*
+ * Start req->argv in a child. Returns 0 once the child has executed,
+ * a positive ll_step when a step failed (the child is reaped and out holds
+ * the errno), or a negative errno when the parent could not start a child.
+ */
+int32_t ll_spawn(const struct ll_spawn_req *req, int32_t *out);
+
+/* Wait for the process behind pidfd: exit status 0-255, 256 + signal, or -errno. */
+int32_t ll_wait(int32_t pidfd);
+
+/* A raw syscall: the kernel's result, with failures as -errno. */
+int64_t ll_syscall(int64_t nr, int64_t a0, int64_t a1, int64_t a2, int64_t a3,
+		   int64_t a4, int64_t a5);
+
+/* Forward the listed signals to the child once ll_forward_to() names it. */
+int32_t ll_forward_signals(const int32_t *sigs, uint32_t n);
+void ll_forward_to(int32_t pidfd);
+uint32_t ll_forwarded(int32_t sig);
+
+#endif

@@ -1,0 +1,63 @@
+/**
+ * Loads landlockd's C library.
+ *
+ * The shared object built by `deno task build` is read as bytes (from the
+ * source tree under `deno run`, from the embedded files of a `deno compile`
+ * binary), copied into a memfd and opened from /proc/self/fd. Both ways of
+ * running landlockd therefore take the same path.
+ *
+ * @module
+ */
+
+import { cstring } from "./cstring.ts";
+import { libcSymbols, type Library, symbols } from "./symbols.ts";
+import { NR } from "./syscall_numbers.ts";
+
+export type { Library } from "./symbols.ts";
+export * from "./cstring.ts";
+export * from "./layout.ts";
+export * from "./syscall_numbers.ts";
+
+const MFD_CLOEXEC = 1;
+const SUPPORTED_ARCHS = ["x86_64", "aarch64"];
+
+/** Where `deno task build` puts the library. */
+export const LIBRARY_URL = new URL("./build/liblandlockd.so", import.meta.url);
+
+let loaded: Library | undefined;
+
+/** Thrown when the C library cannot be found or opened. */
+export class LibraryError extends Error {
+  override name = "LibraryError";
+}
+
+/** Opens the C library once per thread and returns its symbols. */
+export function library(): Library {
+  if (loaded) return loaded;
+  if (Deno.build.os !== "linux" || !SUPPORTED_ARCHS.includes(Deno.build.arch)) {
+    throw new LibraryError(
+      `landlockd runs on Linux x86_64 and aarch64, not ${Deno.build.os} ${Deno.build.arch}`,
+    );
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = Deno.readFileSync(LIBRARY_URL);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    throw new LibraryError(
+      `Cannot find landlockd's C library at "${LIBRARY_URL.pathname}": run "deno task build" first`,
+    );
+  }
+  const libc = Deno.dlopen("libc.so.6", libcSymbols);
+  const fd = libc.symbols.memfd_create(cstring("liblandlockd.so"), MFD_CLOEXEC);
+  libc.close();
+  if (fd < 0) {
+    throw new LibraryError("Cannot create a memfd for landlockd's C library");
+  }
+  const path = `/proc/self/fd/${fd}`;
+  Deno.writeFileSync(path, bytes);
+  const lib = Deno.dlopen(path, symbols).symbols;
+  lib.ll_syscall(BigInt(NR.close), BigInt(fd), 0n, 0n, 0n, 0n, 0n); // the mapping keeps it
+  loaded = lib;
+  return lib;
+}

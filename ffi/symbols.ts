@@ -1,0 +1,37 @@
+/**
+ * The one symbol table of landlockd's C library (ffi/landlockd.c).
+ *
+ * Each entry carries its C prototype. Nothing outside `ffi/` names these
+ * symbols: `syscalls/` wraps them in typed calls.
+ *
+ * @module
+ */
+
+export const symbols = {
+  /** int32_t ll_spawn(const struct ll_spawn_req *req, int32_t *out); */
+  ll_spawn: { parameters: ["buffer", "buffer"], result: "i32" },
+  /** int32_t ll_wait(int32_t pidfd); blocks, so it runs off the JS thread. */
+  ll_wait: { parameters: ["i32"], result: "i32", nonblocking: true },
+  /** int32_t ll_wait(int32_t pidfd); for callers on a thread of their own. */
+  ll_wait_sync: { name: "ll_wait", parameters: ["i32"], result: "i32" },
+  /** int64_t ll_syscall(int64_t nr, int64_t a0, ..., int64_t a5); */
+  ll_syscall: {
+    parameters: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"],
+    result: "i64",
+  },
+  /** int32_t ll_forward_signals(const int32_t *sigs, uint32_t n); */
+  ll_forward_signals: { parameters: ["buffer", "u32"], result: "i32" },
+  /** void ll_forward_to(int32_t pidfd); */
+  ll_forward_to: { parameters: ["i32"], result: "void" },
+  /** uint32_t ll_forwarded(int32_t sig); */
+  ll_forwarded: { parameters: ["i32"], result: "u32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The libc functions needed before landlockd's own library is loaded. */
+export const libcSymbols = {
+  /** int memfd_create(const char *name, unsigned int flags); */
+  memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** landlockd's C library, opened. */
+export type Library = Deno.DynamicLibrary<typeof symbols>["symbols"];

@@ -1,0 +1,59 @@
+/**
+ * Errors and warnings about a policy document, in one voice:
+ * `FILE:LINE: KEY.PATH: what is wrong; what was expected`.
+ *
+ * @module
+ */
+
+import { formatKeyPath, indexLines, type KeyPath, lineOf } from "./locate.ts";
+
+/** One finding about a policy. */
+export interface Diagnostic {
+  severity: "error" | "warning";
+  /** Key path inside the document; empty for the document itself. */
+  path: KeyPath;
+  message: string;
+  /** 1-based; set when the TOML parser or the line index knows it. */
+  line?: number;
+  column?: number;
+}
+
+/** The document a diagnostic is about. */
+export interface Source {
+  /** What to call it in messages: a file path or `policy "ci-default"`. */
+  name: string;
+  text: string;
+}
+
+/** Adds line numbers from the document to diagnostics that lack one. */
+export function locate(source: Source, diags: Diagnostic[]): Diagnostic[] {
+  let index: Map<string, number> | undefined;
+  return diags.map((d) => {
+    if (d.line !== undefined || d.path.length === 0) return d;
+    index ??= indexLines(source.text);
+    return { ...d, line: lineOf(index, d.path) };
+  });
+}
+
+/** `ci.toml:7: fs_layer[0].rule[0].path: "/nope" does not exist` */
+export function formatDiagnostic(source: Source, d: Diagnostic): string {
+  let where = source.name;
+  if (d.line !== undefined) where += `:${d.line}`;
+  if (d.column !== undefined) where += `:${d.column}`;
+  const key = formatKeyPath(d.path);
+  const prefix = d.severity === "warning" ? "warning: " : "";
+  return `${where}: ${prefix}${key ? `${key}: ` : ""}${d.message}`;
+}
+
+/** A policy that cannot be used; carries every error found. */
+export class PolicyError extends Error {
+  override name = "PolicyError";
+
+  constructor(readonly source: Source, readonly diagnostics: Diagnostic[]) {
+    super(
+      locate(source, diagnostics).map((d) => formatDiagnostic(source, d)).join(
+        "\n",
+      ),
+    );
+  }
+}

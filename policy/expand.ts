@@ -1,0 +1,61 @@
+/**
+ * `${NAME}` in policy paths, expanded from the environment when a policy is
+ * used, so one starter policy serves many jobs (`/run/jobs/${JOB}/root`).
+ * The validated (cached) policy keeps the placeholders; expansion is cheap
+ * and reruns every time, so a changed variable is never served stale.
+ *
+ * @module
+ */
+
+import type { Diagnostic } from "./diagnostic.ts";
+import type { KeyPath } from "./locate.ts";
+import type { Policy } from "./schema.ts";
+
+/** Keys whose strings are text, not paths. */
+const NOT_PATHS = new Set(["description", "name"]);
+
+const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/** Expands every `${NAME}` in the policy's strings; reports unset names. */
+export function expandPolicy(
+  policy: Policy,
+  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
+): { policy: Policy; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const walk = (value: unknown, path: (string | number)[]): unknown => {
+    if (typeof value === "string") return expand(value, path);
+    if (Array.isArray(value)) return value.map((v, i) => walk(v, [...path, i]));
+    if (value !== null && typeof value === "object") {
+      return Object.fromEntries(
+        Object.entries(value).map((
+          [k, v],
+        ) => [k, NOT_PATHS.has(k) ? v : walk(v, [...path, k])]),
+      );
+    }
+    return value;
+  };
+  const expand = (s: string, path: KeyPath): string => {
+    if (!s.includes("${")) return s;
+    const out = s.replace(VARIABLE, (whole, name: string) => {
+      const v = env(name);
+      if (v === undefined || v === "") {
+        diagnostics.push({
+          severity: "error",
+          path,
+          message: `\${${name}} is not set in the environment`,
+        });
+        return whole;
+      }
+      return v;
+    });
+    if (!out.startsWith("/") && !diagnostics.length) {
+      diagnostics.push({
+        severity: "error",
+        path,
+        message: `"${s}" expands to "${out}", which is not an absolute path`,
+      });
+    }
+    return out;
+  };
+  return { policy: walk(policy, []) as Policy, diagnostics };
+}

@@ -1,0 +1,155 @@
+/**
+ * `landlockd lint`: every error in a policy, plus warnings for rules that
+ * can never matter. Looks at the filesystem (rule paths must exist).
+ *
+ * @module
+ */
+
+import type { Diagnostic, Source } from "./diagnostic.ts";
+import { expandPolicy } from "./expand.ts";
+import { FILE_RIGHTS, type FsRight } from "./rights.ts";
+import { LATER_SECTIONS } from "./sections.ts";
+import type { Policy } from "./schema.ts";
+import { validatePolicy } from "./validate.ts";
+
+/** How a path looks on this host, for lint's checks. */
+export type PathInfo = "directory" | "file" | "missing";
+
+/** Default probe: follows symlinks, as Landlock does when opening a rule path. */
+export function statPath(path: string): PathInfo {
+  try {
+    return Deno.statSync(path).isDirectory ? "directory" : "file";
+  } catch {
+    return "missing";
+  }
+}
+
+/** Whether `path` is `base` or lies beneath it. */
+export function isBeneath(path: string, base: string): boolean {
+  if (base === "/") return true;
+  const b = base.replace(/\/+$/, "");
+  return path === b || path.startsWith(`${b}/`);
+}
+
+/** Lints a document: syntax, schema, paths, then rules that cannot matter. */
+export function lintPolicy(
+  source: Source,
+  probe: (path: string) => PathInfo = statPath,
+): Diagnostic[] {
+  const result = validatePolicy(source);
+  if (!result.policy) return result.diagnostics;
+  const { policy, diagnostics } = expandPolicy(result.policy);
+  if (diagnostics.length) return diagnostics;
+  return [...checkPaths(policy, probe), ...warnings(policy, probe)];
+}
+
+function checkPaths(
+  policy: Policy,
+  probe: (path: string) => PathInfo,
+): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  (policy.fs_layer ?? []).forEach((layer, i) =>
+    (layer.rule ?? []).forEach((rule, j) => {
+      if (probe(rule.path) === "missing") {
+        out.push({
+          severity: "error",
+          path: ["fs_layer", i, "rule", j, "path"],
+          message: `"${rule.path}" does not exist`,
+        });
+      }
+    })
+  );
+  return out;
+}
+
+function warning(path: (string | number)[], message: string): Diagnostic {
+  return { severity: "warning", path, message };
+}
+
+/** Warnings only; the policy is valid. */
+export function warnings(
+  policy: Policy,
+  probe: (path: string) => PathInfo = statPath,
+): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const layers = policy.fs_layer ?? [];
+
+  layers.forEach((layer, i) => {
+    const rules = layer.rule ?? [];
+    rules.forEach((rule, j) => {
+      const at = ["fs_layer", i, "rule", j];
+      if (probe(rule.path) === "file") {
+        const ignored = rule.allowed_access.filter((r) =>
+          !FILE_RIGHTS.includes(r)
+        );
+        if (ignored.length) {
+          out.push(warning(
+            [...at, "allowed_access"],
+            `"${rule.path}" is not a directory, so ${
+              ignored.join(", ")
+            } can never apply to it`,
+          ));
+        }
+      }
+      // A rule whose rights an ancestor rule of the same layer already grants.
+      const cover = rules.findIndex((other, k) =>
+        k !== j && isBeneath(rule.path, other.path) &&
+        (other.path !== rule.path || k < j) &&
+        rule.allowed_access.every((r) => other.allowed_access.includes(r))
+      );
+      if (cover >= 0) {
+        out.push(warning(
+          at,
+          `can never matter: fs_layer[${i}].rule[${cover}] already allows these rights at or above "${rule.path}"`,
+        ));
+      }
+      // Rights another layer handles but allows nowhere on this path.
+      const blocked = new Map<number, FsRight[]>();
+      layers.forEach((otherLayer, k) => {
+        if (k === i) return;
+        for (const right of rule.allowed_access) {
+          if (!otherLayer.handled_access_fs.includes(right)) continue;
+          const allowedThere = (otherLayer.rule ?? []).some((o) =>
+            o.allowed_access.includes(right) &&
+            (isBeneath(rule.path, o.path) || isBeneath(o.path, rule.path))
+          );
+          if (!allowedThere) blocked.set(k, [...blocked.get(k) ?? [], right]);
+        }
+      });
+      for (const [k, rights] of blocked) {
+        out.push(warning(
+          [...at, "allowed_access"],
+          `${
+            rights.join(", ")
+          } can never take effect at "${rule.path}": fs_layer[${k}] handles ${
+            rights.length > 1 ? "them" : "it"
+          } and allows ${
+            rights.length > 1 ? "them" : "it"
+          } nowhere on this path (stacked layers intersect)`,
+        ));
+      }
+    });
+  });
+
+  const ports = new Map<number, number>();
+  (policy.net?.rule ?? []).forEach((rule, j) => {
+    if (ports.has(rule.port)) {
+      out.push(warning(
+        ["net", "rule", j, "port"],
+        `port ${rule.port} already has net.rule[${
+          ports.get(rule.port)
+        }]; the rights are combined`,
+      ));
+    } else ports.set(rule.port, j);
+  });
+
+  for (const section of LATER_SECTIONS) {
+    if (policy[section] !== undefined) {
+      out.push(warning(
+        [section],
+        `[${section}] is valid, but this landlockd does not enforce it yet, so "run" refuses this policy`,
+      ));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,214 @@
+/**
+ * The plan: what a validated policy becomes on a kernel with a given
+ * Landlock ABI. Pure functions only; tested from tables in plan_test.ts.
+ *
+ * @module
+ */
+
+import { formatKeyPath } from "./locate.ts";
+import {
+  FILE_RIGHTS,
+  FS_RIGHTS,
+  type FsRight,
+  inBitOrder,
+  kernelForAbi,
+  NET_RIGHTS,
+  type NetRight,
+  type Right,
+  type Scope,
+  SCOPE_NAMES,
+  SCOPES,
+} from "./rights.ts";
+import type { Policy } from "./schema.ts";
+
+/** A `path_beneath` rule as it will be added. */
+export interface PlannedPathRule {
+  /** Where the rule is in the policy, e.g. `fs_layer[0].rule[2]`. */
+  key: string;
+  path: string;
+  allowed_access: FsRight[];
+}
+
+/** A `net_port` rule as it will be added. */
+export interface PlannedPortRule {
+  port: number;
+  allowed_access: NetRight[];
+}
+
+/** One ruleset, restricted as one Landlock layer. */
+export interface PlannedLayer {
+  /** The policy sections this layer enforces, e.g. `fs_layer[0]`, `net`. */
+  from: string[];
+  handled_access_fs: FsRight[];
+  handled_access_net: NetRight[];
+  scoped: Scope[];
+  path_beneath: PlannedPathRule[];
+  net_port: PlannedPortRule[];
+}
+
+/** A right or scope the kernel lacks, and where the policy asked for it. */
+export interface DroppedRight {
+  key: string;
+  right: string;
+  needs_abi: number;
+}
+
+/** How much of the policy the kernel enforces. */
+export type EnforcementStatus =
+  | "fully_enforced"
+  | "partially_enforced"
+  | "not_enforced";
+
+/** The policy's Landlock part, fitted to one ABI. */
+export interface LandlockPlan {
+  abi: number;
+  compat: Policy["compat"];
+  layers: PlannedLayer[];
+  dropped: DroppedRight[];
+  status: EnforcementStatus;
+}
+
+/** Strict compatibility and a kernel that lacks something the policy needs. */
+export class CompatError extends Error {
+  override name = "CompatError";
+
+  constructor(readonly abi: number, readonly missing: DroppedRight[]) {
+    super(
+      missing.map((m) =>
+        `${m.key}: "${m.right}" needs Landlock ABI ${m.needs_abi} (Linux ${
+          kernelForAbi(m.needs_abi)
+        }), but this kernel provides ABI ${abi}`
+      ).join("\n") +
+        '\nset compat = "best_effort" to run without what is missing, or use a newer kernel',
+    );
+  }
+}
+
+function keep<K extends string>(
+  table: Record<K, Right>,
+  names: readonly K[],
+  abi: number,
+  key: string,
+  dropped: DroppedRight[],
+): K[] {
+  const kept: K[] = [];
+  for (const name of inBitOrder(table, names)) {
+    if (table[name].abi <= abi) kept.push(name);
+    else dropped.push({ key, right: name, needs_abi: table[name].abi });
+  }
+  return kept;
+}
+
+function emptyLayer(from: string): PlannedLayer {
+  return {
+    from: [from],
+    handled_access_fs: [],
+    handled_access_net: [],
+    scoped: [],
+    path_beneath: [],
+    net_port: [],
+  };
+}
+
+/**
+ * Fits the policy's Landlock sections to `abi` (0: no Landlock).
+ * Under `compat = "strict"` anything missing throws {@link CompatError};
+ * under `"best_effort"` it is dropped and listed in `dropped`.
+ *
+ * `[net]` and `[scope]` join the first `[[fs_layer]]`'s ruleset: they
+ * govern other objects, so one layer enforces the same as two.
+ */
+export function planLandlock(policy: Policy, abi: number): LandlockPlan {
+  const dropped: DroppedRight[] = [];
+  const layers: PlannedLayer[] = [];
+
+  (policy.fs_layer ?? []).forEach((layer, i) => {
+    const key = formatKeyPath(["fs_layer", i]);
+    const planned = emptyLayer(key);
+    planned.handled_access_fs = keep(
+      FS_RIGHTS,
+      layer.handled_access_fs,
+      abi,
+      `${key}.handled_access_fs`,
+      dropped,
+    );
+    (layer.rule ?? []).forEach((rule, j) => {
+      const allowed = keep(
+        FS_RIGHTS,
+        rule.allowed_access,
+        abi,
+        `${key}.rule[${j}].allowed_access`,
+        [],
+      );
+      if (allowed.length) {
+        planned.path_beneath.push({
+          key: `${key}.rule[${j}]`,
+          path: rule.path,
+          allowed_access: allowed,
+        });
+      }
+    });
+    if (planned.handled_access_fs.length) layers.push(planned);
+  });
+
+  const first = () => {
+    if (!layers.length) layers.push(emptyLayer("net"));
+    return layers[0];
+  };
+  if (policy.net) {
+    const handled = keep(
+      NET_RIGHTS,
+      policy.net.handled_access_net,
+      abi,
+      "net.handled_access_net",
+      dropped,
+    );
+    if (handled.length) {
+      const layer = first();
+      if (!layer.from.includes("net")) layer.from.push("net");
+      layer.handled_access_net = handled;
+      for (const rule of policy.net.rule ?? []) {
+        const allowed = keep(NET_RIGHTS, rule.allowed_access, abi, "", []);
+        if (allowed.length) {
+          layer.net_port.push({ port: rule.port, allowed_access: allowed });
+        }
+      }
+    }
+  }
+  const scopes = SCOPE_NAMES.filter((s) => policy.scope?.[s] === true);
+  const scoped = keep(SCOPES, scopes, abi, "scope", dropped);
+  if (scoped.length) {
+    const layer = first();
+    if (!layer.from.includes("scope")) layer.from.push("scope");
+    layer.scoped = scoped;
+  }
+
+  if (dropped.length && policy.compat === "strict") {
+    throw new CompatError(abi, dropped);
+  }
+  const status: EnforcementStatus = layers.length === 0
+    ? "not_enforced"
+    : dropped.length
+    ? "partially_enforced"
+    : "fully_enforced";
+  return { abi, compat: policy.compat, layers, dropped, status };
+}
+
+/** What a rule path turned out to be when it was opened. */
+export type TargetKind = "directory" | "file";
+
+/**
+ * Rights beyond {@link FILE_RIGHTS} cannot apply to a file that is not a
+ * directory (the kernel refuses them with EINVAL); this drops them from
+ * such rules and says which. Dropping them changes nothing: those rights
+ * only ever concern directory entries.
+ */
+export function fitRuleToTarget(
+  rule: PlannedPathRule,
+  kind: TargetKind,
+): { rule: PlannedPathRule; ignored: FsRight[] } {
+  if (kind === "directory") return { rule, ignored: [] };
+  const allowed = rule.allowed_access.filter((r) => FILE_RIGHTS.includes(r));
+  const ignored = rule.allowed_access.filter((r) => !FILE_RIGHTS.includes(r));
+  return { rule: { ...rule, allowed_access: allowed }, ignored };
+}

@@ -1,0 +1,203 @@
+import assert from "node:assert/strict";
+import {
+  CompatError,
+  fitRuleToTarget,
+  type LandlockPlan,
+  planLandlock,
+} from "./plan.ts";
+import type { Policy } from "./schema.ts";
+
+function policy(extra: Partial<Policy>): Policy {
+  return { version: 1, compat: "best_effort", ...extra } as Policy;
+}
+
+const FULL = policy({
+  fs_layer: [{
+    handled_access_fs: ["read_file", "refer", "truncate", "ioctl_dev"],
+    rule: [{ path: "/usr", allowed_access: ["read_file", "truncate"] }, {
+      path: "/dev",
+      allowed_access: ["ioctl_dev"],
+    }],
+  }],
+  net: {
+    handled_access_net: ["bind_tcp", "connect_tcp"],
+    rule: [{ port: 80, allowed_access: ["bind_tcp"] }],
+  },
+  scope: { signal: true, abstract_unix_socket: true },
+});
+
+const TABLE: {
+  abi: number;
+  fs: string[];
+  net: string[];
+  scoped: string[];
+  rules: number;
+  dropped: string[];
+  status: LandlockPlan["status"];
+}[] = [
+  {
+    abi: 0,
+    fs: [],
+    net: [],
+    scoped: [],
+    rules: 0,
+    dropped: [
+      "read_file",
+      "refer",
+      "truncate",
+      "ioctl_dev",
+      "bind_tcp",
+      "connect_tcp",
+      "abstract_unix_socket",
+      "signal",
+    ],
+    status: "not_enforced",
+  },
+  {
+    abi: 1,
+    fs: ["read_file"],
+    net: [],
+    scoped: [],
+    rules: 1,
+    dropped: [
+      "refer",
+      "truncate",
+      "ioctl_dev",
+      "bind_tcp",
+      "connect_tcp",
+      "abstract_unix_socket",
+      "signal",
+    ],
+    status: "partially_enforced",
+  },
+  {
+    abi: 3,
+    fs: ["read_file", "refer", "truncate"],
+    net: [],
+    scoped: [],
+    rules: 1,
+    dropped: [
+      "ioctl_dev",
+      "bind_tcp",
+      "connect_tcp",
+      "abstract_unix_socket",
+      "signal",
+    ],
+    status: "partially_enforced",
+  },
+  {
+    abi: 4,
+    fs: ["read_file", "refer", "truncate"],
+    net: ["bind_tcp", "connect_tcp"],
+    scoped: [],
+    rules: 1,
+    dropped: ["ioctl_dev", "abstract_unix_socket", "signal"],
+    status: "partially_enforced",
+  },
+  {
+    abi: 5,
+    fs: ["read_file", "refer", "truncate", "ioctl_dev"],
+    net: ["bind_tcp", "connect_tcp"],
+    scoped: [],
+    rules: 2,
+    dropped: ["abstract_unix_socket", "signal"],
+    status: "partially_enforced",
+  },
+  {
+    abi: 6,
+    fs: ["read_file", "refer", "truncate", "ioctl_dev"],
+    net: ["bind_tcp", "connect_tcp"],
+    scoped: ["abstract_unix_socket", "signal"],
+    rules: 2,
+    dropped: [],
+    status: "fully_enforced",
+  },
+];
+
+for (const row of TABLE) {
+  Deno.test(`best effort on ABI ${row.abi} keeps exactly what the kernel has`, () => {
+    const plan = planLandlock(FULL, row.abi);
+    const layer = plan.layers[0];
+    assert.deepEqual(layer?.handled_access_fs ?? [], row.fs);
+    assert.deepEqual(layer?.handled_access_net ?? [], row.net);
+    assert.deepEqual(layer?.scoped ?? [], row.scoped);
+    assert.equal(layer?.path_beneath.length ?? 0, row.rules);
+    assert.deepEqual(plan.dropped.map((d) => d.right), row.dropped);
+    assert.equal(plan.status, row.status);
+  });
+
+  Deno.test(`strict on ABI ${row.abi} ${row.dropped.length ? "refuses" : "accepts"}`, () => {
+    const strict = { ...FULL, compat: "strict" } as Policy;
+    if (row.dropped.length === 0) {
+      assert.equal(planLandlock(strict, row.abi).status, "fully_enforced");
+      return;
+    }
+    assert.throws(() => planLandlock(strict, row.abi), (err: unknown) => {
+      assert.ok(err instanceof CompatError);
+      assert.deepEqual(err.missing.map((m) => m.right), row.dropped);
+      assert.match(err.message, /needs Landlock ABI \d \(Linux [\d.]+\)/);
+      return true;
+    });
+  });
+}
+
+Deno.test("dropped rights name the key and the ABI that adds them", () => {
+  const plan = planLandlock(FULL, 2);
+  assert.deepEqual(plan.dropped[0], {
+    key: "fs_layer[0].handled_access_fs",
+    right: "truncate",
+    needs_abi: 3,
+  });
+});
+
+Deno.test("net and scope share the first filesystem layer", () => {
+  const plan = planLandlock(FULL, 6);
+  assert.equal(plan.layers.length, 1);
+  assert.deepEqual(plan.layers[0].from, ["fs_layer[0]", "net", "scope"]);
+});
+
+Deno.test("a net-only policy gets a layer of its own", () => {
+  const plan = planLandlock(
+    policy({
+      net: { handled_access_net: ["bind_tcp"], rule: [] },
+    }),
+    4,
+  );
+  assert.deepEqual(plan.layers.map((l) => l.from), [["net"]]);
+  assert.deepEqual(plan.layers[0].net_port, []);
+});
+
+Deno.test("each fs_layer stays its own layer, in order", () => {
+  const plan = planLandlock(
+    policy({
+      fs_layer: [
+        { handled_access_fs: ["read_file"], rule: [] },
+        { handled_access_fs: ["execute"], rule: [] },
+      ],
+    }),
+    1,
+  );
+  assert.deepEqual(plan.layers.map((l) => l.handled_access_fs), [
+    ["read_file"],
+    ["execute"],
+  ]);
+});
+
+Deno.test("a layer whose rights all need a newer ABI disappears", () => {
+  const plan = planLandlock(
+    policy({ fs_layer: [{ handled_access_fs: ["ioctl_dev"], rule: [] }] }),
+    4,
+  );
+  assert.equal(plan.layers.length, 0);
+  assert.equal(plan.status, "not_enforced");
+});
+
+Deno.test("fitRuleToTarget keeps only file rights for a file", () => {
+  const { rule, ignored } = fitRuleToTarget({
+    key: "fs_layer[0].rule[0]",
+    path: "/etc/hosts",
+    allowed_access: ["read_file", "read_dir", "make_reg"],
+  }, "file");
+  assert.deepEqual(rule.allowed_access, ["read_file"]);
+  assert.deepEqual(ignored, ["read_dir", "make_reg"]);
+});

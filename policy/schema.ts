@@ -1,0 +1,188 @@
+/**
+ * The policy format, version 1, as a zod schema: the single source of truth
+ * for validation, for the TypeScript types and for the JSON Schema that
+ * `deno task schema` writes.
+ *
+ * Only checks that need nothing but the document live here. Checks that look
+ * at the filesystem (does a rule path exist?) are in `validate.ts`.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import {
+  FS_RIGHT_NAMES,
+  type FsRight,
+  NET_RIGHT_NAMES,
+  type NetRight,
+} from "./rights.ts";
+
+/** The kernel's limit on stacked Landlock layers per process. */
+export const MAX_LAYERS = 16;
+
+const absolutePath = z.string().check(
+  z.refine((p) => p.startsWith("/") || p.startsWith("${"), {
+    message: "expected an absolute path (starting with / or ${VARIABLE})",
+  }),
+  z.refine((p) => !p.includes("\0"), {
+    message: "a path cannot contain a NUL byte",
+  }),
+);
+
+const pathList = z.array(absolutePath);
+const fsRight = z.enum(FS_RIGHT_NAMES);
+const netRight = z.enum(NET_RIGHT_NAMES);
+
+const pathBeneathRule = z.strictObject({
+  path: absolutePath.describe("Host path the rule applies to, and beneath it"),
+  allowed_access: z.array(fsRight).min(1).describe("Rights granted here"),
+});
+
+function subsetOfHandled<R extends string>(
+  handled: readonly R[],
+  rules: readonly { allowed_access: readonly R[] }[] | undefined,
+  handledKey: string,
+  ctx: z.RefinementCtx,
+) {
+  const set = new Set(handled);
+  (rules ?? []).forEach((rule, i) =>
+    rule.allowed_access.forEach((right, j) => {
+      if (!set.has(right)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["rule", i, "allowed_access", j],
+          message:
+            `right "${right}" is not in this layer's ${handledKey}; a rule can only allow rights its layer handles`,
+        });
+      }
+    })
+  );
+}
+
+const fsLayer = z.strictObject({
+  handled_access_fs: z.array(fsRight).min(1).describe(
+    "Rights this layer denies unless a rule allows them",
+  ),
+  rule: z.array(pathBeneathRule).optional(),
+}).superRefine((layer, ctx) =>
+  subsetOfHandled<FsRight>(
+    layer.handled_access_fs,
+    layer.rule,
+    "handled_access_fs",
+    ctx,
+  )
+);
+
+const netPortRule = z.strictObject({
+  port: z.int().min(0).max(65535).describe("TCP port"),
+  allowed_access: z.array(netRight).min(1),
+});
+
+const net = z.strictObject({
+  handled_access_net: z.array(netRight).min(1).describe(
+    "TCP operations denied unless a rule allows the port",
+  ),
+  rule: z.array(netPortRule).optional(),
+}).superRefine((section, ctx) =>
+  subsetOfHandled<NetRight>(
+    section.handled_access_net,
+    section.rule,
+    "handled_access_net",
+    ctx,
+  )
+);
+
+const scope = z.strictObject({
+  abstract_unix_socket: z.boolean().optional().describe(
+    "Refuse connecting to abstract unix sockets created outside the sandbox",
+  ),
+  signal: z.boolean().optional().describe(
+    "Refuse signalling processes outside the sandbox",
+  ),
+});
+
+const bindMount = z.strictObject({
+  source: absolutePath,
+  target: absolutePath,
+  read_only: z.boolean().default(false),
+});
+
+const mountAttr = z.enum(["readonly", "nosuid", "nodev", "noexec"]);
+
+const broker = z.strictObject({
+  allow_read: pathList.optional().describe("Host files the sandbox may read"),
+  allow_write: pathList.optional().describe(
+    "Host files the sandbox may read and write",
+  ),
+  scratch: pathList.optional().describe(
+    "Directories the sandbox may create, rename and delete entries beneath",
+  ),
+  export: pathList.optional().describe(
+    "Directories scratch entries may be published into",
+  ),
+  mount_tmpfs: pathList.optional(),
+  mount_bind: z.array(bindMount).optional(),
+  mount_object: z.array(z.strictObject({
+    name: z.string().min(1),
+    fs_type: z.enum(["tmpfs", "proc"]),
+    attach: pathList,
+    attrs: z.array(mountAttr).default([]),
+  })).optional(),
+});
+
+const mount = z.strictObject({
+  tmpfs: pathList.optional(),
+  bind: z.array(bindMount).optional(),
+  proc: pathList.optional(),
+});
+
+const runtime = z.strictObject({
+  root: absolutePath.optional().describe("Prepared rootfs to pivot into"),
+  cwd: absolutePath.optional().describe("Working directory inside the root"),
+});
+
+const seccomp = z.strictObject({
+  deny: z.array(
+    z.string().regex(/^[a-z0-9_]+$/, {
+      message: "expected a system call name such as ptrace",
+    }),
+  ).default([]),
+  errno: z.int().min(1).max(4095).default(1).describe(
+    "errno the denied calls fail with (default 1, EPERM)",
+  ),
+});
+
+/** The policy document. */
+export const policySchema = z.strictObject({
+  version: z.literal(1).describe("Policy format version"),
+  description: z.string().optional(),
+  compat: z.enum(["strict", "best_effort"]).default("strict").describe(
+    "strict: refuse to run when the kernel lacks a requested right; best_effort: drop it and report",
+  ),
+  fs_layer: z.array(fsLayer).max(MAX_LAYERS, {
+    message: `expected at most ${MAX_LAYERS} layers (the kernel's limit)`,
+  }).optional(),
+  net: net.optional(),
+  scope: scope.optional(),
+  broker: broker.optional(),
+  mount: mount.optional(),
+  runtime: runtime.optional(),
+  seccomp: seccomp.optional(),
+}).superRefine((p, ctx) => {
+  const restricts = (p.fs_layer?.length ?? 0) > 0 || p.net !== undefined ||
+    p.scope?.abstract_unix_socket === true || p.scope?.signal === true ||
+    (p.seccomp?.deny.length ?? 0) > 0;
+  if (!restricts) {
+    ctx.addIssue({
+      code: "custom",
+      path: [],
+      message:
+        "this policy restricts nothing: add an [[fs_layer]], [net], [scope] or [seccomp] deny list",
+    });
+  }
+});
+
+/** A validated policy. */
+export type Policy = z.output<typeof policySchema>;
+/** One `[[fs_layer]]`. */
+export type FsLayer = NonNullable<Policy["fs_layer"]>[number];

@@ -1,0 +1,97 @@
+/**
+ * Where a policy's text comes from: a file, or a name looked up in the
+ * policy search path and then among the starter policies.
+ *
+ * @module
+ */
+
+import type { Source } from "./diagnostic.ts";
+
+/** The starter policies shipped inside landlockd. */
+export const BUILTIN_POLICIES = new URL("../policies/", import.meta.url);
+
+/** A named policy that could not be used. */
+export class PolicyLookupError extends Error {
+  override name = "PolicyLookupError";
+}
+
+/** The directories searched for `--policy NAME`, in order. */
+export function policySearchPath(): string[] {
+  const dirs: string[] = [];
+  const extra = Deno.env.get("LANDLOCKD_POLICY_PATH");
+  if (extra) dirs.push(...extra.split(":").filter((d) => d !== ""));
+  const xdg = Deno.env.get("XDG_CONFIG_HOME");
+  const home = Deno.env.get("HOME");
+  if (xdg) dirs.push(`${xdg}/landlockd/policies`);
+  else if (home) dirs.push(`${home}/.config/landlockd/policies`);
+  dirs.push("/etc/landlockd/policies");
+  return dirs;
+}
+
+/** Refuses names that could reach outside the search directories. */
+export function checkPolicyName(name: string): void {
+  if (
+    name === "" || name === "." || name === ".." || name.includes("/") ||
+    name.includes("\0")
+  ) {
+    throw new PolicyLookupError(
+      `Invalid policy name ${
+        JSON.stringify(name)
+      }: a name cannot be empty, ".", ".." or contain "/"; use --policy-file for a path`,
+    );
+  }
+}
+
+function readIfExists(path: string | URL): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+}
+
+/** Reads a named policy: search path first, then the starter policies. */
+export function readNamedPolicy(name: string): Source {
+  checkPolicyName(name);
+  const file = `${name}.toml`;
+  for (const dir of policySearchPath()) {
+    const path = `${dir}/${file}`;
+    const text = readIfExists(path);
+    if (text !== undefined) return { name: path, text };
+  }
+  const text = readIfExists(new URL(file, BUILTIN_POLICIES));
+  if (text !== undefined) return { name: `policy "${name}" (built in)`, text };
+  throw new PolicyLookupError(
+    `No policy named "${name}" in ${
+      policySearchPath().join(", ")
+    } or the starter policies (${builtinPolicyNames().join(", ")})`,
+  );
+}
+
+/** Reads a policy file. */
+export function readPolicyFile(path: string): Source {
+  try {
+    return { name: path, text: Deno.readTextFileSync(path) };
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound
+      ? "No such file or directory (ENOENT)"
+      : e instanceof Deno.errors.PermissionDenied
+      ? "Permission denied (EACCES)"
+      : e instanceof Deno.errors.IsADirectory
+      ? "Is a directory (EISDIR)"
+      : String(e);
+    throw new PolicyLookupError(`Cannot read policy "${path}": ${why}`);
+  }
+}
+
+/** Names of the starter policies. */
+export function builtinPolicyNames(): string[] {
+  const names: string[] = [];
+  for (const entry of Deno.readDirSync(BUILTIN_POLICIES)) {
+    if (entry.isFile && entry.name.endsWith(".toml")) {
+      names.push(entry.name.slice(0, -5));
+    }
+  }
+  return names.sort();
+}

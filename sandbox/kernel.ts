@@ -1,0 +1,50 @@
+/**
+ * What this kernel offers landlockd, with `LANDLOCKD_ABI_MAX` applied.
+ *
+ * @module
+ */
+
+import { probeAbi } from "../syscalls/landlock.ts";
+import { clampAbi } from "../policy/rights.ts";
+
+/** The Landlock ABI landlockd will use, and why it may be lower. */
+export interface LandlockSupport {
+  /** Usable ABI after clamping and capping; 0 when none. */
+  abi: number;
+  /** What the kernel reported, before clamping and capping. */
+  kernel_abi: number;
+  /** Why Landlock is unavailable, or why the ABI was capped. */
+  reason?: string;
+}
+
+/** Parses `LANDLOCKD_ABI_MAX`; throws on anything but an integer ≥ 0. */
+export function abiCap(): number | undefined {
+  const raw = Deno.env.get("LANDLOCKD_ABI_MAX");
+  if (raw === undefined || raw === "") return undefined;
+  if (!/^\d+$/.test(raw)) {
+    throw new TypeError(
+      `LANDLOCKD_ABI_MAX must be a whole number, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return Number(raw);
+}
+
+/** Probes the kernel and applies the cap. */
+export function landlockSupport(): LandlockSupport {
+  const probe = probeAbi();
+  const cap = abiCap();
+  if (!probe.available) {
+    return { abi: 0, kernel_abi: 0, reason: probe.reason };
+  }
+  const abi = clampAbi(probe.abi);
+  if (cap !== undefined && cap < abi) {
+    return {
+      abi: cap,
+      kernel_abi: probe.abi,
+      reason: cap === 0
+        ? "Landlock is disabled by LANDLOCKD_ABI_MAX=0"
+        : `ABI capped at ${cap} by LANDLOCKD_ABI_MAX`,
+    };
+  }
+  return { abi, kernel_abi: probe.abi };
+}

@@ -1,0 +1,147 @@
+/**
+ * One sandboxed run: plan → rulesets → child → exit status, with audit
+ * events. Knows nothing about command lines; `cli/run.ts` does.
+ *
+ * @module
+ */
+
+import type { AuditSink } from "../audit/audit.ts";
+import {
+  CompatError,
+  type LandlockPlan,
+  planLandlock,
+} from "../policy/plan.ts";
+import { LATER_SECTIONS } from "../policy/sections.ts";
+import type { Policy } from "../policy/schema.ts";
+import { close } from "../syscalls/sys.ts";
+import {
+  exitCodeOf,
+  type ExitStatus,
+  forwardedCount,
+  forwardSignals,
+  forwardSignalsTo,
+  spawn,
+  waitChildSync,
+} from "../syscalls/process.ts";
+import { buildRulesets } from "./landlock.ts";
+import { type LandlockSupport, landlockSupport } from "./kernel.ts";
+import { signalName } from "./signals.ts";
+
+/** Signals that reach landlockd and are passed on to the child. */
+export const FORWARDED_SIGNALS = [1, 2, 3, 15] as const; // HUP INT QUIT TERM
+
+/** A policy section this version validates but does not enforce yet. */
+export class UnsupportedSectionError extends Error {
+  override name = "UnsupportedSectionError";
+}
+
+/** Everything decided before anything runs; `--dry-run` prints this. */
+export interface SandboxPlan {
+  support: LandlockSupport;
+  landlock: LandlockPlan;
+}
+
+/** Fits `policy` to this kernel; throws CompatError under strict compat. */
+export function planSandbox(policy: Policy): SandboxPlan {
+  const support = landlockSupport();
+  try {
+    return { support, landlock: planLandlock(policy, support.abi) };
+  } catch (e) {
+    if (e instanceof CompatError && support.reason) {
+      e.message = `${support.reason}\n${e.message}`;
+    }
+    throw e;
+  }
+}
+
+/** Refuses sections whose enforcement has not landed yet, naming them. */
+export function checkEnforceable(policy: Policy): void {
+  const used = LATER_SECTIONS.filter((s) => policy[s] !== undefined);
+  if (used.length) {
+    throw new UnsupportedSectionError(
+      `this landlockd validates but does not yet enforce ${
+        used.map((s) => `[${s}]`).join(", ")
+      }; refusing to run rather than ignore ${used.length > 1 ? "them" : "it"}`,
+    );
+  }
+}
+
+/** The command to run and where to look for it. */
+export interface Command {
+  argv: readonly string[];
+  /** `PATH` for a bare name; undefined means the usual default. */
+  path?: string;
+}
+
+/** execvp's search order for `argv[0]`, to be tried by the child. */
+export function executableCandidates(cmd: Command): string[] {
+  const name = cmd.argv[0];
+  if (name.includes("/")) return [name];
+  const path = cmd.path ?? "/usr/local/bin:/usr/bin:/bin";
+  return path.split(":").map((dir) => `${dir || "."}/${name}`);
+}
+
+/** What a finished run reports. */
+export interface RunResult {
+  status: ExitStatus;
+  exitCode: number;
+}
+
+/** Starts the command under the plan, waits for it, and reports. */
+export function runPlanned(
+  plan: SandboxPlan,
+  cmd: Command,
+  audit: AuditSink,
+  policyName: string,
+): RunResult {
+  const layerFds = buildRulesets(plan.landlock);
+  const started = performance.now();
+  forwardSignals(FORWARDED_SIGNALS);
+  let child;
+  try {
+    child = spawn({
+      candidates: executableCandidates(cmd),
+      argv: cmd.argv,
+      layerFds,
+      noNewPrivs: true,
+    });
+  } finally {
+    layerFds.forEach(close);
+  }
+  forwardSignalsTo(child.pidfd);
+  audit.emit("runner", "run.start", {
+    pid: child.pid,
+    policy: policyName,
+    argv0: cmd.argv[0],
+    abi: plan.support.abi,
+    kernel_abi: plan.support.kernel_abi,
+    status: plan.landlock.status,
+    dropped: plan.landlock.dropped,
+  });
+  let status: ExitStatus;
+  try {
+    // Nothing else runs on this thread meanwhile: signals are forwarded by
+    // the C handler, so a blocking wait here saves a thread hop.
+    status = waitChildSync(child.pidfd);
+  } finally {
+    forwardSignalsTo(-1);
+    close(child.pidfd);
+  }
+  const forwarded = FORWARDED_SIGNALS.filter((s) => forwardedCount(s) > 0)
+    .map(signalName);
+  const common = {
+    pid: child.pid,
+    exit_code: exitCodeOf(status),
+    duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+    forwarded_signals: forwarded,
+  };
+  if ("signal" in status) {
+    audit.emit("runner", "run.signal", {
+      ...common,
+      signal: signalName(status.signal),
+    });
+  } else {
+    audit.emit("runner", "run.exit", common);
+  }
+  return { status, exitCode: exitCodeOf(status) };
+}

@@ -1,0 +1,77 @@
+/**
+ * Raw system calls through landlockd's C library, and the one place where a
+ * negative result becomes a {@link SyscallError}.
+ *
+ * @module
+ */
+
+import { library, NR, type OwnSyscall } from "../ffi/mod.ts";
+import { SyscallError } from "./errno.ts";
+
+/** A syscall argument: an integer or an address. */
+export type Arg = number | bigint;
+
+/** `AT_FDCWD` */
+export const AT_FDCWD = -100;
+/** `O_CLOEXEC` (same value on x86_64 and aarch64) */
+export const O_CLOEXEC = 0o2000000;
+/** `O_PATH` (same value on x86_64 and aarch64) */
+export const O_PATH = 0o10000000;
+
+/** Calls syscall `nr` and returns the kernel's result (-errno on failure). */
+export function rawSyscall(nr: number, ...args: Arg[]): number {
+  const [a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0] = args;
+  const r = library().ll_syscall(
+    BigInt(nr),
+    BigInt(a0),
+    BigInt(a1),
+    BigInt(a2),
+    BigInt(a3),
+    BigInt(a4),
+    BigInt(a5),
+  );
+  return Number(r);
+}
+
+/** Turns a raw result into a value, or throws a {@link SyscallError}. */
+export function unwrap(result: number, what: string, subject?: string): number {
+  if (result < 0) throw new SyscallError(what, -result, subject);
+  return result;
+}
+
+/** Calls one of landlockd's own syscalls by name and unwraps the result. */
+export function syscall(name: OwnSyscall, ...args: Arg[]): number {
+  return unwrap(rawSyscall(NR[name], ...args), name);
+}
+
+/** Closes `fd`, ignoring errors (the fd is gone either way). */
+export function close(fd: number): void {
+  rawSyscall(NR.close, fd);
+}
+
+/** Writes all of `bytes` to `fd`. */
+export function writeAll(fd: number, bytes: Uint8Array<ArrayBuffer>): void {
+  let offset = 0;
+  while (offset < bytes.length) {
+    const chunk = bytes.subarray(offset);
+    const n = rawSyscall(
+      NR.write,
+      fd,
+      BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(chunk))),
+      chunk.length,
+    );
+    if (n === -4) continue; // EINTR
+    offset += unwrap(n, "write to fd", String(fd));
+  }
+}
+
+/** Opens `path` with O_PATH | O_CLOEXEC: a handle for rules, not for I/O. */
+export function openPath(path: string, pathBytes: Uint8Array): number {
+  const r = rawSyscall(
+    NR.openat,
+    AT_FDCWD,
+    BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(pathBytes))),
+    O_PATH | O_CLOEXEC,
+  );
+  return unwrap(r, "open", path);
+}
