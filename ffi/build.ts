@@ -1,47 +1,61 @@
 /**
- * `deno task build`: compiles ffi/landlockd.c into ffi/build/liblandlockd.so.
- * Skips the compiler when the library is newer than its sources.
+ * `deno task build`: compiles the C in ffi/ into ffi/build/:
+ * - liblandlockd.so, the trampoline library landlockd loads;
+ * - probe, a static test helper (tests/ and bench/ only);
+ * - layout_check, which prints struct layouts for tests/layout_test.ts.
+ * A target newer than its sources is left alone.
  *
  * @module
  */
 
 const here = new URL(".", import.meta.url);
-const sources = ["landlockd.c", "landlockd.h"].map((f) => new URL(f, here));
-const output = new URL("build/liblandlockd.so", here);
+const path = (f: string) => new URL(f, here).pathname;
+const COMMON = ["-O2", "-std=gnu11", "-Wall", "-Wextra", "-Werror"];
 
-function mtime(url: URL): number {
+const TARGETS = [
+  {
+    output: "build/liblandlockd.so",
+    sources: ["landlockd.c", "landlockd.h"],
+    flags: ["-fPIC", "-shared"],
+  },
+  { output: "build/probe", sources: ["probe.c"], flags: ["-static"] },
+  {
+    output: "build/layout_check",
+    sources: ["layout_check.c", "landlockd.h"],
+    flags: [],
+  },
+];
+
+function mtime(file: string): number {
   try {
-    return Deno.statSync(url).mtime?.getTime() ?? 0;
+    return Deno.statSync(file).mtime?.getTime() ?? 0;
   } catch {
     return 0;
   }
 }
 
-if (sources.every((s) => mtime(s) <= mtime(output))) Deno.exit(0);
-
-Deno.mkdirSync(new URL("build/", here), { recursive: true });
 const cc = Deno.env.get("CC") ?? "cc";
-const args = [
-  "-O2",
-  "-std=gnu11",
-  "-Wall",
-  "-Wextra",
-  "-Werror",
-  "-fPIC",
-  "-shared",
-  "-o",
-  output.pathname,
-  new URL("landlockd.c", here).pathname,
-];
-let result;
-try {
-  result = new Deno.Command(cc, { args }).outputSync();
-} catch (e) {
-  if (!(e instanceof Deno.errors.NotFound)) throw e;
-  console.error(
-    `build: no C compiler "${cc}": install one (Debian: apt-get install gcc)`,
-  );
-  Deno.exit(1);
+Deno.mkdirSync(path("build/"), { recursive: true });
+for (const t of TARGETS) {
+  const out = path(t.output);
+  const newest = Math.max(...t.sources.map((s) => mtime(path(s))));
+  if (newest <= mtime(out)) continue;
+  const cfiles = t.sources.filter((s) => s.endsWith(".c")).map(path);
+  let result;
+  try {
+    result = new Deno.Command(cc, {
+      args: [...COMMON, ...t.flags, "-o", out, ...cfiles],
+    }).outputSync();
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    console.error(
+      `build: no C compiler "${cc}": install one (Debian: apt-get install gcc)`,
+    );
+    Deno.exit(1);
+  }
+  Deno.stderr.writeSync(result.stderr);
+  if (!result.success) {
+    console.error(`build: ${t.output} failed`);
+    Deno.exit(result.code || 1);
+  }
 }
-Deno.stderr.writeSync(result.stderr);
-if (!result.success) Deno.exit(result.code || 1);

@@ -111,14 +111,18 @@ function didYouMean(word: string, options: readonly string[]): string {
 /** Keys the schema allows for the table at `path`. */
 function allowedKeys(path: readonly PropertyKey[]): string[] {
   // deno-lint-ignore no-explicit-any
-  let s: any = policySchema;
+  const unwrap = (s: any) => {
+    while (WRAPPERS.has(s?._zod?.def?.type)) s = s._zod.def.innerType;
+    return s;
+  };
+  let s = unwrap(policySchema);
   for (const key of path) {
-    while (s?.unwrap && !s.shape) s = s.unwrap();
-    s = typeof key === "number" ? s?.element : s?.shape?.[key];
+    s = unwrap(typeof key === "number" ? s?.element : s?.shape?.[key]);
   }
-  while (s?.unwrap && !s.shape) s = s.unwrap();
   return s?.shape ? Object.keys(s.shape) : [];
 }
+
+const WRAPPERS = new Set(["optional", "default", "nullable", "prefault"]);
 
 function rightKind(path: readonly PropertyKey[]): string {
   const p = path.join(".");

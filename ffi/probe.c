@@ -1,0 +1,232 @@
+/*
+ * probe: a static test helper that performs one operation per argument
+ * group and prints "OP ARG: OK" or "OP ARG: ENAME" for each, so tests can
+ * assert the exact errno a sandbox produces. Built by `deno task build`
+ * into ffi/build/probe; used only by tests/ and bench/.
+ *
+ *   probe read /etc/hostname bind 8080 exec /bin/true
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <dirent.h>
+#include <termios.h>
+#include <unistd.h>
+
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+
+static int report(const char *op, const char *arg, int rc)
+{
+	if (rc < 0)
+		printf("%s %s: %s\n", op, arg, strerrorname_np(errno));
+	else
+		printf("%s %s: OK\n", op, arg);
+	fflush(stdout);
+	return rc;
+}
+
+static int open_close(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+static int read_file(const char *path)
+{
+	char c;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = read(fd, &c, 1) < 0 ? -1 : 0;
+	close(fd);
+	return rc;
+}
+
+static int list_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	closedir(d);
+	return 0;
+}
+
+static int exec_child(const char *path)
+{
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		char *argv[] = { (char *)path, NULL };
+		execve(path, argv, environ);
+		int e = errno;
+		if (write(pipefd[1], &e, sizeof(e)) < 0)
+			_exit(126);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	int e = 0;
+	ssize_t n = read(pipefd[0], &e, sizeof(e));
+	close(pipefd[0]);
+	waitpid(pid, NULL, 0);
+	if (n == (ssize_t)sizeof(e)) {
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+static int tcp(int port, int do_bind, int proto)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, proto);
+	if (fd < 0)
+		return -1;
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	int rc = do_bind ? bind(fd, (struct sockaddr *)&sa, sizeof(sa)) :
+			   connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	int e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
+static int abstract_connect(const char *name)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len = strlen(name);
+	if (len > sizeof(sa.sun_path) - 1)
+		len = sizeof(sa.sun_path) - 1;
+	memcpy(sa.sun_path + 1, name, len);
+	int rc = connect(fd, (struct sockaddr *)&sa,
+			 offsetof(struct sockaddr_un, sun_path) + 1 + len);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
+/* Listens on an abstract unix socket, says so, and waits to be killed. */
+static int abstract_listen(const char *name)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len = strlen(name);
+	if (fd < 0 || len > sizeof(sa.sun_path) - 1)
+		return -1;
+	memcpy(sa.sun_path + 1, name, len);
+	if (bind(fd, (struct sockaddr *)&sa,
+		 offsetof(struct sockaddr_un, sun_path) + 1 + len) < 0 ||
+	    listen(fd, 16) < 0)
+		return -1;
+	printf("listening\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
+static int list_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	int self = dirfd(d);
+	struct dirent *e;
+	printf("fds:");
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' || atoi(e->d_name) == self)
+			continue;
+		printf(" %s", e->d_name);
+	}
+	printf("\n");
+	fflush(stdout);
+	closedir(d);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *op = argv[i];
+		const char *a = i + 1 < argc ? argv[i + 1] : "";
+		const char *b = i + 2 < argc ? argv[i + 2] : "";
+		if (!strcmp(op, "read"))
+			report(op, a, read_file(a)), i++;
+		else if (!strcmp(op, "write"))
+			report(op, a, open_close(a, O_WRONLY)), i++;
+		else if (!strcmp(op, "create"))
+			report(op, a, open_close(a, O_WRONLY | O_CREAT | O_EXCL)), i++;
+		else if (!strcmp(op, "truncate"))
+			report(op, a, truncate(a, 0)), i++;
+		else if (!strcmp(op, "ls"))
+			report(op, a, list_dir(a)), i++;
+		else if (!strcmp(op, "mkdir"))
+			report(op, a, mkdir(a, 0755)), i++;
+		else if (!strcmp(op, "rmdir"))
+			report(op, a, rmdir(a)), i++;
+		else if (!strcmp(op, "unlink"))
+			report(op, a, unlink(a)), i++;
+		else if (!strcmp(op, "rename"))
+			report(op, a, rename(a, b)), i += 2;
+		else if (!strcmp(op, "link"))
+			report(op, a, link(a, b)), i += 2;
+		else if (!strcmp(op, "symlink"))
+			report(op, b, symlink(a, b)), i += 2;
+		else if (!strcmp(op, "exec"))
+			report(op, a, exec_child(a)), i++;
+		else if (!strcmp(op, "bind"))
+			report(op, a, tcp(atoi(a), 1, 0)), i++;
+		else if (!strcmp(op, "connect"))
+			report(op, a, tcp(atoi(a), 0, 0)), i++;
+		else if (!strcmp(op, "mptcp"))
+			report(op, a, tcp(atoi(a), 1, IPPROTO_MPTCP)), i++;
+		else if (!strcmp(op, "kill"))
+			report(op, a, kill(atoi(a), atoi(b))), i += 2;
+		else if (!strcmp(op, "abstract"))
+			report(op, a, abstract_connect(a)), i++;
+		else if (!strcmp(op, "listen-abstract"))
+			report(op, a, abstract_listen(a)), i++;
+		else if (!strcmp(op, "tiocsti")) {
+			char c = ' ';
+			report(op, "0", ioctl(0, TIOCSTI, &c));
+		} else if (!strcmp(op, "fds"))
+			list_fds();
+		else if (!strcmp(op, "sleep"))
+			sleep(atoi(a)), i++;
+		else if (!strcmp(op, "exit"))
+			exit(atoi(a));
+		else if (!strcmp(op, "raise"))
+			raise(atoi(a)), i++;
+		else if (!strcmp(op, "print"))
+			printf("%s\n", a), fflush(stdout), i++;
+		else {
+			fprintf(stderr, "probe: unknown operation %s\n", op);
+			return 2;
+		}
+	}
+	return 0;
+}

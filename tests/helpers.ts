@@ -1,0 +1,170 @@
+/**
+ * Shared helpers for the integration tests: run landlockd (as root or as
+ * `nobody`), write policies, build directory trees, parse probe output.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+
+/** The repository root. */
+export const ROOT = new URL("../", import.meta.url).pathname;
+/** The static probe built by `deno task build` (ffi/probe.c). */
+export const PROBE = `${ROOT}ffi/build/probe`;
+
+/** Who runs landlockd in a test. */
+export type As = "root" | "nobody";
+
+/** Both, for tests that must hold unprivileged too. */
+export const USERS: As[] = Deno.uid() === 0 ? ["root", "nobody"] : ["nobody"];
+
+/** A finished landlockd run. */
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const NOBODY_HOME = "/tmp/landlockd-test-nobody";
+
+function nobodyPrefix(): string[] {
+  Deno.mkdirSync(NOBODY_HOME, { recursive: true });
+  Deno.chownSync(NOBODY_HOME, 65534, 65534);
+  return [
+    "setpriv",
+    "--reuid=nobody",
+    "--regid=nogroup",
+    "--clear-groups",
+    "--",
+  ];
+}
+
+/** Options for {@link landlockd}. */
+export interface RunOptions {
+  as?: As;
+  env?: Record<string, string>;
+  stdin?: string;
+  cwd?: string;
+}
+
+/**
+ * Runs `deno run main.ts ARGS` and collects its output. As `nobody`, HOME
+ * and DENO_DIR point at a directory nobody owns.
+ */
+export async function landlockd(
+  args: string[],
+  opts: RunOptions = {},
+): Promise<Result> {
+  const as = opts.as ?? "root";
+  const env: Record<string, string> = {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    NO_COLOR: "1",
+    ...opts.env,
+  };
+  let argv = [Deno.execPath(), "run", "--allow-all", `${ROOT}main.ts`, ...args];
+  if (as === "nobody") {
+    argv = [...nobodyPrefix(), ...argv];
+    env.HOME = NOBODY_HOME;
+    env.DENO_DIR = `${NOBODY_HOME}/deno`;
+  } else {
+    for (const k of ["HOME", "DENO_DIR", "XDG_CACHE_HOME"]) {
+      const v = Deno.env.get(k);
+      if (v !== undefined && !(k in env)) env[k] = v;
+    }
+  }
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    env,
+    clearEnv: true,
+    cwd: opts.cwd ?? "/",
+    stdin: opts.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (opts.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(opts.stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+  };
+}
+
+/** A temporary directory everyone can read (for tests run as nobody). */
+export function tempDir(prefix = "landlockd-test-"): string {
+  const dir = Deno.makeTempDirSync({ prefix });
+  Deno.chmodSync(dir, 0o755);
+  return dir;
+}
+
+/** Writes a policy file into a fresh temp dir and returns its path. */
+export function policyFile(toml: string, dir = tempDir()): string {
+  const path = `${dir}/policy.toml`;
+  Deno.writeTextFileSync(path, toml);
+  Deno.chmodSync(path, 0o644);
+  return path;
+}
+
+/**
+ * A tree for filesystem tests, writable by nobody:
+ * DIR/allowed/{file,sub/file}, DIR/denied/file, DIR/bin/probe.
+ */
+export function fsTree(): string {
+  const dir = tempDir();
+  for (const d of ["allowed", "allowed/sub", "denied", "bin", "scratch"]) {
+    Deno.mkdirSync(`${dir}/${d}`);
+  }
+  for (const f of ["allowed/file", "allowed/sub/file", "denied/file"]) {
+    Deno.writeTextFileSync(`${dir}/${f}`, "content\n");
+  }
+  Deno.copyFileSync(PROBE, `${dir}/bin/probe`);
+  Deno.chmodSync(`${dir}/bin/probe`, 0o755);
+  chownTree(dir);
+  return dir;
+}
+
+/** Gives a tree to nobody, so unprivileged runs may write where allowed. */
+export function chownTree(dir: string): void {
+  if (Deno.uid() !== 0) return;
+  const walk = (p: string) => {
+    Deno.chownSync(p, 65534, 65534);
+    if (Deno.statSync(p).isDirectory) {
+      for (const e of Deno.readDirSync(p)) walk(`${p}/${e.name}`);
+    }
+  };
+  walk(dir);
+}
+
+/** Probe output lines as `{ "read /x": "OK", "bind 80": "EACCES" }`. */
+export function probeResults(stdout: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of stdout.split("\n")) {
+    const m = /^(.+): (OK|E[A-Z0-9]+)$/.exec(line);
+    if (m) out[m[1]] = m[2];
+  }
+  return out;
+}
+
+/** Asserts a run succeeded and returns its probe results. */
+export function assertProbe(r: Result, expected: Record<string, string>): void {
+  assert.equal(r.code, 0, `landlockd failed: ${r.stderr}`);
+  assert.deepEqual(probeResults(r.stdout), expected, r.stderr);
+}
+
+/** A TCP port nothing listens on, from a range the kernel does not hand out. */
+export function freePort(): number {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 10000);
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch {
+      // taken; try another
+    }
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * The runner's process contract: exit status and signals pass through,
+ * signals are forwarded, the child never outlives landlockd, it inherits
+ * only fds 0–2, and exec failures are reported precisely.
+ */
+import assert from "node:assert/strict";
+import {
+  fsTree,
+  landlockd,
+  policyFile,
+  PROBE,
+  ROOT,
+  tempDir,
+  USERS,
+} from "./helpers.ts";
+
+const OPEN = policyFile(`version = 1
+[[fs_layer]]
+handled_access_fs = ["make_block"]
+`);
+
+for (const as of USERS) {
+  Deno.test(`[${as}] the command's exit status passes through`, async () => {
+    for (const code of [0, 3, 255]) {
+      const r = await landlockd([
+        "run",
+        "--policy-file",
+        OPEN,
+        "--",
+        PROBE,
+        "exit",
+        String(code),
+      ], { as });
+      assert.equal(r.code, code, r.stderr);
+    }
+  });
+
+  Deno.test(`[${as}] death by signal N exits 128+N`, async () => {
+    for (const [sig, code] of [[15, 143], [9, 137], [6, 134]]) {
+      const r = await landlockd([
+        "run",
+        "--policy-file",
+        OPEN,
+        "--",
+        PROBE,
+        "raise",
+        String(sig),
+      ], { as });
+      assert.equal(r.code, code, r.stderr);
+    }
+  });
+
+  Deno.test(`[${as}] the child holds no file descriptors beyond 0, 1 and 2`, async () => {
+    const r = await landlockd([
+      "run",
+      "--policy-file",
+      OPEN,
+      "--",
+      PROBE,
+      "fds",
+    ], { as });
+    assert.equal(r.stdout, "fds: 0 1 2\n", r.stderr);
+  });
+
+  Deno.test(`[${as}] stdin, stdout, environment and cwd are the caller's`, async () => {
+    const dir = tempDir();
+    const r = await landlockd(
+      [
+        "run",
+        "--policy-file",
+        OPEN,
+        "--",
+        "sh",
+        "-c",
+        'read line; echo "$line|$GREETING|$(pwd)"',
+      ],
+      { as, stdin: "hello\n", env: { GREETING: "hi" }, cwd: dir },
+    );
+    assert.equal(r.stdout, `hello|hi|${dir}\n`, r.stderr);
+  });
+}
+
+Deno.test("a command that is not found exits 127 with the errno", async () => {
+  const r = await landlockd([
+    "run",
+    "--policy-file",
+    OPEN,
+    "--",
+    "landlockd-no-such-command",
+  ]);
+  assert.equal(r.code, 127);
+  assert.equal(
+    r.stderr,
+    'landlockd: cannot execute "landlockd-no-such-command": No such file or directory (ENOENT)\n',
+  );
+});
+
+Deno.test("a file that is not executable exits 126 with EACCES", async () => {
+  const dir = tempDir();
+  Deno.writeTextFileSync(`${dir}/script`, "#!/bin/sh\n");
+  const r = await landlockd([
+    "run",
+    "--policy-file",
+    OPEN,
+    "--",
+    `${dir}/script`,
+  ]);
+  assert.equal(r.code, 126);
+  assert.equal(
+    r.stderr,
+    `landlockd: cannot execute "${dir}/script": Permission denied (EACCES)\n`,
+  );
+});
+
+Deno.test("an executable the policy denies exits 126 with EACCES", async () => {
+  const dir = fsTree();
+  const policy = policyFile(`version = 1
+[[fs_layer]]
+handled_access_fs = ["execute"]
+  [[fs_layer.rule]]
+  path = "${dir}/allowed"
+  allowed_access = ["execute"]
+`);
+  const r = await landlockd([
+    "run",
+    "--policy-file",
+    policy,
+    "--",
+    `${dir}/bin/probe`,
+  ]);
+  assert.equal(r.code, 126);
+  assert.match(
+    r.stderr,
+    /cannot execute ".*\/bin\/probe": Permission denied \(EACCES\)/,
+  );
+});
+
+Deno.test("a bare command name is searched in PATH, like execvp", async () => {
+  const r = await landlockd([
+    "run",
+    "--policy-file",
+    OPEN,
+    "--",
+    "probe",
+    "print",
+    "found",
+  ], {
+    env: { PATH: `/nonexistent:${ROOT}ffi/build` },
+  });
+  assert.equal(r.stdout, "found\n", r.stderr);
+});
+
+async function startedChild(audit: string): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      const line = Deno.readTextFileSync(audit).split("\n")[0];
+      if (line) return JSON.parse(line).pid;
+    } catch {
+      // not written yet
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error("run.start never came");
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+for (const sig of ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"] as const) {
+  Deno.test(`${sig} sent to landlockd reaches the child`, async () => {
+    const audit = `${tempDir()}/audit.jsonl`;
+    const proc = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        `${ROOT}main.ts`,
+        "run",
+        "--policy-file",
+        OPEN,
+        "--audit-file",
+        audit,
+        "--",
+        PROBE,
+        "sleep",
+        "30",
+      ],
+      stderr: "null",
+    }).spawn();
+    const child = await startedChild(audit);
+    proc.kill(sig);
+    const status = await proc.status;
+    const num = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 }[sig];
+    assert.equal(status.code, 128 + num);
+    assert.equal(alive(child), false);
+    const events = Deno.readTextFileSync(audit).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    assert.equal(events.at(-1).event, "run.signal");
+    assert.equal(events.at(-1).signal, sig);
+    assert.deepEqual(events.at(-1).forwarded_signals, [sig]);
+  });
+}
+
+Deno.test("the child never outlives landlockd, even when landlockd is SIGKILLed", async () => {
+  const audit = `${tempDir()}/audit.jsonl`;
+  const proc = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${ROOT}main.ts`,
+      "run",
+      "--policy-file",
+      OPEN,
+      "--audit-file",
+      audit,
+      "--",
+      PROBE,
+      "sleep",
+      "30",
+    ],
+  }).spawn();
+  const child = await startedChild(audit);
+  assert.equal(alive(child), true);
+  proc.kill("SIGKILL");
+  await proc.status;
+  for (let i = 0; i < 100 && alive(child); i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(alive(child), false);
+});
