@@ -1,0 +1,67 @@
+/**
+ * The byte layouts in ffi/layout.ts agree with the C compiler's view of the
+ * kernel headers installed here and of ffi/landlockd.h.
+ */
+import assert from "node:assert/strict";
+import * as layout from "../ffi/layout.ts";
+import { ROOT } from "./helpers.ts";
+
+interface CLayout {
+  struct: string;
+  size?: number;
+  fields?: Record<string, number>;
+  missing?: boolean;
+}
+
+const TS: Record<string, Record<string, number>> = {
+  landlock_ruleset_attr: layout.landlockRulesetAttr,
+  landlock_path_beneath_attr: layout.landlockPathBeneathAttr,
+  landlock_net_port_attr: layout.landlockNetPortAttr,
+  sock_fprog: layout.sockFprog,
+  ll_spawn_req: layout.spawnReq,
+};
+
+const out = new Deno.Command(`${ROOT}ffi/build/layout_check`).outputSync();
+const C: CLayout[] = new TextDecoder().decode(out.stdout).trim().split("\n")
+  .map((l) => JSON.parse(l));
+
+for (const c of C) {
+  Deno.test(`struct ${c.struct} matches the C compiler's layout`, () => {
+    const ts = TS[c.struct];
+    assert.ok(ts, `no TypeScript layout for ${c.struct}`);
+    if (c.missing) {
+      // Debian 12's headers predate Landlock ABI 4; the net rule tests prove
+      // this layout against the running kernel instead.
+      console.log(`  ${c.struct}: not in the installed kernel headers`);
+      return;
+    }
+    for (const [field, offset] of Object.entries(c.fields!)) {
+      assert.equal(ts[field], offset, `${c.struct}.${field}`);
+    }
+    const known = Object.keys(c.fields!);
+    const newer = Object.keys(ts).filter((k) =>
+      k !== "size" && !known.includes(k)
+    );
+    if (newer.length === 0) {
+      assert.equal(ts.size, c.size, `sizeof(struct ${c.struct})`);
+    } else {
+      // Older headers stop at an earlier ABI: our struct extends theirs.
+      assert.ok(
+        ts.size > c.size!,
+        `${c.struct} should extend the headers' ${c.size} bytes`,
+      );
+      for (const f of newer) {
+        assert.ok(ts[f] >= c.size!, `${c.struct}.${f} lies past the old end`);
+      }
+      console.log(`  ${c.struct}: headers lack ${newer.join(", ")}`);
+    }
+  });
+}
+
+Deno.test("landlock_path_beneath_attr is packed into 12 bytes", () => {
+  assert.equal(layout.landlockPathBeneathAttr.size, 12);
+  assert.equal(
+    C.find((c) => c.struct === "landlock_path_beneath_attr")?.size,
+    12,
+  );
+});
