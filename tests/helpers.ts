@@ -12,11 +12,12 @@ export const ROOT = new URL("../", import.meta.url).pathname;
 /** The static probe built by `deno task build` (ffi/probe.c). */
 export const PROBE = `${ROOT}ffi/build/probe`;
 
-/** Who runs landlockd in a test. */
-export type As = "root" | "nobody";
+/** Who runs landlockd in a test: root, nobody (dropped with setpriv), or
+ * whoever runs the tests when that is not root. */
+export type As = "root" | "nobody" | "self";
 
-/** Both, for tests that must hold unprivileged too. */
-export const USERS: As[] = Deno.uid() === 0 ? ["root", "nobody"] : ["nobody"];
+/** As root: root and nobody, so unprivileged use is proven too. */
+export const USERS: As[] = Deno.uid() === 0 ? ["root", "nobody"] : ["self"];
 
 /** A finished landlockd run. */
 export interface Result {

@@ -1,0 +1,245 @@
+/**
+ * `deno task bench`: start-up cost of landlockd against the bare command,
+ * bubblewrap and firejail, all timed by hyperfine in one run.
+ *
+ * Prints a Markdown table (mean, median, p95, ratio to the bare command)
+ * and writes the raw numbers to bench/results/. A missing tool is reported
+ * as skipped with the command that installs it.
+ *
+ * Options: --runs N (default 100), --warmup N (default 10).
+ *
+ * @module
+ */
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const DENO = Deno.execPath();
+const LANDLOCKD = `${DENO} run --allow-all ${ROOT}main.ts`;
+
+function flag(name: string, fallback: number): number {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 ? Number(Deno.args[i + 1]) : fallback;
+}
+const RUNS = flag("runs", 100);
+const WARMUP = flag("warmup", 10);
+
+function which(tool: string): string | undefined {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    try {
+      const path = `${dir}/${tool}`;
+      if (Deno.statSync(path).isFile) return path;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+function version(cmd: string, args: string[]): string {
+  try {
+    const out = new Deno.Command(cmd, { args, stderr: "piped" }).outputSync();
+    const dec = new TextDecoder();
+    return (dec.decode(out.stdout) + dec.decode(out.stderr)).split("\n")[0]
+      .trim();
+  } catch {
+    return "?";
+  }
+}
+
+interface Row {
+  name: string;
+  /** Which bare row this is compared with. */
+  baseline: string;
+  command?: string;
+  skipped?: string;
+}
+
+const empty = `${
+  Deno.makeTempDirSync({ prefix: "landlockd-bench-" })
+}/empty.ts`;
+Deno.writeTextFileSync(empty, "");
+
+const BWRAP = "bwrap --ro-bind / / --dev /dev --bind /tmp /tmp";
+const FIREJAIL = "firejail --quiet --noprofile --read-only=/ --read-write=/tmp";
+const tools = {
+  bwrap: which("bwrap"),
+  firejail: which("firejail"),
+};
+const rows: Row[] = [];
+for (
+  const [label, cmd] of [["/bin/true", "/bin/true"], [
+    "sh -c true",
+    "/bin/sh -c true",
+  ]] as const
+) {
+  const bare = `bare ${label}`;
+  rows.push({ name: bare, baseline: bare, command: cmd });
+  rows.push({
+    name: `landlockd run (ci-default) ${label}`,
+    baseline: bare,
+    command: `${LANDLOCKD} run --policy ci-default -- ${cmd}`,
+  });
+  rows.push(
+    tools.bwrap
+      ? {
+        name: `bubblewrap ${label}`,
+        baseline: bare,
+        command: `${BWRAP} ${cmd}`,
+      }
+      : {
+        name: `bubblewrap ${label}`,
+        baseline: bare,
+        skipped: "not installed: apt-get install bubblewrap",
+      },
+  );
+  rows.push(
+    tools.firejail
+      ? {
+        name: `firejail ${label}`,
+        baseline: bare,
+        command: `${FIREJAIL} ${cmd}`,
+      }
+      : {
+        name: `firejail ${label}`,
+        baseline: bare,
+        skipped: "not installed: apt-get install firejail",
+      },
+  );
+}
+rows.push({
+  name: "deno run (empty script): the runtime's floor",
+  baseline: "bare /bin/true",
+  command: `${DENO} run ${empty}`,
+});
+rows.push({
+  name: "deno FFI floor: load the trampoline, spawn /bin/true, no policy",
+  baseline: "bare /bin/true",
+  command: `${DENO} run --allow-all ${ROOT}bench/ffi_floor.ts /bin/true`,
+});
+
+if (!which("hyperfine")) {
+  console.error("bench: hyperfine is needed: apt-get install hyperfine");
+  Deno.exit(1);
+}
+
+// Warm landlockd's policy cache and Deno's module cache once.
+new Deno.Command(DENO, {
+  args: [
+    "run",
+    "-A",
+    `${ROOT}main.ts`,
+    "run",
+    "--policy",
+    "ci-default",
+    "--",
+    "/bin/true",
+  ],
+}).outputSync();
+
+const runnable = rows.filter((r) => r.command);
+const jsonOut = `${Deno.makeTempDirSync()}/hyperfine.json`;
+const hf = new Deno.Command("hyperfine", {
+  args: [
+    "--shell=none",
+    "--runs",
+    String(RUNS),
+    "--warmup",
+    String(WARMUP),
+    "--style",
+    "none",
+    "--export-json",
+    jsonOut,
+    ...runnable.flatMap((r) => ["--command-name", r.name, r.command!]),
+  ],
+  stdout: "inherit",
+  stderr: "inherit",
+}).outputSync();
+if (!hf.success) Deno.exit(hf.code || 1);
+
+interface HyperfineResult {
+  command: string;
+  times: number[];
+  exit_codes: number[];
+}
+const results: HyperfineResult[] =
+  JSON.parse(Deno.readTextFileSync(jsonOut)).results;
+
+function stats(times: number[]) {
+  const ms = times.map((t) => t * 1000).sort((a, b) => a - b);
+  const at = (q: number) =>
+    ms[Math.min(ms.length - 1, Math.floor(q * ms.length))];
+  return {
+    mean: ms.reduce((a, b) => a + b, 0) / ms.length,
+    median: at(0.5),
+    p95: at(0.95),
+  };
+}
+
+const byName = new Map(results.map((r) => [r.command, stats(r.times)]));
+const table = rows.map((r) => {
+  const s = byName.get(r.name);
+  const base = byName.get(r.baseline);
+  return {
+    name: r.name,
+    command: r.command,
+    skipped: r.skipped,
+    mean_ms: s?.mean,
+    median_ms: s?.median,
+    p95_ms: s?.p95,
+    ratio_to_bare: s && base ? s.mean / base.mean : undefined,
+  };
+});
+
+const machine = {
+  date: new Date().toISOString(),
+  kernel: Deno.osRelease(),
+  cpus: navigator.hardwareConcurrency,
+  deno: Deno.version.deno,
+  hyperfine: version("hyperfine", ["--version"]),
+  bubblewrap: tools.bwrap ? version("bwrap", ["--version"]) : "not installed",
+  firejail: tools.firejail
+    ? version("firejail", ["--version"])
+    : "not installed",
+  runs: RUNS,
+};
+
+const fmt = (n?: number) => n === undefined ? "–" : n.toFixed(2);
+console.log(
+  `\nMachine: Linux ${machine.kernel}, ${machine.cpus} CPUs, Deno ${machine.deno}, ${machine.hyperfine}, ${machine.bubblewrap}, ${machine.firejail}; ${RUNS} runs each.\n`,
+);
+console.log("| command | mean ms | median ms | p95 ms | × bare |");
+console.log("| --- | ---: | ---: | ---: | ---: |");
+for (const r of table) {
+  if (r.skipped) {
+    console.log(`| ${r.name} | skipped: ${r.skipped} | | | |`);
+  } else {
+    console.log(
+      `| ${r.name} | ${fmt(r.mean_ms)} | ${fmt(r.median_ms)} | ${
+        fmt(r.p95_ms)
+      } | ${fmt(r.ratio_to_bare)} |`,
+    );
+  }
+}
+const floor = byName.get("deno run (empty script): the runtime's floor");
+const ours = byName.get("landlockd run (ci-default) /bin/true");
+const ffiFloor = byName.get(
+  "deno FFI floor: load the trampoline, spawn /bin/true, no policy",
+);
+if (floor && ours && ffiFloor) {
+  console.log(
+    `\nlandlockd run /bin/true − deno empty-script floor: ${
+      fmt(ours.mean - floor.mean)
+    } ms (target ≤ 3 ms); of which the FFI floor alone: ${
+      fmt(ffiFloor.mean - floor.mean)
+    } ms`,
+  );
+}
+
+Deno.mkdirSync(`${ROOT}bench/results`, { recursive: true });
+const file = `${ROOT}bench/results/startup-${
+  machine.date.replace(/[:.]/g, "-")
+}.json`;
+Deno.writeTextFileSync(
+  file,
+  JSON.stringify({ machine, rows: table }, null, 2) + "\n",
+);
+console.log(`\nRaw numbers: ${file}`);

@@ -1,0 +1,30 @@
+/**
+ * `deno task schema`: writes the policy's JSON Schema, generated from the
+ * zod schema, to schema/policy.schema.json. Editors with a TOML language
+ * server (e.g. Taplo, Even Better TOML) use it for completion and checks.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { policySchema } from "./schema.ts";
+
+/** The JSON Schema document, as text. */
+export function policyJsonSchema(): string {
+  const schema = z.toJSONSchema(policySchema, { io: "input" });
+  return JSON.stringify(
+    {
+      ...schema,
+      title: "landlockd policy, format version 1",
+    },
+    null,
+    2,
+  ) + "\n";
+}
+
+if (import.meta.main) {
+  const out = new URL("../schema/policy.schema.json", import.meta.url);
+  Deno.mkdirSync(new URL(".", out), { recursive: true });
+  Deno.writeTextFileSync(out, policyJsonSchema());
+  console.log(`wrote ${out.pathname}`);
+}

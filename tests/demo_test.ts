@@ -1,0 +1,18 @@
+/**
+ * `deno task demo` tells the port story and the kernel plays its part.
+ */
+import assert from "node:assert/strict";
+import { ROOT } from "./helpers.ts";
+
+Deno.test("the demo's server works and its dependency's bind is refused with EACCES", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", `${ROOT}demo/demo.ts`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0, text + new TextDecoder().decode(out.stderr));
+  assert.match(text, /\[dependency\] refused: bind\(2\) failed with EACCES/);
+  assert.match(text, /-> hello from the sandboxed server/);
+  assert.match(text, /not EPERM/);
+});
