@@ -10,11 +10,13 @@ import {
   auditToFile,
   NO_AUDIT,
 } from "../audit/audit.ts";
-import { PolicyError, type Source } from "../policy/diagnostic.ts";
+import { PathError, PolicyError, type Source } from "../policy/diagnostic.ts";
 import { readPolicyOption } from "./policy_option.ts";
+import { BrokerError } from "../broker/broker.ts";
+import { describeBroker } from "../broker/plan.ts";
 import { loadPolicy } from "../policy/load.ts";
 import { CompatError, fitRuleToTarget } from "../policy/plan.ts";
-import { RulePathError, ruleTargetKind } from "../sandbox/landlock.ts";
+import { ruleTargetKind } from "../sandbox/landlock.ts";
 import {
   checkEnforceable,
   planSandbox,
@@ -96,6 +98,8 @@ function dryRunReport(source: Source, plan: SandboxPlan, argv: string[]) {
   return stableJson({
     policy: source.name,
     command: argv,
+    seccomp: plan.seccomp,
+    ...(plan.broker ? { broker: describeBroker(plan.broker) } : {}),
     landlock: {
       abi: plan.support.abi,
       kernel_abi: plan.support.kernel_abi,
@@ -158,8 +162,12 @@ export async function main(args: string[]): Promise<number> {
     );
     return result.exitCode;
   } catch (e) {
-    if (e instanceof RulePathError) {
+    if (e instanceof PathError) {
       printError(new PolicyError(source, [e.diagnostic]).message);
+      return EXIT.POLICY;
+    }
+    if (e instanceof BrokerError) {
+      printError(e.message);
       return EXIT.POLICY;
     }
     if (e instanceof UnsupportedSectionError) {

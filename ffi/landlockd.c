@@ -12,6 +12,9 @@
 #include "landlockd.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <fcntl.h>
 #include <linux/seccomp.h>
 #include <sched.h>
@@ -357,4 +360,105 @@ void ll_forward_to(int32_t pidfd)
 uint32_t ll_forwarded(int32_t sig)
 {
 	return (sig > 0 && sig <= 64) ? fwd_count[sig] : 0;
+}
+
+/* The broker's fast path (see struct ll_broker). */
+
+static int is_simple_absolute(const char *p)
+{
+	if (p[0] != '/')
+		return 0;
+	for (const char *c = p; *c; c++) {
+		if (c[0] != '/')
+			continue;
+		if (c[1] == '/')
+			return 0;
+		if (c[1] == '.' && (c[2] == '/' || c[2] == 0))
+			return 0;
+		if (c[1] == '.' && c[2] == '.' && (c[3] == '/' || c[3] == 0))
+			return 0;
+	}
+	return 1;
+}
+
+static int under_prefix(const char *path, const char *prefixes)
+{
+	for (const char *p = prefixes; *p; p += strlen(p) + 1) {
+		size_t n = strlen(p);
+		if (strncmp(path, p, n) == 0 &&
+		    (path[n] == 0 || path[n] == '/' || (n == 1 && p[0] == '/')))
+			return 1;
+	}
+	return 0;
+}
+
+/* Reads a NUL-terminated string from pid, page by page; 0 or -errno. */
+static int read_remote_path(pid_t pid, uint64_t addr, char *buf, size_t size)
+{
+	size_t got = 0;
+	while (got < size) {
+		uint64_t here = addr + got;
+		size_t chunk = 4096 - (here & 4095);
+		if (chunk > size - got)
+			chunk = size - got;
+		struct iovec local = { buf + got, chunk };
+		struct iovec remote = { (void *)(uintptr_t)here, chunk };
+		ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+		if (n <= 0)
+			return n < 0 ? -errno : -EFAULT;
+		if (memchr(buf + got, 0, n))
+			return 0;
+		got += n;
+	}
+	return -ENAMETOOLONG;
+}
+
+int32_t ll_broker_next(struct ll_broker *b, void *notif_out)
+{
+	struct seccomp_notif *n = notif_out;
+	char path[4096];
+
+	for (;;) {
+		struct pollfd fds[2] = {
+			{ .fd = b->listening ? b->listener : -1, .events = POLLIN },
+			{ .fd = b->pidfd, .events = POLLIN },
+		};
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (fds[1].revents)
+			return 0;
+		if (!(fds[0].revents & POLLIN)) {
+			if (fds[0].revents)
+				b->listening = 0; /* POLLHUP: wait for the exit */
+			continue;
+		}
+		memset(n, 0, sizeof(*n));
+		if (ioctl(b->listener, SECCOMP_IOCTL_NOTIF_RECV, n) < 0) {
+			if (errno == ENOENT || errno == EINTR)
+				continue;
+			return -errno;
+		}
+		int arg = -1;
+		for (uint32_t i = 0; i < b->n_open; i++) {
+			if (b->open_nrs[i] == n->data.nr) {
+				arg = b->path_args[i];
+				break;
+			}
+		}
+		if (arg < 0 ||
+		    read_remote_path(n->pid, n->data.args[arg], path, sizeof(path)) < 0 ||
+		    !is_simple_absolute(path) || under_prefix(path, b->prefixes))
+			return 1;
+		struct seccomp_notif_resp r = {
+			.id = n->id,
+			.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE,
+		};
+		if (ioctl(b->listener, SECCOMP_IOCTL_NOTIF_SEND, &r) < 0 &&
+		    errno != ENOENT)
+			return -errno;
+		b->continued++;
+	}
 }

@@ -65,6 +65,30 @@ enum ll_spawn_out {
  */
 int32_t ll_spawn(const struct ll_spawn_req *req, int32_t *out);
 
+/*
+ * The broker's fast path. Prepared by the parent; ll_broker_next() reads it.
+ * An open-family call whose path is absolute, already normalised and under
+ * no declared prefix is answered CONTINUE here, without a round trip
+ * through JavaScript: Landlock decides it, so this can never grant access.
+ */
+struct ll_broker {
+	int32_t listener;
+	int32_t pidfd;
+	const char *prefixes; /* NUL-separated declared paths, ended by "" */
+	const int32_t *open_nrs; /* syscall numbers handled on the fast path */
+	const int32_t *path_args; /* for each, the index of its path argument */
+	uint32_t n_open;
+	uint32_t listening; /* cleared when every user of the filter is gone */
+	uint64_t continued; /* count of fast-path answers */
+};
+
+/*
+ * Waits for the next notification that needs a decision and copies it
+ * (struct seccomp_notif) to notif. Returns 1 for a notification, 0 when the
+ * child behind pidfd has exited, or -errno.
+ */
+int32_t ll_broker_next(struct ll_broker *b, void *notif);
+
 /* Wait for the process behind pidfd: exit status 0-255, 256 + signal, or -errno. */
 int32_t ll_wait(int32_t pidfd);
 

@@ -86,3 +86,56 @@ export function struct(size: number): [Uint8Array<ArrayBuffer>, DataView] {
   const bytes = new Uint8Array(size);
   return [bytes, new DataView(bytes.buffer)];
 }
+
+/** `struct seccomp_notif` (with its `struct seccomp_data`). */
+export const seccompNotif = {
+  size: 80,
+  id: 0,
+  pid: 8,
+  flags: 12,
+  data_nr: 16,
+  data_arch: 20,
+  data_instruction_pointer: 24,
+  data_args: 32,
+} as const;
+
+/** `struct seccomp_notif_resp` */
+export const seccompNotifResp = {
+  size: 24,
+  id: 0,
+  val: 8,
+  error: 16,
+  flags: 20,
+} as const;
+
+/** `struct seccomp_notif_addfd` */
+export const seccompNotifAddfd = {
+  size: 24,
+  id: 0,
+  flags: 8,
+  srcfd: 12,
+  newfd: 16,
+  newfd_flags: 20,
+} as const;
+
+/** `struct open_how` (openat2) */
+export const openHow = { size: 24, flags: 0, mode: 8, resolve: 16 } as const;
+
+/** `struct iovec` */
+export const iovec = { size: 16, iov_base: 0, iov_len: 8 } as const;
+
+/** `struct pollfd` */
+export const pollfd = { size: 8, fd: 0, events: 4, revents: 6 } as const;
+
+/** `struct ll_broker` from ffi/landlockd.h. */
+export const brokerState = {
+  size: 48,
+  listener: 0,
+  pidfd: 4,
+  prefixes: 8,
+  open_nrs: 16,
+  path_args: 24,
+  n_open: 32,
+  listening: 36,
+  continued: 40,
+} as const;

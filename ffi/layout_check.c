@@ -6,12 +6,27 @@
  */
 #include <linux/filter.h>
 #include <linux/landlock.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <sys/uio.h>
 #include <stddef.h>
 #include <stdio.h>
 
 #include "landlockd.h"
 
-#define FIELD(s, f) printf("%s\"%s\":%zu", first ? "" : ",", #f, offsetof(s, f)), first = 0
+#define FIELD(s, f) printf("%s\"%s\":%zu", first ? "" : ",", field_name(#f), offsetof(s, f)), first = 0
+
+/* "data.nr" is printed as "data_nr", the name ffi/layout.ts uses. */
+static const char *field_name(const char *f)
+{
+	static char buf[64];
+	size_t i = 0;
+	for (; f[i] && i < sizeof(buf) - 1; i++)
+		buf[i] = f[i] == '.' ? '_' : f[i];
+	buf[i] = 0;
+	return buf;
+}
 
 int main(void)
 {
@@ -52,6 +67,73 @@ int main(void)
 	       sizeof(struct sock_fprog));
 	FIELD(struct sock_fprog, len);
 	FIELD(struct sock_fprog, filter);
+	printf("}}\n");
+
+	first = 1;
+	printf("{\"struct\":\"seccomp_notif\",\"size\":%zu,\"fields\":{",
+	       sizeof(struct seccomp_notif));
+	FIELD(struct seccomp_notif, id);
+	FIELD(struct seccomp_notif, pid);
+	FIELD(struct seccomp_notif, flags);
+	FIELD(struct seccomp_notif, data.nr);
+	FIELD(struct seccomp_notif, data.arch);
+	FIELD(struct seccomp_notif, data.instruction_pointer);
+	FIELD(struct seccomp_notif, data.args);
+	printf("}}\n");
+
+	first = 1;
+	printf("{\"struct\":\"seccomp_notif_resp\",\"size\":%zu,\"fields\":{",
+	       sizeof(struct seccomp_notif_resp));
+	FIELD(struct seccomp_notif_resp, id);
+	FIELD(struct seccomp_notif_resp, val);
+	FIELD(struct seccomp_notif_resp, error);
+	FIELD(struct seccomp_notif_resp, flags);
+	printf("}}\n");
+
+	first = 1;
+	printf("{\"struct\":\"seccomp_notif_addfd\",\"size\":%zu,\"fields\":{",
+	       sizeof(struct seccomp_notif_addfd));
+	FIELD(struct seccomp_notif_addfd, id);
+	FIELD(struct seccomp_notif_addfd, flags);
+	FIELD(struct seccomp_notif_addfd, srcfd);
+	FIELD(struct seccomp_notif_addfd, newfd);
+	FIELD(struct seccomp_notif_addfd, newfd_flags);
+	printf("}}\n");
+
+	first = 1;
+	printf("{\"struct\":\"open_how\",\"size\":%zu,\"fields\":{",
+	       sizeof(struct open_how));
+	FIELD(struct open_how, flags);
+	FIELD(struct open_how, mode);
+	FIELD(struct open_how, resolve);
+	printf("}}\n");
+
+	first = 1;
+	printf("{\"struct\":\"iovec\",\"size\":%zu,\"fields\":{",
+	       sizeof(struct iovec));
+	FIELD(struct iovec, iov_base);
+	FIELD(struct iovec, iov_len);
+	printf("}}\n");
+
+	first = 1;
+	printf("{\"struct\":\"pollfd\",\"size\":%zu,\"fields\":{",
+	       sizeof(struct pollfd));
+	FIELD(struct pollfd, fd);
+	FIELD(struct pollfd, events);
+	FIELD(struct pollfd, revents);
+	printf("}}\n");
+
+	first = 1;
+	printf("{\"struct\":\"ll_broker\",\"size\":%zu,\"fields\":{",
+	       sizeof(struct ll_broker));
+	FIELD(struct ll_broker, listener);
+	FIELD(struct ll_broker, pidfd);
+	FIELD(struct ll_broker, prefixes);
+	FIELD(struct ll_broker, open_nrs);
+	FIELD(struct ll_broker, path_args);
+	FIELD(struct ll_broker, n_open);
+	FIELD(struct ll_broker, listening);
+	FIELD(struct ll_broker, continued);
 	printf("}}\n");
 
 	first = 1;

@@ -12,7 +12,16 @@ export type OwnSyscall =
   | "openat"
   | "landlock_create_ruleset"
   | "landlock_add_rule"
-  | "pidfd_send_signal";
+  | "pidfd_send_signal"
+  | "ioctl"
+  | "ppoll"
+  | "process_vm_readv"
+  | "openat2"
+  | "mkdirat"
+  | "unlinkat"
+  | "renameat2"
+  | "linkat"
+  | "symlinkat";
 
 const X86_64: Record<OwnSyscall, number> = {
   read: 0,
@@ -22,6 +31,15 @@ const X86_64: Record<OwnSyscall, number> = {
   landlock_create_ruleset: 444,
   landlock_add_rule: 445,
   pidfd_send_signal: 424,
+  ioctl: 16,
+  ppoll: 271,
+  process_vm_readv: 310,
+  openat2: 437,
+  mkdirat: 258,
+  unlinkat: 263,
+  renameat2: 316,
+  linkat: 265,
+  symlinkat: 266,
 };
 
 const AARCH64: Record<OwnSyscall, number> = {
@@ -32,6 +50,15 @@ const AARCH64: Record<OwnSyscall, number> = {
   landlock_create_ruleset: 444,
   landlock_add_rule: 445,
   pidfd_send_signal: 424,
+  ioctl: 29,
+  ppoll: 73,
+  process_vm_readv: 270,
+  openat2: 437,
+  mkdirat: 34,
+  unlinkat: 35,
+  renameat2: 276,
+  linkat: 37,
+  symlinkat: 36,
 };
 
 /** Numbers for the architecture landlockd runs on. */

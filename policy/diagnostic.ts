@@ -57,3 +57,11 @@ export class PolicyError extends Error {
     );
   }
 }
+
+/** One problem with a path the policy names, found when it is opened. */
+export class PathError extends Error {
+  override name = "PathError";
+  constructor(readonly diagnostic: Diagnostic) {
+    super(diagnostic.message);
+  }
+}

@@ -10,6 +10,7 @@
  */
 
 import { z } from "zod";
+import { hostArch, syscallNumber } from "../seccomp/filter.ts";
 import {
   FS_RIGHT_NAMES,
   type FsRight,
@@ -141,12 +142,24 @@ const runtime = z.strictObject({
   cwd: absolutePath.optional().describe("Working directory inside the root"),
 });
 
+/** Calls landlockd itself makes between installing the filter and exec. */
+const NEEDED_TO_START = ["execve", "sendmsg", "close"];
+
+const syscallName = z.string().check(
+  z.refine((name) => syscallNumber(hostArch(), name) !== undefined, {
+    error: (issue) =>
+      `unknown system call ${JSON.stringify(issue.input)} on ${hostArch()}`,
+  }),
+  z.refine((name) => !NEEDED_TO_START.includes(name), {
+    error: (issue) =>
+      `cannot deny ${issue.input}: landlockd needs it to start the command`,
+  }),
+);
+
 const seccomp = z.strictObject({
-  deny: z.array(
-    z.string().regex(/^[a-z0-9_]+$/, {
-      message: "expected a system call name such as ptrace",
-    }),
-  ).default([]),
+  deny: z.array(syscallName).default([]).describe(
+    "System calls that fail with errno",
+  ),
   errno: z.int().min(1).max(4095).default(1).describe(
     "errno the denied calls fail with (default 1, EPERM)",
   ),

@@ -6,9 +6,4 @@
  */
 
 /** Sections that `run` refuses until landlockd enforces them. */
-export const LATER_SECTIONS = [
-  "broker",
-  "mount",
-  "runtime",
-  "seccomp",
-] as const;
+export const LATER_SECTIONS = ["mount", "runtime"] as const;

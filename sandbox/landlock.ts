@@ -5,7 +5,7 @@
  */
 
 import { cstring } from "../ffi/mod.ts";
-import type { Diagnostic } from "../policy/diagnostic.ts";
+import { PathError } from "../policy/diagnostic.ts";
 import {
   fitRuleToTarget,
   type LandlockPlan,
@@ -21,15 +21,8 @@ import {
 } from "../syscalls/landlock.ts";
 import { close, openPath } from "../syscalls/sys.ts";
 
-/** A rule path that could not be opened, as a policy diagnostic. */
-export class RulePathError extends Error {
-  override name = "RulePathError";
-  constructor(readonly diagnostic: Diagnostic) {
-    super(diagnostic.message);
-  }
-}
-
-function keyPath(key: string): (string | number)[] {
+/** `["fs_layer", 0, "rule", 2]` for `fs_layer[0].rule[2]`. */
+export function keyPath(key: string): (string | number)[] {
   return key.split(/[.[\]]+/).filter((p) => p !== "").map((p) =>
     /^\d+$/.test(p) ? Number(p) : p
   );
@@ -48,7 +41,7 @@ export function openRulePath(rule: PlannedPathRule): number {
     return openPath(rule.path, cstring(rule.path));
   } catch (e) {
     if (!(e instanceof SyscallError)) throw e;
-    throw new RulePathError({
+    throw new PathError({
       severity: "error",
       path: [...keyPath(rule.key), "path"],
       message: e.code === "ENOENT"

@@ -23,7 +23,12 @@ import {
   spawn,
   waitChildSync,
 } from "../syscalls/process.ts";
+import { Broker } from "../broker/broker.ts";
+import { type BrokerPlan, fastPath, planBroker } from "../broker/plan.ts";
+import { hostArch } from "../seccomp/filter.ts";
+import { Listener, LISTENER_FILTER_FLAGS } from "../syscalls/seccomp_notify.ts";
 import { buildRulesets } from "./landlock.ts";
+import { compileSeccomp, planSeccomp, type SeccompPlan } from "./seccomp.ts";
 import { type LandlockSupport, landlockSupport } from "./kernel.ts";
 import { signalName } from "./signals.ts";
 
@@ -39,13 +44,28 @@ export class UnsupportedSectionError extends Error {
 export interface SandboxPlan {
   support: LandlockSupport;
   landlock: LandlockPlan;
+  seccomp: SeccompPlan;
+  broker?: BrokerPlan;
 }
 
-/** Fits `policy` to this kernel; throws CompatError under strict compat. */
+/**
+ * Fits `policy` to this kernel; throws CompatError under strict compat.
+ * A broker implies Landlock's signal scope: the sandbox must not be able to
+ * signal the broker (landlockd itself).
+ */
 export function planSandbox(policy: Policy): SandboxPlan {
   const support = landlockSupport();
+  const broker = planBroker(policy, hostArch());
+  const landlockPolicy = broker
+    ? { ...policy, scope: { ...policy.scope, signal: true } }
+    : policy;
   try {
-    return { support, landlock: planLandlock(policy, support.abi) };
+    return {
+      support,
+      landlock: planLandlock(landlockPolicy, support.abi),
+      seccomp: planSeccomp(policy, broker?.notify ?? []),
+      broker,
+    };
   } catch (e) {
     if (e instanceof CompatError && support.reason) {
       e.message = `${support.reason}\n${e.message}`;
@@ -104,6 +124,8 @@ export function runPlanned(
       argv: cmd.argv,
       layerFds,
       noNewPrivs: true,
+      seccompFilter: compileSeccomp(plan.seccomp),
+      seccompFlags: plan.broker ? LISTENER_FILTER_FLAGS : 0,
     });
   } finally {
     layerFds.forEach(close);
@@ -121,7 +143,19 @@ export function runPlanned(
   let status: ExitStatus;
   try {
     // Nothing else runs on this thread meanwhile: signals are forwarded by
-    // the C handler, so a blocking wait here saves a thread hop.
+    // the C handler, so the broker and the wait can block it.
+    if (plan.broker) {
+      const listener = new Listener(
+        child.listenerFd,
+        child.pidfd,
+        fastPath(plan.broker, plan.seccomp.arch),
+      );
+      try {
+        new Broker(plan.broker, listener, audit, plan.seccomp.arch).serve();
+      } finally {
+        close(child.listenerFd);
+      }
+    }
     status = waitChildSync(child.pidfd);
   } finally {
     forwardSignalsTo(-1);

@@ -71,7 +71,12 @@ Deno.test("--dry-run prints a stable, sorted plan and runs nothing", async () =>
   }
   assert.equal(exists, false);
   const plan = JSON.parse(a.stdout);
-  assert.deepEqual(Object.keys(plan), ["command", "landlock", "policy"]);
+  assert.deepEqual(Object.keys(plan), ["command", "landlock", "policy", "seccomp"]);
+  assert.deepEqual(plan.seccomp.baseline, [
+    "ioctl(TIOCSTI): EPERM",
+    "ioctl(TIOCLINUX): EPERM",
+    "socket(IPPROTO_MPTCP): EPROTONOSUPPORT",
+  ]);
   assert.deepEqual(plan.landlock.layers[0].from, ["fs_layer[0]", "net"]);
   assert.deepEqual(plan.landlock.layers[0].net_port, [
     { allowed_access: ["connect_tcp"], port: 80 },

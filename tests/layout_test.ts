@@ -19,6 +19,13 @@ const TS: Record<string, Record<string, number>> = {
   landlock_net_port_attr: layout.landlockNetPortAttr,
   sock_fprog: layout.sockFprog,
   ll_spawn_req: layout.spawnReq,
+  seccomp_notif: layout.seccompNotif,
+  seccomp_notif_resp: layout.seccompNotifResp,
+  seccomp_notif_addfd: layout.seccompNotifAddfd,
+  open_how: layout.openHow,
+  iovec: layout.iovec,
+  pollfd: layout.pollfd,
+  ll_broker: layout.brokerState,
 };
 
 const out = new Deno.Command(`${ROOT}ffi/build/layout_check`).outputSync();

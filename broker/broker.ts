@@ -1,0 +1,372 @@
+/**
+ * The broker: answers seccomp notifications for the sandboxed process tree.
+ *
+ * It runs synchronously on one thread (../shared/PLATFORM.md measured a
+ * nonblocking FFI call per notification at ~200 µs; synchronous calls cost
+ * microseconds). Requests that name no declared path are continued at once,
+ * so Landlock decides them. Declared requests are checked to still be live
+ * (`SECCOMP_IOCTL_NOTIF_ID_VALID`) after their arguments were read, then
+ * performed by the broker itself relative to an fd of the declared root with
+ * RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS, and the result (or fd, through
+ * `SECCOMP_IOCTL_NOTIF_ADDFD`) is handed back.
+ *
+ * @module
+ */
+
+import type { AuditSink } from "../audit/audit.ts";
+import { addressOf, cstring, NR, openHow, struct } from "../ffi/mod.ts";
+import type { Arch } from "../seccomp/filter.ts";
+import { errnoName } from "../syscalls/errno.ts";
+import {
+  type Listener,
+  type Notification,
+  readRemote,
+  readRemotePath,
+} from "../syscalls/seccomp_notify.ts";
+import { close, O_CLOEXEC, O_PATH, rawSyscall } from "../syscalls/sys.ts";
+import { type Action, type Beneath, decide, EACCES, writes } from "./decide.ts";
+import { normalize } from "./paths.ts";
+import type { BrokerPlan } from "./plan.ts";
+import {
+  AT_FDCWD,
+  decode,
+  type Memory,
+  namesByNumber,
+  type Request,
+} from "./requests.ts";
+
+const O_DIRECTORY_X86 = 0o200000;
+const O_DIRECTORY_ARM = 0o40000;
+const O_CREAT = 0o100;
+const O_TMPFILE = 0o20000000;
+const RESOLVE_NO_MAGICLINKS = 0x02;
+const RESOLVE_BENEATH = 0x08;
+const AT_REMOVEDIR = 0x200;
+const EXDEV = 18;
+const SIGKILL = 9;
+
+/** The broker failed; the sandbox has been killed. */
+export class BrokerError extends Error {
+  override name = "BrokerError";
+}
+
+/** What the broker did, for audit events. */
+interface Outcome {
+  fd?: number;
+  errno: number;
+}
+
+export class Broker {
+  readonly #names: Map<number, string>;
+  readonly #roots = new Map<string, number>();
+  readonly #how = struct(openHow.size);
+  readonly #howAddr = addressOf(this.#how[0]);
+  readonly #oDirectory: number;
+
+  constructor(
+    readonly plan: BrokerPlan,
+    readonly listener: Listener,
+    readonly audit: AuditSink,
+    arch: Arch,
+  ) {
+    this.#names = namesByNumber(arch);
+    this.#oDirectory = arch === "aarch64" ? O_DIRECTORY_ARM : O_DIRECTORY_X86;
+    for (const root of [...plan.grants.scratch, ...plan.grants.export]) {
+      this.#roots.set(
+        root,
+        this.#openat2(
+          AT_FDCWD,
+          root,
+          O_PATH | this.#oDirectory,
+          0,
+          RESOLVE_NO_MAGICLINKS,
+        ),
+      );
+    }
+  }
+
+  /** Serves until the child exits; kills it and throws if the broker fails. */
+  serve(): void {
+    try {
+      for (let n = this.listener.next(); n; n = this.listener.next()) {
+        this.handle(n);
+      }
+    } catch (e) {
+      rawSyscall(NR.pidfd_send_signal, this.listener.pidfd, SIGKILL, 0, 0);
+      throw new BrokerError(
+        `broker failed, sandbox killed: ${(e as Error).message}`,
+      );
+    } finally {
+      for (const fd of this.#roots.values()) close(fd);
+    }
+  }
+
+  /** Answers one notification. */
+  handle(n: Notification): void {
+    const name = this.#names.get(n.nr);
+    if (!name) return this.listener.continue(n.id);
+    const req = decode(name, n.args, this.#memory(n.pid));
+    // Unreadable arguments: let the kernel fail the call itself.
+    if (typeof req === "number") return this.listener.continue(n.id);
+    const resolved = this.#resolve(n.pid, req);
+    if (!resolved) return this.listener.continue(n.id);
+    const action = decide(resolved, this.plan.grants);
+    if (action.act === "continue") return this.listener.continue(n.id);
+    // What we read must still be the call's arguments when we act on it.
+    if (!this.listener.stillValid(n.id)) return;
+    const outcome = this.#perform(action, req);
+    if (outcome.fd !== undefined) {
+      const cloexec = req.op === "open" && (req.flags & O_CLOEXEC) !== 0;
+      const r = this.listener.sendFd(n.id, outcome.fd, cloexec);
+      close(outcome.fd);
+      if (r < 0 && r !== -2) outcome.errno = -r; // ENOENT: task gone
+    } else if (outcome.errno) {
+      this.listener.fail(n.id, outcome.errno);
+    } else {
+      this.listener.succeed(n.id);
+    }
+    this.#audit(n.pid, req, action, outcome);
+  }
+
+  #memory(pid: number): Memory {
+    return {
+      path: (addr) => readRemotePath(pid, addr),
+      openHow: (addr, size) => {
+        if (size < 24n) return -22; // EINVAL
+        const r = readRemote(pid, addr, 24);
+        if (typeof r === "number") return r;
+        if (r.length < 24) return -14;
+        const v = new DataView(r.buffer, r.byteOffset, 24);
+        return [
+          Number(v.getBigUint64(0, true)),
+          Number(v.getBigUint64(8, true)),
+          Number(v.getBigUint64(16, true)),
+        ];
+      },
+    };
+  }
+
+  #base(pid: number, dirfd: number): string | undefined {
+    try {
+      return Deno.readLinkSync(
+        dirfd === AT_FDCWD ? `/proc/${pid}/cwd` : `/proc/${pid}/fd/${dirfd}`,
+      );
+    } catch {
+      return undefined;
+    }
+  }
+
+  #abs(pid: number, dirfd: number, path: string): string | undefined {
+    if (path.startsWith("/")) return normalize(path);
+    const base = this.#base(pid, dirfd);
+    return base?.startsWith("/") ? normalize(path, base) : undefined;
+  }
+
+  #resolve(pid: number, req: Request) {
+    switch (req.op) {
+      case "open": {
+        const path = this.#abs(pid, req.dirfd, req.path);
+        return path === undefined
+          ? undefined
+          : { op: req.op, path, flags: req.flags };
+      }
+      case "mkdir":
+      case "unlink": {
+        const path = this.#abs(pid, req.dirfd, req.path);
+        return path === undefined ? undefined : { op: req.op, path };
+      }
+      case "symlink": {
+        const path = this.#abs(pid, req.newdirfd, req.newpath);
+        return path === undefined ? undefined : { op: req.op, path };
+      }
+      case "rename":
+      case "link": {
+        const oldpath = this.#abs(pid, req.olddirfd, req.oldpath);
+        const newpath = this.#abs(pid, req.newdirfd, req.newpath);
+        return oldpath === undefined || newpath === undefined
+          ? undefined
+          : { op: req.op, oldpath, newpath, flags: req.flags };
+      }
+    }
+  }
+
+  #openat2(
+    dirfd: number,
+    path: string,
+    flags: number,
+    mode: number,
+    resolve: number,
+  ): number {
+    const [, view] = this.#how;
+    view.setBigUint64(openHow.flags, BigInt(flags | O_CLOEXEC), true);
+    view.setBigUint64(openHow.mode, BigInt(mode), true);
+    view.setBigUint64(openHow.resolve, BigInt(resolve), true);
+    const p = cstring(path);
+    return rawSyscall(
+      NR.openat2,
+      dirfd,
+      addressOf(p),
+      this.#howAddr,
+      openHow.size,
+    );
+  }
+
+  /** An O_PATH fd of the directory holding `at`, and the last component. */
+  #parent(at: Beneath): [number, string] | number {
+    const i = at.rel.lastIndexOf("/");
+    const [dir, base] = i < 0
+      ? [".", at.rel]
+      : [at.rel.slice(0, i), at.rel.slice(i + 1)];
+    const fd = this.#openat2(
+      this.#roots.get(at.root)!,
+      dir,
+      O_PATH | this.#oDirectory,
+      0,
+      RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+    );
+    return fd < 0 ? fd : [fd, base];
+  }
+
+  /** Runs `fn` on the parents of `ats`; returns the errno (0: success). */
+  #withParents(
+    ats: Beneath[],
+    fn: (parents: [number, Uint8Array<ArrayBuffer>][]) => number,
+  ): number {
+    const parents: [number, Uint8Array<ArrayBuffer>][] = [];
+    try {
+      for (const at of ats) {
+        const p = this.#parent(at);
+        if (typeof p === "number") return -p;
+        parents.push([p[0], cstring(p[1])]);
+      }
+      const r = fn(parents);
+      return r < 0 ? -r : 0;
+    } finally {
+      parents.forEach(([fd]) => close(fd));
+    }
+  }
+
+  #perform(action: Action, req: Request): Outcome {
+    const deny = (errno: number) => ({
+      errno: errno === EXDEV ? EACCES : errno,
+    });
+    switch (action.act) {
+      case "deny":
+        return { errno: action.errno };
+      case "open_file":
+      case "open_beneath": {
+        if (req.op !== "open") return { errno: EACCES };
+        const creates = (req.flags & (O_CREAT | O_TMPFILE)) !== 0;
+        const mode = creates ? req.mode & 0o7777 : 0;
+        const fd = action.act === "open_file"
+          ? this.#openat2(
+            AT_FDCWD,
+            action.canonical,
+            req.flags,
+            mode,
+            RESOLVE_NO_MAGICLINKS | req.resolve,
+          )
+          : this.#openat2(
+            this.#roots.get(action.at.root)!,
+            action.at.rel || ".",
+            req.flags,
+            mode,
+            RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | req.resolve,
+          );
+        return fd < 0 ? deny(-fd) : { fd, errno: 0 };
+      }
+      case "mkdir":
+        return deny(
+          this.#withParents([action.at], ([[fd, base]]) =>
+            rawSyscall(
+              NR.mkdirat,
+              fd,
+              addressOf(base),
+              req.op === "mkdir" ? req.mode & 0o7777 : 0o755,
+            )),
+        );
+      case "unlink":
+        return deny(this.#withParents([action.at], ([[fd, base]]) =>
+          rawSyscall(
+            NR.unlinkat,
+            fd,
+            addressOf(base),
+            req.op === "unlink" && req.rmdir ? AT_REMOVEDIR : 0,
+          )));
+      case "symlink": {
+        if (req.op !== "symlink") return { errno: EACCES };
+        const target = cstring(req.target);
+        return deny(
+          this.#withParents(
+            [action.at],
+            ([[fd, base]]) =>
+              rawSyscall(NR.symlinkat, addressOf(target), fd, addressOf(base)),
+          ),
+        );
+      }
+      case "rename":
+      case "link": {
+        const flags = "flags" in req && action.act === "rename" ? req.flags : 0;
+        return deny(
+          this.#withParents(
+            [action.from, action.to],
+            ([[f1, b1], [f2, b2]]) =>
+              action.act === "rename"
+                ? rawSyscall(
+                  NR.renameat2,
+                  f1,
+                  addressOf(b1),
+                  f2,
+                  addressOf(b2),
+                  flags,
+                )
+                : rawSyscall(
+                  NR.linkat,
+                  f1,
+                  addressOf(b1),
+                  f2,
+                  addressOf(b2),
+                  0,
+                ),
+          ),
+        );
+      }
+      case "continue":
+        return { errno: 0 };
+    }
+  }
+
+  #audit(pid: number, req: Request, action: Action, outcome: Outcome): void {
+    const event = req.op === "unlink" && req.rmdir
+      ? "broker.rmdir"
+      : `broker.${req.op}`;
+    const paths = "oldpath" in req
+      ? { path: req.oldpath, new_path: req.newpath }
+      : req.op === "symlink"
+      ? { path: req.newpath, target: req.target }
+      : { path: req.path };
+    const operation = req.op === "open"
+      ? ((req.flags & O_CREAT)
+        ? "create"
+        : writes(req.flags)
+        ? "write"
+        : "read")
+      : req.op === "unlink" && req.rmdir
+      ? "rmdir"
+      : req.op;
+    const decision = action.act === "deny"
+      ? "deny"
+      : outcome.errno
+      ? "error"
+      : "allow";
+    this.audit.emit("broker", event, {
+      pid,
+      syscall: req.syscall,
+      ...paths,
+      operation,
+      decision,
+      errno: outcome.errno,
+      ...(outcome.errno ? { error: errnoName(outcome.errno) } : {}),
+    });
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The broker's part of a plan: declared paths canonicalised (a missing one
+ * is an error), and the system calls to intercept on this architecture.
+ *
+ * @module
+ */
+
+import { PathError } from "../policy/diagnostic.ts";
+import type { Policy } from "../policy/schema.ts";
+import { type Arch, syscallTable } from "../seccomp/filter.ts";
+import type { FastPath } from "../syscalls/seccomp_notify.ts";
+import { type Grants, normalize } from "./paths.ts";
+import { callsOn, OPEN_CALLS, TREE_CALLS } from "./requests.ts";
+
+/** What the broker grants and which calls it sees. */
+export interface BrokerPlan {
+  grants: Grants;
+  notify: string[];
+}
+
+type Kind = "allow_read" | "allow_write" | "scratch" | "export";
+
+function canonical(
+  path: string,
+  key: Kind,
+  index: number,
+  want: "file" | "directory",
+): string {
+  let real: string;
+  try {
+    real = Deno.realPathSync(path);
+  } catch (e) {
+    throw new PathError({
+      severity: "error",
+      path: ["broker", key, index],
+      message: e instanceof Deno.errors.NotFound
+        ? `"${path}" does not exist`
+        : `cannot resolve "${path}": ${(e as Error).message}`,
+    });
+  }
+  const isDir = Deno.statSync(real).isDirectory;
+  if (isDir !== (want === "directory")) {
+    throw new PathError({
+      severity: "error",
+      path: ["broker", key, index],
+      message: want === "directory"
+        ? `"${path}" is not a directory`
+        : `"${path}" is a directory; declare files here, directories as scratch or export`,
+    });
+  }
+  return real;
+}
+
+/** The broker plan, or undefined when `[broker]` declares nothing. */
+export function planBroker(policy: Policy, arch: Arch): BrokerPlan | undefined {
+  const b = policy.broker;
+  if (!b) return undefined;
+  const files: Grants["files"] = new Map();
+  const addFiles = (key: "allow_read" | "allow_write", writable: boolean) =>
+    (b[key] ?? []).forEach((path, i) => {
+      const real = canonical(path, key, i, "file");
+      const grant = {
+        canonical: real,
+        writable: writable || (files.get(real)?.writable ?? false),
+      };
+      files.set(normalize(path), grant);
+      files.set(real, grant);
+    });
+  addFiles("allow_read", false);
+  addFiles("allow_write", true);
+  const roots = (key: "scratch" | "export") =>
+    (b[key] ?? []).map((p, i) => canonical(p, key, i, "directory"));
+  const grants: Grants = {
+    files,
+    scratch: roots("scratch"),
+    export: roots("export"),
+  };
+  const trees = grants.scratch.length + grants.export.length > 0;
+  if (!files.size && !trees) return undefined;
+  return {
+    grants,
+    notify: callsOn(arch, trees ? [...OPEN_CALLS, ...TREE_CALLS] : OPEN_CALLS),
+  };
+}
+
+/** The plan as JSON for `--dry-run`: every name the broker matches. */
+export function describeBroker(plan: BrokerPlan) {
+  return {
+    files: [...plan.grants.files].map(([path, g]) => ({
+      path,
+      canonical: g.canonical,
+      access: g.writable ? "read_write" : "read",
+    })),
+    scratch: plan.grants.scratch,
+    export: plan.grants.export,
+    notify: plan.notify,
+  };
+}
+
+/** Path argument index of each open-family call. */
+const PATH_ARG: Record<string, number> = {
+  openat: 1,
+  openat2: 1,
+  open: 0,
+  creat: 0,
+};
+
+/** What the C fast path needs: declared prefixes and open-family calls. */
+export function fastPath(plan: BrokerPlan, arch: Arch): FastPath {
+  const table = syscallTable(arch);
+  return {
+    prefixes: [
+      ...plan.grants.files.keys(),
+      ...plan.grants.scratch,
+      ...plan.grants.export,
+    ],
+    calls: callsOn(arch, OPEN_CALLS).map((n) => [table[n], PATH_ARG[n]]),
+  };
+}

@@ -1,0 +1,153 @@
+/**
+ * The one seccomp program a sandbox gets: architecture check, the policy's
+ * deny list, the built-in baseline, then the calls the broker answers.
+ * Pure: built from names and numbers, tested in filter_test.ts.
+ *
+ * @module
+ */
+
+import { AARCH64_SYSCALLS, X86_64_SYSCALLS } from "../ffi/syscall_table.ts";
+import {
+  AUDIT_ARCH,
+  DATA,
+  type Insn,
+  ja,
+  jeq,
+  jge,
+  load,
+  ret,
+  SECCOMP_RET_ALLOW,
+  SECCOMP_RET_ERRNO,
+  SECCOMP_RET_KILL_PROCESS,
+  SECCOMP_RET_USER_NOTIF,
+  X32_SYSCALL_BIT,
+} from "./bpf.ts";
+
+/** An architecture landlockd builds filters for. */
+export type Arch = keyof typeof AUDIT_ARCH;
+
+/** The syscall table of `arch`. */
+export function syscallTable(arch: Arch): Readonly<Record<string, number>> {
+  return arch === "x86_64" ? X86_64_SYSCALLS : AARCH64_SYSCALLS;
+}
+
+/** The architecture landlockd runs on. */
+export function hostArch(): Arch {
+  return Deno.build.arch === "aarch64" ? "aarch64" : "x86_64";
+}
+
+export const TIOCSTI = 0x5412;
+export const TIOCLINUX = 0x541c;
+export const IPPROTO_MPTCP = 262;
+export const EPERM = 1;
+export const EPROTONOSUPPORT = 93;
+
+/** What the filter does. */
+export interface FilterSpec {
+  arch: Arch;
+  /** Syscall names that fail with `errno`. */
+  deny: readonly string[];
+  errno: number;
+  /** Refuse MPTCP sockets, so programs fall back to TCP, which Landlock controls. */
+  refuseMptcp: boolean;
+  /** Syscall names the broker answers (user notification). */
+  notify: readonly string[];
+}
+
+/** A name this architecture does not have. */
+export class UnknownSyscallError extends Error {
+  override name = "UnknownSyscallError";
+}
+
+/** The number of `name` on `arch`, or undefined. */
+export function syscallNumber(arch: Arch, name: string): number | undefined {
+  return Object.hasOwn(syscallTable(arch), name)
+    ? syscallTable(arch)[name]
+    : undefined;
+}
+
+function numbers(arch: Arch, names: readonly string[]): number[] {
+  return [...new Set(names)].map((name) => {
+    const nr = syscallNumber(arch, name);
+    if (nr === undefined) {
+      throw new UnknownSyscallError(`no system call "${name}" on ${arch}`);
+    }
+    return nr;
+  }).sort((a, b) => a - b);
+}
+
+/** `if (nr == n) return r;` as two instructions. */
+function match(nr: number, r: number): Insn[] {
+  return [jeq(nr, 0, 1), ret(r)];
+}
+
+/**
+ * `if (nr == n && low32(arg) in values) return r;`, leaving A = nr when it
+ * does not return. The kernel truncates an ioctl request and a socket
+ * protocol to 32 bits, so only the low word is compared.
+ *
+ *     0      jeq nr        jt 0, jf past the block
+ *     1      ld  arg (low word)
+ *     2+i    jeq values[i] jt to the ret, jf 0
+ *     2+n    ld  nr        a miss: restore A
+ *     3+n    ja  +1        skip the ret
+ *     4+n    ret r
+ */
+function matchArg(
+  nr: number,
+  arg: number,
+  values: readonly number[],
+  r: number,
+): Insn[] {
+  const n = values.length;
+  return [
+    jeq(nr, 0, 4 + n),
+    load(DATA.argLow(arg)),
+    ...values.map((v, i) => jeq(v, n + 1 - i, 0)),
+    load(DATA.nr),
+    ja(1),
+    ret(r),
+  ];
+}
+
+/** Builds the program. Throws UnknownSyscallError for a foreign name. */
+export function buildFilter(spec: FilterSpec): Insn[] {
+  const errno = SECCOMP_RET_ERRNO | (spec.errno & 0xffff);
+  const prog: Insn[] = [
+    load(DATA.arch),
+    jeq(AUDIT_ARCH[spec.arch], 1, 0),
+    ret(SECCOMP_RET_KILL_PROCESS),
+    load(DATA.nr),
+  ];
+  if (spec.arch === "x86_64") {
+    prog.push(jge(X32_SYSCALL_BIT, 0, 1), ret(errno));
+  }
+  for (const nr of numbers(spec.arch, spec.deny)) {
+    prog.push(...match(nr, errno));
+  }
+
+  const ioctl = syscallNumber(spec.arch, "ioctl")!;
+  prog.push(
+    ...matchArg(
+      ioctl,
+      1,
+      [TIOCSTI, TIOCLINUX],
+      SECCOMP_RET_ERRNO | EPERM,
+    ),
+  );
+  if (spec.refuseMptcp) {
+    prog.push(
+      ...matchArg(
+        syscallNumber(spec.arch, "socket")!,
+        2,
+        [IPPROTO_MPTCP],
+        SECCOMP_RET_ERRNO | EPROTONOSUPPORT,
+      ),
+    );
+  }
+  for (const nr of numbers(spec.arch, spec.notify)) {
+    prog.push(...match(nr, SECCOMP_RET_USER_NOTIF));
+  }
+  prog.push(ret(SECCOMP_RET_ALLOW));
+  return prog;
+}

@@ -1,0 +1,214 @@
+/**
+ * seccomp user notification: receive, answer, inject fds, and read the
+ * notifying process's memory. Buffers are allocated once per listener, so
+ * the broker's hot path makes only synchronous FFI calls.
+ *
+ * @module
+ */
+
+import {
+  addressOf,
+  brokerState,
+  iovec,
+  library,
+  NR,
+  seccompNotif,
+  seccompNotifAddfd,
+  seccompNotifResp,
+  struct,
+} from "../ffi/mod.ts";
+import { rawSyscall, unwrap } from "./sys.ts";
+
+// _IOWR('!', 1, struct seccomp_notif_resp) and friends; the same on x86_64
+// and aarch64. SECCOMP_IOCTL_NOTIF_RECV is called from C (ll_broker_next).
+const NOTIF_SEND = 0xc0182101;
+const NOTIF_ID_VALID = 0x40082102;
+const NOTIF_ADDFD = 0x40182103;
+const USER_NOTIF_FLAG_CONTINUE = 1;
+const ADDFD_FLAG_SEND = 2;
+const O_CLOEXEC = 0o2000000;
+const ENOENT = 2;
+
+/** `SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` */
+export const LISTENER_FILTER_FLAGS = (1 << 3) | (1 << 5);
+
+/** One notification. */
+export interface Notification {
+  id: bigint;
+  pid: number;
+  nr: number;
+  args: bigint[];
+}
+
+/** The fast path: which calls it answers and which paths it must not. */
+export interface FastPath {
+  /** Declared paths: a call naming one, or anything beneath, goes to JS. */
+  prefixes: readonly string[];
+  /** Open-family syscall numbers and the index of their path argument. */
+  calls: readonly [nr: number, pathArg: number][];
+}
+
+/** A listener fd and the buffers to talk to it. */
+export class Listener {
+  readonly #notif = struct(seccompNotif.size);
+  readonly #resp = struct(seccompNotifResp.size);
+  readonly #respAddr = addressOf(this.#resp[0]);
+  readonly #addfd = struct(seccompNotifAddfd.size);
+  readonly #addfdAddr = addressOf(this.#addfd[0]);
+  readonly #id = new BigUint64Array(1);
+  readonly #idAddr = addressOf(this.#id);
+  readonly #state = struct(brokerState.size);
+  readonly #keep: Uint8Array[];
+
+  constructor(readonly fd: number, readonly pidfd: number, fast: FastPath) {
+    const prefixes = new TextEncoder().encode(
+      fast.prefixes.map((p) => `${p}\0`).join("") + "\0",
+    );
+    const nrs = Int32Array.from(fast.calls.map(([nr]) => nr));
+    const args = Int32Array.from(fast.calls.map(([, arg]) => arg));
+    this.#keep = [
+      prefixes,
+      new Uint8Array(nrs.buffer),
+      new Uint8Array(args.buffer),
+    ];
+    const [, view] = this.#state;
+    const B = brokerState;
+    view.setInt32(B.listener, fd, true);
+    view.setInt32(B.pidfd, pidfd, true);
+    view.setBigUint64(B.prefixes, addressOf(prefixes), true);
+    view.setBigUint64(B.open_nrs, addressOf(nrs), true);
+    view.setBigUint64(B.path_args, addressOf(args), true);
+    view.setUint32(B.n_open, fast.calls.length, true);
+    view.setUint32(B.listening, 1, true);
+  }
+
+  /**
+   * Blocks until a notification needs a decision (undeclared opens are
+   * answered in C meanwhile); undefined once the child has exited.
+   */
+  next(): Notification | undefined {
+    const [bytes, view] = this.#notif;
+    const r = library().ll_broker_next(this.#state[0], bytes);
+    if (r === 0) return undefined;
+    unwrap(r, "receive a seccomp notification");
+    const args: bigint[] = [];
+    for (let i = 0; i < 6; i++) {
+      args.push(view.getBigUint64(seccompNotif.data_args + 8 * i, true));
+    }
+    return {
+      id: view.getBigUint64(seccompNotif.id, true),
+      pid: view.getUint32(seccompNotif.pid, true),
+      nr: view.getInt32(seccompNotif.data_nr, true),
+      args,
+    };
+  }
+
+  /** How many calls the C fast path continued. */
+  get continued(): number {
+    void this.#keep;
+    return Number(this.#state[1].getBigUint64(brokerState.continued, true));
+  }
+
+  /** Whether the task is still blocked in the notified call. */
+  stillValid(id: bigint): boolean {
+    this.#id[0] = id;
+    return rawSyscall(NR.ioctl, this.fd, NOTIF_ID_VALID, this.#idAddr) === 0;
+  }
+
+  #send(id: bigint, val: bigint, error: number, flags: number): void {
+    const [, view] = this.#resp;
+    view.setBigUint64(seccompNotifResp.id, id, true);
+    view.setBigInt64(seccompNotifResp.val, val, true);
+    view.setInt32(seccompNotifResp.error, error, true);
+    view.setUint32(seccompNotifResp.flags, flags, true);
+    const r = rawSyscall(NR.ioctl, this.fd, NOTIF_SEND, this.#respAddr);
+    // ENOENT: the task was killed or its call interrupted meanwhile.
+    if (r !== -ENOENT) unwrap(r, "answer a seccomp notification");
+  }
+
+  /** Lets the kernel perform the call as the task made it. */
+  continue(id: bigint): void {
+    this.#send(id, 0n, 0, USER_NOTIF_FLAG_CONTINUE);
+  }
+
+  /** Makes the call fail with `errno`. */
+  fail(id: bigint, errno: number): void {
+    this.#send(id, 0n, -errno, 0);
+  }
+
+  /** Makes the call return `value`. */
+  succeed(id: bigint, value = 0n): void {
+    this.#send(id, value, 0, 0);
+  }
+
+  /**
+   * Installs `fd` in the task as the call's result (atomically with the
+   * answer). Returns the task's fd number, or -errno.
+   */
+  sendFd(id: bigint, fd: number, cloexec: boolean): number {
+    const [, view] = this.#addfd;
+    view.setBigUint64(seccompNotifAddfd.id, id, true);
+    view.setUint32(seccompNotifAddfd.flags, ADDFD_FLAG_SEND, true);
+    view.setUint32(seccompNotifAddfd.srcfd, fd, true);
+    view.setUint32(seccompNotifAddfd.newfd, 0, true);
+    view.setUint32(
+      seccompNotifAddfd.newfd_flags,
+      cloexec ? O_CLOEXEC : 0,
+      true,
+    );
+    return rawSyscall(NR.ioctl, this.fd, NOTIF_ADDFD, this.#addfdAddr);
+  }
+}
+
+const PAGE = 4096;
+const PATH_MAX = 4096;
+const remoteBuffer = new Uint8Array(PATH_MAX);
+const remoteAddr = addressOf(remoteBuffer);
+const iovs = struct(2 * iovec.size);
+const iovsAddr = addressOf(iovs[0]);
+const decoder = new TextDecoder();
+
+/**
+ * Reads `len` bytes at `addr` in `pid` with process_vm_readv; returns a
+ * view of a shared buffer (valid until the next read), or -errno.
+ */
+export function readRemote(
+  pid: number,
+  addr: bigint,
+  len: number,
+  offset = 0,
+): Uint8Array | number {
+  const [, view] = iovs;
+  view.setBigUint64(iovec.iov_base, remoteAddr + BigInt(offset), true);
+  view.setBigUint64(iovec.iov_len, BigInt(len), true);
+  view.setBigUint64(iovec.size + iovec.iov_base, addr, true);
+  view.setBigUint64(iovec.size + iovec.iov_len, BigInt(len), true);
+  const r = rawSyscall(
+    NR.process_vm_readv,
+    pid,
+    iovsAddr,
+    1,
+    iovsAddr + BigInt(iovec.size),
+    1,
+    0,
+  );
+  if (r < 0) return r;
+  return remoteBuffer.subarray(offset, offset + r);
+}
+
+/** Reads a NUL-terminated path; -errno on failure, -ENAMETOOLONG past PATH_MAX. */
+export function readRemotePath(pid: number, addr: bigint): string | number {
+  if (addr === 0n) return -14; // EFAULT
+  let got = 0;
+  while (got < PATH_MAX) {
+    const here = addr + BigInt(got);
+    const chunk = Math.min(PAGE - Number(here % BigInt(PAGE)), PATH_MAX - got);
+    const r = readRemote(pid, here, chunk, got);
+    if (typeof r === "number") return r;
+    if (r.length === 0) return -14;
+    const nul = r.indexOf(0);
+    if (nul >= 0) return decoder.decode(remoteBuffer.subarray(0, got + nul));
+    got += r.length;
+  }
+  return -36; // ENAMETOOLONG
+}
