@@ -91,6 +91,7 @@ function dryRunReport(source: Source, plan: SandboxPlan, argv: string[]) {
     ...layer,
     path_beneath: layer.path_beneath.map((planned) => {
       const kind = ruleTargetKind(planned);
+      if (kind === "missing") return { ...planned, target: kind };
       const { rule, ignored } = fitRuleToTarget(planned, kind);
       return { ...rule, target: kind, ...(ignored.length ? { ignored } : {}) };
     }),
@@ -114,7 +115,7 @@ function dryRunReport(source: Source, plan: SandboxPlan, argv: string[]) {
 
 function warnIfDegraded(plan: SandboxPlan) {
   const { status, dropped } = plan.landlock;
-  if (status === "fully_enforced") return;
+  if (dropped.length === 0) return;
   const what = status === "not_enforced"
     ? "Landlock is NOT enforced"
     : "Landlock is partially enforced";

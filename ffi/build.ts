@@ -18,7 +18,11 @@ const TARGETS = [
     sources: ["landlockd.c", "landlockd.h"],
     flags: ["-fPIC", "-shared"],
   },
-  { output: "build/probe", sources: ["probe.c"], flags: ["-static"] },
+  {
+    output: "build/probe",
+    sources: ["probe.c"],
+    flags: ["-static", "-pthread"],
+  },
   {
     output: "build/layout_check",
     sources: ["layout_check.c", "landlockd.h"],

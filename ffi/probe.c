@@ -22,6 +22,9 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <dirent.h>
+#include <pthread.h>
+#include <sys/ptrace.h>
+#include <time.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -149,6 +152,132 @@ static int abstract_listen(const char *name)
 		pause();
 }
 
+/* Opens path; OK when FD_CLOEXEC is set exactly when asked for, else EPROTO. */
+static int open_flags(const char *path, int cloexec)
+{
+	int fd = open(path, O_RDONLY | (cloexec ? O_CLOEXEC : 0));
+	if (fd < 0)
+		return -1;
+	int set = (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0;
+	close(fd);
+	if (set != cloexec) {
+		errno = EPROTO;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The race: one thread keeps flipping SCRATCH/dir between a real directory
+ * and a symlink to OUTSIDE while another opens SCRATCH/dir/secret and
+ * creates SCRATCH/dir/made. Prints how often each side won; a read of the
+ * outside secret is a leak.
+ */
+struct race {
+	char dir[4096], real[4096], link[4096], secret[4096], made[4096];
+	volatile int stop;
+};
+
+static void *flipper(void *arg)
+{
+	struct race *r = arg;
+	while (!r->stop) {
+		rename(r->link, r->dir);
+		rename(r->dir, r->link);
+		rename(r->real, r->dir);
+		rename(r->dir, r->real);
+	}
+	return NULL;
+}
+
+static int race(const char *scratch, const char *outside, int n)
+{
+	struct race r = { .stop = 0 };
+	snprintf(r.dir, sizeof(r.dir), "%s/dir", scratch);
+	snprintf(r.real, sizeof(r.real), "%s/dir_real", scratch);
+	snprintf(r.link, sizeof(r.link), "%s/dir_link", scratch);
+	snprintf(r.secret, sizeof(r.secret), "%s/dir/secret", scratch);
+	snprintf(r.made, sizeof(r.made), "%s/dir/made", scratch);
+	mkdir(r.real, 0755);
+	char inner[4200];
+	snprintf(inner, sizeof(inner), "%s/secret", r.real);
+	int fd = open(inner, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd >= 0) {
+		if (write(fd, "inside\n", 7) < 0)
+			return -1;
+		close(fd);
+	}
+	if (symlink(outside, r.link) < 0)
+		return -1;
+	pthread_t t;
+	pthread_create(&t, NULL, flipper, &r);
+	int inside = 0, leaked = 0, refused = 0;
+	for (int i = 0; i < n; i++) {
+		char buf[16] = { 0 };
+		fd = open(r.secret, O_RDONLY);
+		if (fd >= 0) {
+			if (read(fd, buf, sizeof(buf) - 1) > 0 &&
+			    strncmp(buf, "inside", 6) == 0)
+				inside++;
+			else
+				leaked++;
+			close(fd);
+		} else {
+			refused++;
+		}
+		fd = open(r.made, O_WRONLY | O_CREAT, 0644);
+		if (fd >= 0) {
+			close(fd);
+			unlink(r.made);
+		}
+	}
+	r.stop = 1;
+	pthread_join(t, NULL);
+	printf("race counts: inside=%d refused=%d leaked=%d\n", inside, refused,
+	       leaked);
+	if (leaked) {
+		errno = EXFULL; /* printed as EXFULL: something leaked */
+		return -1;
+	}
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Times n calls of one kind; prints the median and p95 in microseconds. */
+static int time_calls(const char *kind, const char *path, int n)
+{
+	double *us = calloc(n, sizeof(double));
+	char name[4200];
+	for (int i = 0; i < n; i++) {
+		struct timespec a, b;
+		int fd;
+		if (!strcmp(kind, "create"))
+			snprintf(name, sizeof(name), "%s/f%d", path, i);
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		if (!strcmp(kind, "read"))
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+		else if (!strcmp(kind, "write"))
+			fd = open(path, O_WRONLY | O_CLOEXEC);
+		else
+			fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		if (fd < 0)
+			return -1;
+		close(fd);
+		us[i] = (b.tv_sec - a.tv_sec) * 1e6 + (b.tv_nsec - a.tv_nsec) / 1e3;
+	}
+	qsort(us, n, sizeof(double), cmp_double);
+	printf("time %s: median_us=%.1f p95_us=%.1f n=%d\n", kind, us[n / 2],
+	       us[(int)(n * 0.95)], n);
+	free(us);
+	return 0;
+}
+
 static int list_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");
@@ -208,6 +337,20 @@ int main(int argc, char **argv)
 			report(op, a, kill(atoi(a), atoi(b))), i += 2;
 		else if (!strcmp(op, "abstract"))
 			report(op, a, abstract_connect(a)), i++;
+		else if (!strcmp(op, "cd"))
+			report(op, a, chdir(a)), i++;
+		else if (!strcmp(op, "open-cloexec"))
+			report(op, a, open_flags(a, 1)), i++;
+		else if (!strcmp(op, "open-keep"))
+			report(op, a, open_flags(a, 0)), i++;
+		else if (!strcmp(op, "kill-parent"))
+			report(op, "0", kill(getppid(), 0));
+		else if (!strcmp(op, "ptrace-parent"))
+			report(op, "0", ptrace(PTRACE_ATTACH, getppid(), 0, 0));
+		else if (!strcmp(op, "race"))
+			report(op, a, race(a, b, atoi(argv[i + 3]))), i += 3;
+		else if (!strcmp(op, "time"))
+			time_calls(a, b, atoi(argv[i + 3])), i += 3;
 		else if (!strcmp(op, "listen-abstract"))
 			report(op, a, abstract_listen(a)), i++;
 		else if (!strcmp(op, "tiocsti")) {

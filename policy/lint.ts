@@ -50,7 +50,7 @@ function checkPaths(
   const out: Diagnostic[] = [];
   (policy.fs_layer ?? []).forEach((layer, i) =>
     (layer.rule ?? []).forEach((rule, j) => {
-      if (probe(rule.path) === "missing") {
+      if (probe(rule.path) === "missing" && !rule.optional) {
         out.push({
           severity: "error",
           path: ["fs_layer", i, "rule", j, "path"],

@@ -27,6 +27,8 @@ export interface PlannedPathRule {
   key: string;
   path: string;
   allowed_access: FsRight[];
+  /** Skipped when the path does not exist. */
+  optional: boolean;
 }
 
 /** A `net_port` rule as it will be added. */
@@ -145,6 +147,7 @@ export function planLandlock(policy: Policy, abi: number): LandlockPlan {
           key: `${key}.rule[${j}]`,
           path: rule.path,
           allowed_access: allowed,
+          optional: rule.optional ?? false,
         });
       }
     });
@@ -186,11 +189,12 @@ export function planLandlock(policy: Policy, abi: number): LandlockPlan {
   if (dropped.length && policy.compat === "strict") {
     throw new CompatError(abi, dropped);
   }
-  const status: EnforcementStatus = layers.length === 0
-    ? "not_enforced"
-    : dropped.length
+  // Status describes what the policy asked for: asking for nothing drops nothing.
+  const status: EnforcementStatus = dropped.length === 0
+    ? "fully_enforced"
+    : layers.length
     ? "partially_enforced"
-    : "fully_enforced";
+    : "not_enforced";
   return { abi, compat: policy.compat, layers, dropped, status };
 }
 

@@ -7,7 +7,7 @@ import {
 } from "./plan.ts";
 import type { Policy } from "./schema.ts";
 
-function policy(extra: Partial<Policy>): Policy {
+function policy(extra: Record<string, unknown>): Policy {
   return { version: 1, compat: "best_effort", ...extra } as Policy;
 }
 
@@ -195,6 +195,7 @@ Deno.test("a layer whose rights all need a newer ABI disappears", () => {
 Deno.test("fitRuleToTarget keeps only file rights for a file", () => {
   const { rule, ignored } = fitRuleToTarget({
     key: "fs_layer[0].rule[0]",
+    optional: false,
     path: "/etc/hosts",
     allowed_access: ["read_file", "read_dir", "make_reg"],
   }, "file");

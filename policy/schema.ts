@@ -37,6 +37,9 @@ const netRight = z.enum(NET_RIGHT_NAMES);
 const pathBeneathRule = z.strictObject({
   path: absolutePath.describe("Host path the rule applies to, and beneath it"),
   allowed_access: z.array(fsRight).min(1).describe("Rights granted here"),
+  optional: z.boolean().default(false).describe(
+    "Skip the rule when the path does not exist on this host (it only narrows access)",
+  ),
 });
 
 function subsetOfHandled<R extends string>(

@@ -35,12 +35,16 @@ function kindOfFd(fd: number): TargetKind {
     : "file";
 }
 
-/** Opens a rule's path; a missing path becomes a diagnostic at its key. */
+/**
+ * Opens a rule's path; a missing path becomes a diagnostic at its key, or
+ * -1 when the rule is optional.
+ */
 export function openRulePath(rule: PlannedPathRule): number {
   try {
     return openPath(rule.path, cstring(rule.path));
   } catch (e) {
     if (!(e instanceof SyscallError)) throw e;
+    if (e.code === "ENOENT" && rule.optional) return -1;
     throw new PathError({
       severity: "error",
       path: [...keyPath(rule.key), "path"],
@@ -51,9 +55,10 @@ export function openRulePath(rule: PlannedPathRule): number {
   }
 }
 
-/** The kind of object each rule path names (for `--dry-run` and `lint`). */
-export function ruleTargetKind(rule: PlannedPathRule): TargetKind {
+/** The kind of object each rule path names (for `--dry-run`). */
+export function ruleTargetKind(rule: PlannedPathRule): TargetKind | "missing" {
   const fd = openRulePath(rule);
+  if (fd < 0) return "missing";
   try {
     return kindOfFd(fd);
   } finally {
@@ -77,6 +82,7 @@ export function buildRulesets(plan: LandlockPlan): number[] {
       fds.push(fd);
       for (const planned of layer.path_beneath) {
         const parent = openRulePath(planned);
+        if (parent < 0) continue; // optional and absent
         try {
           const { rule } = fitRuleToTarget(planned, kindOfFd(parent));
           if (rule.allowed_access.length) {

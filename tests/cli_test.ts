@@ -71,13 +71,29 @@ Deno.test("--dry-run prints a stable, sorted plan and runs nothing", async () =>
   }
   assert.equal(exists, false);
   const plan = JSON.parse(a.stdout);
-  assert.deepEqual(Object.keys(plan), ["command", "landlock", "policy", "seccomp"]);
+  assert.deepEqual(Object.keys(plan), [
+    "broker",
+    "command",
+    "landlock",
+    "policy",
+    "seccomp",
+  ]);
   assert.deepEqual(plan.seccomp.baseline, [
     "ioctl(TIOCSTI): EPERM",
     "ioctl(TIOCLINUX): EPERM",
     "socket(IPPROTO_MPTCP): EPROTONOSUPPORT",
   ]);
-  assert.deepEqual(plan.landlock.layers[0].from, ["fs_layer[0]", "net"]);
+  // The broker brings the signal scope: the sandbox must not signal it.
+  assert.deepEqual(plan.landlock.layers[0].from, [
+    "fs_layer[0]",
+    "net",
+    "scope",
+  ]);
+  assert.deepEqual(plan.broker.files[0], {
+    access: "read",
+    canonical: Deno.realPathSync("/etc/resolv.conf"),
+    path: "/etc/resolv.conf",
+  });
   assert.deepEqual(plan.landlock.layers[0].net_port, [
     { allowed_access: ["connect_tcp"], port: 80 },
     { allowed_access: ["connect_tcp"], port: 443 },

@@ -169,3 +169,15 @@ export function freePort(): number {
     }
   }
 }
+
+/** Debian's python3, not a version-manager shim that lives in $HOME. */
+export function python3(): string {
+  for (const p of ["/usr/bin/python3", "/usr/local/bin/python3"]) {
+    try {
+      if (Deno.statSync(p).isFile) return p;
+    } catch {
+      // try the next
+    }
+  }
+  return "python3";
+}

@@ -1,0 +1,512 @@
+/**
+ * The seccomp user-notify broker on the real kernel, as root and as nobody:
+ * every operation allowed and denied, symlink and `..` tricks, publishing,
+ * the roots themselves, a swap race, and the broker's own protection.
+ */
+import assert from "node:assert/strict";
+import { assertDocumented } from "./audit_schema.ts";
+import {
+  assertProbe,
+  chownTree,
+  landlockd,
+  policyFile,
+  PROBE,
+  probeResults,
+  python3,
+  tempDir,
+  USERS,
+} from "./helpers.ts";
+
+/** A tree: bin/probe, resolv (allow_read), log (allow_write), scratch/, export/, outside/secret. */
+function brokerTree(): string {
+  const dir = tempDir();
+  for (const d of ["bin", "scratch", "export", "outside"]) {
+    Deno.mkdirSync(`${dir}/${d}`);
+  }
+  Deno.writeTextFileSync(`${dir}/resolv`, "nameserver 192.0.2.1\n");
+  Deno.writeTextFileSync(`${dir}/log`, "");
+  Deno.writeTextFileSync(`${dir}/outside/secret`, "SECRET\n");
+  Deno.writeTextFileSync(`${dir}/scratch/existing`, "x\n");
+  Deno.writeTextFileSync(`${dir}/export/published-before`, "x\n");
+  Deno.copyFileSync(PROBE, `${dir}/bin/probe`);
+  Deno.chmodSync(`${dir}/bin/probe`, 0o755);
+  chownTree(dir);
+  return dir;
+}
+
+/** Landlock allows only running the probe; everything else is the broker's. */
+function brokerPolicy(dir: string, extra = ""): string {
+  return policyFile(`version = 1
+[[fs_layer]]
+handled_access_fs = [
+  "execute", "write_file", "read_file", "read_dir", "remove_dir", "remove_file",
+  "make_dir", "make_reg", "make_sym", "refer", "truncate",
+]
+  [[fs_layer.rule]]
+  path = "${dir}/bin"
+  allowed_access = ["execute", "read_file"]
+
+[broker]
+allow_read = ["${dir}/resolv"]
+allow_write = ["${dir}/log"]
+scratch = ["${dir}/scratch"]
+export = ["${dir}/export"]
+${extra}`);
+}
+
+async function probe(
+  dir: string,
+  as: (typeof USERS)[number],
+  ...ops: string[]
+) {
+  return await landlockd([
+    "run",
+    "--policy-file",
+    brokerPolicy(dir),
+    "--",
+    `${dir}/bin/probe`,
+    ...ops,
+  ], { as });
+}
+
+for (const as of USERS) {
+  Deno.test(`[${as}] declared files: allow_read reads only, allow_write writes, others are Landlock's (EACCES)`, async () => {
+    const d = brokerTree();
+    const r = await probe(
+      d,
+      as,
+      ...[
+        "read",
+        `${d}/resolv`,
+        "write",
+        `${d}/resolv`,
+        "truncate",
+        `${d}/resolv`,
+      ],
+      ...["write", `${d}/log`, "read", `${d}/log`],
+      ...["read", `${d}/outside/secret`, "ls", `${d}/outside`],
+    );
+    assertProbe(r, {
+      [`read ${d}/resolv`]: "OK",
+      [`write ${d}/resolv`]: "EACCES",
+      [`truncate ${d}/resolv`]: "EACCES",
+      [`write ${d}/log`]: "OK",
+      [`read ${d}/log`]: "OK",
+      [`read ${d}/outside/secret`]: "EACCES",
+      [`ls ${d}/outside`]: "EACCES",
+    });
+  });
+
+  Deno.test(`[${as}] scratch: create, mkdir, rename, link, symlink, unlink and rmdir beneath the root`, async () => {
+    const d = brokerTree();
+    const s = `${d}/scratch`;
+    const r = await probe(
+      d,
+      as,
+      ...[
+        "create",
+        `${s}/a`,
+        "mkdir",
+        `${s}/dir`,
+        "rename",
+        `${s}/a`,
+        `${s}/dir/b`,
+      ],
+      ...[
+        "link",
+        `${s}/dir/b`,
+        `${s}/c`,
+        "symlink",
+        "dir/b",
+        `${s}/l`,
+        "read",
+        `${s}/l`,
+      ],
+      ...[
+        "unlink",
+        `${s}/c`,
+        "unlink",
+        `${s}/dir/b`,
+        "rmdir",
+        `${s}/dir`,
+        "ls",
+        s,
+      ],
+    );
+    assertProbe(r, {
+      [`create ${s}/a`]: "OK",
+      [`mkdir ${s}/dir`]: "OK",
+      [`rename ${s}/a`]: "OK",
+      [`link ${s}/dir/b`]: "OK",
+      [`symlink ${s}/l`]: "OK",
+      [`read ${s}/l`]: "OK",
+      [`unlink ${s}/c`]: "OK",
+      [`unlink ${s}/dir/b`]: "OK",
+      [`rmdir ${s}/dir`]: "OK",
+      [`ls ${s}`]: "OK",
+    });
+    assert.deepEqual([...Deno.readDirSync(s)].map((e) => e.name).sort(), [
+      "existing",
+      "l",
+    ]);
+  });
+
+  Deno.test(`[${as}] publishing: rename or link from scratch into export, and nothing else`, async () => {
+    const d = brokerTree();
+    const [s, e] = [`${d}/scratch`, `${d}/export`];
+    const r = await probe(
+      d,
+      as,
+      ...["create", `${s}/art1`, "create", `${s}/art2`, "create", `${s}/art3`],
+      ...["rename", `${s}/art1`, `${e}/art1`, "link", `${s}/art2`, `${e}/art2`],
+      ...[
+        "rename",
+        `${e}/art1`,
+        `${s}/back`,
+        "rename",
+        `${s}/art3`,
+        `${d}/outside/art3`,
+      ],
+      ...[
+        "read",
+        `${e}/art1`,
+        "create",
+        `${e}/direct`,
+        "mkdir",
+        `${e}/d`,
+        "unlink",
+        `${e}/published-before`,
+      ],
+      ...["rename", `${d}/outside/secret`, `${s}/stolen`],
+    );
+    assertProbe(r, {
+      [`create ${s}/art1`]: "OK",
+      [`create ${s}/art2`]: "OK",
+      [`create ${s}/art3`]: "OK",
+      [`rename ${s}/art1`]: "OK",
+      [`link ${s}/art2`]: "OK",
+      [`rename ${e}/art1`]: "EACCES",
+      [`rename ${s}/art3`]: "EACCES",
+      [`read ${e}/art1`]: "EACCES",
+      [`create ${e}/direct`]: "EACCES",
+      [`mkdir ${e}/d`]: "EACCES",
+      [`unlink ${e}/published-before`]: "EACCES",
+      [`rename ${d}/outside/secret`]: "EACCES",
+    });
+    assert.deepEqual([...Deno.readDirSync(e)].map((x) => x.name).sort(), [
+      "art1",
+      "art2",
+      "published-before",
+    ]);
+    assert.equal(Deno.readTextFileSync(`${d}/outside/secret`), "SECRET\n");
+  });
+
+  Deno.test(`[${as}] the roots themselves cannot be removed or renamed, only read`, async () => {
+    const d = brokerTree();
+    const [s, e] = [`${d}/scratch`, `${d}/export`];
+    const r = await probe(
+      d,
+      as,
+      ...[
+        "rmdir",
+        s,
+        "rename",
+        s,
+        `${e}/s`,
+        "rename",
+        `${s}/existing`,
+        e,
+        "rmdir",
+        e,
+        "ls",
+        s,
+      ],
+    );
+    assertProbe(r, {
+      [`rmdir ${s}`]: "EACCES",
+      [`rename ${s}`]: "EACCES",
+      [`rename ${s}/existing`]: "EACCES",
+      [`rmdir ${e}`]: "EACCES",
+      [`ls ${s}`]: "OK",
+    });
+  });
+
+  Deno.test(`[${as}] a symlink in scratch pointing outside cannot be followed out`, async () => {
+    const d = brokerTree();
+    const s = `${d}/scratch`;
+    const r = await probe(
+      d,
+      as,
+      ...[
+        "symlink",
+        `${d}/outside`,
+        `${s}/out`,
+        "symlink",
+        `${d}/outside/secret`,
+        `${s}/sec`,
+      ],
+      ...[
+        "read",
+        `${s}/out/secret`,
+        "read",
+        `${s}/sec`,
+        "create",
+        `${s}/out/planted`,
+        "mkdir",
+        `${s}/out/d`,
+      ],
+      ...["link", `${s}/sec`, `${s}/hard`],
+    );
+    assertProbe(r, {
+      [`symlink ${s}/out`]: "OK",
+      [`symlink ${s}/sec`]: "OK",
+      [`read ${s}/out/secret`]: "EACCES",
+      [`read ${s}/sec`]: "EACCES",
+      [`create ${s}/out/planted`]: "EACCES",
+      [`mkdir ${s}/out/d`]: "EACCES",
+      [`link ${s}/sec`]: "OK", // links the symlink itself, not its target
+    });
+    assert.deepEqual([...Deno.readDirSync(`${d}/outside`)].map((x) => x.name), [
+      "secret",
+    ]);
+    assert.equal(Deno.lstatSync(`${s}/hard`).isSymlink, true);
+  });
+
+  Deno.test(`[${as}] .. and relative-path tricks resolve to where they really point`, async () => {
+    const d = brokerTree();
+    const s = `${d}/scratch`;
+    const r = await probe(
+      d,
+      as,
+      ...[
+        "mkdir",
+        `${s}/x`,
+        "read",
+        `${s}/../outside/secret`,
+        "create",
+        `${s}/x/../../outside/evil`,
+      ],
+      ...[
+        "create",
+        `${s}//./dots`,
+        "cd",
+        s,
+        "create",
+        "relative",
+        "create",
+        "../export/rel",
+      ],
+      ...["read", "../outside/secret", "create", "sub/../fine"],
+    );
+    assertProbe(r, {
+      [`mkdir ${s}/x`]: "OK",
+      [`read ${s}/../outside/secret`]: "EACCES",
+      [`create ${s}/x/../../outside/evil`]: "EACCES",
+      [`create ${s}//./dots`]: "OK",
+      [`cd ${s}`]: "OK",
+      ["create relative"]: "OK",
+      ["create ../export/rel"]: "EACCES",
+      ["read ../outside/secret"]: "EACCES",
+      ["create sub/../fine"]: "OK",
+    });
+    for (const f of ["dots", "relative", "fine"]) Deno.statSync(`${s}/${f}`);
+    assert.deepEqual([...Deno.readDirSync(`${d}/outside`)].map((x) => x.name), [
+      "secret",
+    ]);
+  });
+
+  Deno.test(`[${as}] injected fds honour O_CLOEXEC`, async () => {
+    const d = brokerTree();
+    const r = await probe(
+      d,
+      as,
+      "open-cloexec",
+      `${d}/resolv`,
+      "open-keep",
+      `${d}/resolv`,
+    );
+    assertProbe(r, {
+      [`open-cloexec ${d}/resolv`]: "OK",
+      [`open-keep ${d}/resolv`]: "OK",
+    });
+  });
+
+  Deno.test(`[${as}] a thread swapping a path component for a symlink never gets out of scratch`, async () => {
+    const d = brokerTree();
+    const r = await probe(
+      d,
+      as,
+      "race",
+      `${d}/scratch`,
+      `${d}/outside`,
+      "3000",
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(probeResults(r.stdout)[`race ${d}/scratch`], "OK", r.stdout);
+    const counts = /inside=(\d+) refused=(\d+) leaked=(\d+)/.exec(r.stdout)!;
+    assert.equal(Number(counts[3]), 0);
+    // The race really ran both ways.
+    assert.ok(Number(counts[1]) > 0 && Number(counts[2]) > 0, r.stdout);
+    assert.deepEqual([...Deno.readDirSync(`${d}/outside`)].map((x) => x.name), [
+      "secret",
+    ]);
+  });
+
+  Deno.test(`[${as}] the sandbox cannot signal or ptrace the broker`, async () => {
+    const d = brokerTree();
+    const r = await probe(d, as, "kill-parent", "ptrace-parent");
+    assertProbe(r, { "kill-parent 0": "EPERM", "ptrace-parent 0": "EPERM" });
+  });
+
+  Deno.test(`[${as}] a dynamically linked Python runs normally under a broker`, async () => {
+    const d = brokerTree();
+    const python = python3();
+    const policy = policyFile(`version = 1
+[[fs_layer]]
+handled_access_fs = ["execute", "read_file", "read_dir", "write_file", "make_reg"]
+  [[fs_layer.rule]]
+  path = "/"
+  allowed_access = ["execute", "read_file", "read_dir"]
+[broker]
+allow_write = ["${d}/log"]
+scratch = ["${d}/scratch"]
+`);
+    const r = await landlockd([
+      "run",
+      "--policy-file",
+      policy,
+      "--",
+      python,
+      "-c",
+      `import json, ssl, pathlib; pathlib.Path("${d}/scratch/py.json").write_text(json.dumps([1])); open("${d}/log", "a").write("logged"); print("ok")`,
+    ], { as });
+    assert.equal(r.stdout, "ok\n", r.stderr);
+    assert.equal(Deno.readTextFileSync(`${d}/scratch/py.json`), "[1]");
+    assert.equal(Deno.readTextFileSync(`${d}/log`), "logged");
+  });
+}
+
+Deno.test("a missing declared path is an error naming it", async () => {
+  const d = brokerTree();
+  Deno.removeSync(`${d}/log`);
+  const r = await landlockd([
+    "run",
+    "--policy-file",
+    brokerPolicy(d),
+    "--",
+    "true",
+  ]);
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /:\d+: broker\.allow_write\[0\]: ".*\/log" does not exist/,
+  );
+});
+
+Deno.test("killing landlockd kills a brokered sandbox: it never runs unsupervised", async () => {
+  const d = brokerTree();
+  const audit = `${tempDir()}/audit.jsonl`;
+  const proc = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("../main.ts", import.meta.url).pathname,
+      "run",
+      "--policy-file",
+      brokerPolicy(d),
+      "--audit-file",
+      audit,
+      "--",
+      `${d}/bin/probe`,
+      "sleep",
+      "30",
+    ],
+  }).spawn();
+  let pid = 0;
+  for (let i = 0; i < 200 && !pid; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    try {
+      pid = JSON.parse(Deno.readTextFileSync(audit).split("\n")[0]).pid;
+    } catch {
+      // not yet
+    }
+  }
+  proc.kill("SIGKILL");
+  await proc.status;
+  let alive = true;
+  for (let i = 0; i < 100 && alive; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    try {
+      alive = !/^\d+ \(.*\) Z/.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
+    } catch {
+      alive = false;
+    }
+  }
+  assert.equal(alive, false);
+});
+
+Deno.test("broker audit events say what was asked and what was decided", async () => {
+  const d = brokerTree();
+  const audit = `${tempDir()}/audit.jsonl`;
+  const r = await landlockd([
+    "run",
+    "--policy-file",
+    brokerPolicy(d),
+    "--audit-file",
+    audit,
+    "--",
+    `${d}/bin/probe`,
+    ...[
+      "read",
+      `${d}/resolv`,
+      "write",
+      `${d}/resolv`,
+      "create",
+      `${d}/scratch/a`,
+      "rename",
+      `${d}/scratch/a`,
+      `${d}/export/a`,
+    ],
+    ...[
+      "mkdir",
+      `${d}/scratch/m`,
+      "rmdir",
+      `${d}/scratch/m`,
+      "symlink",
+      "x",
+      `${d}/scratch/l`,
+      "unlink",
+      `${d}/scratch/l`,
+    ],
+    ...[
+      "link",
+      `${d}/scratch/existing`,
+      `${d}/export/e`,
+      "create",
+      `${d}/scratch/existing`,
+    ],
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const events = Deno.readTextFileSync(audit).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  )
+    .filter((e) => e.component === "broker");
+  events.forEach(assertDocumented);
+  const summary = events.map((e) =>
+    `${e.event} ${e.operation} ${e.decision} ${e.errno}`
+  );
+  assert.deepEqual(summary, [
+    "broker.open read allow 0",
+    "broker.open write deny 13",
+    "broker.open create allow 0",
+    "broker.rename rename allow 0",
+    "broker.mkdir mkdir allow 0",
+    "broker.rmdir rmdir allow 0",
+    "broker.symlink symlink allow 0",
+    "broker.unlink unlink allow 0",
+    "broker.link link allow 0",
+    "broker.open create error 17",
+  ]);
+  assert.equal(events[3].new_path, `${d}/export/a`);
+  assert.equal(events.at(-1).error, "EEXIST");
+});
