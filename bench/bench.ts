@@ -1,6 +1,7 @@
 /**
  * `deno task bench`: start-up cost of landlockd against the bare command,
- * bubblewrap and firejail, all timed by hyperfine in one run.
+ * bubblewrap and firejail, all timed by hyperfine in one run; then the
+ * broker's cost on a dynamic program, and its round trip per call.
  *
  * Prints a Markdown table (mean, median, p95, ratio to the bare command)
  * and writes the raw numbers to bench/results/. A missing tool is reported
@@ -234,12 +235,179 @@ if (floor && ours && ffiFloor) {
   );
 }
 
+// --- The broker --------------------------------------------------------
+// Python's imports make ~75 openat calls, all undeclared: the broker must
+// cost (almost) nothing for them. Same policy with and without [broker].
+const work = Deno.makeTempDirSync({ prefix: "landlockd-bench-broker-" });
+for (const d of ["scratch", "export"]) Deno.mkdirSync(`${work}/${d}`);
+Deno.writeTextFileSync(`${work}/read-me`, "x\n");
+Deno.writeTextFileSync(`${work}/write-me`, "");
+const python = ["/usr/bin/python3", "/usr/local/bin/python3"].find((p) => {
+  try {
+    return Deno.statSync(p).isFile;
+  } catch {
+    return false;
+  }
+}) ?? "python3";
+const fsLayer = `version = 1
+[[fs_layer]]
+handled_access_fs = ["execute", "read_file", "read_dir", "write_file", "make_reg", "make_dir", "remove_file"]
+  [[fs_layer.rule]]
+  path = "/"
+  allowed_access = ["execute", "read_file", "read_dir"]
+`;
+const withBroker = `${work}/with-broker.toml`;
+const withoutBroker = `${work}/without-broker.toml`;
+Deno.writeTextFileSync(withoutBroker, fsLayer);
+Deno.writeTextFileSync(
+  withBroker,
+  `${fsLayer}
+[broker]
+allow_read = ["${work}/read-me"]
+allow_write = ["${work}/write-me"]
+scratch = ["${work}/scratch"]
+export = ["${work}/export"]
+`,
+);
+const importCmd = `${python} -c 'import json, ssl, pathlib'`;
+// Twenty imports in one sandbox take landlockd's own start-up out of the
+// comparison and leave what the broker adds per notification.
+const loopCmd =
+  `sh -c 'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do ${
+    importCmd.replaceAll("'", '"')
+  }; done'`;
+const brokerRows = [
+  { name: "bare python3 import json, ssl, pathlib", command: importCmd },
+  {
+    name: "landlockd, policy without [broker]",
+    command: `${LANDLOCKD} run --policy-file ${withoutBroker} -- ${importCmd}`,
+  },
+  {
+    name: "landlockd, same policy with [broker]",
+    command: `${LANDLOCKD} run --policy-file ${withBroker} -- ${importCmd}`,
+  },
+  {
+    name: "20 imports in one sandbox, without [broker]",
+    command: `${LANDLOCKD} run --policy-file ${withoutBroker} -- ${loopCmd}`,
+  },
+  {
+    name: "20 imports in one sandbox, with [broker]",
+    command: `${LANDLOCKD} run --policy-file ${withBroker} -- ${loopCmd}`,
+  },
+];
+const brokerJson = `${Deno.makeTempDirSync()}/broker.json`;
+const hf2 = new Deno.Command("hyperfine", {
+  args: [
+    "--runs",
+    String(Math.max(10, Math.floor(RUNS / 2))),
+    "--warmup",
+    String(WARMUP),
+    "--style",
+    "none",
+    "--export-json",
+    brokerJson,
+    ...brokerRows.flatMap((r) => ["--command-name", r.name, r.command]),
+  ],
+  stdout: "inherit",
+  stderr: "inherit",
+}).outputSync();
+if (!hf2.success) Deno.exit(hf2.code || 1);
+const brokerStats = new Map(
+  (JSON.parse(Deno.readTextFileSync(brokerJson)).results as HyperfineResult[])
+    .map((r) => [r.command, stats(r.times)]),
+);
+
+// Round trips, timed inside one process: N opens or creates in a row.
+const N = 2000;
+const timing = (argv: string[]) => {
+  const out = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .outputSync();
+  const text = new TextDecoder().decode(out.stdout);
+  const result: Record<string, { median_us: number; p95_us: number }> = {};
+  for (
+    const m of text.matchAll(
+      /^time (\w+): median_us=([\d.]+) p95_us=([\d.]+)/gm,
+    )
+  ) {
+    result[m[1]] = { median_us: Number(m[2]), p95_us: Number(m[3]) };
+  }
+  return result;
+};
+const probe = `${ROOT}ffi/build/probe`;
+const ops = (dir: string) => [
+  ...["time", "read", `${work}/read-me`, String(N)],
+  ...["time", "write", `${work}/write-me`, String(N)],
+  ...["time", "create", dir, String(N)],
+];
+Deno.mkdirSync(`${work}/bare-creates`);
+const bareCalls = timing([probe, ...ops(`${work}/bare-creates`)]);
+const brokeredCalls = timing([
+  DENO,
+  "run",
+  "--allow-all",
+  `${ROOT}main.ts`,
+  "run",
+  "--policy-file",
+  withBroker,
+  "--",
+  probe,
+  ...ops(`${work}/scratch`),
+]);
+
+console.log(
+  "\n| python3 -c 'import json, ssl, pathlib' | mean ms | median ms | p95 ms | median × without broker |",
+);
+console.log("| --- | ---: | ---: | ---: | ---: |");
+brokerRows.forEach((r, i) => {
+  const st = brokerStats.get(r.name)!;
+  const base = brokerStats.get(brokerRows[i < 3 ? 1 : 3].name)!;
+  console.log(
+    `| ${r.name} | ${fmt(st.mean)} | ${fmt(st.median)} | ${fmt(st.p95)} | ${
+      i === 0 ? "–" : fmt(st.median / base.median)
+    } |`,
+  );
+});
+console.log(
+  `\n| call, ${N} in one process | unsandboxed median µs | brokered median µs | brokered p95 µs |`,
+);
+console.log("| --- | ---: | ---: | ---: |");
+for (
+  const [kind, label] of [["read", "open of an allow_read file"], [
+    "write",
+    "open of an allow_write file",
+  ], ["create", "create in a scratch root"]]
+) {
+  console.log(
+    `| ${label} | ${fmt(bareCalls[kind]?.median_us)} | ${
+      fmt(brokeredCalls[kind]?.median_us)
+    } | ${fmt(brokeredCalls[kind]?.p95_us)} |`,
+  );
+}
+
 Deno.mkdirSync(`${ROOT}bench/results`, { recursive: true });
-const file = `${ROOT}bench/results/startup-${
+const file = `${ROOT}bench/results/bench-${
   machine.date.replace(/[:.]/g, "-")
 }.json`;
 Deno.writeTextFileSync(
   file,
-  JSON.stringify({ machine, rows: table }, null, 2) + "\n",
+  JSON.stringify(
+    {
+      machine,
+      rows: table,
+      broker: {
+        python_import: brokerRows.map((r) => ({
+          ...r,
+          ...brokerStats.get(r.name),
+        })),
+        calls: { n: N, unsandboxed: bareCalls, brokered: brokeredCalls },
+      },
+    },
+    null,
+    2,
+  ) + "\n",
 );
 console.log(`\nRaw numbers: ${file}`);

@@ -413,10 +413,28 @@ static int read_remote_path(pid_t pid, uint64_t addr, char *buf, size_t size)
 	return -ENAMETOOLONG;
 }
 
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+
 int32_t ll_broker_next(struct ll_broker *b, void *notif_out)
 {
 	struct seccomp_notif *n = notif_out;
 	char path[4096];
+
+	/*
+	 * Linux 6.6+: wake the broker and the task on the same CPU, handing
+	 * it over directly; without it every call pays for waking an idle
+	 * CPU. Older kernels say EINVAL and keep the ordinary wake-up.
+	 */
+	if (!b->sync_wake_tried) {
+		b->sync_wake_tried = 1;
+		ioctl(b->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+		      SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+	}
 
 	for (;;) {
 		struct pollfd fds[2] = {

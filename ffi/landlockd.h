@@ -80,6 +80,8 @@ struct ll_broker {
 	uint32_t n_open;
 	uint32_t listening; /* cleared when every user of the filter is gone */
 	uint64_t continued; /* count of fast-path answers */
+	uint32_t sync_wake_tried; /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP asked for */
+	uint32_t reserved;
 };
 
 /*

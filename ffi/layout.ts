@@ -129,7 +129,7 @@ export const pollfd = { size: 8, fd: 0, events: 4, revents: 6 } as const;
 
 /** `struct ll_broker` from ffi/landlockd.h. */
 export const brokerState = {
-  size: 48,
+  size: 56,
   listener: 0,
   pidfd: 4,
   prefixes: 8,
@@ -138,4 +138,5 @@ export const brokerState = {
   n_open: 32,
   listening: 36,
   continued: 40,
+  sync_wake_tried: 48,
 } as const;

@@ -134,6 +134,7 @@ int main(void)
 	FIELD(struct ll_broker, n_open);
 	FIELD(struct ll_broker, listening);
 	FIELD(struct ll_broker, continued);
+	FIELD(struct ll_broker, sync_wake_tried);
 	printf("}}\n");
 
 	first = 1;
