@@ -18,6 +18,8 @@ Commands:
   run     run a command under a policy
   lint    check a policy
   abi     show what this kernel supports
+  policy  derive a policy: from-oci (OCI config.json), from-pod (Kubernetes)
+  k8s     inject landlockd into Kubernetes manifests
 
 Run "landlockd COMMAND --help" for a command's options.
 Options: -h, --help; -V, --version
@@ -29,6 +31,8 @@ const COMMANDS: Record<string, () => Promise<{ main: Command }>> = {
   run: () => import("./cli/run.ts"),
   lint: () => import("./cli/lint.ts"),
   abi: () => import("./cli/abi.ts"),
+  policy: () => import("./cli/policy.ts"),
+  k8s: () => import("./cli/k8s.ts"),
 };
 
 async function dispatch(args: string[]): Promise<number> {

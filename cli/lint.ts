@@ -25,13 +25,13 @@ Exit status: 0 valid (warnings allowed), 1 invalid, 2 usage error.
 `;
 
 /** `landlockd lint`; returns the exit code. */
-export function main(args: string[]): number {
+export async function main(args: string[]): Promise<number> {
   const { values } = parseOptions("lint", args, OPTIONS);
   if (values.help) {
     console.log(HELP);
     return EXIT.OK;
   }
-  const source = readPolicyOption(values, "lint");
+  const source = await readPolicyOption(values, "lint");
   const diags = locate(source, lintPolicy(source));
   for (const d of diags) console.error(formatDiagnostic(source, d));
   const errors = diags.filter((d) => d.severity === "error").length;

@@ -1,26 +1,55 @@
 /**
- * The `--policy NAME | --policy-file PATH` pair shared by run and lint.
+ * Where a command's policy comes from: `--policy NAME`, `--policy-file PATH`
+ * or (for run) `--oci-config CONFIG.json`.
  *
  * @module
  */
 
-import type { Source } from "../policy/diagnostic.ts";
+import { formatDiagnostic, type Source } from "../policy/diagnostic.ts";
 import { readNamedPolicy, readPolicyFile } from "../policy/source.ts";
 import { UsageError } from "./exit_codes.ts";
 
-/** Reads the policy named by --policy or --policy-file. */
-export function readPolicyOption(
-  values: { policy?: string; "policy-file"?: string },
+/** Thrown when an OCI config cannot be turned into a policy. */
+export class OciConfigError extends Error {
+  override name = "OciConfigError";
+}
+
+/** Reads the one policy the options name. */
+export async function readPolicyOption(
+  values: { policy?: string; "policy-file"?: string; "oci-config"?: string },
   command: string,
-): Source {
-  const { policy, "policy-file": file } = values;
-  if (policy !== undefined && file !== undefined) {
-    throw new UsageError("use --policy or --policy-file, not both", command);
+): Promise<Source> {
+  const { policy, "policy-file": file, "oci-config": oci } = values;
+  const given = [policy, file, oci].filter((v) => v !== undefined).length;
+  if (given > 1) {
+    throw new UsageError(
+      "use one of --policy, --policy-file and --oci-config",
+      command,
+    );
   }
   if (file !== undefined) return readPolicyFile(file);
   if (policy !== undefined) return readNamedPolicy(policy);
+  if (oci !== undefined) return await ociSource(oci);
   throw new UsageError(
     "a policy is needed: --policy NAME or --policy-file PATH",
     command,
   );
+}
+
+async function ociSource(path: string): Promise<Source> {
+  const config = readPolicyFile(path); // same read errors as a policy file
+  const { policyFromOci } = await import("../oci/oci.ts");
+  const { policyToToml } = await import("../policy/toml_out.ts");
+  const result = policyFromOci(config.text);
+  if (Array.isArray(result)) {
+    throw new OciConfigError(
+      result.map((d) => formatDiagnostic({ name: path, text: "" }, d)).join(
+        "\n",
+      ),
+    );
+  }
+  return {
+    name: `${path} (process.landlock)`,
+    text: policyToToml(result.document, result.notes),
+  };
 }

@@ -32,6 +32,7 @@ import { printError, stableJson } from "./output.ts";
 const OPTIONS = {
   policy: { type: "string" },
   "policy-file": { type: "string" },
+  "oci-config": { type: "string" },
   "dry-run": { type: "boolean" },
   "audit-file": { type: "string" },
   "audit-fd": { type: "string" },
@@ -49,6 +50,7 @@ Options:
                        $XDG_CONFIG_HOME/landlockd/policies, /etc/landlockd/policies,
                        then the starter policies
   --policy-file PATH   a policy file
+  --oci-config FILE    the process.landlock object of an OCI config.json
   --dry-run            print the plan for this kernel as JSON; run nothing
   --audit-file PATH    append JSON audit events to PATH
   --audit-fd N         write JSON audit events to file descriptor N
@@ -136,7 +138,7 @@ export async function main(args: string[]): Promise<number> {
     console.log(HELP);
     return EXIT.OK;
   }
-  const source = readPolicyOption(values, "run");
+  const source = await readPolicyOption(values, "run");
   if (command.length === 0 && !values["dry-run"]) {
     throw new UsageError(
       "no command given: landlockd run --policy NAME -- COMMAND",

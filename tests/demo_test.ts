@@ -15,4 +15,7 @@ Deno.test("the demo's server works and its dependency's bind is refused with EAC
   assert.match(text, /\[dependency\] refused: bind\(2\) failed with EACCES/);
   assert.match(text, /-> hello from the sandboxed server/);
   assert.match(text, /not EPERM/);
+  // The policy was derived from the seed's Pod manifest.
+  assert.match(text, /\$ landlockd policy from-pod pod\.yaml > web\.toml/);
+  assert.match(text, /handled_access_net = \["bind_tcp"\]/);
 });
