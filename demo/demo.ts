@@ -62,7 +62,7 @@ if (!derived.success) Deno.exit(1);
 Deno.writeTextFileSync(policy, new TextDecoder().decode(derived.stdout));
 say("$ landlockd policy from-pod pod.yaml > web.toml");
 for (const l of Deno.readTextFileSync(policy).split("\n")) {
-  if (/^(\[net\]|handled_access_net|  port|  allowed_access)/.test(l)) {
+  if (/^(\[net\]|handled_access_net| {2}port| {2}allowed_access)/.test(l)) {
     say(`  ${l}`);
   }
 }

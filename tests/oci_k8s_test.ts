@@ -39,8 +39,8 @@ Deno.test("from-oci reads the PR #1241 shape: fs and port rules, numeric strings
   );
   assert.match(r.stdout, /compat = "strict"/);
   assert.match(r.stdout, /handled_access_net = \["bind_tcp", "connect_tcp"\]/);
-  assert.match(r.stdout, /port = 8443\n  allowed_access = \["bind_tcp"\]/);
-  assert.match(r.stdout, /port = 443\n  allowed_access = \["connect_tcp"\]/);
+  assert.match(r.stdout, /port = 8443\n {2}allowed_access = \["bind_tcp"\]/);
+  assert.match(r.stdout, /port = 443\n {2}allowed_access = \["connect_tcp"\]/);
   const lint = await lintText(r.stdout);
   assert.equal(lint.code, 0, lint.stderr);
 });
@@ -157,7 +157,7 @@ Deno.test("the seed's Pod (port 80): binding 80 works, binding 100 is EACCES", a
   assert.equal(r.code, 0, r.stderr);
   assert.match(
     r.stdout,
-    /handled_access_net = \["bind_tcp"\]\n\n  \[\[net\.rule\]\]\n  port = 80\n/,
+    /handled_access_net = \["bind_tcp"]\n\n {2}\[\[net\.rule\]\]\n {2}port = 80\n/,
   );
   const policy = policyFile(r.stdout);
   assert.equal((await landlockd(["lint", "--policy-file", policy])).code, 0);
