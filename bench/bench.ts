@@ -411,3 +411,6 @@ Deno.writeTextFileSync(
   ) + "\n",
 );
 console.log(`\nRaw numbers: ${file}`);
+for (const dir of [work, new URL(".", `file://${empty}`).pathname]) {
+  Deno.removeSync(dir, { recursive: true });
+}

@@ -109,6 +109,7 @@ for (;;) {
   value.split("\n").filter((l) => l).forEach((l) => say(`  ${l}`));
 }
 const status = await server.status;
+Deno.removeSync(tmp, { recursive: true });
 
 say();
 const refused = /refused: bind\(2\) failed with EACCES/.test(output);

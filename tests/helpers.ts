@@ -96,9 +96,24 @@ export async function landlockd(
   };
 }
 
+let scratchRoot: string | undefined;
+
 /** A temporary directory everyone can read (for tests run as nobody). */
-export function tempDir(prefix = "landlockd-test-"): string {
-  const dir = Deno.makeTempDirSync({ prefix });
+export function tempDir(prefix = "t-"): string {
+  if (!scratchRoot) {
+    // One parent per test process, removed when the process ends.
+    scratchRoot = Deno.makeTempDirSync({ prefix: "landlockd-test-" });
+    Deno.chmodSync(scratchRoot, 0o755);
+    const root = scratchRoot;
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(root, { recursive: true });
+      } catch {
+        // best effort
+      }
+    });
+  }
+  const dir = Deno.makeTempDirSync({ dir: scratchRoot, prefix });
   Deno.chmodSync(dir, 0o755);
   return dir;
 }
