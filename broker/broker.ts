@@ -105,7 +105,7 @@ export class Broker {
   handle(n: Notification): void {
     const name = this.#names.get(n.nr);
     if (!name) return this.listener.continue(n.id);
-    const req = decode(name, n.args, this.#memory(n.pid));
+    const req = decode(name, n.args, this.#memory(n));
     // Unreadable arguments: let the kernel fail the call itself.
     if (typeof req === "number") return this.listener.continue(n.id);
     const resolved = this.#resolve(n.pid, req);
@@ -128,9 +128,13 @@ export class Broker {
     this.#audit(n.pid, req, action, outcome);
   }
 
-  #memory(pid: number): Memory {
+  #memory(n: Notification): Memory {
+    const pid = n.pid;
+    // For an open-family call (one path argument) the fast path has read
+    // it already; other calls have no n.path.
+    const known = n.path;
     return {
-      path: (addr) => readRemotePath(pid, addr),
+      path: (addr) => known ?? readRemotePath(pid, addr),
       openHow: (addr, size) => {
         if (size < 24n) return -22; // EINVAL
         const r = readRemote(pid, addr, 24);

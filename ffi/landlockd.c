@@ -425,6 +425,7 @@ int32_t ll_broker_next(struct ll_broker *b, void *notif_out)
 	struct seccomp_notif *n = notif_out;
 	char path[4096];
 
+	b->path_len = -1;
 	/*
 	 * Linux 6.6+: wake the broker and the task on the same CPU, handing
 	 * it over directly; without it every call pays for waking an idle
@@ -466,10 +467,17 @@ int32_t ll_broker_next(struct ll_broker *b, void *notif_out)
 				break;
 			}
 		}
+		b->path_len = -1;
 		if (arg < 0 ||
-		    read_remote_path(n->pid, n->data.args[arg], path, sizeof(path)) < 0 ||
-		    !is_simple_absolute(path) || under_prefix(path, b->prefixes))
+		    read_remote_path(n->pid, n->data.args[arg], path, sizeof(path)) < 0)
 			return 1;
+		if (!is_simple_absolute(path) || under_prefix(path, b->prefixes)) {
+			/* Hand the path over: JavaScript need not read it again. */
+			size_t len = strlen(path);
+			memcpy(b->path_out, path, len + 1);
+			b->path_len = (int32_t)len;
+			return 1;
+		}
 		struct seccomp_notif_resp r = {
 			.id = n->id,
 			.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE,

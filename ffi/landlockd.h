@@ -81,7 +81,8 @@ struct ll_broker {
 	uint32_t listening; /* cleared when every user of the filter is gone */
 	uint64_t continued; /* count of fast-path answers */
 	uint32_t sync_wake_tried; /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP asked for */
-	uint32_t reserved;
+	int32_t path_len; /* length of the path read for the returned call, or -1 */
+	char *path_out; /* 4096 bytes: that path, NUL-terminated */
 };
 
 /*

@@ -129,7 +129,7 @@ export const pollfd = { size: 8, fd: 0, events: 4, revents: 6 } as const;
 
 /** `struct ll_broker` from ffi/landlockd.h. */
 export const brokerState = {
-  size: 56,
+  size: 64,
   listener: 0,
   pidfd: 4,
   prefixes: 8,
@@ -139,4 +139,6 @@ export const brokerState = {
   listening: 36,
   continued: 40,
   sync_wake_tried: 48,
+  path_len: 52,
+  path_out: 56,
 } as const;

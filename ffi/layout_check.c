@@ -135,6 +135,8 @@ int main(void)
 	FIELD(struct ll_broker, listening);
 	FIELD(struct ll_broker, continued);
 	FIELD(struct ll_broker, sync_wake_tried);
+	FIELD(struct ll_broker, path_len);
+	FIELD(struct ll_broker, path_out);
 	printf("}}\n");
 
 	first = 1;

@@ -38,6 +38,8 @@ export interface Notification {
   pid: number;
   nr: number;
   args: bigint[];
+  /** The path argument, when the C fast path already read it. */
+  path?: string;
 }
 
 /** The fast path: which calls it answers and which paths it must not. */
@@ -58,6 +60,7 @@ export class Listener {
   readonly #id = new BigUint64Array(1);
   readonly #idAddr = addressOf(this.#id);
   readonly #state = struct(brokerState.size);
+  readonly #path = new Uint8Array(4096);
   readonly #keep: Uint8Array[];
 
   constructor(readonly fd: number, readonly pidfd: number, fast: FastPath) {
@@ -80,6 +83,7 @@ export class Listener {
     view.setBigUint64(B.path_args, addressOf(args), true);
     view.setUint32(B.n_open, fast.calls.length, true);
     view.setUint32(B.listening, 1, true);
+    view.setBigUint64(B.path_out, addressOf(this.#path), true);
   }
 
   /**
@@ -95,11 +99,15 @@ export class Listener {
     for (let i = 0; i < 6; i++) {
       args.push(view.getBigUint64(seccompNotif.data_args + 8 * i, true));
     }
+    const pathLen = this.#state[1].getInt32(brokerState.path_len, true);
     return {
       id: view.getBigUint64(seccompNotif.id, true),
       pid: view.getUint32(seccompNotif.pid, true),
       nr: view.getInt32(seccompNotif.data_nr, true),
       args,
+      path: pathLen >= 0
+        ? decoder.decode(this.#path.subarray(0, pathLen))
+        : undefined,
     };
   }
 
