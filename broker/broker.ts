@@ -13,6 +13,14 @@
  * @module
  */
 
+import {
+  AT_REMOVEDIR,
+  O_CREAT,
+  O_DIRECTORY,
+  O_TMPFILE,
+  RESOLVE_BENEATH,
+  RESOLVE_NO_MAGICLINKS,
+} from "../syscalls/constants.ts";
 import type { AuditSink } from "../audit/audit.ts";
 import { addressOf, cstring, NR, openHow, struct } from "../ffi/mod.ts";
 import type { Arch } from "../seccomp/filter.ts";
@@ -35,13 +43,6 @@ import {
   type Request,
 } from "./requests.ts";
 
-const O_DIRECTORY_X86 = 0o200000;
-const O_DIRECTORY_ARM = 0o40000;
-const O_CREAT = 0o100;
-const O_TMPFILE = 0o20000000;
-const RESOLVE_NO_MAGICLINKS = 0x02;
-const RESOLVE_BENEATH = 0x08;
-const AT_REMOVEDIR = 0x200;
 const EXDEV = 18;
 const SIGKILL = 9;
 
@@ -61,7 +62,6 @@ export class Broker {
   readonly #roots = new Map<string, number>();
   readonly #how = struct(openHow.size);
   readonly #howAddr = addressOf(this.#how[0]);
-  readonly #oDirectory: number;
 
   constructor(
     readonly plan: BrokerPlan,
@@ -70,14 +70,13 @@ export class Broker {
     arch: Arch,
   ) {
     this.#names = namesByNumber(arch);
-    this.#oDirectory = arch === "aarch64" ? O_DIRECTORY_ARM : O_DIRECTORY_X86;
     for (const root of [...plan.grants.scratch, ...plan.grants.export]) {
       this.#roots.set(
         root,
         this.#openat2(
           AT_FDCWD,
           root,
-          O_PATH | this.#oDirectory,
+          O_PATH | O_DIRECTORY,
           0,
           RESOLVE_NO_MAGICLINKS,
         ),
@@ -224,7 +223,7 @@ export class Broker {
     const fd = this.#openat2(
       this.#roots.get(at.root)!,
       dir,
-      O_PATH | this.#oDirectory,
+      O_PATH | O_DIRECTORY,
       0,
       RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
     );

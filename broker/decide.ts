@@ -14,19 +14,20 @@
  * @module
  */
 
+import {
+  AT_EMPTY_PATH,
+  AT_SYMLINK_FOLLOW,
+  O_ACCMODE,
+  O_CREAT,
+  O_RDONLY,
+  O_TMPFILE,
+  O_TRUNC,
+  RENAME_EXCHANGE,
+  RENAME_WHITEOUT,
+} from "../syscalls/constants.ts";
 import { classify, type Grants, type Target } from "./paths.ts";
 
 export const EACCES = 13;
-
-const O_ACCMODE = 3;
-const O_RDONLY = 0;
-const O_CREAT = 0o100;
-const O_TRUNC = 0o1000;
-const O_TMPFILE = 0o20000000;
-const RENAME_EXCHANGE = 2;
-const RENAME_WHITEOUT = 4;
-const AT_SYMLINK_FOLLOW = 0x400;
-const AT_EMPTY_PATH = 0x1000;
 
 /** A place inside a root. */
 export interface Beneath {

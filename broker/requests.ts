@@ -5,6 +5,14 @@
  * @module
  */
 
+import {
+  AT_FDCWD,
+  AT_REMOVEDIR,
+  O_CREAT,
+  O_TRUNC,
+  O_WRONLY,
+} from "../syscalls/constants.ts";
+export { AT_FDCWD };
 import type { Arch } from "../seccomp/filter.ts";
 import { syscallTable } from "../seccomp/filter.ts";
 
@@ -61,12 +69,6 @@ export const TREE_CALLS = [
   "symlinkat",
   "symlink",
 ];
-
-export const AT_FDCWD = -100;
-const AT_REMOVEDIR = 0x200;
-const O_CREAT = 0o100;
-const O_WRONLY = 1;
-const O_TRUNC = 0o1000;
 
 /** Which of `names` exist on `arch`. */
 export function callsOn(arch: Arch, names: readonly string[]): string[] {

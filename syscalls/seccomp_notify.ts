@@ -17,6 +17,7 @@ import {
   seccompNotifResp,
   struct,
 } from "../ffi/mod.ts";
+import { O_CLOEXEC } from "./constants.ts";
 import { rawSyscall, unwrap } from "./sys.ts";
 
 // _IOWR('!', 1, struct seccomp_notif_resp) and friends; the same on x86_64
@@ -26,7 +27,6 @@ const NOTIF_ID_VALID = 0x40082102;
 const NOTIF_ADDFD = 0x40182103;
 const USER_NOTIF_FLAG_CONTINUE = 1;
 const ADDFD_FLAG_SEND = 2;
-const O_CLOEXEC = 0o2000000;
 const ENOENT = 2;
 
 /** `SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` */

@@ -11,12 +11,8 @@ import { SyscallError } from "./errno.ts";
 /** A syscall argument: an integer or an address. */
 export type Arg = number | bigint;
 
-/** `AT_FDCWD` */
-export const AT_FDCWD = -100;
-/** `O_CLOEXEC` (same value on x86_64 and aarch64) */
-export const O_CLOEXEC = 0o2000000;
-/** `O_PATH` (same value on x86_64 and aarch64) */
-export const O_PATH = 0o10000000;
+import { AT_FDCWD, O_CLOEXEC, O_PATH } from "./constants.ts";
+export { AT_FDCWD, O_CLOEXEC, O_PATH };
 
 /** Calls syscall `nr` and returns the kernel's result (-errno on failure). */
 export function rawSyscall(nr: number, ...args: Arg[]): number {
