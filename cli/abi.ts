@@ -5,7 +5,10 @@
  */
 
 import { ABI_VERSIONS } from "../policy/rights.ts";
+import { library } from "../ffi/mod.ts";
 import { landlockSupport } from "../sandbox/kernel.ts";
+import { CLONE_NEWNS, CLONE_NEWUSER } from "../sandbox/mounts.ts";
+import { describeErrno } from "../syscalls/errno.ts";
 import { type OptionSpecs, parseOptions } from "./args.ts";
 import { EXIT } from "./exit_codes.ts";
 import { stableJson } from "./output.ts";
@@ -55,6 +58,12 @@ export function userNamespaceSupport(): {
   return { unprivileged: true };
 }
 
+/** Creates a child with these namespaces and mounts a tmpfs in it. */
+function probeNamespaces(flags: number): { ok: boolean; error?: string } {
+  const r = library().ll_probe_namespaces(flags);
+  return r === 0 ? { ok: true } : { ok: false, error: describeErrno(-r) };
+}
+
 /** Everything `abi` reports, as data. */
 export function abiReport() {
   const ll = landlockSupport();
@@ -77,6 +86,12 @@ export function abiReport() {
       user_notify: actions.split(/\s+/).includes("user_notif"),
     },
     user_namespaces: userNamespaceSupport(),
+    namespaces_for_mounts: Deno.uid() === 0
+      ? { namespaces: ["mount"], ...probeNamespaces(CLONE_NEWNS) }
+      : {
+        namespaces: ["user", "mount"],
+        ...probeNamespaces(CLONE_NEWUSER | CLONE_NEWNS),
+      },
   };
 }
 
@@ -111,6 +126,13 @@ export function main(args: string[]): number {
       report.user_namespaces.unprivileged
         ? "yes"
         : `no (${report.user_namespaces.reason})`
+    }`,
+    `[mount] and [runtime] here: ${
+      report.namespaces_for_mounts.ok
+        ? `yes (created a ${
+          report.namespaces_for_mounts.namespaces.join(" and ")
+        } namespace)`
+        : `no: ${report.namespaces_for_mounts.error}; policies without them still run`
     }`,
   ];
   console.log(lines.join("\n"));

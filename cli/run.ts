@@ -22,6 +22,7 @@ import {
   planSandbox,
   runPlanned,
   type SandboxPlan,
+  SetupError,
   UnsupportedSectionError,
 } from "../sandbox/run.ts";
 import { SpawnError } from "../syscalls/process.ts";
@@ -102,6 +103,16 @@ function dryRunReport(source: Source, plan: SandboxPlan, argv: string[]) {
     policy: source.name,
     command: argv,
     seccomp: plan.seccomp,
+    ...(plan.mounts
+      ? {
+        mounts: {
+          namespaces: plan.mounts.namespaces,
+          root: plan.mounts.root,
+          cwd: plan.mounts.cwd,
+          mounts: plan.mounts.mounts.map((m) => ({ ...m, key: undefined })),
+        },
+      }
+      : {}),
     ...(plan.broker ? { broker: describeBroker(plan.broker) } : {}),
     landlock: {
       abi: plan.support.abi,
@@ -169,7 +180,7 @@ export async function main(args: string[]): Promise<number> {
       printError(new PolicyError(source, [e.diagnostic]).message);
       return EXIT.POLICY;
     }
-    if (e instanceof BrokerError) {
+    if (e instanceof BrokerError || e instanceof SetupError) {
       printError(e.message);
       return EXIT.POLICY;
     }

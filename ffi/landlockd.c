@@ -21,12 +21,16 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#ifndef SYS_landlock_add_rule
+#define SYS_landlock_add_rule 445
+#endif
 #ifndef SYS_landlock_restrict_self
 #define SYS_landlock_restrict_self 446
 #endif
@@ -45,6 +49,28 @@
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#ifndef SYS_pivot_root
+#define SYS_pivot_root 155
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#define LL_MOUNT_ATTR_RDONLY 0x00000001
+
+/* struct clone_args and struct mount_attr, as in the kernel's uapi. */
+struct ll_clone_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack,
+		stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+struct ll_mount_attr {
+	uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
 
 #define CHILD_STACK_SIZE (256 * 1024)
 
@@ -57,9 +83,9 @@ struct child_ctx {
 };
 
 static void send_report(int fd, int32_t kind, int32_t step, int32_t err,
-			int pass_fd)
+			int32_t detail, int pass_fd)
 {
-	int32_t msg[3] = { kind, step, err };
+	int32_t msg[4] = { kind, step, err, detail };
 	struct iovec iov = { .iov_base = msg, .iov_len = sizeof(msg) };
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -81,11 +107,18 @@ static void send_report(int fd, int32_t kind, int32_t step, int32_t err,
 		;
 }
 
+static __attribute__((noreturn)) void fail_at(const struct child_ctx *c,
+					      int32_t step, int32_t err,
+					      int32_t detail)
+{
+	send_report(c->report_fd, REPORT_FAILURE, step, err, detail, -1);
+	_exit(127);
+}
+
 static __attribute__((noreturn)) void fail(const struct child_ctx *c,
 					   int32_t step, int32_t err)
 {
-	send_report(c->report_fd, REPORT_FAILURE, step, err, -1);
-	_exit(127);
+	fail_at(c, step, err, -1);
 }
 
 static int move_stdio(const struct child_ctx *c)
@@ -108,14 +141,13 @@ static int move_stdio(const struct child_ctx *c)
 	return 0;
 }
 
-static int child_main(void *arg)
+/* Drops the parent's handlers, keeps inherited ignores, unblocks. */
+static void reset_signals(const struct child_ctx *c)
 {
-	const struct child_ctx *c = arg;
 	const struct ll_spawn_req *r = c->req;
 	struct sigaction sa;
 	sigset_t none;
 
-	/* The parent blocked every signal; drop its handlers before unblocking. */
 	memset(&sa, 0, sizeof(sa));
 	for (int sig = 1; sig < NSIG; sig++) {
 		if (sig == SIGKILL || sig == SIGSTOP)
@@ -128,11 +160,22 @@ static int child_main(void *arg)
 	sigemptyset(&none);
 	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
 		fail(c, LL_STEP_SIGNALS, errno);
+}
 
+static void die_with_parent(const struct child_ctx *c)
+{
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		fail(c, LL_STEP_PDEATHSIG, errno);
-	if (getppid() != c->parent)
+	/* In a new PID namespace the parent is outside it: getppid() is 0. */
+	pid_t expected = (c->req->clone_flags & CLONE_NEWPID) ? 0 : c->parent;
+	if (getppid() != expected)
 		_exit(127); /* the parent is already gone */
+}
+
+/* The common tail: fds, no_new_privs, Landlock, seccomp, exec. */
+static __attribute__((noreturn)) void sandbox_and_exec(const struct child_ctx *c)
+{
+	const struct ll_spawn_req *r = c->req;
 
 	int err = move_stdio(c);
 	if (err)
@@ -160,7 +203,7 @@ static int child_main(void *arg)
 
 	/*
 	 * seccomp comes last. The filter must never notify on sendmsg or
-	 * execve: the parent sleeps until exec, so nobody would answer.
+	 * execve: the parent may sleep until exec, so nobody would answer.
 	 */
 	if (r->seccomp_prog) {
 		long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
@@ -168,7 +211,7 @@ static int child_main(void *arg)
 		if (fd < 0)
 			fail(c, LL_STEP_SECCOMP, errno);
 		if (r->seccomp_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
-			send_report(c->report_fd, REPORT_LISTENER, 0, 0,
+			send_report(c->report_fd, REPORT_LISTENER, 0, 0, -1,
 				    (int)fd);
 			close((int)fd);
 		}
@@ -189,10 +232,167 @@ static int child_main(void *arg)
 	fail(c, LL_STEP_EXEC, exec_err);
 }
 
-static void read_reports(int fd, int32_t *out)
+/* The CLONE_VM | CLONE_VFORK child: no namespaces, straight to exec. */
+static int child_main(void *arg)
+{
+	const struct child_ctx *c = arg;
+	reset_signals(c);
+	die_with_parent(c);
+	sandbox_and_exec(c);
+}
+
+/* Writes a decimal number and a suffix without stdio. */
+static size_t put_uint(char *buf, uint32_t v)
+{
+	char tmp[16];
+	size_t n = 0, len = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		buf[len++] = tmp[--n];
+	return len;
+}
+
+static int write_file(const char *path, const char *text, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	int err = write(fd, text, len) == (ssize_t)len ? 0 : errno;
+	close(fd);
+	return err;
+}
+
+/* Maps the caller's uid and gid to themselves in the new user namespace. */
+static int map_ids(uint32_t uid, uint32_t gid)
+{
+	char line[64];
+	size_t n;
+	int err = write_file("/proc/self/setgroups", "deny", 4);
+	if (err && err != ENOENT)
+		return err;
+	n = put_uint(line, uid);
+	line[n++] = ' ';
+	n += put_uint(line + n, uid);
+	memcpy(line + n, " 1\n", 3);
+	if ((err = write_file("/proc/self/uid_map", line, n + 3)))
+		return err;
+	n = put_uint(line, gid);
+	line[n++] = ' ';
+	n += put_uint(line + n, gid);
+	memcpy(line + n, " 1\n", 3);
+	return write_file("/proc/self/gid_map", line, n + 3);
+}
+
+static int do_mount(const struct ll_mount *m)
+{
+	switch (m->op) {
+	case LL_MOUNT:
+		return mount(m->source, m->target, m->fstype, m->flags, m->data) < 0 ?
+			       errno :
+			       0;
+	case LL_MOUNT_RDONLY: {
+		struct ll_mount_attr attr = { .attr_set = LL_MOUNT_ATTR_RDONLY };
+		return syscall(SYS_mount_setattr, AT_FDCWD, m->target,
+			       AT_RECURSIVE, &attr, sizeof(attr)) < 0 ?
+			       errno :
+			       0;
+	}
+	case LL_PIVOT:
+		/* pivot_root(".", ".") stacks the old root on the new one. */
+		if (chdir(m->target) < 0 ||
+		    syscall(SYS_pivot_root, ".", ".") < 0 ||
+		    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+			return errno;
+		return 0;
+	}
+	return EINVAL;
+}
+
+/*
+ * PID 1 of a new PID namespace: starts the command as its child, passes
+ * on the signals landlockd forwards, reaps every orphan, and exits with
+ * the command's status (128 + N if a signal killed it).
+ */
+static void become_init(const struct child_ctx *c)
+{
+	sigset_t all;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	struct ll_clone_args a = { .exit_signal = SIGCHLD };
+	long command = syscall(SYS_clone3, &a, sizeof(a));
+	if (command < 0)
+		fail(c, LL_STEP_INIT, errno);
+	if (command == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		return; /* the command's side: on to sandbox_and_exec */
+	}
+	syscall(SYS_close_range, 3, ~0U, 0);
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&all, &si);
+		if (sig < 0)
+			continue;
+		if (sig != SIGCHLD) {
+			kill((pid_t)command, sig);
+			continue;
+		}
+		int status;
+		pid_t p;
+		while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (p != command)
+				continue;
+			_exit(WIFEXITED(status) ? WEXITSTATUS(status) :
+						  128 + WTERMSIG(status));
+		}
+	}
+}
+
+/* The clone3 child: namespaces, mounts, pivot, then as without them. */
+static __attribute__((noreturn)) void child_ns(const struct child_ctx *c)
+{
+	const struct ll_spawn_req *r = c->req;
+	reset_signals(c);
+	die_with_parent(c);
+	if (r->clone_flags & CLONE_NEWUSER) {
+		int err = map_ids(r->map_uid, r->map_gid);
+		if (err)
+			fail(c, LL_STEP_USERNS, err);
+	}
+	for (uint32_t i = 0; i < r->n_mounts; i++) {
+		int err = do_mount(&r->mounts[i]);
+		if (err)
+			fail_at(c, LL_STEP_MOUNTS, err, (int32_t)i);
+	}
+	for (uint32_t i = 0; i < r->n_late_rules; i++) {
+		const struct ll_late_rule *lr = &r->late_rules[i];
+		int fd = open(lr->path, O_PATH | O_CLOEXEC);
+		if (fd < 0)
+			fail_at(c, LL_STEP_RULES, errno, (int32_t)i);
+		struct __attribute__((packed)) {
+			uint64_t allowed_access;
+			int32_t parent_fd;
+		} attr = { lr->allowed_access, fd };
+		long rc = syscall(SYS_landlock_add_rule, r->layer_fds[lr->layer],
+				  1 /* LANDLOCK_RULE_PATH_BENEATH */, &attr, 0);
+		int err = errno;
+		close(fd);
+		if (rc < 0)
+			fail_at(c, LL_STEP_RULES, err, (int32_t)i);
+	}
+	if (r->clone_flags & CLONE_NEWPID)
+		become_init(c);
+	sandbox_and_exec(c);
+}
+
+static void read_reports(int fd, int32_t *out, int block)
 {
 	for (;;) {
-		int32_t msg[3];
+		int32_t msg[4];
 		union {
 			char buf[CMSG_SPACE(sizeof(int))];
 			struct cmsghdr align;
@@ -202,7 +402,8 @@ static void read_reports(int fd, int32_t *out)
 				     .msg_iovlen = 1,
 				     .msg_control = control.buf,
 				     .msg_controllen = sizeof(control.buf) };
-		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		ssize_t n = recvmsg(fd, &mh,
+				    (block ? 0 : MSG_DONTWAIT) | MSG_CMSG_CLOEXEC);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n != (ssize_t)sizeof(msg))
@@ -210,6 +411,7 @@ static void read_reports(int fd, int32_t *out)
 		if (msg[0] == REPORT_FAILURE) {
 			out[LL_OUT_STEP] = msg[1];
 			out[LL_OUT_ERRNO] = msg[2];
+			out[LL_OUT_DETAIL] = msg[3];
 		}
 		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 		if (msg[0] == REPORT_LISTENER && cm &&
@@ -228,6 +430,7 @@ int32_t ll_spawn(const struct ll_spawn_req *req, int32_t *out)
 	out[LL_OUT_STEP] = LL_STEP_NONE;
 	out[LL_OUT_ERRNO] = 0;
 	out[LL_OUT_LISTENER] = -1;
+	out[LL_OUT_DETAIL] = -1;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
@@ -244,11 +447,28 @@ int32_t ll_spawn(const struct ll_spawn_req *req, int32_t *out)
 				 .report_fd = sv[1],
 				 .parent = getpid() };
 	int pidfd = -1;
+	pid_t pid;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pid_t pid = clone(child_main, (char *)stack + CHILD_STACK_SIZE,
-			  CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &ctx,
-			  &pidfd);
+	if (req->clone_flags) {
+		/*
+		 * Namespaces: a fork-like clone3 (no shared memory), so the
+		 * child may stay on as PID 1. Only this thread exists in it, and
+		 * it still makes nothing but system calls.
+		 */
+		struct ll_clone_args a = {
+			.flags = CLONE_PIDFD | req->clone_flags,
+			.pidfd = (uint64_t)(uintptr_t)&pidfd,
+			.exit_signal = SIGCHLD,
+		};
+		pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+		if (pid == 0)
+			child_ns(&ctx);
+	} else {
+		pid = clone(child_main, (char *)stack + CHILD_STACK_SIZE,
+			    CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &ctx,
+			    &pidfd);
+	}
 	int clone_err = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	munmap(stack, CHILD_STACK_SIZE);
@@ -260,7 +480,8 @@ int32_t ll_spawn(const struct ll_spawn_req *req, int32_t *out)
 
 	out[LL_OUT_PID] = pid;
 	out[LL_OUT_PIDFD] = pidfd;
-	read_reports(sv[0], out);
+	/* After CLONE_VFORK the child has executed or exited; otherwise wait. */
+	read_reports(sv[0], out, req->clone_flags != 0);
 	close(sv[0]);
 	if (out[LL_OUT_STEP] == LL_STEP_NONE)
 		return 0;
@@ -275,6 +496,47 @@ int32_t ll_spawn(const struct ll_spawn_req *req, int32_t *out)
 		out[LL_OUT_LISTENER] = -1;
 	}
 	return out[LL_OUT_STEP];
+}
+
+int32_t ll_probe_namespaces(uint32_t clone_flags)
+{
+	uint32_t uid = getuid(), gid = getgid();
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	struct ll_clone_args a = { .flags = clone_flags, .exit_signal = SIGCHLD };
+	long pid = syscall(SYS_clone3, &a, sizeof(a));
+	if (pid == 0) {
+		int err = 0;
+		if (clone_flags & CLONE_NEWUSER)
+			err = map_ids(uid, gid);
+		if (!err && (clone_flags & CLONE_NEWNS) &&
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+			err = errno;
+		if (!err && (clone_flags & CLONE_NEWNS) &&
+		    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, NULL) < 0)
+			err = errno;
+		if (write(pipefd[1], &err, sizeof(err)) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	int clone_err = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	close(pipefd[1]);
+	if (pid < 0) {
+		close(pipefd[0]);
+		return -clone_err;
+	}
+	int err = EIO;
+	if (read(pipefd[0], &err, sizeof(err)) != sizeof(err))
+		err = EIO;
+	close(pipefd[0]);
+	while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	return -err;
 }
 
 int32_t ll_wait(int32_t pidfd)

@@ -23,6 +23,39 @@ enum ll_step {
 	LL_STEP_LANDLOCK = 8,
 	LL_STEP_SECCOMP = 9,
 	LL_STEP_EXEC = 10,
+	LL_STEP_USERNS = 11,
+	LL_STEP_INIT = 12,
+	LL_STEP_RULES = 13,
+};
+
+/*
+ * A Landlock rule on a mount target, added in the child after the mount:
+ * a fresh tmpfs or proc exists only there, and Landlock does not look
+ * through a mount to the directory it hides.
+ */
+struct ll_late_rule {
+	const char *path; /* as the child sees it, after any pivot */
+	uint64_t allowed_access;
+	uint32_t layer; /* index into layer_fds */
+	uint32_t reserved;
+};
+
+/* ll_mount.op */
+enum ll_mount_op {
+	LL_MOUNT = 1, /* mount(source, target, fstype, flags, data) */
+	LL_MOUNT_RDONLY = 2, /* mount_setattr(target, AT_RECURSIVE, +RDONLY) */
+	LL_PIVOT = 3, /* pivot_root into target, detach the old root */
+};
+
+/* One step of the child's mount sequence, prepared by the parent. */
+struct ll_mount {
+	const char *source;
+	const char *target;
+	const char *fstype;
+	const char *data;
+	uint64_t flags;
+	uint32_t op;
+	uint32_t reserved;
 };
 
 /* ll_spawn_req.flags */
@@ -47,6 +80,14 @@ struct ll_spawn_req {
 	uint32_t seccomp_flags; /* SECCOMP_FILTER_FLAG_* */
 	uint32_t restrict_flags; /* landlock_restrict_self() flags */
 	uint64_t sig_ignore; /* bit (n - 1) set: signal n stays ignored */
+	const struct ll_mount *mounts; /* run in order after the namespaces */
+	uint32_t n_mounts;
+	uint32_t clone_flags; /* CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID; 0: none */
+	uint32_t map_uid; /* with CLONE_NEWUSER: map this uid and gid to itself */
+	uint32_t map_gid;
+	const struct ll_late_rule *late_rules;
+	uint32_t n_late_rules;
+	uint32_t reserved;
 };
 
 /* Indices into the int32_t[6] result of ll_spawn(). */
@@ -56,6 +97,7 @@ enum ll_spawn_out {
 	LL_OUT_STEP = 2,
 	LL_OUT_ERRNO = 3,
 	LL_OUT_LISTENER = 4,
+	LL_OUT_DETAIL = 5, /* for LL_STEP_MOUNTS: the index of the failed step */
 };
 
 /*
@@ -91,6 +133,12 @@ struct ll_broker {
  * child behind pidfd has exited, or -errno.
  */
 int32_t ll_broker_next(struct ll_broker *b, void *notif);
+
+/*
+ * Whether a child can be created with these namespace flags here: 0, or the
+ * -errno of clone3 or of the first step that failed inside.
+ */
+int32_t ll_probe_namespaces(uint32_t clone_flags);
 
 /* Wait for the process behind pidfd: exit status 0-255, 256 + signal, or -errno. */
 int32_t ll_wait(int32_t pidfd);

@@ -33,7 +33,7 @@ export const sockFprog = { size: 16, len: 0, filter: 8 } as const;
 
 /** `struct ll_spawn_req` from ffi/landlockd.h. */
 export const spawnReq = {
-  size: 96,
+  size: 136,
   paths: 0,
   argv: 8,
   envp: 16,
@@ -48,7 +48,36 @@ export const spawnReq = {
   seccomp_flags: 80,
   restrict_flags: 84,
   sig_ignore: 88,
+  mounts: 96,
+  n_mounts: 104,
+  clone_flags: 108,
+  map_uid: 112,
+  map_gid: 116,
+  late_rules: 120,
+  n_late_rules: 128,
 } as const;
+
+/** `struct ll_late_rule` from ffi/landlockd.h. */
+export const lateRule = {
+  size: 24,
+  path: 0,
+  allowed_access: 8,
+  layer: 16,
+} as const;
+
+/** `struct ll_mount` from ffi/landlockd.h. */
+export const llMount = {
+  size: 48,
+  source: 0,
+  target: 8,
+  fstype: 16,
+  data: 24,
+  flags: 32,
+  op: 40,
+} as const;
+
+/** `enum ll_mount_op` */
+export const MOUNT_OPS = { mount: 1, rdonly: 2, pivot: 3 } as const;
 
 /** Fields of ll_spawn()'s `int32_t out[6]`. */
 export const spawnOut = {
@@ -57,6 +86,7 @@ export const spawnOut = {
   step: 2,
   errno: 3,
   listener: 4,
+  detail: 5,
   length: 6,
 } as const;
 
@@ -73,6 +103,9 @@ export const spawnSteps = [
   "landlock",
   "seccomp",
   "exec",
+  "userns",
+  "init",
+  "rules",
 ] as const;
 
 /** One step of the child's fixed sequence. */

@@ -156,6 +156,32 @@ int main(void)
 	FIELD(struct ll_spawn_req, seccomp_flags);
 	FIELD(struct ll_spawn_req, restrict_flags);
 	FIELD(struct ll_spawn_req, sig_ignore);
+	FIELD(struct ll_spawn_req, mounts);
+	FIELD(struct ll_spawn_req, n_mounts);
+	FIELD(struct ll_spawn_req, clone_flags);
+	FIELD(struct ll_spawn_req, map_uid);
+	FIELD(struct ll_spawn_req, map_gid);
+	FIELD(struct ll_spawn_req, late_rules);
+	FIELD(struct ll_spawn_req, n_late_rules);
+	printf("}}\n");
+
+	first = 1;
+	printf("{\"struct\":\"ll_late_rule\",\"size\":%zu,\"fields\":{",
+	       sizeof(struct ll_late_rule));
+	FIELD(struct ll_late_rule, path);
+	FIELD(struct ll_late_rule, allowed_access);
+	FIELD(struct ll_late_rule, layer);
+	printf("}}\n");
+
+	first = 1;
+	printf("{\"struct\":\"ll_mount\",\"size\":%zu,\"fields\":{",
+	       sizeof(struct ll_mount));
+	FIELD(struct ll_mount, source);
+	FIELD(struct ll_mount, target);
+	FIELD(struct ll_mount, fstype);
+	FIELD(struct ll_mount, data);
+	FIELD(struct ll_mount, flags);
+	FIELD(struct ll_mount, op);
 	printf("}}\n");
 	return 0;
 }

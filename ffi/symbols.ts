@@ -19,6 +19,8 @@ export const symbols = {
     parameters: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"],
     result: "i64",
   },
+  /** int32_t ll_probe_namespaces(uint32_t clone_flags); */
+  ll_probe_namespaces: { parameters: ["u32"], result: "i32" },
   /** int32_t ll_broker_next(struct ll_broker *b, void *notif); blocks. */
   ll_broker_next: { parameters: ["buffer", "buffer"], result: "i32" },
   /** int32_t ll_forward_signals(const int32_t *sigs, uint32_t n); */

@@ -7,8 +7,9 @@
 
 import type { Diagnostic, Source } from "./diagnostic.ts";
 import { expandPolicy } from "./expand.ts";
+import { isBeneath } from "./paths.ts";
 import { FILE_RIGHTS, type FsRight } from "./rights.ts";
-import { LATER_SECTIONS } from "./sections.ts";
+import { LATER_KEYS } from "./sections.ts";
 import type { Policy } from "./schema.ts";
 import { validatePolicy } from "./validate.ts";
 
@@ -24,12 +25,7 @@ export function statPath(path: string): PathInfo {
   }
 }
 
-/** Whether `path` is `base` or lies beneath it. */
-export function isBeneath(path: string, base: string): boolean {
-  if (base === "/") return true;
-  const b = base.replace(/\/+$/, "");
-  return path === b || path.startsWith(`${b}/`);
-}
+export { isBeneath };
 
 /** Lints a document: syntax, schema, paths, then rules that cannot matter. */
 export function lintPolicy(
@@ -143,12 +139,50 @@ export function warnings(
     } else ports.set(rule.port, j);
   });
 
-  for (const section of LATER_SECTIONS) {
-    if (policy[section] !== undefined) {
+  for (const [section, key] of LATER_KEYS) {
+    if (
+      (policy[section] as Record<string, unknown> | undefined)?.[key] !==
+        undefined
+    ) {
       out.push(warning(
-        [section],
-        `[${section}] is valid, but this landlockd does not enforce it yet, so "run" refuses this policy`,
+        [section, key],
+        `${section}.${key} is valid, but this landlockd does not enforce it yet, so "run" refuses this policy`,
       ));
+    }
+  }
+  // Mount targets and the rootfs are useless when no rule reaches them.
+  if (layers.length) {
+    const root = policy.runtime?.root?.replace(/\/+$/, "") ?? "";
+    const covered = (hostPath: string) =>
+      layers.every((l) =>
+        (l.rule ?? []).some((r) => isBeneath(hostPath, r.path))
+      );
+    const targets: [string, (string | number)[]][] = [
+      ...(policy.runtime?.root
+        ? [
+          [policy.runtime.root, ["runtime", "root"]] as [
+            string,
+            (string | number)[],
+          ],
+        ]
+        : []),
+      ...(policy.mount?.tmpfs ?? []).map((t, i) =>
+        [root + t, ["mount", "tmpfs", i]] as [string, (string | number)[]]
+      ),
+      ...(policy.mount?.bind ?? []).map((b, i) =>
+        [root + b.target, ["mount", "bind", i, "target"]] as [
+          string,
+          (string | number)[],
+        ]
+      ),
+    ];
+    for (const [hostPath, key] of targets) {
+      if (!covered(hostPath)) {
+        out.push(warning(
+          key,
+          `"${hostPath}" is not covered by any Landlock rule of every layer, so the sandbox cannot use it`,
+        ));
+      }
     }
   }
   return out;

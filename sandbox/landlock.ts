@@ -20,6 +20,9 @@ import {
   createRuleset,
 } from "../syscalls/landlock.ts";
 import { close, openPath } from "../syscalls/sys.ts";
+import type { LateRule } from "../syscalls/process.ts";
+import { isBeneath } from "../policy/paths.ts";
+import type { MountPlan } from "./mounts.ts";
 
 /** `["fs_layer", 0, "rule", 2]` for `fs_layer[0].rule[2]`. */
 export function keyPath(key: string): (string | number)[] {
@@ -66,14 +69,27 @@ export function ruleTargetKind(rule: PlannedPathRule): TargetKind | "missing" {
   }
 }
 
+/** The rulesets, and the rules the child adds after mounting. */
+export interface Rulesets {
+  fds: number[];
+  late: LateRule[];
+}
+
 /**
- * Creates one ruleset per planned layer and adds its rules. Returns the fds
- * (close-on-exec) in restriction order; on failure closes what it made.
+ * Creates one ruleset per planned layer and adds its rules. A rule on a
+ * tmpfs or proc mount target is returned as a late rule instead: the new
+ * filesystem exists only in the child, and Landlock does not see through a
+ * mount to the directory it hides. Closes what it made on failure.
  */
-export function buildRulesets(plan: LandlockPlan): number[] {
+export function buildRulesets(
+  plan: LandlockPlan,
+  mounts?: MountPlan,
+): Rulesets {
+  const fresh = (mounts?.mounts ?? []).filter((m) => m.kind !== "bind");
   const fds: number[] = [];
+  const late: LateRule[] = [];
   try {
-    for (const layer of plan.layers) {
+    plan.layers.forEach((layer, index) => {
       const fd = createRuleset({
         handled_access_fs: toMask(FS_RIGHTS, layer.handled_access_fs),
         handled_access_net: toMask(NET_RIGHTS, layer.handled_access_net),
@@ -81,6 +97,23 @@ export function buildRulesets(plan: LandlockPlan): number[] {
       });
       fds.push(fd);
       for (const planned of layer.path_beneath) {
+        const mount = fresh.find((m) => isBeneath(planned.path, m.host_target));
+        if (mount) {
+          if (planned.path.replace(/\/+$/, "") !== mount.host_target) {
+            throw new PathError({
+              severity: "error",
+              path: [...keyPath(planned.key), "path"],
+              message:
+                `"${planned.path}" is inside the ${mount.kind} mounted on "${mount.target}", which is empty when rules are added: put the rule on "${mount.host_target}" itself`,
+            });
+          }
+          late.push({
+            path: mount.target,
+            allowedAccess: toMask(FS_RIGHTS, planned.allowed_access),
+            layer: index,
+          });
+          continue;
+        }
         const parent = openRulePath(planned);
         if (parent < 0) continue; // optional and absent
         try {
@@ -100,8 +133,8 @@ export function buildRulesets(plan: LandlockPlan): number[] {
       for (const rule of layer.net_port) {
         addNetPort(fd, toMask(NET_RIGHTS, rule.allowed_access), rule.port);
       }
-    }
-    return fds;
+    });
+    return { fds, late };
   } catch (e) {
     fds.forEach(close);
     throw e;

@@ -11,7 +11,7 @@ import {
   type LandlockPlan,
   planLandlock,
 } from "../policy/plan.ts";
-import { LATER_SECTIONS } from "../policy/sections.ts";
+import { LATER_KEYS } from "../policy/sections.ts";
 import type { Policy } from "../policy/schema.ts";
 import { close } from "../syscalls/sys.ts";
 import {
@@ -21,6 +21,7 @@ import {
   forwardSignals,
   forwardSignalsTo,
   spawn,
+  SpawnError,
   waitChildSync,
 } from "../syscalls/process.ts";
 import { Broker } from "../broker/broker.ts";
@@ -29,6 +30,8 @@ import { hostArch } from "../seccomp/filter.ts";
 import { Listener, LISTENER_FILTER_FLAGS } from "../syscalls/seccomp_notify.ts";
 import { buildRulesets } from "./landlock.ts";
 import { compileSeccomp, planSeccomp, type SeccompPlan } from "./seccomp.ts";
+import { mountFailureHint, type MountPlan, planMounts } from "./mounts.ts";
+import { describeErrno } from "../syscalls/errno.ts";
 import { type LandlockSupport, landlockSupport } from "./kernel.ts";
 import { signalName } from "./signals.ts";
 
@@ -46,6 +49,7 @@ export interface SandboxPlan {
   landlock: LandlockPlan;
   seccomp: SeccompPlan;
   broker?: BrokerPlan;
+  mounts?: MountPlan;
 }
 
 /**
@@ -65,6 +69,7 @@ export function planSandbox(policy: Policy): SandboxPlan {
       landlock: planLandlock(landlockPolicy, support.abi),
       seccomp: planSeccomp(policy, broker?.notify ?? []),
       broker,
+      mounts: planMounts(policy),
     };
   } catch (e) {
     if (e instanceof CompatError && support.reason) {
@@ -74,16 +79,46 @@ export function planSandbox(policy: Policy): SandboxPlan {
   }
 }
 
-/** Refuses sections whose enforcement has not landed yet, naming them. */
+/** Refuses keys whose enforcement has not landed yet, naming them. */
 export function checkEnforceable(policy: Policy): void {
-  const used = LATER_SECTIONS.filter((s) => policy[s] !== undefined);
+  const used = LATER_KEYS.filter(([section, key]) =>
+    (policy[section] as Record<string, unknown> | undefined)?.[key] !==
+      undefined
+  ).map(([section, key]) => `${section}.${key}`);
   if (used.length) {
     throw new UnsupportedSectionError(
       `this landlockd validates but does not yet enforce ${
-        used.map((s) => `[${s}]`).join(", ")
-      }; refusing to run rather than ignore ${used.length > 1 ? "them" : "it"}`,
+        used.join(", ")
+      } (the brokered mount API); refusing to run rather than ignore ${
+        used.length > 1 ? "them" : "it"
+      }`,
     );
   }
+}
+
+/** A namespace or mount step failed; the message says what and why. */
+export class SetupError extends Error {
+  override name = "SetupError";
+}
+
+/** Turns a failed namespace or mount step into a message that says what to do. */
+function setupError(e: unknown, mounts: MountPlan | undefined): unknown {
+  if (!(e instanceof SpawnError) || !mounts) return e;
+  const why = describeErrno(e.errno);
+  if (e.step === "mounts") {
+    return new SetupError(
+      `${mountFailureHint(mounts, e.detail, e.code)}: ${why}`,
+    );
+  }
+  if (
+    e.step === "userns" ||
+    (e.step === "none" && mounts.namespaces.includes("user"))
+  ) {
+    return new SetupError(
+      `cannot create a user namespace for the mounts: ${why}; unprivileged user namespaces are disabled or restricted here (check kernel.apparmor_restrict_unprivileged_userns, user.max_user_namespaces, kernel.unprivileged_userns_clone; see landlockd abi). Policies without [mount] and [runtime] need no namespace.`,
+    );
+  }
+  return e;
 }
 
 /** The command to run and where to look for it. */
@@ -114,7 +149,7 @@ export function runPlanned(
   audit: AuditSink,
   policyName: string,
 ): RunResult {
-  const layerFds = buildRulesets(plan.landlock);
+  const { fds: layerFds, late } = buildRulesets(plan.landlock, plan.mounts);
   const started = performance.now();
   forwardSignals(FORWARDED_SIGNALS);
   let child;
@@ -126,11 +161,26 @@ export function runPlanned(
       noNewPrivs: true,
       seccompFilter: compileSeccomp(plan.seccomp),
       seccompFlags: plan.broker ? LISTENER_FILTER_FLAGS : 0,
+      cloneFlags: plan.mounts?.clone_flags,
+      lateRules: late,
+      mounts: plan.mounts?.steps,
+      cwd: plan.mounts?.cwd,
     });
+  } catch (e) {
+    throw setupError(e, plan.mounts);
   } finally {
     layerFds.forEach(close);
   }
   forwardSignalsTo(child.pidfd);
+  for (const m of plan.mounts?.mounts ?? []) {
+    audit.emit("mount", `mount.${m.kind}`, {
+      pid: child.pid,
+      target: m.target,
+      ...(m.source ? { source: m.source } : {}),
+      ...(m.kind === "bind" ? { read_only: m.read_only ?? false } : {}),
+      namespaces: plan.mounts!.namespaces,
+    });
+  }
   audit.emit("runner", "run.start", {
     pid: child.pid,
     policy: policyName,

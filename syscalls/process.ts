@@ -9,7 +9,10 @@ import {
   cstring,
   type CStringArray,
   cstringArray,
+  lateRule,
   library,
+  llMount,
+  MOUNT_OPS,
   sockFprog,
   SPAWN_NO_NEW_PRIVS,
   spawnOut,
@@ -42,6 +45,31 @@ export interface SpawnRequest {
   seccompFilter?: Uint8Array<ArrayBuffer>;
   seccompFlags?: number;
   restrictFlags?: number;
+  /** Namespaces for the child (`CLONE_NEW*`); 0 or absent: none. */
+  cloneFlags?: number;
+  /** Mount steps, run in the child's namespaces before anything else. */
+  mounts?: readonly MountStep[];
+  /** Rules on mount targets, added in the child after the mounts. */
+  lateRules?: readonly LateRule[];
+}
+
+/** A rule added in the child (`struct ll_late_rule`). */
+export interface LateRule {
+  /** The path as the child sees it, after any pivot. */
+  path: string;
+  allowedAccess: bigint;
+  /** Index into `layerFds`. */
+  layer: number;
+}
+
+/** One step of the child's mount sequence (`struct ll_mount`). */
+export interface MountStep {
+  op: keyof typeof MOUNT_OPS;
+  source?: string;
+  target: string;
+  fstype?: string;
+  data?: string;
+  flags?: number;
 }
 
 /** A running child. */
@@ -65,6 +93,8 @@ export class SpawnError extends Error {
     readonly step: SpawnStep,
     readonly errno: number,
     readonly program: string,
+    /** For a failed mount: the index of the step. */
+    readonly detail = -1,
   ) {
     super(spawnErrorMessage(step, errno, program));
     this.code = errnoName(errno);
@@ -82,6 +112,14 @@ function spawnErrorMessage(step: SpawnStep, err: number, program: string) {
       return `cannot install the seccomp filter: ${why}`;
     case "cwd":
       return `cannot change to the working directory: ${why}`;
+    case "rules":
+      return `cannot add a Landlock rule on a mount target: ${why}`;
+    case "userns":
+      return `cannot map the user and group ids in the new user namespace: ${why}`;
+    case "init":
+      return `cannot start the command under the PID namespace's init: ${why}`;
+    case "none":
+      return `cannot start a child: ${why}`;
     default:
       return `cannot set up the sandbox (step ${step}): ${why}`;
   }
@@ -109,6 +147,7 @@ function int32Array(values: readonly number[]): Int32Array<ArrayBuffer> {
  */
 export function spawn(req: SpawnRequest): Child {
   const keep: (CStringArray | Uint8Array | Int32Array)[] = [];
+  // Everything the child reads stays referenced in `keep` until ll_spawn returns.
   const [bytes, view] = struct(spawnReq.size);
   const ptr = (offset: number, value: bigint) =>
     view.setBigUint64(offset, value, true);
@@ -142,6 +181,46 @@ export function spawn(req: SpawnRequest): Child {
     keep.push(prog, req.seccompFilter);
     ptr(spawnReq.seccomp_prog, addressOf(prog));
   }
+  if (req.mounts?.length) {
+    const steps = new Uint8Array(llMount.size * req.mounts.length);
+    const sv = new DataView(steps.buffer);
+    keep.push(steps);
+    req.mounts.forEach((m, i) => {
+      const base = i * llMount.size;
+      for (const key of ["source", "target", "fstype", "data"] as const) {
+        const value = m[key];
+        if (value === undefined) continue;
+        const c = cstring(value);
+        keep.push(c);
+        sv.setBigUint64(base + llMount[key], addressOf(c), true);
+      }
+      sv.setBigUint64(base + llMount.flags, BigInt(m.flags ?? 0), true);
+      sv.setUint32(base + llMount.op, MOUNT_OPS[m.op], true);
+    });
+    ptr(spawnReq.mounts, addressOf(steps));
+    view.setUint32(spawnReq.n_mounts, req.mounts.length, true);
+  }
+  if (req.lateRules?.length) {
+    const rules = new Uint8Array(lateRule.size * req.lateRules.length);
+    const rv = new DataView(rules.buffer);
+    keep.push(rules);
+    req.lateRules.forEach((r, i) => {
+      const c = cstring(r.path);
+      keep.push(c);
+      rv.setBigUint64(i * lateRule.size + lateRule.path, addressOf(c), true);
+      rv.setBigUint64(
+        i * lateRule.size + lateRule.allowed_access,
+        r.allowedAccess,
+        true,
+      );
+      rv.setUint32(i * lateRule.size + lateRule.layer, r.layer, true);
+    });
+    ptr(spawnReq.late_rules, addressOf(rules));
+    view.setUint32(spawnReq.n_late_rules, req.lateRules.length, true);
+  }
+  view.setUint32(spawnReq.clone_flags, req.cloneFlags ?? 0, true);
+  view.setUint32(spawnReq.map_uid, Deno.uid() ?? 0, true);
+  view.setUint32(spawnReq.map_gid, Deno.gid() ?? 0, true);
   const stdio = req.stdio ?? [-1, -1, -1];
   stdio.forEach((fd, i) => view.setInt32(spawnReq.stdio + 4 * i, fd, true));
   view.setUint32(spawnReq.flags, req.noNewPrivs ? SPAWN_NO_NEW_PRIVS : 0, true);
@@ -152,14 +231,13 @@ export function spawn(req: SpawnRequest): Child {
   const out = new Int32Array(spawnOut.length);
   const r = library().ll_spawn(bytes, out);
   keep.length = 0;
-  if (r < 0) {
-    throw new Error(`landlockd: cannot start a child: ${describeErrno(-r)}`);
-  }
+  if (r < 0) throw new SpawnError("none", -r, req.argv[0] ?? "");
   if (r > 0) {
     throw new SpawnError(
       spawnSteps[r] ?? "none",
       out[spawnOut.errno],
       req.argv[0] ?? "",
+      out[spawnOut.detail],
     );
   }
   return {

@@ -26,6 +26,8 @@ const TS: Record<string, Record<string, number>> = {
   iovec: layout.iovec,
   pollfd: layout.pollfd,
   ll_broker: layout.brokerState,
+  ll_mount: layout.llMount,
+  ll_late_rule: layout.lateRule,
 };
 
 const out = new Deno.Command(`${ROOT}ffi/build/layout_check`).outputSync();

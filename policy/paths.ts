@@ -1,0 +1,12 @@
+/**
+ * Path relations shared by lint and the run path (no zod here).
+ *
+ * @module
+ */
+
+/** Whether `path` is `base` or lies beneath it (lexically). */
+export function isBeneath(path: string, base: string): boolean {
+  if (base === "/") return true;
+  const b = base.replace(/\/+$/, "");
+  return path === b || path.startsWith(`${b}/`);
+}
