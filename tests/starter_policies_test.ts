@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import {
   freePort,
   landlockd,
+  policyFile,
   PROBE,
   probeResults,
   python3,
@@ -144,17 +145,23 @@ print(attempt("connect", 443), attempt("connect", ${other}), attempt("bind", ${f
   });
 }
 
-Deno.test("policies that need later sections are refused by run, naming the section", async () => {
-  const r = await landlockd([
-    "run",
-    "--policy",
-    "hermetic-build",
-    "--",
-    "true",
-  ]);
+Deno.test("keys whose enforcement has not landed are refused by run, naming them", async () => {
+  const p = policyFile(`version = 1
+[scope]
+signal = true
+[broker]
+mount_tmpfs = ["/tmp"]
+`);
+  const r = await landlockd(["run", "--policy-file", p, "--", "true"]);
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
-    /policy "hermetic-build" \(built in\): this landlockd validates but does not yet enforce \[mount\]/,
+    /this landlockd validates but does not yet enforce broker\.mount_tmpfs \(the brokered mount API\); refusing to run/,
+  );
+  const lint = await landlockd(["lint", "--policy-file", p]);
+  assert.equal(lint.code, 0);
+  assert.match(
+    lint.stderr,
+    /warning: broker\.mount_tmpfs: broker\.mount_tmpfs is valid, but this landlockd does not enforce it yet/,
   );
 });

@@ -1,0 +1,295 @@
+/**
+ * Per-run namespaces and mounts on the real kernel, as root and as nobody:
+ * tmpfs, bind (read-only and writable), proc in a PID namespace, a pivot
+ * into a prepared rootfs, and the hermetic-build starter policy.
+ */
+import assert from "node:assert/strict";
+import { assertDocumented } from "./audit_schema.ts";
+import {
+  assertProbe,
+  chownTree,
+  landlockd,
+  policyFile,
+  PROBE,
+  ROOT,
+  tempDir,
+  USERS,
+} from "./helpers.ts";
+
+/** A tree: tmp/ (tmpfs target), src/f, dst/, ro/ (bind targets), bin/probe. */
+function tree(): string {
+  const d = tempDir();
+  for (const sub of ["tmp", "src", "dst", "ro", "bin"]) {
+    Deno.mkdirSync(`${d}/${sub}`);
+  }
+  Deno.writeTextFileSync(`${d}/src/f`, "from the host\n");
+  Deno.copyFileSync(PROBE, `${d}/bin/probe`);
+  Deno.chmodSync(`${d}/bin/probe`, 0o755);
+  chownTree(d);
+  return d;
+}
+
+function policy(d: string, extra = ""): string {
+  return policyFile(`version = 1
+[[fs_layer]]
+handled_access_fs = ["execute", "read_file", "read_dir", "write_file", "make_reg", "truncate"]
+  [[fs_layer.rule]]
+  path = "/"
+  allowed_access = ["execute", "read_file", "read_dir"]
+  [[fs_layer.rule]]
+  path = "${d}"
+  allowed_access = ["read_file", "read_dir", "write_file", "make_reg", "truncate"]
+  [[fs_layer.rule]]
+  path = "${d}/tmp"
+  allowed_access = ["read_file", "read_dir", "write_file", "make_reg", "truncate"]
+
+[mount]
+tmpfs = ["${d}/tmp"]
+bind = [
+  { source = "${d}/src", target = "${d}/dst" },
+  { source = "${d}/src", target = "${d}/ro", read_only = true },
+]
+${extra}`);
+}
+
+for (const as of USERS) {
+  Deno.test(`[${as}] writes under a tmpfs stay in the sandbox`, async () => {
+    const d = tree();
+    const r = await landlockd(
+      [
+        "run",
+        "--policy-file",
+        policy(d),
+        "--",
+        PROBE,
+        "create",
+        `${d}/tmp/new`,
+        "read",
+        `${d}/tmp/new`,
+      ],
+      { as },
+    );
+    assertProbe(r, {
+      [`create ${d}/tmp/new`]: "OK",
+      [`read ${d}/tmp/new`]: "OK",
+    });
+    assert.deepEqual([...Deno.readDirSync(`${d}/tmp`)], []);
+  });
+
+  Deno.test(`[${as}] a read-only bind refuses writes with EROFS; a writable one persists`, async () => {
+    const d = tree();
+    const r = await landlockd(
+      [
+        "run",
+        "--policy-file",
+        policy(d),
+        "--",
+        PROBE,
+        ...[
+          "read",
+          `${d}/ro/f`,
+          "write",
+          `${d}/ro/f`,
+          "create",
+          `${d}/ro/g`,
+          "create",
+          `${d}/dst/kept`,
+        ],
+      ],
+      { as },
+    );
+    assertProbe(r, {
+      [`read ${d}/ro/f`]: "OK",
+      [`write ${d}/ro/f`]: "EROFS",
+      [`create ${d}/ro/g`]: "EROFS",
+      [`create ${d}/dst/kept`]: "OK",
+    });
+    Deno.statSync(`${d}/src/kept`);
+    assert.deepEqual(
+      [...Deno.readDirSync(`${d}/dst`)],
+      [],
+      "the bind is gone outside",
+    );
+  });
+
+  Deno.test(`[${as}] proc shows only the sandbox's processes (a PID namespace with an init)`, async () => {
+    const d = tree();
+    const r = await landlockd(
+      [
+        "run",
+        "--policy-file",
+        policy(d, `proc = ["/proc"]`),
+        "--",
+        "sh",
+        "-c",
+        "echo $$; ls /proc | grep -c '^[0-9]'",
+      ],
+      { as },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const [pid, count] = r.stdout.trim().split("\n").map(Number);
+    assert.equal(pid, 2, "the command is PID 2, under landlockd's init");
+    assert.ok(count <= 4, `only the sandbox's processes: ${count}`);
+  });
+
+  Deno.test(`[${as}] a raw mount attempt from inside is refused`, async () => {
+    const d = tree();
+    const r = await landlockd([
+      "run",
+      "--policy-file",
+      policy(d),
+      "--",
+      PROBE,
+      "mount",
+      `${d}/tmp`,
+    ], { as });
+    assertProbe(r, { [`mount ${d}/tmp`]: "EPERM" });
+  });
+
+  Deno.test(`[${as}] prepared-root: pivot, PATH lookup and cwd inside the rootfs`, async () => {
+    const root = tempDir();
+    for (const sub of ["usr/bin", "tmp", "etc", "work"]) {
+      Deno.mkdirSync(`${root}/${sub}`, { recursive: true });
+    }
+    Deno.copyFileSync("/bin/busybox", `${root}/usr/bin/busybox`);
+    Deno.chmodSync(`${root}/usr/bin/busybox`, 0o755);
+    Deno.chmodSync(`${root}/tmp`, 0o1777);
+    chownTree(`${root}/work`);
+    const r = await landlockd(
+      [
+        "run",
+        "--policy",
+        "prepared-root",
+        "--",
+        "busybox",
+        "sh",
+        "-c",
+        "pwd; busybox ls /; echo hi > /tmp/x && busybox cat /tmp/x; echo no > /usr/x || echo refused",
+      ],
+      { as, env: { LANDLOCKD_ROOTFS: root, PATH: "/usr/bin" } },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "/\netc\ntmp\nusr\nwork\nhi\nrefused\n");
+    assert.match(r.stderr, /can't create \/usr\/x: Permission denied/);
+    assert.equal(Deno.readTextFileSync(`${root}/tmp/x`), "hi\n");
+  });
+
+  Deno.test(`[${as}] hermetic-build compiles and runs a C program in its tmpfs, with no TCP`, async () => {
+    const r = await landlockd([
+      "run",
+      "--policy",
+      "hermetic-build",
+      "--",
+      "sh",
+      "-c",
+      'cd /tmp && printf "int main(void){return 7;}\\n" > a.c && cc -o a a.c; ./a; echo "status $?"; ls /tmp',
+    ], { as });
+    assert.equal(r.stdout, "status 7\na\na.c\n", r.stderr);
+  });
+}
+
+Deno.test("mount failures say what to do", async () => {
+  const d = tree();
+  const missing = policyFile(`version = 1
+[scope]
+signal = true
+[mount]
+tmpfs = ["${d}/nope"]
+`);
+  const a = await landlockd(["run", "--policy-file", missing, "--", "true"]);
+  assert.equal(a.code, 1);
+  assert.match(
+    a.stderr,
+    /:\d+: mount\.tmpfs\[0\]: mount target ".*\/nope" does not exist/,
+  );
+  Deno.writeTextFileSync(`${d}/file`, "");
+  const notDir = policyFile(`version = 1
+[scope]
+signal = true
+[runtime]
+root = "${d}/file"
+`);
+  const b = await landlockd(["run", "--policy-file", notDir, "--", "true"]);
+  assert.equal(b.code, 1);
+  assert.match(
+    b.stderr,
+    /runtime\.root: the rootfs ".*\/file" is not a directory/,
+  );
+});
+
+Deno.test("mount audit events match the documentation", async () => {
+  const d = tree();
+  const audit = `${tempDir()}/audit.jsonl`;
+  const r = await landlockd([
+    "run",
+    "--policy-file",
+    policy(d, `proc = ["/proc"]`),
+    "--audit-file",
+    audit,
+    "--",
+    PROBE,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const events = Deno.readTextFileSync(audit).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  );
+  const mounts = events.filter((e) => e.component === "mount");
+  assert.deepEqual(mounts.map((e) => e.event), [
+    "mount.tmpfs",
+    "mount.bind",
+    "mount.bind",
+    "mount.proc",
+  ]);
+  events.forEach(assertDocumented);
+  assert.equal(mounts[2].read_only, true);
+});
+
+Deno.test("SIGTERM reaches a command behind the PID namespace's init", async () => {
+  const d = tree();
+  const audit = `${tempDir()}/audit.jsonl`;
+  const proc = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${ROOT}main.ts`,
+      "run",
+      "--policy-file",
+      policy(d, `proc = ["/proc"]`),
+      "--audit-file",
+      audit,
+      "--",
+      PROBE,
+      "sleep",
+      "30",
+    ],
+  }).spawn();
+  for (let i = 0; i < 200; i++) {
+    try {
+      if (Deno.readTextFileSync(audit).includes("run.start")) break;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  proc.kill("SIGTERM");
+  assert.equal((await proc.status).code, 143);
+});
+
+Deno.test("lint warns about a mount target no Landlock rule reaches", async () => {
+  const d = tree();
+  const p = policyFile(`version = 1
+[[fs_layer]]
+handled_access_fs = ["read_file"]
+  [[fs_layer.rule]]
+  path = "${d}/src"
+  allowed_access = ["read_file"]
+[mount]
+tmpfs = ["${d}/tmp"]
+`);
+  const r = await landlockd(["lint", "--policy-file", p]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /warning: mount\.tmpfs\[0\]: ".*\/tmp" is not covered by any Landlock rule/,
+  );
+});
