@@ -7,7 +7,8 @@
 
 import { PathError } from "../policy/diagnostic.ts";
 import type { Policy } from "../policy/schema.ts";
-import { type Arch, syscallTable } from "../seccomp/filter.ts";
+import type { Arch } from "../seccomp/filter.ts";
+import { syscallTable } from "../seccomp/table.ts";
 import type { FastPath } from "../syscalls/seccomp_notify.ts";
 import { type Grants, normalize } from "./paths.ts";
 import { callsOn, OPEN_CALLS, TREE_CALLS } from "./requests.ts";

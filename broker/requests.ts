@@ -14,7 +14,7 @@ import {
 } from "../syscalls/constants.ts";
 export { AT_FDCWD };
 import type { Arch } from "../seccomp/filter.ts";
-import { syscallTable } from "../seccomp/filter.ts";
+import { syscallTable } from "../seccomp/table.ts";
 
 /** A broker-relevant call, with paths as the process passed them. */
 export type Request =

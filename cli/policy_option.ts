@@ -38,8 +38,13 @@ export async function readPolicyOption(
 
 async function ociSource(path: string): Promise<Source> {
   const config = readPolicyFile(path); // same read errors as a policy file
-  const { policyFromOci } = await import("../oci/oci.ts");
-  const { policyToToml } = await import("../policy/toml_out.ts");
+  // Computed specifiers keep zod out of start-up (see main.ts).
+  const { policyFromOci }: typeof import("../oci/oci.ts") = await import(
+    new URL("../oci/oci.ts", import.meta.url).href
+  );
+  const { policyToToml }: typeof import("../policy/toml_out.ts") = await import(
+    new URL("../policy/toml_out.ts", import.meta.url).href
+  );
   const result = policyFromOci(config.text);
   if (Array.isArray(result)) {
     throw new OciConfigError(

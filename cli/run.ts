@@ -12,8 +12,6 @@ import {
 } from "../audit/audit.ts";
 import { PathError, PolicyError, type Source } from "../policy/diagnostic.ts";
 import { readPolicyOption } from "./policy_option.ts";
-import { BrokerError } from "../broker/broker.ts";
-import { describeBroker } from "../broker/plan.ts";
 import { loadPolicy } from "../policy/load.ts";
 import { CompatError, fitRuleToTarget } from "../policy/plan.ts";
 import { ruleTargetKind } from "../sandbox/landlock.ts";
@@ -89,7 +87,16 @@ function openAudit(values: { "audit-file"?: string; "audit-fd"?: string }) {
   return NO_AUDIT;
 }
 
-function dryRunReport(source: Source, plan: SandboxPlan, argv: string[]) {
+async function dryRunReport(
+  source: Source,
+  plan: SandboxPlan,
+  argv: string[],
+): Promise<string> {
+  const describeBroker = plan.broker
+    ? (await import(
+      new URL("../broker/plan.ts", import.meta.url).href
+    ) as typeof import("../broker/plan.ts")).describeBroker
+    : undefined;
   const layers = plan.landlock.layers.map((layer) => ({
     ...layer,
     path_beneath: layer.path_beneath.map((planned) => {
@@ -113,7 +120,9 @@ function dryRunReport(source: Source, plan: SandboxPlan, argv: string[]) {
         },
       }
       : {}),
-    ...(plan.broker ? { broker: describeBroker(plan.broker) } : {}),
+    ...(plan.broker && describeBroker
+      ? { broker: describeBroker(plan.broker) }
+      : {}),
     landlock: {
       abi: plan.support.abi,
       kernel_abi: plan.support.kernel_abi,
@@ -160,15 +169,15 @@ export async function main(args: string[]): Promise<number> {
   let audit: AuditSink = NO_AUDIT;
   try {
     const policy = await loadPolicy(source);
-    const plan = planSandbox(policy);
+    const plan = await planSandbox(policy);
     if (values["dry-run"]) {
-      console.log(dryRunReport(source, plan, command));
+      console.log(await dryRunReport(source, plan, command));
       return EXIT.OK;
     }
     checkEnforceable(policy);
     warnIfDegraded(plan);
     audit = openAudit(values);
-    const result = runPlanned(
+    const result = await runPlanned(
       plan,
       { argv: command, path: Deno.env.get("PATH") },
       audit,
@@ -180,8 +189,12 @@ export async function main(args: string[]): Promise<number> {
       printError(new PolicyError(source, [e.diagnostic]).message);
       return EXIT.POLICY;
     }
-    if (e instanceof BrokerError || e instanceof SetupError) {
-      printError(e.message);
+    // BrokerError is matched by name: its module loads only with a broker.
+    if (
+      (e instanceof Error && e.name === "BrokerError") ||
+      e instanceof SetupError
+    ) {
+      printError((e as Error).message);
       return EXIT.POLICY;
     }
     if (e instanceof UnsupportedSectionError) {

@@ -14,6 +14,7 @@ export type OwnSyscall =
   | "landlock_add_rule"
   | "pidfd_send_signal"
   | "ioctl"
+  | "socket"
   | "ppoll"
   | "process_vm_readv"
   | "openat2"
@@ -32,6 +33,7 @@ const X86_64: Record<OwnSyscall, number> = {
   landlock_add_rule: 445,
   pidfd_send_signal: 424,
   ioctl: 16,
+  socket: 41,
   ppoll: 271,
   process_vm_readv: 310,
   openat2: 437,
@@ -51,6 +53,7 @@ const AARCH64: Record<OwnSyscall, number> = {
   landlock_add_rule: 445,
   pidfd_send_signal: 424,
   ioctl: 29,
+  socket: 198,
   ppoll: 73,
   process_vm_readv: 270,
   openat2: 437,

@@ -16,7 +16,10 @@ import type { Policy } from "./schema.ts";
 export async function loadPolicy(source: Source): Promise<Policy> {
   let policy = cachedPolicy(source.text);
   if (!policy) {
-    const { validatePolicy } = await import("./validate.ts");
+    // A computed specifier keeps zod out of start-up (see main.ts).
+    const { validatePolicy }: typeof import("./validate.ts") = await import(
+      new URL("./validate.ts", import.meta.url).href
+    );
     const result = validatePolicy(source);
     if (!result.policy) throw new PolicyError(source, result.diagnostics);
     cachePolicy(source.text, result.policy);

@@ -10,7 +10,8 @@
  */
 
 import { z } from "zod";
-import { hostArch, syscallNumber } from "../seccomp/filter.ts";
+import { hostArch } from "../seccomp/filter.ts";
+import { syscallNumber } from "../seccomp/table.ts";
 import {
   FS_RIGHT_NAMES,
   type FsRight,

@@ -24,10 +24,8 @@ import {
   SpawnError,
   waitChildSync,
 } from "../syscalls/process.ts";
-import { Broker } from "../broker/broker.ts";
-import { type BrokerPlan, fastPath, planBroker } from "../broker/plan.ts";
+import type { BrokerPlan } from "../broker/plan.ts";
 import { hostArch } from "../seccomp/filter.ts";
-import { Listener, LISTENER_FILTER_FLAGS } from "../syscalls/seccomp_notify.ts";
 import { buildRulesets } from "./landlock.ts";
 import { compileSeccomp, planSeccomp, type SeccompPlan } from "./seccomp.ts";
 import { mountFailureHint, type MountPlan, planMounts } from "./mounts.ts";
@@ -37,6 +35,29 @@ import { signalName } from "./signals.ts";
 
 /** Signals that reach landlockd and are passed on to the child. */
 export const FORWARDED_SIGNALS = [1, 2, 3, 15] as const; // HUP INT QUIT TERM
+
+/**
+ * The broker's modules, loaded only for policies that declare one (computed
+ * specifiers: see main.ts).
+ */
+async function brokerModules() {
+  const url = (p: string) => new URL(p, import.meta.url).href;
+  const [plan, broker, notify] = await Promise.all([
+    import(url("../broker/plan.ts")) as Promise<
+      typeof import("../broker/plan.ts")
+    >,
+    import(url("../broker/broker.ts")) as Promise<
+      typeof import("../broker/broker.ts")
+    >,
+    import(url("../syscalls/seccomp_notify.ts")) as Promise<
+      typeof import("../syscalls/seccomp_notify.ts")
+    >,
+  ]);
+  return { plan, broker, notify };
+}
+
+/** `SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` */
+const LISTENER_FILTER_FLAGS = (1 << 3) | (1 << 5);
 
 /** A policy section this version validates but does not enforce yet. */
 export class UnsupportedSectionError extends Error {
@@ -57,9 +78,11 @@ export interface SandboxPlan {
  * A broker implies Landlock's signal scope: the sandbox must not be able to
  * signal the broker (landlockd itself).
  */
-export function planSandbox(policy: Policy): SandboxPlan {
+export async function planSandbox(policy: Policy): Promise<SandboxPlan> {
   const support = landlockSupport();
-  const broker = planBroker(policy, hostArch());
+  const broker = policy.broker
+    ? (await brokerModules()).plan.planBroker(policy, hostArch())
+    : undefined;
   const landlockPolicy = broker
     ? { ...policy, scope: { ...policy.scope, signal: true } }
     : policy;
@@ -143,12 +166,14 @@ export interface RunResult {
 }
 
 /** Starts the command under the plan, waits for it, and reports. */
-export function runPlanned(
+export async function runPlanned(
   plan: SandboxPlan,
   cmd: Command,
   audit: AuditSink,
   policyName: string,
-): RunResult {
+): Promise<RunResult> {
+  const filter = await compileSeccomp(plan.seccomp);
+  const brokerLib = plan.broker ? await brokerModules() : undefined;
   const { fds: layerFds, late } = buildRulesets(plan.landlock, plan.mounts);
   const started = performance.now();
   forwardSignals(FORWARDED_SIGNALS);
@@ -159,7 +184,7 @@ export function runPlanned(
       argv: cmd.argv,
       layerFds,
       noNewPrivs: true,
-      seccompFilter: compileSeccomp(plan.seccomp),
+      seccompFilter: filter,
       seccompFlags: plan.broker ? LISTENER_FILTER_FLAGS : 0,
       cloneFlags: plan.mounts?.clone_flags,
       lateRules: late,
@@ -194,14 +219,20 @@ export function runPlanned(
   try {
     // Nothing else runs on this thread meanwhile: signals are forwarded by
     // the C handler, so the broker and the wait can block it.
-    if (plan.broker) {
-      const listener = new Listener(
+    if (plan.broker && brokerLib) {
+      const listener = new brokerLib.notify.Listener(
         child.listenerFd,
         child.pidfd,
-        fastPath(plan.broker, plan.seccomp.arch),
+        brokerLib.plan.fastPath(plan.broker, plan.seccomp.arch),
       );
       try {
-        new Broker(plan.broker, listener, audit, plan.seccomp.arch).serve();
+        new brokerLib.broker.Broker(
+          plan.broker,
+          listener,
+          audit,
+          plan.seccomp.arch,
+        )
+          .serve();
       } finally {
         close(child.listenerFd);
       }

@@ -6,6 +6,7 @@
  */
 
 import type { Policy } from "../policy/schema.ts";
+import { NR } from "../ffi/syscall_numbers.ts";
 import { encode } from "../seccomp/bpf.ts";
 import { type Arch, buildFilter, hostArch } from "../seccomp/filter.ts";
 
@@ -42,10 +43,21 @@ export function planSeccomp(
   };
 }
 
-/** The BPF program for the plan, ready for `seccomp(2)`. */
-export function compileSeccomp(plan: SeccompPlan): Uint8Array<ArrayBuffer> {
+/**
+ * The BPF program for the plan, ready for `seccomp(2)`. The full syscall
+ * table is loaded only when names need resolving (a deny list, a broker).
+ */
+export async function compileSeccomp(
+  plan: SeccompPlan,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const table = plan.deny.length || plan.notify.length
+    ? (await import(
+      new URL("../seccomp/table.ts", import.meta.url).href
+    ) as typeof import("../seccomp/table.ts")).syscallTable(plan.arch)
+    : { ioctl: NR.ioctl, socket: NR.socket };
   return encode(buildFilter({
     arch: plan.arch,
+    table,
     deny: plan.deny,
     errno: plan.errno,
     refuseMptcp: plan.refuse_mptcp,

@@ -6,7 +6,6 @@
  * @module
  */
 
-import { AARCH64_SYSCALLS, X86_64_SYSCALLS } from "../ffi/syscall_table.ts";
 import {
   AUDIT_ARCH,
   DATA,
@@ -26,11 +25,6 @@ import {
 /** An architecture landlockd builds filters for. */
 export type Arch = keyof typeof AUDIT_ARCH;
 
-/** The syscall table of `arch`. */
-export function syscallTable(arch: Arch): Readonly<Record<string, number>> {
-  return arch === "x86_64" ? X86_64_SYSCALLS : AARCH64_SYSCALLS;
-}
-
 /** The architecture landlockd runs on. */
 export function hostArch(): Arch {
   return Deno.build.arch === "aarch64" ? "aarch64" : "x86_64";
@@ -45,6 +39,8 @@ export const EPROTONOSUPPORT = 93;
 /** What the filter does. */
 export interface FilterSpec {
   arch: Arch;
+  /** Syscall numbers by name: every name below, plus `ioctl` and `socket`. */
+  table: Readonly<Record<string, number>>;
   /** Syscall names that fail with `errno`. */
   deny: readonly string[];
   errno: number;
@@ -59,16 +55,10 @@ export class UnknownSyscallError extends Error {
   override name = "UnknownSyscallError";
 }
 
-/** The number of `name` on `arch`, or undefined. */
-export function syscallNumber(arch: Arch, name: string): number | undefined {
-  return Object.hasOwn(syscallTable(arch), name)
-    ? syscallTable(arch)[name]
-    : undefined;
-}
-
-function numbers(arch: Arch, names: readonly string[]): number[] {
+function numbers(spec: FilterSpec, names: readonly string[]): number[] {
+  const arch = spec.arch;
   return [...new Set(names)].map((name) => {
-    const nr = syscallNumber(arch, name);
+    const nr = Object.hasOwn(spec.table, name) ? spec.table[name] : undefined;
     if (nr === undefined) {
       throw new UnknownSyscallError(`no system call "${name}" on ${arch}`);
     }
@@ -122,11 +112,12 @@ export function buildFilter(spec: FilterSpec): Insn[] {
   if (spec.arch === "x86_64") {
     prog.push(jge(X32_SYSCALL_BIT, 0, 1), ret(errno));
   }
-  for (const nr of numbers(spec.arch, spec.deny)) {
+  for (const nr of numbers(spec, spec.deny)) {
     prog.push(...match(nr, errno));
   }
 
-  const ioctl = syscallNumber(spec.arch, "ioctl")!;
+  const [ioctl] = numbers(spec, ["ioctl"]);
+  const [socket] = numbers(spec, ["socket"]);
   prog.push(
     ...matchArg(
       ioctl,
@@ -138,14 +129,14 @@ export function buildFilter(spec: FilterSpec): Insn[] {
   if (spec.refuseMptcp) {
     prog.push(
       ...matchArg(
-        syscallNumber(spec.arch, "socket")!,
+        socket,
         2,
         [IPPROTO_MPTCP],
         SECCOMP_RET_ERRNO | EPROTONOSUPPORT,
       ),
     );
   }
-  for (const nr of numbers(spec.arch, spec.notify)) {
+  for (const nr of numbers(spec, spec.notify)) {
     prog.push(...match(nr, SECCOMP_RET_USER_NOTIF));
   }
   prog.push(ret(SECCOMP_RET_ALLOW));

@@ -12,16 +12,17 @@ import {
   type Arch,
   buildFilter,
   IPPROTO_MPTCP,
-  syscallNumber,
   TIOCLINUX,
   TIOCSTI,
   UnknownSyscallError,
 } from "./filter.ts";
+import { syscallNumber, syscallTable } from "./table.ts";
 
 for (const arch of ["x86_64", "aarch64"] as Arch[]) {
   const nr = (name: string) => syscallNumber(arch, name)!;
   const prog = buildFilter({
     arch,
+    table: syscallTable(arch),
     deny: ["ptrace", "bpf", "perf_event_open"],
     errno: 13,
     refuseMptcp: true,
@@ -79,6 +80,7 @@ for (const arch of ["x86_64", "aarch64"] as Arch[]) {
       () =>
         buildFilter({
           arch,
+          table: syscallTable(arch),
           deny: ["no_such_call"],
           errno: 1,
           refuseMptcp: false,
@@ -98,6 +100,7 @@ for (const arch of ["x86_64", "aarch64"] as Arch[]) {
 Deno.test("[x86_64] the x32 range is refused", () => {
   const prog = buildFilter({
     arch: "x86_64",
+    table: syscallTable("x86_64"),
     deny: [],
     errno: 1,
     refuseMptcp: false,
@@ -118,6 +121,7 @@ Deno.test("open and creat exist on x86_64 only", () => {
 Deno.test("without MPTCP refusal, MPTCP sockets pass", () => {
   const prog = buildFilter({
     arch: "x86_64",
+    table: syscallTable("x86_64"),
     deny: [],
     errno: 1,
     refuseMptcp: false,

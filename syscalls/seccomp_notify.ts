@@ -29,9 +29,6 @@ const USER_NOTIF_FLAG_CONTINUE = 1;
 const ADDFD_FLAG_SEND = 2;
 const ENOENT = 2;
 
-/** `SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` */
-export const LISTENER_FILTER_FLAGS = (1 << 3) | (1 << 5);
-
 /** One notification. */
 export interface Notification {
   id: bigint;
