@@ -8,11 +8,13 @@ import { assertDocumented } from "./audit_schema.ts";
 import {
   assertProbe,
   chownTree,
+  gone,
   landlockd,
   policyFile,
   PROBE,
   probeResults,
   python3,
+  runInBackground,
   tempDir,
   USERS,
 } from "./helpers.ts";
@@ -405,44 +407,14 @@ Deno.test("a missing declared path is an error naming it", async () => {
 
 Deno.test("killing landlockd kills a brokered sandbox: it never runs unsupervised", async () => {
   const d = brokerTree();
-  const audit = `${tempDir()}/audit.jsonl`;
-  const proc = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("../main.ts", import.meta.url).pathname,
-      "run",
-      "--policy-file",
-      brokerPolicy(d),
-      "--audit-file",
-      audit,
-      "--",
-      `${d}/bin/probe`,
-      "sleep",
-      "30",
-    ],
-  }).spawn();
-  let pid = 0;
-  for (let i = 0; i < 200 && !pid; i++) {
-    await new Promise((r) => setTimeout(r, 25));
-    try {
-      pid = JSON.parse(Deno.readTextFileSync(audit).split("\n")[0]).pid;
-    } catch {
-      // not yet
-    }
-  }
+  const { proc, pid } = await runInBackground(brokerPolicy(d), [
+    `${d}/bin/probe`,
+    "sleep",
+    "30",
+  ]);
   proc.kill("SIGKILL");
   await proc.status;
-  let alive = true;
-  for (let i = 0; i < 100 && alive; i++) {
-    await new Promise((r) => setTimeout(r, 20));
-    try {
-      alive = !/^\d+ \(.*\) Z/.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
-    } catch {
-      alive = false;
-    }
-  }
-  assert.equal(alive, false);
+  assert.equal(await gone(pid), true);
 });
 
 Deno.test("broker audit events say what was asked and what was decided", async () => {

@@ -196,3 +196,67 @@ export function python3(): string {
   }
   return "python3";
 }
+
+/** A landlockd running in the background, and its sandbox's first pid. */
+export interface Background {
+  proc: Deno.ChildProcess;
+  /** The pid from the run.start audit event. */
+  pid: number;
+  audit: string;
+}
+
+/**
+ * Starts `landlockd run --policy-file POLICY --audit-file … -- ARGV…` and
+ * waits until its run.start event says the sandbox is up.
+ */
+export async function runInBackground(
+  policy: string,
+  argv: string[],
+): Promise<Background> {
+  const audit = `${tempDir()}/audit.jsonl`;
+  const proc = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${ROOT}main.ts`,
+      "run",
+      "--policy-file",
+      policy,
+      "--audit-file",
+      audit,
+      "--",
+      ...argv,
+    ],
+    stderr: "null",
+  }).spawn();
+  for (let i = 0; i < 400; i++) {
+    try {
+      const start = Deno.readTextFileSync(audit).split("\n")
+        .map((l) => l && JSON.parse(l))
+        .find((e) => e?.event === "run.start");
+      if (start) return { proc, pid: start.pid, audit };
+    } catch {
+      // not written yet
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  proc.kill("SIGKILL");
+  throw new Error("run.start never came");
+}
+
+/** Whether `pid` is a live process (not a zombie). */
+export function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
+  } catch {
+    return false;
+  }
+}
+
+/** Waits up to two seconds for `pid` to be gone. */
+export async function gone(pid: number): Promise<boolean> {
+  for (let i = 0; i < 100 && alive(pid); i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return !alive(pid);
+}

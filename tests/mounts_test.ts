@@ -11,7 +11,7 @@ import {
   landlockd,
   policyFile,
   PROBE,
-  ROOT,
+  runInBackground,
   tempDir,
   USERS,
 } from "./helpers.ts";
@@ -246,31 +246,11 @@ Deno.test("mount audit events match the documentation", async () => {
 
 Deno.test("SIGTERM reaches a command behind the PID namespace's init", async () => {
   const d = tree();
-  const audit = `${tempDir()}/audit.jsonl`;
-  const proc = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${ROOT}main.ts`,
-      "run",
-      "--policy-file",
-      policy(d, `proc = ["/proc"]`),
-      "--audit-file",
-      audit,
-      "--",
-      PROBE,
-      "sleep",
-      "30",
-    ],
-  }).spawn();
-  for (let i = 0; i < 200; i++) {
-    try {
-      if (Deno.readTextFileSync(audit).includes("run.start")) break;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  const { proc } = await runInBackground(policy(d, `proc = ["/proc"]`), [
+    PROBE,
+    "sleep",
+    "30",
+  ]);
   proc.kill("SIGTERM");
   assert.equal((await proc.status).code, 143);
 });

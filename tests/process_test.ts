@@ -5,11 +5,14 @@
  */
 import assert from "node:assert/strict";
 import {
+  alive,
   fsTree,
+  gone,
   landlockd,
   policyFile,
   PROBE,
   ROOT,
+  runInBackground,
   tempDir,
   USERS,
 } from "./helpers.ts";
@@ -150,54 +153,18 @@ Deno.test("a bare command name is searched in PATH, like execvp", async () => {
   assert.equal(r.stdout, "found\n", r.stderr);
 });
 
-async function startedChild(audit: string): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      const line = Deno.readTextFileSync(audit).split("\n")[0];
-      if (line) return JSON.parse(line).pid;
-    } catch {
-      // not written yet
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error("run.start never came");
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return !/^\d+ \(.*\) Z/.test(stat);
-  } catch {
-    return false;
-  }
-}
-
 for (const sig of ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"] as const) {
   Deno.test(`${sig} sent to landlockd reaches the child`, async () => {
-    const audit = `${tempDir()}/audit.jsonl`;
-    const proc = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        `${ROOT}main.ts`,
-        "run",
-        "--policy-file",
-        OPEN,
-        "--audit-file",
-        audit,
-        "--",
-        PROBE,
-        "sleep",
-        "30",
-      ],
-      stderr: "null",
-    }).spawn();
-    const child = await startedChild(audit);
+    const { proc, pid, audit } = await runInBackground(OPEN, [
+      PROBE,
+      "sleep",
+      "30",
+    ]);
     proc.kill(sig);
     const status = await proc.status;
     const num = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 }[sig];
     assert.equal(status.code, 128 + num);
-    assert.equal(alive(child), false);
+    assert.equal(alive(pid), false);
     const events = Deno.readTextFileSync(audit).trim().split("\n").map((l) =>
       JSON.parse(l)
     );
@@ -208,29 +175,9 @@ for (const sig of ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT"] as const) {
 }
 
 Deno.test("the child never outlives landlockd, even when landlockd is SIGKILLed", async () => {
-  const audit = `${tempDir()}/audit.jsonl`;
-  const proc = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${ROOT}main.ts`,
-      "run",
-      "--policy-file",
-      OPEN,
-      "--audit-file",
-      audit,
-      "--",
-      PROBE,
-      "sleep",
-      "30",
-    ],
-  }).spawn();
-  const child = await startedChild(audit);
-  assert.equal(alive(child), true);
+  const { proc, pid } = await runInBackground(OPEN, [PROBE, "sleep", "30"]);
+  assert.equal(alive(pid), true);
   proc.kill("SIGKILL");
   await proc.status;
-  for (let i = 0; i < 100 && alive(child); i++) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.equal(alive(child), false);
+  assert.equal(await gone(pid), true);
 });
