@@ -345,6 +345,34 @@ const ops = (dir: string) => [
 ];
 Deno.mkdirSync(`${work}/bare-creates`);
 const bareCalls = timing([probe, ...ops(`${work}/bare-creates`)]);
+
+// Brokered mounts: a tmpfs mount + umount pair, through the mount helper.
+Deno.mkdirSync(`${work}/mnt`);
+const withMounts = `${work}/with-mounts.toml`;
+Deno.writeTextFileSync(
+  withMounts,
+  `${fsLayer}
+[broker]
+mount_tmpfs = ["${work}/mnt"]
+`,
+);
+const mountN = String(Math.floor(N / 4));
+const brokeredMounts = timing([
+  DENO,
+  "run",
+  "--allow-all",
+  `${ROOT}main.ts`,
+  "run",
+  "--policy-file",
+  withMounts,
+  "--",
+  probe,
+  ...["time-mount", `${work}/mnt`, mountN],
+]);
+// Unsandboxed, only root may mount.
+const bareMounts = Deno.uid() === 0
+  ? timing([probe, "time-mount", `${work}/mnt`, mountN])
+  : {};
 const brokeredCalls = timing([
   DENO,
   "run",
@@ -387,6 +415,13 @@ for (
     } | ${fmt(brokeredCalls[kind]?.p95_us)} |`,
   );
 }
+console.log(
+  `| tmpfs mount + umount, declared in [broker] mount_tmpfs (${mountN} pairs) | ${
+    fmt(bareMounts.mount?.median_us)
+  } | ${fmt(brokeredMounts.mount?.median_us)} | ${
+    fmt(brokeredMounts.mount?.p95_us)
+  } |`,
+);
 
 Deno.mkdirSync(`${ROOT}bench/results`, { recursive: true });
 const file = `${ROOT}bench/results/bench-${
@@ -404,6 +439,11 @@ Deno.writeTextFileSync(
           ...brokerStats.get(r.name),
         })),
         calls: { n: N, unsandboxed: bareCalls, brokered: brokeredCalls },
+        mounts: {
+          pairs: Number(mountN),
+          unsandboxed: bareMounts,
+          brokered: brokeredMounts,
+        },
       },
     },
     null,

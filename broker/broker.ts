@@ -22,7 +22,16 @@ import {
   RESOLVE_NO_MAGICLINKS,
 } from "../syscalls/constants.ts";
 import type { AuditSink } from "../audit/audit.ts";
-import { addressOf, cstring, NR, openHow, struct } from "../ffi/mod.ts";
+import {
+  addressOf,
+  cstring,
+  MOUNT_REQ_OPS,
+  mountReq,
+  NR,
+  openHow,
+  struct,
+} from "../ffi/mod.ts";
+import { decideMount, type MountAction } from "./mounts.ts";
 import type { Arch } from "../seccomp/filter.ts";
 import { errnoName } from "../syscalls/errno.ts";
 import {
@@ -63,11 +72,18 @@ export class Broker {
   readonly #how = struct(openHow.size);
   readonly #howAddr = addressOf(this.#how[0]);
 
+  readonly #mountReq = struct(mountReq.size);
+  readonly #mountReqAddr = addressOf(this.#mountReq[0]);
+  readonly #reply = new Int32Array(1);
+  readonly #replyAddr = addressOf(this.#reply);
+
   constructor(
     readonly plan: BrokerPlan,
     readonly listener: Listener,
     readonly audit: AuditSink,
     arch: Arch,
+    /** The mount helper's socket, or -1 without brokered mounts. */
+    readonly helperFd = -1,
   ) {
     this.#names = namesByNumber(arch);
     for (const root of [...plan.grants.scratch, ...plan.grants.export]) {
@@ -107,6 +123,7 @@ export class Broker {
     const req = decode(name, n.args, this.#memory(n));
     // Unreadable arguments: let the kernel fail the call itself.
     if (typeof req === "number") return this.listener.continue(n.id);
+    if (req.op === "mount" || req.op === "umount") return this.#mount(n, req);
     const resolved = this.#resolve(n.pid, req);
     if (!resolved) return this.listener.continue(n.id);
     const action = decide(resolved, this.plan.grants);
@@ -125,6 +142,65 @@ export class Broker {
       this.listener.succeed(n.id);
     }
     this.#audit(n.pid, req, action, outcome);
+  }
+
+  /** A mount-family call: decided by the rules, performed by the helper. */
+  #mount(n: Notification, req: Request & { op: "mount" | "umount" }): void {
+    const grants = this.plan.mounts;
+    const action = grants
+      ? decideMount(req, grants)
+      : { act: "deny" as const, errno: 1 };
+    let errno: number;
+    if (action.act === "deny") {
+      errno = action.errno;
+    } else {
+      if (!this.listener.stillValid(n.id)) return;
+      errno = this.#askHelper(action);
+    }
+    if (errno) this.listener.fail(n.id, errno);
+    else this.listener.succeed(n.id);
+    this.audit.emit(
+      "broker",
+      req.op === "mount" ? "broker.mount" : "broker.umount",
+      {
+        pid: n.pid,
+        syscall: req.syscall,
+        path: req.path,
+        ...(req.op === "mount" && req.source ? { source: req.source } : {}),
+        ...(req.op === "mount" && req.fstype ? { fstype: req.fstype } : {}),
+        operation: action.act === "helper" ? action.op : req.op,
+        decision: action.act === "deny" ? "deny" : errno ? "error" : "allow",
+        errno,
+        ...(errno ? { error: errnoName(errno) } : {}),
+      },
+    );
+  }
+
+  /** Sends an approved request to the helper; returns its errno (0: done). */
+  #askHelper(action: MountAction & { act: "helper" }): number {
+    const [bytes, view] = this.#mountReq;
+    bytes.fill(0);
+    view.setUint32(mountReq.op, MOUNT_REQ_OPS[action.op], true);
+    view.setUint32(mountReq.flags, action.flags, true);
+    view.setUint32(mountReq.read_only, action.read_only ? 1 : 0, true);
+    const put = (offset: number, max: number, text: string | undefined) => {
+      const c = cstring(text ?? "");
+      if (c.length > max) throw new Error("mount request field too long");
+      bytes.set(c, offset);
+    };
+    put(mountReq.source, 4096, action.source);
+    put(mountReq.target, 4096, action.target);
+    put(mountReq.data, 256, action.data);
+    const w = rawSyscall(
+      NR.write,
+      this.helperFd,
+      this.#mountReqAddr,
+      mountReq.size,
+    );
+    if (w !== mountReq.size) throw new Error("the mount helper is gone");
+    const r = rawSyscall(NR.read, this.helperFd, this.#replyAddr, 4);
+    if (r !== 4) throw new Error("the mount helper did not answer");
+    return -this.#reply[0];
   }
 
   #memory(n: Notification): Memory {
@@ -167,6 +243,9 @@ export class Broker {
 
   #resolve(pid: number, req: Request) {
     switch (req.op) {
+      case "mount":
+      case "umount":
+        return undefined; // handled by #mount before resolution
       case "open": {
         const path = this.#abs(pid, req.dirfd, req.path);
         return path === undefined
@@ -339,7 +418,12 @@ export class Broker {
     }
   }
 
-  #audit(pid: number, req: Request, action: Action, outcome: Outcome): void {
+  #audit(
+    pid: number,
+    req: Exclude<Request, { op: "mount" | "umount" }>,
+    action: Action,
+    outcome: Outcome,
+  ): void {
     const event = req.op === "unlink" && req.rmdir
       ? "broker.rmdir"
       : `broker.${req.op}`;

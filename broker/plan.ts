@@ -11,12 +11,23 @@ import type { Arch } from "../seccomp/filter.ts";
 import { syscallTable } from "../seccomp/table.ts";
 import type { FastPath } from "../syscalls/seccomp_notify.ts";
 import { type Grants, normalize } from "./paths.ts";
-import { callsOn, OPEN_CALLS, TREE_CALLS } from "./requests.ts";
+import {
+  callsOn,
+  MOUNT_CALLS,
+  NEW_MOUNT_API,
+  OPEN_CALLS,
+  TREE_CALLS,
+} from "./requests.ts";
+import type { MountGrants } from "./mounts.ts";
 
 /** What the broker grants and which calls it sees. */
 export interface BrokerPlan {
   grants: Grants;
+  /** Brokered mounts, when `mount_tmpfs` or `mount_bind` declare any. */
+  mounts?: MountGrants;
   notify: string[];
+  /** The rest of the mount family, refused with the policy's errno. */
+  deny: string[];
 }
 
 type Kind = "allow_read" | "allow_write" | "scratch" | "export";
@@ -77,10 +88,27 @@ export function planBroker(policy: Policy, arch: Arch): BrokerPlan | undefined {
     export: roots("export"),
   };
   const trees = grants.scratch.length + grants.export.length > 0;
-  if (!files.size && !trees) return undefined;
+  const mounts = (b.mount_tmpfs?.length ?? 0) + (b.mount_bind?.length ?? 0) > 0
+    ? {
+      tmpfs: (b.mount_tmpfs ?? []).map((t) => normalize(t)),
+      bind: (b.mount_bind ?? []).map((m) => ({
+        source: normalize(m.source),
+        target: normalize(m.target),
+        read_only: m.read_only ?? false,
+      })),
+      errno: policy.seccomp?.errno ?? 1,
+    }
+    : undefined;
+  if (!files.size && !trees && !mounts) return undefined;
   return {
     grants,
-    notify: callsOn(arch, trees ? [...OPEN_CALLS, ...TREE_CALLS] : OPEN_CALLS),
+    mounts,
+    notify: callsOn(arch, [
+      ...OPEN_CALLS,
+      ...(trees ? TREE_CALLS : []),
+      ...(mounts ? MOUNT_CALLS : []),
+    ]),
+    deny: mounts ? callsOn(arch, NEW_MOUNT_API) : [],
   };
 }
 
@@ -94,6 +122,7 @@ export function describeBroker(plan: BrokerPlan) {
     })),
     scratch: plan.grants.scratch,
     export: plan.grants.export,
+    ...(plan.mounts ? { mounts: plan.mounts } : {}),
     notify: plan.notify,
   };
 }

@@ -50,10 +50,32 @@ export type Request =
     target: string;
     newdirfd: number;
     newpath: string;
-  };
+  }
+  | {
+    op: "mount";
+    syscall: string;
+    source?: string;
+    path: string;
+    fstype?: string;
+    flags: number;
+    data?: string;
+  }
+  | { op: "umount"; syscall: string; path: string; flags: number };
 
 /** Calls intercepted for declared files. */
 export const OPEN_CALLS = ["openat", "openat2", "open", "creat"];
+/** Calls intercepted when the policy declares brokered mounts. */
+export const MOUNT_CALLS = ["mount", "umount2"];
+/** The rest of the mount family: refused with the policy's errno. */
+export const NEW_MOUNT_API = [
+  "open_tree",
+  "move_mount",
+  "fsopen",
+  "fsconfig",
+  "fsmount",
+  "fspick",
+  "mount_setattr",
+];
 /** Calls intercepted when scratch or export roots exist. */
 export const TREE_CALLS = [
   "mkdirat",
@@ -80,7 +102,9 @@ export function callsOn(arch: Arch, names: readonly string[]): string[] {
 export function namesByNumber(arch: Arch): Map<number, string> {
   const table = syscallTable(arch);
   return new Map(
-    callsOn(arch, [...OPEN_CALLS, ...TREE_CALLS]).map((n) => [table[n], n]),
+    callsOn(arch, [...OPEN_CALLS, ...TREE_CALLS, ...MOUNT_CALLS]).map((
+      n,
+    ) => [table[n], n]),
   );
 }
 
@@ -216,6 +240,31 @@ export function decode(
         newdirfd: AT_FDCWD,
         newpath: paths[1],
       };
+    }
+    case "mount": {
+      // source, fstype and data may be NULL.
+      const optional = (addr: bigint): string | undefined | number =>
+        addr === 0n ? undefined : mem.path(addr);
+      const source = optional(a[0]);
+      const fstype = optional(a[2]);
+      const data = optional(a[4]);
+      for (const v of [source, fstype, data]) {
+        if (typeof v === "number") return -v;
+      }
+      if ((err = read(a[1]))) return err;
+      return {
+        op: "mount",
+        syscall: name,
+        source: source as string | undefined,
+        path: paths[0],
+        fstype: fstype as string | undefined,
+        flags: uint(a[3]),
+        data: data as string | undefined,
+      };
+    }
+    case "umount2": {
+      if ((err = read(a[0]))) return err;
+      return { op: "umount", syscall: name, path: paths[0], flags: uint(a[1]) };
     }
   }
   throw new Error(`broker: no decoder for ${name}`);

@@ -80,6 +80,7 @@ struct child_ctx {
 	const struct ll_spawn_req *req;
 	int report_fd;
 	pid_t parent;
+	int helper_fd; /* the helper's end of the mount helper socket, or -1 */
 };
 
 static void send_report(int fd, int32_t kind, int32_t step, int32_t err,
@@ -312,6 +313,57 @@ static int do_mount(const struct ll_mount *m)
 }
 
 /*
+ * The mount helper: lives in the sandbox's namespaces, outside its Landlock
+ * domain and seccomp filter, and performs the mounts the broker has
+ * already approved. It answers one request at a time until the broker
+ * hangs up.
+ */
+static __attribute__((noreturn)) void mount_helper(int sock)
+{
+	static struct ll_mount_req r; /* own copy of memory: not shared */
+	for (;;) {
+		ssize_t n = recv(sock, &r, sizeof(r), 0);
+		if (n <= 0)
+			_exit(0);
+		int err = 0;
+		r.source[sizeof(r.source) - 1] = 0;
+		r.target[sizeof(r.target) - 1] = 0;
+		r.data[sizeof(r.data) - 1] = 0;
+		if (n != (ssize_t)sizeof(r)) {
+			err = EINVAL;
+		} else if (r.op == LL_REQ_TMPFS) {
+			unsigned long f = MS_NOSUID | MS_NODEV |
+					  (r.flags & (MS_RDONLY | MS_NOEXEC));
+			if (mount("tmpfs", r.target, "tmpfs", f,
+				  r.data[0] ? r.data : NULL) < 0)
+				err = errno;
+		} else if (r.op == LL_REQ_BIND) {
+			if (mount(r.source, r.target, NULL, MS_BIND | MS_REC,
+				  NULL) < 0) {
+				err = errno;
+			} else if (r.read_only) {
+				struct ll_mount_attr attr = {
+					.attr_set = LL_MOUNT_ATTR_RDONLY
+				};
+				if (syscall(SYS_mount_setattr, AT_FDCWD, r.target,
+					    AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
+					err = errno;
+					umount2(r.target, MNT_DETACH);
+				}
+			}
+		} else if (r.op == LL_REQ_UMOUNT) {
+			if (umount2(r.target, r.flags & MNT_DETACH) < 0)
+				err = errno;
+		} else {
+			err = EINVAL;
+		}
+		int32_t reply = -err;
+		if (send(sock, &reply, sizeof(reply), MSG_NOSIGNAL) < 0)
+			_exit(0);
+	}
+}
+
+/*
  * PID 1 of a new PID namespace: starts the command as its child, passes
  * on the signals landlockd forwards, reaps every orphan, and exits with
  * the command's status (128 + N if a signal killed it).
@@ -322,6 +374,20 @@ static void become_init(const struct child_ctx *c)
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	struct ll_clone_args a = { .exit_signal = SIGCHLD };
+	if (c->helper_fd >= 0) {
+		long helper = syscall(SYS_clone3, &a, sizeof(a));
+		if (helper < 0)
+			fail(c, LL_STEP_INIT, errno);
+		if (helper == 0) {
+			/* Keep only the helper's socket, as fd 3. */
+			if (dup2(c->helper_fd, 3) < 0)
+				_exit(1);
+			syscall(SYS_close_range, 4, ~0U, 0);
+			syscall(SYS_close_range, 0, 2, 0);
+			mount_helper(3);
+		}
+		close(c->helper_fd);
+	}
 	long command = syscall(SYS_clone3, &a, sizeof(a));
 	if (command < 0)
 		fail(c, LL_STEP_INIT, errno);
@@ -431,6 +497,7 @@ int32_t ll_spawn(const struct ll_spawn_req *req, int32_t *out)
 	out[LL_OUT_ERRNO] = 0;
 	out[LL_OUT_LISTENER] = -1;
 	out[LL_OUT_DETAIL] = -1;
+	out[LL_OUT_HELPER] = -1;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
@@ -445,7 +512,20 @@ int32_t ll_spawn(const struct ll_spawn_req *req, int32_t *out)
 
 	struct child_ctx ctx = { .req = req,
 				 .report_fd = sv[1],
-				 .parent = getpid() };
+				 .parent = getpid(),
+				 .helper_fd = -1 };
+	int helper[2] = { -1, -1 };
+	if (req->flags & LL_SPAWN_MOUNT_HELPER) {
+		if (!(req->clone_flags & CLONE_NEWPID) ||
+		    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, helper) < 0) {
+			int err = (req->clone_flags & CLONE_NEWPID) ? errno : EINVAL;
+			close(sv[0]);
+			close(sv[1]);
+			munmap(stack, CHILD_STACK_SIZE);
+			return -err;
+		}
+		ctx.helper_fd = helper[1];
+	}
 	int pidfd = -1;
 	pid_t pid;
 	sigfillset(&all);
@@ -473,10 +553,15 @@ int32_t ll_spawn(const struct ll_spawn_req *req, int32_t *out)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	munmap(stack, CHILD_STACK_SIZE);
 	close(sv[1]);
+	if (helper[1] >= 0)
+		close(helper[1]);
 	if (pid < 0) {
 		close(sv[0]);
+		if (helper[0] >= 0)
+			close(helper[0]);
 		return -clone_err;
 	}
+	out[LL_OUT_HELPER] = helper[0];
 
 	out[LL_OUT_PID] = pid;
 	out[LL_OUT_PIDFD] = pidfd;
@@ -491,6 +576,10 @@ int32_t ll_spawn(const struct ll_spawn_req *req, int32_t *out)
 		;
 	close(pidfd);
 	out[LL_OUT_PIDFD] = -1;
+	if (out[LL_OUT_HELPER] >= 0) {
+		close(out[LL_OUT_HELPER]);
+		out[LL_OUT_HELPER] = -1;
+	}
 	if (out[LL_OUT_LISTENER] >= 0) {
 		close(out[LL_OUT_LISTENER]);
 		out[LL_OUT_LISTENER] = -1;

@@ -60,6 +60,26 @@ struct ll_mount {
 
 /* ll_spawn_req.flags */
 #define LL_SPAWN_NO_NEW_PRIVS (1u << 0)
+/* Start a mount helper in the sandbox's namespaces (needs CLONE_NEWPID). */
+#define LL_SPAWN_MOUNT_HELPER (1u << 1)
+
+/* ll_mount_req.op: what the mount helper does on the broker's behalf. */
+enum ll_mount_req_op {
+	LL_REQ_TMPFS = 1, /* mount a tmpfs on target (nosuid, nodev) */
+	LL_REQ_BIND = 2, /* bind source on target; read_only via mount_setattr */
+	LL_REQ_UMOUNT = 3, /* umount2(target, flags & MNT_DETACH) */
+};
+
+/* One request to the mount helper; the reply is an int32_t: 0 or -errno. */
+struct ll_mount_req {
+	uint32_t op;
+	uint32_t flags; /* tmpfs: MS_RDONLY | MS_NOEXEC; umount: MNT_DETACH */
+	uint32_t read_only;
+	uint32_t reserved;
+	char source[4096];
+	char target[4096];
+	char data[256]; /* tmpfs options, already checked by the broker */
+};
 
 /*
  * What the parent prepared. Every pointer stays valid for the duration of
@@ -98,10 +118,12 @@ enum ll_spawn_out {
 	LL_OUT_ERRNO = 3,
 	LL_OUT_LISTENER = 4,
 	LL_OUT_DETAIL = 5, /* for LL_STEP_MOUNTS: the index of the failed step */
+	LL_OUT_HELPER = 6, /* the broker's end of the mount helper socket, or -1 */
+	LL_OUT_LENGTH = 8,
 };
 
 /*
- * Start req->argv in a child. Returns 0 once the child has executed,
+ * Start req->argv in a child (out: int32_t[LL_OUT_LENGTH]). Returns 0 once the child has executed,
  * a positive ll_step when a step failed (the child is reaped and out holds
  * the errno), or a negative errno when the parent could not start a child.
  */

@@ -87,8 +87,26 @@ export const spawnOut = {
   errno: 3,
   listener: 4,
   detail: 5,
-  length: 6,
+  helper: 6,
+  length: 8,
 } as const;
+
+/** `struct ll_mount_req` from ffi/landlockd.h. */
+export const mountReq = {
+  size: 8464,
+  op: 0,
+  flags: 4,
+  read_only: 8,
+  source: 16,
+  target: 4112,
+  data: 8208,
+} as const;
+
+/** `enum ll_mount_req_op` */
+export const MOUNT_REQ_OPS = { tmpfs: 1, bind: 2, umount: 3 } as const;
+
+/** `LL_SPAWN_MOUNT_HELPER` */
+export const SPAWN_MOUNT_HELPER = 2;
 
 /** `enum ll_step` from ffi/landlockd.h, by number. */
 export const spawnSteps = [

@@ -166,6 +166,17 @@ int main(void)
 	printf("}}\n");
 
 	first = 1;
+	printf("{\"struct\":\"ll_mount_req\",\"size\":%zu,\"fields\":{",
+	       sizeof(struct ll_mount_req));
+	FIELD(struct ll_mount_req, op);
+	FIELD(struct ll_mount_req, flags);
+	FIELD(struct ll_mount_req, read_only);
+	FIELD(struct ll_mount_req, source);
+	FIELD(struct ll_mount_req, target);
+	FIELD(struct ll_mount_req, data);
+	printf("}}\n");
+
+	first = 1;
 	printf("{\"struct\":\"ll_late_rule\",\"size\":%zu,\"fields\":{",
 	       sizeof(struct ll_late_rule));
 	FIELD(struct ll_late_rule, path);

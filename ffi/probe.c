@@ -340,7 +340,32 @@ int main(int argc, char **argv)
 			report(op, a, abstract_connect(a)), i++;
 		else if (!strcmp(op, "mount"))
 			report(op, a, mount("tmpfs", a, "tmpfs", 0, NULL)), i++;
-		else if (!strcmp(op, "cd"))
+		else if (!strcmp(op, "bind-mount"))
+			report(op, b, mount(a, b, NULL, MS_BIND, NULL)), i += 2;
+		else if (!strcmp(op, "umount"))
+			report(op, a, umount2(a, 0)), i++;
+		else if (!strcmp(op, "mount-proc"))
+			report(op, a, mount("proc", a, "proc", 0, NULL)), i++;
+		else if (!strcmp(op, "open-tree"))
+			report(op, a, (int)syscall(428 /* open_tree */, AT_FDCWD, a, 1 /* OPEN_TREE_CLONE */)), i++;
+		else if (!strcmp(op, "fsopen"))
+			report(op, a, (int)syscall(430 /* fsopen */, a, 0)), i++;
+		else if (!strcmp(op, "time-mount")) {
+			/* n brokered tmpfs mount + umount pairs; prints the medians */
+			int n = atoi(b);
+			double *us = calloc(n, sizeof(double));
+			for (int k = 0; k < n; k++) {
+				struct timespec t0, t1;
+				clock_gettime(CLOCK_MONOTONIC, &t0);
+				if (mount("tmpfs", a, "tmpfs", 0, NULL) < 0 || umount2(a, 0) < 0)
+					return report(op, a, -1), 1;
+				clock_gettime(CLOCK_MONOTONIC, &t1);
+				us[k] = (t1.tv_sec - t0.tv_sec) * 1e6 + (t1.tv_nsec - t0.tv_nsec) / 1e3;
+			}
+			qsort(us, n, sizeof(double), cmp_double);
+			printf("time mount: median_us=%.1f p95_us=%.1f n=%d\n", us[n / 2], us[(int)(n * 0.95)], n);
+			i += 2;
+		} else if (!strcmp(op, "cd"))
 			report(op, a, chdir(a)), i++;
 		else if (!strcmp(op, "open-cloexec"))
 			report(op, a, open_flags(a, 1)), i++;

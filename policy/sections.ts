@@ -7,7 +7,5 @@
 
 /** `[section, key]` pairs that `run` refuses until landlockd enforces them. */
 export const LATER_KEYS = [
-  ["broker", "mount_tmpfs"],
-  ["broker", "mount_bind"],
   ["broker", "mount_object"],
 ] as const;

@@ -74,6 +74,7 @@ function need(
 export function planMounts(
   policy: Policy,
   uid = Deno.uid() ?? 0,
+  brokered = false,
 ): MountPlan | undefined {
   const m = policy.mount;
   const root = policy.runtime?.root;
@@ -81,7 +82,7 @@ export function planMounts(
   const any =
     (m?.tmpfs?.length ?? 0) + (m?.bind?.length ?? 0) + (m?.proc?.length ?? 0) >
       0;
-  if (!any && !root) {
+  if (!any && !root && !brokered) {
     return cwd
       ? { namespaces: [], clone_flags: 0, mounts: [], cwd, steps: [] }
       : undefined;
@@ -173,7 +174,7 @@ export function planMounts(
     flags |= CLONE_NEWUSER;
   }
   namespaces.push("mount");
-  if (mounts.some((mt) => mt.kind === "proc")) {
+  if (brokered || mounts.some((mt) => mt.kind === "proc")) {
     namespaces.push("pid");
     flags |= CLONE_NEWPID;
   }

@@ -90,9 +90,9 @@ export async function planSandbox(policy: Policy): Promise<SandboxPlan> {
     return {
       support,
       landlock: planLandlock(landlockPolicy, support.abi),
-      seccomp: planSeccomp(policy, broker?.notify ?? []),
+      seccomp: planSeccomp(policy, broker?.notify ?? [], broker?.deny ?? []),
       broker,
-      mounts: planMounts(policy),
+      mounts: planMounts(policy, undefined, broker?.mounts !== undefined),
     };
   } catch (e) {
     if (e instanceof CompatError && support.reason) {
@@ -188,6 +188,7 @@ export async function runPlanned(
       seccompFlags: plan.broker ? LISTENER_FILTER_FLAGS : 0,
       cloneFlags: plan.mounts?.clone_flags,
       lateRules: late,
+      mountHelper: plan.broker?.mounts !== undefined,
       mounts: plan.mounts?.steps,
       cwd: plan.mounts?.cwd,
     });
@@ -231,10 +232,12 @@ export async function runPlanned(
           listener,
           audit,
           plan.seccomp.arch,
+          child.helperFd,
         )
           .serve();
       } finally {
         close(child.listenerFd);
+        if (child.helperFd >= 0) close(child.helperFd);
       }
     }
     status = waitChildSync(child.pidfd);

@@ -27,11 +27,12 @@ const EPERM = 1;
 export function planSeccomp(
   policy: Policy,
   notify: readonly string[],
+  extraDeny: readonly string[] = [],
 ): SeccompPlan {
   const handlesTcp = (policy.net?.handled_access_net.length ?? 0) > 0;
   return {
     arch: hostArch(),
-    deny: [...new Set(policy.seccomp?.deny ?? [])].sort(),
+    deny: [...new Set([...policy.seccomp?.deny ?? [], ...extraDeny])].sort(),
     errno: policy.seccomp?.errno ?? EPERM,
     baseline: [
       "ioctl(TIOCSTI): EPERM",

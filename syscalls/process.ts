@@ -14,6 +14,7 @@ import {
   llMount,
   MOUNT_OPS,
   sockFprog,
+  SPAWN_MOUNT_HELPER,
   SPAWN_NO_NEW_PRIVS,
   spawnOut,
   spawnReq,
@@ -51,6 +52,8 @@ export interface SpawnRequest {
   mounts?: readonly MountStep[];
   /** Rules on mount targets, added in the child after the mounts. */
   lateRules?: readonly LateRule[];
+  /** Start a mount helper in the child's namespaces (needs a PID namespace). */
+  mountHelper?: boolean;
 }
 
 /** A rule added in the child (`struct ll_late_rule`). */
@@ -79,6 +82,8 @@ export interface Child {
   pidfd: number;
   /** The seccomp user-notification fd, or -1. */
   listenerFd: number;
+  /** The mount helper's socket, or -1. */
+  helperFd: number;
 }
 
 /** How a child ended. */
@@ -223,7 +228,12 @@ export function spawn(req: SpawnRequest): Child {
   view.setUint32(spawnReq.map_gid, Deno.gid() ?? 0, true);
   const stdio = req.stdio ?? [-1, -1, -1];
   stdio.forEach((fd, i) => view.setInt32(spawnReq.stdio + 4 * i, fd, true));
-  view.setUint32(spawnReq.flags, req.noNewPrivs ? SPAWN_NO_NEW_PRIVS : 0, true);
+  view.setUint32(
+    spawnReq.flags,
+    (req.noNewPrivs ? SPAWN_NO_NEW_PRIVS : 0) |
+      (req.mountHelper ? SPAWN_MOUNT_HELPER : 0),
+    true,
+  );
   view.setUint32(spawnReq.seccomp_flags, req.seccompFlags ?? 0, true);
   view.setUint32(spawnReq.restrict_flags, req.restrictFlags ?? 0, true);
   view.setBigUint64(spawnReq.sig_ignore, inheritedIgnoredSignals(), true);
@@ -244,6 +254,7 @@ export function spawn(req: SpawnRequest): Child {
     pid: out[spawnOut.pid],
     pidfd: out[spawnOut.pidfd],
     listenerFd: out[spawnOut.listener],
+    helperFd: out[spawnOut.helper],
   };
 }
 

@@ -28,6 +28,7 @@ const TS: Record<string, Record<string, number>> = {
   ll_broker: layout.brokerState,
   ll_mount: layout.llMount,
   ll_late_rule: layout.lateRule,
+  ll_mount_req: layout.mountReq,
 };
 
 const out = new Deno.Command(`${ROOT}ffi/build/layout_check`).outputSync();

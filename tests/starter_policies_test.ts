@@ -150,18 +150,18 @@ Deno.test("keys whose enforcement has not landed are refused by run, naming them
 [scope]
 signal = true
 [broker]
-mount_tmpfs = ["/tmp"]
+mount_object = [{ name = "scratch", fs_type = "tmpfs", attach = ["/tmp"] }]
 `);
   const r = await landlockd(["run", "--policy-file", p, "--", "true"]);
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
-    /this landlockd validates but does not yet enforce broker\.mount_tmpfs \(the brokered mount API\); refusing to run/,
+    /this landlockd validates but does not yet enforce broker\.mount_object \(the brokered mount API\); refusing to run/,
   );
   const lint = await landlockd(["lint", "--policy-file", p]);
   assert.equal(lint.code, 0);
   assert.match(
     lint.stderr,
-    /warning: broker\.mount_tmpfs: broker\.mount_tmpfs is valid, but this landlockd does not enforce it yet/,
+    /warning: broker\.mount_object: broker\.mount_object is valid, but this landlockd does not enforce it yet/,
   );
 });
