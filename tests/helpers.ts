@@ -9,8 +9,34 @@ import assert from "node:assert/strict";
 
 /** The repository root. */
 export const ROOT = new URL("../", import.meta.url).pathname;
+
+/**
+ * Where sandboxed runs find landlockd and the probe: the repository, or,
+ * when `nobody` cannot read it (a checkout under a private home), a
+ * world-readable copy, so the unprivileged tests still run.
+ */
+export const RUN_ROOT: string = (() => {
+  if (Deno.uid() !== 0) return ROOT;
+  const probe = new Deno.Command("setpriv", {
+    args: [
+      "--reuid=nobody",
+      "--regid=nogroup",
+      "--clear-groups",
+      "test",
+      "-r",
+      `${ROOT}main.ts`,
+    ],
+  }).outputSync();
+  if (probe.success) return ROOT;
+  const copy = `${Deno.makeTempDirSync({ prefix: "landlockd-repo-" })}/`;
+  Deno.chmodSync(copy, 0o755);
+  new Deno.Command("cp", { args: ["-a", `${ROOT}.`, copy] }).outputSync();
+  new Deno.Command("chmod", { args: ["-R", "a+rX", copy] }).outputSync();
+  return copy;
+})();
+
 /** The static probe built by `deno task build` (ffi/probe.c). */
-export const PROBE = `${ROOT}ffi/build/probe`;
+export const PROBE = `${RUN_ROOT}ffi/build/probe`;
 
 /** Who runs landlockd in a test: root, nobody (dropped with setpriv), or
  * whoever runs the tests when that is not root. */
@@ -62,7 +88,13 @@ export async function landlockd(
     NO_COLOR: "1",
     ...opts.env,
   };
-  let argv = [Deno.execPath(), "run", "--allow-all", `${ROOT}main.ts`, ...args];
+  let argv = [
+    Deno.execPath(),
+    "run",
+    "--allow-all",
+    `${RUN_ROOT}main.ts`,
+    ...args,
+  ];
   if (as === "nobody") {
     argv = [...nobodyPrefix(), ...argv];
     env.HOME = NOBODY_HOME;
