@@ -32,6 +32,13 @@ export const RUN_ROOT: string = (() => {
   Deno.chmodSync(copy, 0o755);
   new Deno.Command("cp", { args: ["-a", `${ROOT}.`, copy] }).outputSync();
   new Deno.Command("chmod", { args: ["-R", "a+rX", copy] }).outputSync();
+  globalThis.addEventListener("unload", () => {
+    try {
+      Deno.removeSync(copy, { recursive: true });
+    } catch {
+      // best effort
+    }
+  });
   return copy;
 })();
 
