@@ -25,13 +25,24 @@ import type { AuditSink } from "../audit/audit.ts";
 import {
   addressOf,
   cstring,
+  library,
   MOUNT_REQ_OPS,
   mountReq,
   NR,
   openHow,
   struct,
 } from "../ffi/mod.ts";
-import { decideMount, type MountAction } from "./mounts.ts";
+import {
+  decideFsconfig,
+  decideFsmount,
+  decideFsopen,
+  decideMount,
+  decideMoveMount,
+  decideOpenTree,
+  decideSetattr,
+  type Issued,
+  type MountAction,
+} from "./mounts.ts";
 import type { Arch } from "../seccomp/filter.ts";
 import { errnoName } from "../syscalls/errno.ts";
 import {
@@ -53,6 +64,35 @@ import {
 } from "./requests.ts";
 
 const EXDEV = 18;
+const KCMP_FILE = 0;
+
+const MOUNT_OPS = [
+  "mount",
+  "umount",
+  "open_tree",
+  "move_mount",
+  "fsopen",
+  "fsconfig",
+  "fsmount",
+  "mount_setattr",
+] as const;
+type MountRequest = Extract<Request, { op: typeof MOUNT_OPS[number] }>;
+
+function isMountRequest(req: Request): req is MountRequest {
+  return (MOUNT_OPS as readonly string[]).includes(req.op);
+}
+
+/** The audit event for each mount-family call. */
+const MOUNT_EVENTS: Record<MountRequest["op"], string> = {
+  mount: "broker.mount",
+  umount: "broker.umount",
+  open_tree: "broker.open_tree",
+  move_mount: "broker.move_mount",
+  fsopen: "broker.fsopen",
+  fsconfig: "broker.fsconfig",
+  fsmount: "broker.fsmount",
+  mount_setattr: "broker.mount_setattr",
+};
 const SIGKILL = 9;
 
 /** The broker failed; the sandbox has been killed. */
@@ -74,8 +114,12 @@ export class Broker {
 
   readonly #mountReq = struct(mountReq.size);
   readonly #mountReqAddr = addressOf(this.#mountReq[0]);
-  readonly #reply = new Int32Array(1);
-  readonly #replyAddr = addressOf(this.#reply);
+  readonly #recvFd = new Int32Array(1);
+  /**
+   * What the broker handed to the sandbox: the token it holds (our copy, to
+   * recognise it with kcmp), the real fd behind it, and what it stands for.
+   */
+  readonly #issued: { token: number; real: number; what: Issued }[] = [];
 
   constructor(
     readonly plan: BrokerPlan,
@@ -113,6 +157,10 @@ export class Broker {
       );
     } finally {
       for (const fd of this.#roots.values()) close(fd);
+      for (const i of this.#issued) {
+        close(i.token);
+        if (i.real !== i.token) close(i.real);
+      }
     }
   }
 
@@ -123,7 +171,7 @@ export class Broker {
     const req = decode(name, n.args, this.#memory(n));
     // Unreadable arguments: let the kernel fail the call itself.
     if (typeof req === "number") return this.listener.continue(n.id);
-    if (req.op === "mount" || req.op === "umount") return this.#mount(n, req);
+    if (isMountRequest(req)) return this.#mount(n, req);
     const resolved = this.#resolve(n.pid, req);
     if (!resolved) return this.listener.continue(n.id);
     const action = decide(resolved, this.plan.grants);
@@ -135,7 +183,10 @@ export class Broker {
       const cloexec = req.op === "open" && (req.flags & O_CLOEXEC) !== 0;
       const r = this.listener.sendFd(n.id, outcome.fd, cloexec);
       close(outcome.fd);
-      if (r < 0 && r !== -2) outcome.errno = -r; // ENOENT: task gone
+      if (r < 0 && r !== -2) { // ENOENT: the task is gone
+        outcome.errno = -r;
+        this.listener.fail(n.id, outcome.errno);
+      }
     } else if (outcome.errno) {
       this.listener.fail(n.id, outcome.errno);
     } else {
@@ -144,45 +195,140 @@ export class Broker {
     this.#audit(n.pid, req, action, outcome);
   }
 
-  /** A mount-family call: decided by the rules, performed by the helper. */
-  #mount(n: Notification, req: Request & { op: "mount" | "umount" }): void {
+  /** Mount-family calls: decided by the rules, performed by the helper. */
+  #mount(n: Notification, req: MountRequest): void {
     const grants = this.plan.mounts;
-    const action = grants
-      ? decideMount(req, grants)
-      : { act: "deny" as const, errno: 1 };
-    let errno: number;
+    const refuse: MountAction = { act: "deny", errno: grants?.errno ?? 1 };
+    let action: MountAction = refuse;
+    let issued: { token: number; real: number; what: Issued } | undefined;
+    if (grants) {
+      switch (req.op) {
+        case "mount":
+        case "umount":
+          action = decideMount(req, grants);
+          break;
+        case "open_tree":
+          action = decideOpenTree(req.path, req.flags, grants);
+          break;
+        case "fsopen":
+          action = decideFsopen(req.path, req.flags, grants);
+          break;
+        case "move_mount":
+          issued = this.#identify(n.pid, req.fromFd);
+          action = decideMoveMount(
+            req.fromPath,
+            req.path,
+            req.flags,
+            issued?.what,
+            grants,
+          );
+          break;
+        case "fsconfig":
+          issued = this.#identify(n.pid, req.fd);
+          action = decideFsconfig(
+            req.cmd,
+            req.key,
+            req.value,
+            issued?.what,
+            grants,
+          );
+          break;
+        case "fsmount":
+          issued = this.#identify(n.pid, req.fd);
+          action = decideFsmount(req.flags, req.attrs, issued?.what, grants);
+          break;
+        case "mount_setattr":
+          action = decideSetattr(req.path, req.flags, req.attr, grants);
+          break;
+      }
+    }
+    let errno = 0;
     if (action.act === "deny") {
       errno = action.errno;
+      this.listener.fail(n.id, errno);
     } else {
       if (!this.listener.stillValid(n.id)) return;
-      errno = this.#askHelper(action);
+      const { errno: e, fd } = this.#askHelper(action, issued?.real ?? -1);
+      errno = e;
+      if (!errno && issued && action.update) issued.what = action.update;
+      if (errno) {
+        this.listener.fail(n.id, errno);
+      } else if (fd >= 0 && action.issue) {
+        // A mount fd (open_tree, fsmount) is an O_PATH file, which
+        // SECCOMP_IOCTL_NOTIF_ADDFD cannot install: the broker keeps it and
+        // the sandbox gets an eventfd token standing for it. An fs context
+        // (fsopen) is a normal file and is handed over itself.
+        const token = action.op === "fsopen"
+          ? fd
+          : rawSyscall(NR.eventfd2, 0, O_CLOEXEC);
+        if (token < 0) {
+          close(fd);
+          errno = -token;
+          this.listener.fail(n.id, errno);
+        } else {
+          this.#issued.push({ token, real: fd, what: action.issue });
+          const r = this.listener.sendFd(n.id, token, action.cloexec ?? false);
+          if (r < 0 && r !== -2) {
+            errno = -r;
+            this.listener.fail(n.id, errno);
+          }
+        }
+      } else {
+        this.listener.succeed(n.id);
+      }
     }
-    if (errno) this.listener.fail(n.id, errno);
-    else this.listener.succeed(n.id);
-    this.audit.emit(
-      "broker",
-      req.op === "mount" ? "broker.mount" : "broker.umount",
-      {
-        pid: n.pid,
-        syscall: req.syscall,
-        path: req.path,
-        ...(req.op === "mount" && req.source ? { source: req.source } : {}),
-        ...(req.op === "mount" && req.fstype ? { fstype: req.fstype } : {}),
-        operation: action.act === "helper" ? action.op : req.op,
-        decision: action.act === "deny" ? "deny" : errno ? "error" : "allow",
-        errno,
-        ...(errno ? { error: errnoName(errno) } : {}),
-      },
-    );
+    this.audit.emit("broker", MOUNT_EVENTS[req.op], {
+      pid: n.pid,
+      syscall: req.syscall,
+      ..."path" in req ? { path: req.path } : {},
+      ...(req.op === "mount" && req.source ? { source: req.source } : {}),
+      ...(req.op === "mount" && req.fstype ? { fstype: req.fstype } : {}),
+      operation: action.act === "helper" ? action.op : req.op,
+      decision: action.act === "deny" ? "deny" : errno ? "error" : "allow",
+      errno,
+      ...(errno ? { error: errnoName(errno) } : {}),
+    });
   }
 
-  /** Sends an approved request to the helper; returns its errno (0: done). */
-  #askHelper(action: MountAction & { act: "helper" }): number {
+  /**
+   * Which fd the broker issued stands behind the sandbox's `fd`, if any:
+   * its file is fetched with pidfd_getfd and compared with kcmp.
+   */
+  #identify(
+    pid: number,
+    fd: number,
+  ): { token: number; real: number; what: Issued } | undefined {
+    if (!this.#issued.length || fd < 0) return undefined;
+    const pidfd = rawSyscall(NR.pidfd_open, pid, 0);
+    if (pidfd < 0) return undefined;
+    const theirs = rawSyscall(NR.pidfd_getfd, pidfd, fd, 0);
+    close(pidfd);
+    if (theirs < 0) return undefined;
+    try {
+      const self = Deno.pid;
+      return this.#issued.find((i) =>
+        rawSyscall(NR.kcmp, self, self, KCMP_FILE, i.token, theirs) === 0
+      );
+    } finally {
+      close(theirs);
+    }
+  }
+
+  /** Sends an approved request to the helper; returns its errno and any fd. */
+  #askHelper(
+    action: MountAction & { act: "helper" },
+    sendFd: number,
+  ): { errno: number; fd: number } {
     const [bytes, view] = this.#mountReq;
     bytes.fill(0);
     view.setUint32(mountReq.op, MOUNT_REQ_OPS[action.op], true);
     view.setUint32(mountReq.flags, action.flags, true);
-    view.setUint32(mountReq.read_only, action.read_only ? 1 : 0, true);
+    view.setUint32(
+      mountReq.read_only,
+      action.op === "setattr" ? action.attr_set ?? 0 : action.read_only ? 1 : 0,
+      true,
+    );
+    view.setUint32(mountReq.attr_clr, action.attr_clr ?? 0, true);
     const put = (offset: number, max: number, text: string | undefined) => {
       const c = cstring(text ?? "");
       if (c.length > max) throw new Error("mount request field too long");
@@ -191,16 +337,15 @@ export class Broker {
     put(mountReq.source, 4096, action.source);
     put(mountReq.target, 4096, action.target);
     put(mountReq.data, 256, action.data);
-    const w = rawSyscall(
-      NR.write,
+    const r = library().ll_helper_call(
       this.helperFd,
-      this.#mountReqAddr,
+      bytes,
       mountReq.size,
+      sendFd,
+      this.#recvFd,
     );
-    if (w !== mountReq.size) throw new Error("the mount helper is gone");
-    const r = rawSyscall(NR.read, this.helperFd, this.#replyAddr, 4);
-    if (r !== 4) throw new Error("the mount helper did not answer");
-    return -this.#reply[0];
+    if (r === -32) throw new Error("the mount helper is gone"); // EPIPE
+    return { errno: r < 0 ? -r : 0, fd: this.#recvFd[0] };
   }
 
   #memory(n: Notification): Memory {
@@ -210,6 +355,19 @@ export class Broker {
     const known = n.path;
     return {
       path: (addr) => known ?? readRemotePath(pid, addr),
+      mountAttr: (addr, size) => {
+        if (size < 32n) return -22; // EINVAL
+        const r = readRemote(pid, addr, 32);
+        if (typeof r === "number") return r;
+        if (r.length < 32) return -14;
+        const v = new DataView(r.buffer, r.byteOffset, 32);
+        return [0, 8, 16, 24].map((o) => Number(v.getBigUint64(o, true))) as [
+          number,
+          number,
+          number,
+          number,
+        ];
+      },
       openHow: (addr, size) => {
         if (size < 24n) return -22; // EINVAL
         const r = readRemote(pid, addr, 24);
@@ -243,9 +401,8 @@ export class Broker {
 
   #resolve(pid: number, req: Request) {
     switch (req.op) {
-      case "mount":
-      case "umount":
-        return undefined; // handled by #mount before resolution
+      default:
+        return undefined; // mount-family calls are handled by #mount
       case "open": {
         const path = this.#abs(pid, req.dirfd, req.path);
         return path === undefined
@@ -420,7 +577,7 @@ export class Broker {
 
   #audit(
     pid: number,
-    req: Exclude<Request, { op: "mount" | "umount" }>,
+    req: Exclude<Request, MountRequest>,
     action: Action,
     outcome: Outcome,
   ): void {

@@ -1,11 +1,25 @@
 import assert from "node:assert/strict";
-import { decideMount, type MountCall, type MountGrants } from "./mounts.ts";
+import {
+  decideFsconfig,
+  decideFsmount,
+  decideFsopen,
+  decideMount,
+  decideMoveMount,
+  decideOpenTree,
+  decideSetattr,
+  type Issued,
+  type MountCall,
+  type MountGrants,
+} from "./mounts.ts";
 
 const G: MountGrants = {
   tmpfs: ["/mnt/scratch"],
   bind: [
     { source: "/data", target: "/mnt/data", read_only: true },
     { source: "/cache", target: "/mnt/cache", read_only: false },
+  ],
+  objects: [
+    { name: "work", fs_type: "tmpfs", attach: ["/mnt/work"], attrs: 2 | 4 },
   ],
   errno: 1,
 };
@@ -139,3 +153,76 @@ for (const [name, call, expected] of TABLE) {
     assert.deepEqual(decideMount(call, G), expected);
   });
 }
+
+const ctx: Issued = { kind: "context", objects: G.objects, created: false };
+const named: Issued = { ...ctx, name: "work" };
+const created: Issued = { ...named, created: true };
+const tree: Issued = { kind: "tree", bind: G.bind[0] };
+const mounted: Issued = { kind: "mount", object: G.objects[0] };
+
+Deno.test("open_tree: only a clone of a declared bind source", () => {
+  assert.equal(decideOpenTree("/data", 1 | 0o2000000, G).act, "helper");
+  assert.deepEqual(decideOpenTree("/etc", 1, G), deny);
+  assert.deepEqual(decideOpenTree("/data", 0, G), deny, "no OPEN_TREE_CLONE");
+});
+
+Deno.test("move_mount: a broker-made mount, to its declared target only", () => {
+  assert.deepEqual(decideMoveMount("", "/mnt/data", 4, tree, G), {
+    act: "helper",
+    op: "move_mount",
+    target: "/mnt/data",
+    flags: 0,
+    read_only: true,
+  });
+  assert.deepEqual(decideMoveMount("", "/mnt/cache", 4, tree, G), deny);
+  assert.equal(decideMoveMount("", "/mnt/work", 4, mounted, G).act, "helper");
+  assert.deepEqual(
+    decideMoveMount("", "/mnt/work", 4, undefined, G),
+    deny,
+    "not ours",
+  );
+  assert.deepEqual(decideMoveMount("x", "/mnt/work", 4, mounted, G), deny);
+});
+
+Deno.test("fsopen, fsconfig, fsmount: exactly the declared object", () => {
+  assert.equal(decideFsopen("tmpfs", 1, G).act, "helper");
+  assert.deepEqual(decideFsopen("proc", 0, G), deny);
+  assert.equal(decideFsconfig(1, "source", "work", ctx, G).act, "helper");
+  assert.deepEqual(decideFsconfig(1, "source", "other", ctx, G), deny);
+  assert.equal(decideFsconfig(1, "size", "16m", named, G).act, "helper");
+  assert.deepEqual(decideFsconfig(1, "huge", "always", named, G), deny);
+  assert.deepEqual(decideFsconfig(3, "source", "/dev/sda", named, G), deny);
+  assert.equal(
+    decideFsconfig(6, undefined, undefined, ctx, G).act,
+    "helper",
+    "one candidate",
+  );
+  assert.deepEqual(decideFsmount(0, 2 | 4, named, G), deny, "not created");
+  assert.equal(decideFsmount(1, 2 | 4, created, G).act, "helper");
+  assert.deepEqual(
+    decideFsmount(0, 2, created, G),
+    deny,
+    "attrs must match exactly",
+  );
+});
+
+Deno.test("mount_setattr adds restrictions, never clears required ones", () => {
+  assert.equal(decideSetattr("/mnt/data", 0, [1, 0, 0, 0], G).act, "helper");
+  assert.deepEqual(
+    decideSetattr("/mnt/data", 0, [0, 1, 0, 0], G),
+    deny,
+    "clear ro of a ro bind",
+  );
+  assert.equal(decideSetattr("/mnt/cache", 0, [0, 1, 0, 0], G).act, "helper");
+  assert.deepEqual(
+    decideSetattr("/mnt/work", 0, [0, 2, 0, 0], G),
+    deny,
+    "clear nosuid of an object",
+  );
+  assert.deepEqual(decideSetattr("/etc", 0, [1, 0, 0, 0], G), deny);
+  assert.deepEqual(
+    decideSetattr("/mnt/data", 0, [1, 0, 0x40000, 0], G),
+    deny,
+    "propagation",
+  );
+});

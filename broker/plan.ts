@@ -18,7 +18,7 @@ import {
   OPEN_CALLS,
   TREE_CALLS,
 } from "./requests.ts";
-import type { MountGrants } from "./mounts.ts";
+import { MOUNT_ATTR, type MountGrants } from "./mounts.ts";
 
 /** What the broker grants and which calls it sees. */
 export interface BrokerPlan {
@@ -88,13 +88,21 @@ export function planBroker(policy: Policy, arch: Arch): BrokerPlan | undefined {
     export: roots("export"),
   };
   const trees = grants.scratch.length + grants.export.length > 0;
-  const mounts = (b.mount_tmpfs?.length ?? 0) + (b.mount_bind?.length ?? 0) > 0
+  const declaredMounts = (b.mount_tmpfs?.length ?? 0) +
+    (b.mount_bind?.length ?? 0) + (b.mount_object?.length ?? 0);
+  const mounts: MountGrants | undefined = declaredMounts > 0
     ? {
       tmpfs: (b.mount_tmpfs ?? []).map((t) => normalize(t)),
       bind: (b.mount_bind ?? []).map((m) => ({
         source: normalize(m.source),
         target: normalize(m.target),
         read_only: m.read_only ?? false,
+      })),
+      objects: (b.mount_object ?? []).map((o) => ({
+        name: o.name,
+        fs_type: o.fs_type,
+        attach: o.attach.map((a) => normalize(a)),
+        attrs: (o.attrs ?? []).reduce((m, a) => m | MOUNT_ATTR[a], 0),
       })),
       errno: policy.seccomp?.errno ?? 1,
     }

@@ -60,22 +60,49 @@ export type Request =
     flags: number;
     data?: string;
   }
-  | { op: "umount"; syscall: string; path: string; flags: number };
+  | { op: "umount"; syscall: string; path: string; flags: number }
+  | { op: "open_tree"; syscall: string; path: string; flags: number }
+  | {
+    op: "move_mount";
+    syscall: string;
+    fromFd: number;
+    fromPath: string;
+    path: string;
+    flags: number;
+  }
+  | { op: "fsopen"; syscall: string; path: string; flags: number }
+  | {
+    op: "fsconfig";
+    syscall: string;
+    fd: number;
+    cmd: number;
+    key?: string;
+    value?: string;
+  }
+  | { op: "fsmount"; syscall: string; fd: number; flags: number; attrs: number }
+  | {
+    op: "mount_setattr";
+    syscall: string;
+    path: string;
+    flags: number;
+    attr: [number, number, number, number] | number;
+  };
 
 /** Calls intercepted for declared files. */
 export const OPEN_CALLS = ["openat", "openat2", "open", "creat"];
 /** Calls intercepted when the policy declares brokered mounts. */
-export const MOUNT_CALLS = ["mount", "umount2"];
-/** The rest of the mount family: refused with the policy's errno. */
-export const NEW_MOUNT_API = [
+export const MOUNT_CALLS = [
+  "mount",
+  "umount2",
   "open_tree",
   "move_mount",
   "fsopen",
   "fsconfig",
   "fsmount",
-  "fspick",
   "mount_setattr",
 ];
+/** The rest of the mount family: refused with the policy's errno. */
+export const NEW_MOUNT_API = ["fspick"];
 /** Calls intercepted when scratch or export roots exist. */
 export const TREE_CALLS = [
   "mkdirat",
@@ -113,6 +140,11 @@ export interface Memory {
   path(addr: bigint): string | number;
   /** `struct open_how` at addr: flags, mode, resolve. */
   openHow(addr: bigint, size: bigint): [number, number, number] | number;
+  /** `struct mount_attr` at addr: attr_set, attr_clr, propagation, userns_fd. */
+  mountAttr(
+    addr: bigint,
+    size: bigint,
+  ): [number, number, number, number] | number;
 }
 
 const int = (v: bigint) => Number(BigInt.asIntN(32, v));
@@ -265,6 +297,54 @@ export function decode(
     case "umount2": {
       if ((err = read(a[0]))) return err;
       return { op: "umount", syscall: name, path: paths[0], flags: uint(a[1]) };
+    }
+    case "open_tree":
+      if ((err = read(a[1]))) return err;
+      return { op: name, syscall: name, path: paths[0], flags: uint(a[2]) };
+    case "move_mount":
+      if ((err = read(a[1], a[3]))) return err;
+      return {
+        op: name,
+        syscall: name,
+        fromFd: int(a[0]),
+        fromPath: paths[0],
+        path: paths[1],
+        flags: uint(a[4]),
+      };
+    case "fsopen":
+      if ((err = read(a[0]))) return err;
+      return { op: name, syscall: name, path: paths[0], flags: uint(a[1]) };
+    case "fsconfig": {
+      const key = a[2] === 0n ? undefined : mem.path(a[2]);
+      const value = a[3] === 0n ? undefined : mem.path(a[3]);
+      if (typeof key === "number") return -key;
+      if (typeof value === "number") return -value;
+      return {
+        op: name,
+        syscall: name,
+        fd: int(a[0]),
+        cmd: uint(a[1]),
+        key,
+        value,
+      };
+    }
+    case "fsmount":
+      return {
+        op: name,
+        syscall: name,
+        fd: int(a[0]),
+        flags: uint(a[1]),
+        attrs: uint(a[2]),
+      };
+    case "mount_setattr": {
+      if ((err = read(a[1]))) return err;
+      return {
+        op: name,
+        syscall: name,
+        path: paths[0],
+        flags: uint(a[2]),
+        attr: mem.mountAttr(a[3], a[4]),
+      };
     }
   }
   throw new Error(`broker: no decoder for ${name}`);

@@ -16,12 +16,10 @@ import { loadPolicy } from "../policy/load.ts";
 import { CompatError, fitRuleToTarget } from "../policy/plan.ts";
 import { ruleTargetKind } from "../sandbox/landlock.ts";
 import {
-  checkEnforceable,
   planSandbox,
   runPlanned,
   type SandboxPlan,
   SetupError,
-  UnsupportedSectionError,
 } from "../sandbox/run.ts";
 import { SpawnError } from "../syscalls/process.ts";
 import { type OptionSpecs, parseOptions } from "./args.ts";
@@ -174,7 +172,6 @@ export async function main(args: string[]): Promise<number> {
       console.log(await dryRunReport(source, plan, command));
       return EXIT.OK;
     }
-    checkEnforceable(policy);
     warnIfDegraded(plan);
     audit = openAudit(values);
     const result = await runPlanned(
@@ -195,10 +192,6 @@ export async function main(args: string[]): Promise<number> {
       e instanceof SetupError
     ) {
       printError((e as Error).message);
-      return EXIT.POLICY;
-    }
-    if (e instanceof UnsupportedSectionError) {
-      printError(`${source.name}: ${e.message}`);
       return EXIT.POLICY;
     }
     if (e instanceof CompatError) {

@@ -58,6 +58,21 @@
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
 #endif
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef SYS_fsopen
+#define SYS_fsopen 430
+#endif
+#ifndef SYS_fsconfig
+#define SYS_fsconfig 431
+#endif
+#ifndef SYS_fsmount
+#define SYS_fsmount 432
+#endif
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
 #endif
@@ -322,44 +337,95 @@ static __attribute__((noreturn)) void mount_helper(int sock)
 {
 	static struct ll_mount_req r; /* own copy of memory: not shared */
 	for (;;) {
-		ssize_t n = recv(sock, &r, sizeof(r), 0);
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} control;
+		struct iovec iov = { .iov_base = &r, .iov_len = sizeof(r) };
+		struct msghdr mh = { .msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = control.buf,
+				     .msg_controllen = sizeof(control.buf) };
+		ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 		if (n <= 0)
 			_exit(0);
+		int in_fd = -1, out_fd = -1;
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		if (cm && cm->cmsg_type == SCM_RIGHTS)
+			memcpy(&in_fd, CMSG_DATA(cm), sizeof(int));
 		int err = 0;
 		r.source[sizeof(r.source) - 1] = 0;
 		r.target[sizeof(r.target) - 1] = 0;
 		r.data[sizeof(r.data) - 1] = 0;
+		struct ll_mount_attr attr = { 0 };
+		long rc = 0;
 		if (n != (ssize_t)sizeof(r)) {
 			err = EINVAL;
-		} else if (r.op == LL_REQ_TMPFS) {
-			unsigned long f = MS_NOSUID | MS_NODEV |
-					  (r.flags & (MS_RDONLY | MS_NOEXEC));
-			if (mount("tmpfs", r.target, "tmpfs", f,
-				  r.data[0] ? r.data : NULL) < 0)
+		} else {
+			switch (r.op) {
+			case LL_REQ_TMPFS:
+				rc = mount("tmpfs", r.target, "tmpfs",
+					   MS_NOSUID | MS_NODEV |
+						   (r.flags & (MS_RDONLY | MS_NOEXEC)),
+					   r.data[0] ? r.data : NULL);
+				break;
+			case LL_REQ_BIND:
+				rc = mount(r.source, r.target, NULL, MS_BIND | MS_REC, NULL);
+				break;
+			case LL_REQ_UMOUNT:
+				rc = umount2(r.target, r.flags & MNT_DETACH);
+				break;
+			case LL_REQ_OPEN_TREE:
+				rc = out_fd = (int)syscall(SYS_open_tree, AT_FDCWD, r.source,
+							   1 /* OPEN_TREE_CLONE */ | O_CLOEXEC |
+								   (r.flags & AT_RECURSIVE));
+				break;
+			case LL_REQ_MOVE_MOUNT:
+				rc = syscall(SYS_move_mount, in_fd, "", AT_FDCWD, r.target,
+					     0x00000004 /* MOVE_MOUNT_F_EMPTY_PATH */);
+				break;
+			case LL_REQ_FSOPEN:
+				rc = out_fd = (int)syscall(SYS_fsopen, r.source,
+							   1 /* FSOPEN_CLOEXEC */);
+				break;
+			case LL_REQ_FSCONFIG:
+				rc = syscall(SYS_fsconfig, in_fd, r.flags,
+					     r.source[0] ? r.source : NULL,
+					     r.data[0] ? r.data : NULL, 0);
+				break;
+			case LL_REQ_FSMOUNT:
+				rc = out_fd = (int)syscall(SYS_fsmount, in_fd,
+							   1 /* FSMOUNT_CLOEXEC */, r.flags);
+				break;
+			case LL_REQ_SETATTR:
+				attr.attr_set = r.read_only;
+				attr.attr_clr = r.attr_clr;
+				rc = syscall(SYS_mount_setattr, AT_FDCWD, r.target,
+					     r.flags & AT_RECURSIVE, &attr, sizeof(attr));
+				break;
+			default:
+				rc = -1;
+				errno = EINVAL;
+			}
+			if (rc < 0)
 				err = errno;
-		} else if (r.op == LL_REQ_BIND) {
-			if (mount(r.source, r.target, NULL, MS_BIND | MS_REC,
-				  NULL) < 0) {
-				err = errno;
-			} else if (r.read_only) {
-				struct ll_mount_attr attr = {
-					.attr_set = LL_MOUNT_ATTR_RDONLY
-				};
+			/* Declared read-only: a bind becomes read-only at once. */
+			if (!err && r.read_only &&
+			    (r.op == LL_REQ_BIND || r.op == LL_REQ_MOVE_MOUNT)) {
+				attr.attr_set = LL_MOUNT_ATTR_RDONLY;
 				if (syscall(SYS_mount_setattr, AT_FDCWD, r.target,
 					    AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
 					err = errno;
 					umount2(r.target, MNT_DETACH);
 				}
 			}
-		} else if (r.op == LL_REQ_UMOUNT) {
-			if (umount2(r.target, r.flags & MNT_DETACH) < 0)
-				err = errno;
-		} else {
-			err = EINVAL;
 		}
+		if (in_fd >= 0)
+			close(in_fd);
 		int32_t reply = -err;
-		if (send(sock, &reply, sizeof(reply), MSG_NOSIGNAL) < 0)
-			_exit(0);
+		send_report(sock, reply, 0, 0, 0, err ? -1 : out_fd);
+		if (out_fd >= 0)
+			close(out_fd);
 	}
 }
 
@@ -626,6 +692,46 @@ int32_t ll_probe_namespaces(uint32_t clone_flags)
 	while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	return -err;
+}
+
+int32_t ll_helper_call(int32_t sock, const void *req, uint32_t len,
+		       int32_t send_fd, int32_t *recv_fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { .iov_base = (void *)req, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	*recv_fd = -1;
+	if (send_fd >= 0) {
+		memset(&control, 0, sizeof(control));
+		mh.msg_control = control.buf;
+		mh.msg_controllen = sizeof(control.buf);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &send_fd, sizeof(int));
+	}
+	if (sendmsg(sock, &mh, MSG_NOSIGNAL) != (ssize_t)len)
+		return -EPIPE;
+	/* The reply is a report message: {reply, 0, 0, 0} and maybe an fd. */
+	int32_t msg[4];
+	struct iovec riov = { .iov_base = msg, .iov_len = sizeof(msg) };
+	struct msghdr rh = { .msg_iov = &riov,
+			     .msg_iovlen = 1,
+			     .msg_control = control.buf,
+			     .msg_controllen = sizeof(control.buf) };
+	ssize_t n;
+	while ((n = recvmsg(sock, &rh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(msg))
+		return -EPIPE;
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&rh);
+	if (cm && cm->cmsg_type == SCM_RIGHTS)
+		memcpy(recv_fd, CMSG_DATA(cm), sizeof(int));
+	return msg[0];
 }
 
 int32_t ll_wait(int32_t pidfd)

@@ -68,18 +68,31 @@ enum ll_mount_req_op {
 	LL_REQ_TMPFS = 1, /* mount a tmpfs on target (nosuid, nodev) */
 	LL_REQ_BIND = 2, /* bind source on target; read_only via mount_setattr */
 	LL_REQ_UMOUNT = 3, /* umount2(target, flags & MNT_DETACH) */
+	LL_REQ_OPEN_TREE = 4, /* open_tree(source, CLONE | flags) -> fd */
+	LL_REQ_MOVE_MOUNT = 5, /* move_mount(fd, "", target); read_only after */
+	LL_REQ_FSOPEN = 6, /* fsopen(source = fs type) -> fd */
+	LL_REQ_FSCONFIG = 7, /* fsconfig(fd, flags = cmd, source = key, data = value) */
+	LL_REQ_FSMOUNT = 8, /* fsmount(fd, 0, flags = attrs) -> fd */
+	LL_REQ_SETATTR = 9, /* mount_setattr(target, flags, set = attr_set, clr) */
 };
 
 /* One request to the mount helper; the reply is an int32_t: 0 or -errno. */
 struct ll_mount_req {
 	uint32_t op;
-	uint32_t flags; /* tmpfs: MS_RDONLY | MS_NOEXEC; umount: MNT_DETACH */
-	uint32_t read_only;
-	uint32_t reserved;
+	uint32_t flags; /* per op, see enum ll_mount_req_op */
+	uint32_t read_only; /* LL_REQ_SETATTR: the attr_set mask instead */
+	uint32_t attr_clr; /* LL_REQ_SETATTR */
 	char source[4096];
 	char target[4096];
-	char data[256]; /* tmpfs options, already checked by the broker */
+	char data[256]; /* tmpfs options or an fsconfig value, already checked */
 };
+
+/*
+ * A call to the mount helper: sends req (and send_fd, if >= 0), returns
+ * the helper's reply (0 or -errno) and any fd it sent back in *recv_fd.
+ */
+int32_t ll_helper_call(int32_t sock, const void *req, uint32_t len,
+		       int32_t send_fd, int32_t *recv_fd);
 
 /*
  * What the parent prepared. Every pointer stays valid for the duration of

@@ -97,13 +97,24 @@ export const mountReq = {
   op: 0,
   flags: 4,
   read_only: 8,
+  attr_clr: 12,
   source: 16,
   target: 4112,
   data: 8208,
 } as const;
 
 /** `enum ll_mount_req_op` */
-export const MOUNT_REQ_OPS = { tmpfs: 1, bind: 2, umount: 3 } as const;
+export const MOUNT_REQ_OPS = {
+  tmpfs: 1,
+  bind: 2,
+  umount: 3,
+  open_tree: 4,
+  move_mount: 5,
+  fsopen: 6,
+  fsconfig: 7,
+  fsmount: 8,
+  setattr: 9,
+} as const;
 
 /** `LL_SPAWN_MOUNT_HELPER` */
 export const SPAWN_MOUNT_HELPER = 2;

@@ -171,6 +171,7 @@ int main(void)
 	FIELD(struct ll_mount_req, op);
 	FIELD(struct ll_mount_req, flags);
 	FIELD(struct ll_mount_req, read_only);
+	FIELD(struct ll_mount_req, attr_clr);
 	FIELD(struct ll_mount_req, source);
 	FIELD(struct ll_mount_req, target);
 	FIELD(struct ll_mount_req, data);

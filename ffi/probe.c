@@ -279,6 +279,42 @@ static int time_calls(const char *kind, const char *path, int n)
 	return 0;
 }
 
+/* open_tree(OPEN_TREE_CLONE) of src, then move_mount onto tgt. */
+static void tree_bind(const char *src, const char *tgt)
+{
+	int fd = (int)syscall(428, AT_FDCWD, src, 1 | O_CLOEXEC);
+	if (report("open_tree", src, fd) < 0)
+		return;
+	report("move_mount", tgt, (int)syscall(429, fd, "", AT_FDCWD, tgt, 4));
+	close(fd);
+}
+
+/* fsopen(type), fsconfig(source = name), create, fsmount(attrs), move_mount. */
+static void fs_object(const char *type, const char *name, unsigned attrs,
+		      const char *tgt)
+{
+	int fd = (int)syscall(430, type, 1);
+	if (report("fsopen", type, fd) < 0)
+		return;
+	if (report("fsconfig-source", name, (int)syscall(431, fd, 1, "source", name, 0)) < 0 ||
+	    report("fsconfig-create", type, (int)syscall(431, fd, 6, NULL, NULL, 0)) < 0) {
+		close(fd);
+		return;
+	}
+	int m = (int)syscall(432, fd, 1, attrs);
+	close(fd);
+	if (report("fsmount", name, m) < 0)
+		return;
+	report("move_mount", tgt, (int)syscall(429, m, "", AT_FDCWD, tgt, 4));
+	close(m);
+}
+
+static int set_attr(const char *tgt, unsigned set, unsigned clr)
+{
+	uint64_t attr[4] = { set, clr, 0, 0 };
+	return (int)syscall(442, AT_FDCWD, tgt, 0, attr, sizeof(attr));
+}
+
 static int list_fds(void)
 {
 	DIR *d = opendir("/proc/self/fd");
@@ -338,6 +374,12 @@ int main(int argc, char **argv)
 			report(op, a, kill(atoi(a), atoi(b))), i += 2;
 		else if (!strcmp(op, "abstract"))
 			report(op, a, abstract_connect(a)), i++;
+		else if (!strcmp(op, "tree-bind"))
+			tree_bind(a, b), i += 2;
+		else if (!strcmp(op, "fs-object"))
+			fs_object(a, b, (unsigned)atoi(argv[i + 3]), argv[i + 4]), i += 4;
+		else if (!strcmp(op, "setattr"))
+			report(op, a, set_attr(a, (unsigned)atoi(b), (unsigned)atoi(argv[i + 3]))), i += 3;
 		else if (!strcmp(op, "mount"))
 			report(op, a, mount("tmpfs", a, "tmpfs", 0, NULL)), i++;
 		else if (!strcmp(op, "bind-mount"))

@@ -23,6 +23,12 @@ export const symbols = {
   ll_probe_namespaces: { parameters: ["u32"], result: "i32" },
   /** int32_t ll_broker_next(struct ll_broker *b, void *notif); blocks. */
   ll_broker_next: { parameters: ["buffer", "buffer"], result: "i32" },
+  /** int32_t ll_helper_call(int32_t sock, const void *req, uint32_t len,
+   *  int32_t send_fd, int32_t *recv_fd); */
+  ll_helper_call: {
+    parameters: ["i32", "buffer", "u32", "i32", "buffer"],
+    result: "i32",
+  },
   /** int32_t ll_forward_signals(const int32_t *sigs, uint32_t n); */
   ll_forward_signals: { parameters: ["buffer", "u32"], result: "i32" },
   /** void ll_forward_to(int32_t pidfd); */

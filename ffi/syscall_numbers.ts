@@ -15,6 +15,10 @@ export type OwnSyscall =
   | "pidfd_send_signal"
   | "ioctl"
   | "socket"
+  | "pidfd_open"
+  | "pidfd_getfd"
+  | "kcmp"
+  | "eventfd2"
   | "ppoll"
   | "process_vm_readv"
   | "openat2"
@@ -34,6 +38,10 @@ const X86_64: Record<OwnSyscall, number> = {
   pidfd_send_signal: 424,
   ioctl: 16,
   socket: 41,
+  pidfd_open: 434,
+  pidfd_getfd: 438,
+  kcmp: 312,
+  eventfd2: 290,
   ppoll: 271,
   process_vm_readv: 310,
   openat2: 437,
@@ -54,6 +62,10 @@ const AARCH64: Record<OwnSyscall, number> = {
   pidfd_send_signal: 424,
   ioctl: 29,
   socket: 198,
+  pidfd_open: 434,
+  pidfd_getfd: 438,
+  kcmp: 272,
+  eventfd2: 19,
   ppoll: 73,
   process_vm_readv: 270,
   openat2: 437,

@@ -9,7 +9,6 @@ import type { Diagnostic, Source } from "./diagnostic.ts";
 import { expandPolicy } from "./expand.ts";
 import { isBeneath } from "./paths.ts";
 import { FILE_RIGHTS, type FsRight } from "./rights.ts";
-import { LATER_KEYS } from "./sections.ts";
 import type { Policy } from "./schema.ts";
 import { validatePolicy } from "./validate.ts";
 
@@ -139,17 +138,6 @@ export function warnings(
     } else ports.set(rule.port, j);
   });
 
-  for (const [section, key] of LATER_KEYS) {
-    if (
-      (policy[section] as Record<string, unknown> | undefined)?.[key] !==
-        undefined
-    ) {
-      out.push(warning(
-        [section, key],
-        `${section}.${key} is valid, but this landlockd does not enforce it yet, so "run" refuses this policy`,
-      ));
-    }
-  }
   // Mount targets and the rootfs are useless when no rule reaches them.
   if (layers.length) {
     const root = policy.runtime?.root?.replace(/\/+$/, "") ?? "";

@@ -11,7 +11,6 @@ import {
   type LandlockPlan,
   planLandlock,
 } from "../policy/plan.ts";
-import { LATER_KEYS } from "../policy/sections.ts";
 import type { Policy } from "../policy/schema.ts";
 import { close } from "../syscalls/sys.ts";
 import {
@@ -59,11 +58,6 @@ async function brokerModules() {
 /** `SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` */
 const LISTENER_FILTER_FLAGS = (1 << 3) | (1 << 5);
 
-/** A policy section this version validates but does not enforce yet. */
-export class UnsupportedSectionError extends Error {
-  override name = "UnsupportedSectionError";
-}
-
 /** Everything decided before anything runs; `--dry-run` prints this. */
 export interface SandboxPlan {
   support: LandlockSupport;
@@ -99,23 +93,6 @@ export async function planSandbox(policy: Policy): Promise<SandboxPlan> {
       e.message = `${support.reason}\n${e.message}`;
     }
     throw e;
-  }
-}
-
-/** Refuses keys whose enforcement has not landed yet, naming them. */
-export function checkEnforceable(policy: Policy): void {
-  const used = LATER_KEYS.filter(([section, key]) =>
-    (policy[section] as Record<string, unknown> | undefined)?.[key] !==
-      undefined
-  ).map(([section, key]) => `${section}.${key}`);
-  if (used.length) {
-    throw new UnsupportedSectionError(
-      `this landlockd validates but does not yet enforce ${
-        used.join(", ")
-      } (the brokered mount API); refusing to run rather than ignore ${
-        used.length > 1 ? "them" : "it"
-      }`,
-    );
   }
 }
 

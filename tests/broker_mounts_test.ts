@@ -18,7 +18,9 @@ import {
 
 function tree(): string {
   const d = tempDir();
-  for (const sub of ["mnt/scratch", "mnt/data", "mnt/other", "data"]) {
+  for (
+    const sub of ["mnt/scratch", "mnt/data", "mnt/other", "mnt/work", "data"]
+  ) {
     Deno.mkdirSync(`${d}/${sub}`, { recursive: true });
   }
   Deno.writeTextFileSync(`${d}/data/f`, "hello\n");
@@ -39,6 +41,7 @@ handled_access_fs = ["execute", "read_file", "read_dir", "write_file", "make_reg
 [broker]
 mount_tmpfs = ["${d}/mnt/scratch"]
 mount_bind = [{ source = "${d}/data", target = "${d}/mnt/data", read_only = true }]
+mount_object = [{ name = "work", fs_type = "tmpfs", attach = ["${d}/mnt/work"], attrs = ["nosuid", "nodev"] }]
 ${errno}`);
 }
 
@@ -76,9 +79,9 @@ for (const as of USERS) {
         "umount",
         "/",
         "open-tree",
-        `${d}/data`,
+        "/etc",
         "fsopen",
-        "tmpfs",
+        "proc",
       ],
     ], { as });
     assertProbe(r, {
@@ -92,12 +95,90 @@ for (const as of USERS) {
       [`mount-proc ${m}/scratch`]: "EPERM",
       [`umount ${m}/scratch`]: "OK",
       ["umount /"]: "EPERM",
-      [`open-tree ${d}/data`]: "EPERM",
-      ["fsopen tmpfs"]: "EPERM",
+      ["open-tree /etc"]: "EPERM",
+      ["fsopen proc"]: "EPERM",
     });
     // The mounts lived in the sandbox's mount namespace only.
     assert.deepEqual([...Deno.readDirSync(`${m}/scratch`)], []);
     assert.deepEqual([...Deno.readDirSync(`${m}/data`)], []);
+  });
+}
+
+for (const as of USERS) {
+  Deno.test(`[${as}] the new mount API: open_tree/move_mount and fsopen/fsconfig/fsmount on exactly what is declared`, async () => {
+    const d = tree();
+    const m = `${d}/mnt`;
+    const r = await landlockd([
+      "run",
+      "--policy-file",
+      policy(d),
+      "--",
+      PROBE,
+      ...[
+        "tree-bind",
+        `${d}/data`,
+        `${m}/data`,
+        "read",
+        `${m}/data/f`,
+        "write",
+        `${m}/data/f`,
+      ],
+      ...["setattr", `${m}/data`, "0", "1"],
+      ...[
+        "fs-object",
+        "tmpfs",
+        "work",
+        "6",
+        `${m}/work`,
+        "create",
+        `${m}/work/x`,
+      ],
+      ...["setattr", `${m}/work`, "1", "0"],
+    ], { as });
+    assertProbe(r, {
+      [`open_tree ${d}/data`]: "OK",
+      [`move_mount ${m}/data`]: "OK",
+      [`read ${m}/data/f`]: "OK",
+      [`write ${m}/data/f`]: "EROFS",
+      [`setattr ${m}/data`]: "EPERM", // clearing the declared read-only
+      ["fsopen tmpfs"]: "OK",
+      ["fsconfig-source work"]: "OK",
+      ["fsconfig-create tmpfs"]: "OK",
+      ["fsmount work"]: "OK",
+      [`move_mount ${m}/work`]: "OK",
+      [`create ${m}/work/x`]: "OK",
+      [`setattr ${m}/work`]: "OK", // adding read-only is fine
+    });
+    assert.deepEqual([...Deno.readDirSync(`${m}/work`)], []);
+  });
+
+  Deno.test(`[${as}] the new mount API refuses undeclared sources, targets, names, types and attributes`, async () => {
+    const d = tree();
+    const m = `${d}/mnt`;
+    const run = (...ops: string[]) =>
+      landlockd(["run", "--policy-file", policy(d), "--", PROBE, ...ops], {
+        as,
+      });
+    assertProbe(await run("tree-bind", `${d}/data`, `${m}/other`), {
+      [`open_tree ${d}/data`]: "OK",
+      [`move_mount ${m}/other`]: "EPERM",
+    });
+    assertProbe(await run("tree-bind", "/etc", `${m}/data`), {
+      ["open_tree /etc"]: "EPERM",
+    });
+    assertProbe(await run("fs-object", "tmpfs", "other", "6", `${m}/work`), {
+      ["fsopen tmpfs"]: "OK",
+      ["fsconfig-source other"]: "EPERM",
+    });
+    assertProbe(await run("fs-object", "tmpfs", "work", "0", `${m}/work`), {
+      ["fsopen tmpfs"]: "OK",
+      ["fsconfig-source work"]: "OK",
+      ["fsconfig-create tmpfs"]: "OK",
+      ["fsmount work"]: "EPERM",
+    });
+    assertProbe(await run("fs-object", "proc", "work", "6", `${m}/work`), {
+      ["fsopen proc"]: "EPERM",
+    });
   });
 }
 
@@ -113,14 +194,14 @@ Deno.test("refused mount calls fail with the policy's errno", async () => {
       "mount",
       `${d}/mnt/other`,
       "fsopen",
-      "tmpfs",
+      "proc",
       "mount",
       `${d}/mnt/scratch`,
     ],
   ]);
   assertProbe(r, {
     [`mount ${d}/mnt/other`]: "EOPNOTSUPP",
-    ["fsopen tmpfs"]: "EOPNOTSUPP",
+    ["fsopen proc"]: "EOPNOTSUPP",
     [`mount ${d}/mnt/scratch`]: "OK",
   });
 });

@@ -6,7 +6,6 @@ import assert from "node:assert/strict";
 import {
   freePort,
   landlockd,
-  policyFile,
   PROBE,
   probeResults,
   python3,
@@ -144,24 +143,3 @@ print(attempt("connect", 443), attempt("connect", ${other}), attempt("bind", ${f
     }
   });
 }
-
-Deno.test("keys whose enforcement has not landed are refused by run, naming them", async () => {
-  const p = policyFile(`version = 1
-[scope]
-signal = true
-[broker]
-mount_object = [{ name = "scratch", fs_type = "tmpfs", attach = ["/tmp"] }]
-`);
-  const r = await landlockd(["run", "--policy-file", p, "--", "true"]);
-  assert.equal(r.code, 1);
-  assert.match(
-    r.stderr,
-    /this landlockd validates but does not yet enforce broker\.mount_object \(the brokered mount API\); refusing to run/,
-  );
-  const lint = await landlockd(["lint", "--policy-file", p]);
-  assert.equal(lint.code, 0);
-  assert.match(
-    lint.stderr,
-    /warning: broker\.mount_object: broker\.mount_object is valid, but this landlockd does not enforce it yet/,
-  );
-});
