@@ -98,16 +98,16 @@ struct child_ctx {
 	int helper_fd; /* the helper's end of the mount helper socket, or -1 */
 };
 
-static void send_report(int fd, int32_t kind, int32_t step, int32_t err,
-			int32_t detail, int pass_fd)
+/* Sends buf on a SEQPACKET socket, with pass_fd attached when >= 0. */
+static ssize_t send_with_fd(int fd, const void *buf, size_t len, int pass_fd)
 {
-	int32_t msg[4] = { kind, step, err, detail };
-	struct iovec iov = { .iov_base = msg, .iov_len = sizeof(msg) };
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} control;
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
 
 	if (pass_fd >= 0) {
 		memset(&control, 0, sizeof(control));
@@ -119,8 +119,16 @@ static void send_report(int fd, int32_t kind, int32_t step, int32_t err,
 		cm->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
 	}
-	while (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0 && errno == EINTR)
+	while ((n = sendmsg(fd, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
 		;
+	return n;
+}
+
+static void send_report(int fd, int32_t kind, int32_t step, int32_t err,
+			int32_t detail, int pass_fd)
+{
+	int32_t msg[4] = { kind, step, err, detail };
+	send_with_fd(fd, msg, sizeof(msg), pass_fd);
 }
 
 static __attribute__((noreturn)) void fail_at(const struct child_ctx *c,
@@ -701,20 +709,8 @@ int32_t ll_helper_call(int32_t sock, const void *req, uint32_t len,
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} control;
-	struct iovec iov = { .iov_base = (void *)req, .iov_len = len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	*recv_fd = -1;
-	if (send_fd >= 0) {
-		memset(&control, 0, sizeof(control));
-		mh.msg_control = control.buf;
-		mh.msg_controllen = sizeof(control.buf);
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &send_fd, sizeof(int));
-	}
-	if (sendmsg(sock, &mh, MSG_NOSIGNAL) != (ssize_t)len)
+	if (send_with_fd(sock, req, len, send_fd) != (ssize_t)len)
 		return -EPIPE;
 	/* The reply is a report message: {reply, 0, 0, 0} and maybe an fd. */
 	int32_t msg[4];
