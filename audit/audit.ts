@@ -40,13 +40,27 @@ function line(
   return encoder.encode(JSON.stringify({ ...envelope, ...fields }) + "\n");
 }
 
+/** The audit destination cannot be used. */
+export class AuditError extends Error {
+  override name = "AuditError";
+}
+
+const OPEN_ERRORS: [new (...a: never[]) => Error, string][] = [
+  [Deno.errors.PermissionDenied, "Permission denied (EACCES)"],
+  [Deno.errors.NotFound, "No such file or directory (ENOENT)"],
+  [Deno.errors.IsADirectory, "Is a directory (EISDIR)"],
+];
+
 /** Appends events to a file, created with mode 0600 if missing. */
 export function auditToFile(path: string): AuditSink {
-  const file = Deno.openSync(path, {
-    append: true,
-    create: true,
-    mode: 0o600,
-  });
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { append: true, create: true, mode: 0o600 });
+  } catch (e) {
+    const why = OPEN_ERRORS.find(([type]) => e instanceof type)?.[1] ??
+      String(e);
+    throw new AuditError(`Cannot open audit file "${path}": ${why}`);
+  }
   return {
     emit: (c, e, f) => void file.writeSync(line(c, e, f)),
     close: () => file.close(),

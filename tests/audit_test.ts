@@ -107,3 +107,20 @@ Deno.test("audit events are off by default", async () => {
   assert.equal(r.stdout, "x\n");
   assert.equal(r.stderr, "");
 });
+
+Deno.test("an audit file that cannot be opened is one clear error, exit 1", async () => {
+  const r = await landlockd([
+    "run",
+    "--policy-file",
+    POLICY,
+    "--audit-file",
+    "/nonexistent/dir/audit.jsonl",
+    "--",
+    PROBE,
+  ]);
+  assert.equal(r.code, 1);
+  assert.equal(
+    r.stderr,
+    'landlockd: Cannot open audit file "/nonexistent/dir/audit.jsonl": No such file or directory (ENOENT)\n',
+  );
+});

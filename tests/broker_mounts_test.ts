@@ -152,6 +152,50 @@ for (const as of USERS) {
     assert.deepEqual([...Deno.readDirSync(`${m}/work`)], []);
   });
 
+  Deno.test(`[${as}] new mount API audit events match the documentation`, async () => {
+    const d = tree();
+    const m = `${d}/mnt`;
+    const dir = tempDir();
+    chownTree(dir);
+    const audit = `${dir}/audit.jsonl`;
+    const r = await landlockd([
+      "run",
+      "--policy-file",
+      policy(d),
+      "--audit-file",
+      audit,
+      "--",
+      PROBE,
+      ...[
+        "tree-bind",
+        `${d}/data`,
+        `${m}/data`,
+        "fs-object",
+        "tmpfs",
+        "work",
+        "6",
+        `${m}/work`,
+      ],
+      ...["setattr", `${m}/work`, "1", "0"],
+    ], { as });
+    assert.equal(r.code, 0, r.stderr);
+    const events = Deno.readTextFileSync(audit).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    )
+      .filter((e) => e.component === "broker");
+    events.forEach(assertDocumented);
+    assert.deepEqual(events.map((e) => `${e.event} ${e.decision}`), [
+      "broker.open_tree allow",
+      "broker.move_mount allow",
+      "broker.fsopen allow",
+      "broker.fsconfig allow",
+      "broker.fsconfig allow",
+      "broker.fsmount allow",
+      "broker.move_mount allow",
+      "broker.mount_setattr allow",
+    ]);
+  });
+
   Deno.test(`[${as}] the new mount API refuses undeclared sources, targets, names, types and attributes`, async () => {
     const d = tree();
     const m = `${d}/mnt`;

@@ -8,9 +8,11 @@ import { assertDocumented } from "./audit_schema.ts";
 import {
   assertProbe,
   chownTree,
+  freePort,
   landlockd,
   policyFile,
   PROBE,
+  probeResults,
   runInBackground,
   tempDir,
   USERS,
@@ -172,6 +174,44 @@ for (const as of USERS) {
     assert.equal(r.stdout, "/\netc\ntmp\nusr\nwork\nhi\nrefused\n");
     assert.match(r.stderr, /can't create \/usr\/x: Permission denied/);
     assert.equal(Deno.readTextFileSync(`${root}/tmp/x`), "hi\n");
+  });
+
+  Deno.test(`[${as}] prepared-root-net: inside the rootfs, TCP connects only to 80 and 443`, async () => {
+    const root = tempDir();
+    for (const sub of ["usr/bin", "tmp"]) {
+      Deno.mkdirSync(`${root}/${sub}`, { recursive: true });
+    }
+    Deno.copyFileSync(PROBE, `${root}/usr/bin/probe`);
+    Deno.chmodSync(`${root}/usr/bin/probe`, 0o755);
+    const other = freePort();
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: other });
+    try {
+      const r = await landlockd(
+        [
+          "run",
+          "--policy",
+          "prepared-root-net",
+          "--",
+          "probe",
+          "connect",
+          String(other),
+          "bind",
+          String(freePort()),
+          "ls",
+          "/",
+        ],
+        { as, env: { LANDLOCKD_ROOTFS: root, PATH: "/usr/bin" } },
+      );
+      const res = probeResults(r.stdout);
+      assert.equal(res[`connect ${other}`], "EACCES", r.stderr);
+      assert.equal(
+        Object.entries(res).find(([k]) => k.startsWith("bind"))?.[1],
+        "EACCES",
+      );
+      assert.equal(res["ls /"], "OK");
+    } finally {
+      listener.close();
+    }
   });
 
   Deno.test(`[${as}] hermetic-build compiles and runs a C program in its tmpfs, with no TCP`, async () => {
