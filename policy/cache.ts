@@ -48,7 +48,10 @@ export function fnv1a64(s: string): string {
 }
 
 function fileFor(dir: string, text: string): string {
-  return `${dir}/${fnv1a64(`${FORMAT}\0${VERSION}\0${text}`)}.json`;
+  // The architecture is in the key: syscall names validate against its table.
+  return `${dir}/${
+    fnv1a64(`${FORMAT}\0${VERSION}\0${Deno.build.arch}\0${text}`)
+  }.json`;
 }
 
 function trusted(path: string): boolean {
