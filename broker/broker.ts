@@ -58,29 +58,15 @@ import type { BrokerPlan } from "./plan.ts";
 import {
   AT_FDCWD,
   decode,
+  isMountRequest,
   type Memory,
+  type MountRequest,
   namesByNumber,
   type Request,
 } from "./requests.ts";
 
 const EXDEV = 18;
 const KCMP_FILE = 0;
-
-const MOUNT_OPS = [
-  "mount",
-  "umount",
-  "open_tree",
-  "move_mount",
-  "fsopen",
-  "fsconfig",
-  "fsmount",
-  "mount_setattr",
-] as const;
-type MountRequest = Extract<Request, { op: typeof MOUNT_OPS[number] }>;
-
-function isMountRequest(req: Request): req is MountRequest {
-  return (MOUNT_OPS as readonly string[]).includes(req.op);
-}
 
 /** The audit event for each mount-family call. */
 const MOUNT_EVENTS: Record<MountRequest["op"], string> = {

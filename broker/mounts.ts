@@ -13,18 +13,29 @@
  * @module
  */
 
+import {
+  AT_RECURSIVE,
+  FSCONFIG_CMD_CREATE,
+  FSCONFIG_CMD_CREATE_EXCL,
+  FSCONFIG_SET_STRING,
+  FSMOUNT_CLOEXEC,
+  FSOPEN_CLOEXEC,
+  MNT_DETACH,
+  MOVE_MOUNT_F_EMPTY_PATH,
+  MS_BIND,
+  MS_NODEV,
+  MS_NOEXEC,
+  MS_NOSUID,
+  MS_RDONLY,
+  MS_REC,
+  MS_SILENT,
+  O_CLOEXEC,
+  OPEN_TREE_CLONE,
+} from "../syscalls/constants.ts";
 import { normalize } from "./paths.ts";
 
-export const MS_RDONLY = 1;
-export const MS_NOSUID = 2;
-export const MS_NODEV = 4;
-export const MS_NOEXEC = 8;
-export const MS_SILENT = 32768;
-export const MS_BIND = 4096;
-export const MS_REC = 16384;
 const MS_MGC_MASK = 0xffff0000;
 const MS_MGC_VAL = 0xc0ed0000;
-export const MNT_DETACH = 2;
 
 /** A declared bind: exactly this source on exactly this target. */
 export interface BindGrant {
@@ -170,15 +181,6 @@ export function decideMount(call: MountCall, grants: MountGrants): MountAction {
   };
 }
 
-const OPEN_TREE_CLONE = 1;
-const O_CLOEXEC = 0o2000000;
-const AT_RECURSIVE = 0x8000;
-const MOVE_MOUNT_F_EMPTY_PATH = 4;
-const FSOPEN_CLOEXEC = 1;
-const FSMOUNT_CLOEXEC = 1;
-const FSCONFIG_SET_STRING = 1;
-const FSCONFIG_CMD_CREATE = 6;
-const FSCONFIG_CMD_CREATE_EXCL = 8;
 const ALL_ATTRS = 1 | 2 | 4 | 8;
 
 const OBJECT_OPTION: Record<ObjectGrant["fs_type"], RegExp> = {

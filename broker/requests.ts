@@ -88,6 +88,26 @@ export type Request =
     attr: [number, number, number, number] | number;
   };
 
+/** The mount-family requests (`umount2` decodes as `umount`). */
+const MOUNT_OPS = [
+  "mount",
+  "umount",
+  "open_tree",
+  "move_mount",
+  "fsopen",
+  "fsconfig",
+  "fsmount",
+  "mount_setattr",
+] as const;
+
+/** A request of the mount family. */
+export type MountRequest = Extract<Request, { op: typeof MOUNT_OPS[number] }>;
+
+/** Whether a request belongs to the mount family. */
+export function isMountRequest(req: Request): req is MountRequest {
+  return (MOUNT_OPS as readonly string[]).includes(req.op);
+}
+
 /** Calls intercepted for declared files. */
 export const OPEN_CALLS = ["openat", "openat2", "open", "creat"];
 /** Calls intercepted when the policy declares brokered mounts. */

@@ -7,7 +7,7 @@
 import { ABI_VERSIONS } from "../policy/rights.ts";
 import { library } from "../ffi/mod.ts";
 import { landlockSupport } from "../sandbox/kernel.ts";
-import { CLONE_NEWNS, CLONE_NEWUSER } from "../sandbox/mounts.ts";
+import { CLONE_NEWNS, CLONE_NEWUSER } from "../syscalls/constants.ts";
 import { describeErrno } from "../syscalls/errno.ts";
 import { type OptionSpecs, parseOptions } from "./args.ts";
 import { EXIT } from "./exit_codes.ts";

@@ -10,17 +10,17 @@
 import { PathError } from "../policy/diagnostic.ts";
 import type { Policy } from "../policy/schema.ts";
 import type { MountStep } from "../syscalls/process.ts";
-
-export const CLONE_NEWNS = 0x00020000;
-export const CLONE_NEWUSER = 0x10000000;
-export const CLONE_NEWPID = 0x20000000;
-
-const MS_NOSUID = 2;
-const MS_NODEV = 4;
-const MS_NOEXEC = 8;
-const MS_BIND = 4096;
-const MS_REC = 16384;
-const MS_PRIVATE = 1 << 18;
+import {
+  CLONE_NEWNS,
+  CLONE_NEWPID,
+  CLONE_NEWUSER,
+  MS_BIND,
+  MS_NODEV,
+  MS_NOEXEC,
+  MS_NOSUID,
+  MS_PRIVATE,
+  MS_REC,
+} from "../syscalls/constants.ts";
 
 /** A mount as `--dry-run` and audit events describe it. */
 export interface PlannedMount {

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import type { Policy } from "../policy/schema.ts";
 import { PathError } from "../policy/diagnostic.ts";
+import { planMounts } from "./mounts.ts";
 import {
   CLONE_NEWNS,
   CLONE_NEWPID,
   CLONE_NEWUSER,
-  planMounts,
-} from "./mounts.ts";
+} from "../syscalls/constants.ts";
 
 function policy(extra: Record<string, unknown>): Policy {
   return { version: 1, compat: "strict", ...extra } as Policy;

@@ -10,6 +10,7 @@ export const AT_FDCWD = -100;
 export const AT_REMOVEDIR = 0x200;
 export const AT_SYMLINK_FOLLOW = 0x400;
 export const AT_EMPTY_PATH = 0x1000;
+export const AT_RECURSIVE = 0x8000;
 
 export const O_ACCMODE = 3;
 export const O_RDONLY = 0;
@@ -27,3 +28,25 @@ export const RESOLVE_BENEATH = 0x08;
 
 export const RENAME_EXCHANGE = 2;
 export const RENAME_WHITEOUT = 4;
+
+export const MS_RDONLY = 1;
+export const MS_NOSUID = 2;
+export const MS_NODEV = 4;
+export const MS_NOEXEC = 8;
+export const MS_BIND = 4096;
+export const MS_REC = 16384;
+export const MS_SILENT = 32768;
+export const MS_PRIVATE = 1 << 18;
+export const MNT_DETACH = 2;
+
+export const CLONE_NEWNS = 0x00020000;
+export const CLONE_NEWUSER = 0x10000000;
+export const CLONE_NEWPID = 0x20000000;
+
+export const OPEN_TREE_CLONE = 1;
+export const MOVE_MOUNT_F_EMPTY_PATH = 4;
+export const FSOPEN_CLOEXEC = 1;
+export const FSMOUNT_CLOEXEC = 1;
+export const FSCONFIG_SET_STRING = 1;
+export const FSCONFIG_CMD_CREATE = 6;
+export const FSCONFIG_CMD_CREATE_EXCL = 8;
