@@ -9,6 +9,7 @@ import {
   landlockd,
   policyFile,
   probeResults,
+  sandboxed,
 } from "./helpers.ts";
 
 function policy(dir: string, compat: string, port: number): string {
@@ -80,20 +81,13 @@ for (let abi = 0; abi <= 6; abi++) {
     const [allowed, other] = [freePort(), freePort()];
     const file = policy(dir, "best_effort", allowed);
     const env = { LANDLOCKD_ABI_MAX: String(abi) };
-    const r = await landlockd(
-      [
-        "run",
-        "--policy-file",
-        file,
-        "--",
-        `${dir}/bin/probe`,
-        "read",
-        `${dir}/denied/file`,
-        "bind",
-        String(other),
-      ],
-      { env },
-    );
+    const r = await sandboxed(file, [
+      `${dir}/bin/probe`,
+      "read",
+      `${dir}/denied/file`,
+      "bind",
+      String(other),
+    ], { env });
     assert.equal(r.code, 0, r.stderr);
     const res = probeResults(r.stdout);
     assert.equal(res[`read ${dir}/denied/file`], abi >= 1 ? "EACCES" : "OK");

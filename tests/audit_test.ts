@@ -4,7 +4,14 @@
  */
 import assert from "node:assert/strict";
 import { assertDocumented } from "./audit_schema.ts";
-import { landlockd, policyFile, PROBE, ROOT, tempDir } from "./helpers.ts";
+import {
+  landlockd,
+  policyFile,
+  PROBE,
+  ROOT,
+  sandboxed,
+  tempDir,
+} from "./helpers.ts";
 
 const POLICY = policyFile(`version = 1
 [[fs_layer]]
@@ -95,15 +102,7 @@ Deno.test("--audit-fd writes events to an inherited descriptor, which the child 
 });
 
 Deno.test("audit events are off by default", async () => {
-  const r = await landlockd([
-    "run",
-    "--policy-file",
-    POLICY,
-    "--",
-    PROBE,
-    "print",
-    "x",
-  ]);
+  const r = await sandboxed(POLICY, [PROBE, "print", "x"]);
   assert.equal(r.stdout, "x\n");
   assert.equal(r.stderr, "");
 });

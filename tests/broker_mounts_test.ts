@@ -12,6 +12,7 @@ import {
   landlockd,
   policyFile,
   PROBE,
+  sandboxed,
   tempDir,
   USERS,
 } from "./helpers.ts";
@@ -49,11 +50,7 @@ for (const as of USERS) {
   Deno.test(`[${as}] the sandbox mounts exactly the declared tmpfs and bind, nothing else`, async () => {
     const d = tree();
     const m = `${d}/mnt`;
-    const r = await landlockd([
-      "run",
-      "--policy-file",
-      policy(d),
-      "--",
+    const r = await sandboxed(policy(d), [
       PROBE,
       ...[
         "mount",
@@ -108,11 +105,7 @@ for (const as of USERS) {
   Deno.test(`[${as}] the new mount API: open_tree/move_mount and fsopen/fsconfig/fsmount on exactly what is declared`, async () => {
     const d = tree();
     const m = `${d}/mnt`;
-    const r = await landlockd([
-      "run",
-      "--policy-file",
-      policy(d),
-      "--",
+    const r = await sandboxed(policy(d), [
       PROBE,
       ...[
         "tree-bind",
@@ -200,7 +193,7 @@ for (const as of USERS) {
     const d = tree();
     const m = `${d}/mnt`;
     const run = (...ops: string[]) =>
-      landlockd(["run", "--policy-file", policy(d), "--", PROBE, ...ops], {
+      sandboxed(policy(d), [PROBE, ...ops], {
         as,
       });
     assertProbe(await run("tree-bind", `${d}/data`, `${m}/other`), {

@@ -15,6 +15,7 @@ import {
   probeResults,
   python3,
   runInBackground,
+  sandboxed,
   tempDir,
   USERS,
 } from "./helpers.ts";
@@ -61,14 +62,9 @@ async function probe(
   as: (typeof USERS)[number],
   ...ops: string[]
 ) {
-  return await landlockd([
-    "run",
-    "--policy-file",
-    brokerPolicy(dir),
-    "--",
-    `${dir}/bin/probe`,
-    ...ops,
-  ], { as });
+  return await sandboxed(brokerPolicy(dir), [`${dir}/bin/probe`, ...ops], {
+    as,
+  });
 }
 
 for (const as of USERS) {
@@ -373,11 +369,7 @@ handled_access_fs = ["execute", "read_file", "read_dir", "write_file", "make_reg
 allow_write = ["${d}/log"]
 scratch = ["${d}/scratch"]
 `);
-    const r = await landlockd([
-      "run",
-      "--policy-file",
-      policy,
-      "--",
+    const r = await sandboxed(policy, [
       python,
       "-c",
       `import json, ssl, pathlib; pathlib.Path("${d}/scratch/py.json").write_text(json.dumps([1])); open("${d}/log", "a").write("logged"); print("ok")`,
@@ -391,13 +383,7 @@ scratch = ["${d}/scratch"]
 Deno.test("a missing declared path is an error naming it", async () => {
   const d = brokerTree();
   Deno.removeSync(`${d}/log`);
-  const r = await landlockd([
-    "run",
-    "--policy-file",
-    brokerPolicy(d),
-    "--",
-    "true",
-  ]);
+  const r = await sandboxed(brokerPolicy(d), ["true"]);
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,

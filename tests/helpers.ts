@@ -137,6 +137,15 @@ export async function landlockd(
 
 let scratchRoot: string | undefined;
 
+/** `landlockd run --policy-file POLICY -- ARGV…` */
+export function sandboxed(
+  policy: string,
+  argv: string[],
+  opts: RunOptions = {},
+): Promise<Result> {
+  return landlockd(["run", "--policy-file", policy, "--", ...argv], opts);
+}
+
 /** A temporary directory everyone can read (for tests run as nobody). */
 export function tempDir(prefix = "t-"): string {
   if (!scratchRoot) {

@@ -4,8 +4,8 @@
 import {
   assertProbe,
   fsTree,
-  landlockd,
   policyFile,
+  sandboxed,
   USERS,
 } from "./helpers.ts";
 
@@ -31,11 +31,7 @@ handled_access_fs = [${FS}]
 for (const as of USERS) {
   Deno.test(`[${as}] reads, writes, creates, lists and executes only where rules allow (else EACCES)`, async () => {
     const dir = fsTree();
-    const r = await landlockd([
-      "run",
-      "--policy-file",
-      onePolicy(dir),
-      "--",
+    const r = await sandboxed(onePolicy(dir), [
       `${dir}/bin/probe`,
       ...["read", `${dir}/allowed/file`],
       ...["read", `${dir}/allowed/sub/file`],
@@ -93,11 +89,7 @@ handled_access_fs = ["read_file"]
   path = "${dir}/allowed"
   allowed_access = ["read_file"]
 `);
-    const r = await landlockd([
-      "run",
-      "--policy-file",
-      policy,
-      "--",
+    const r = await sandboxed(policy, [
       `${dir}/bin/probe`,
       ...["read", `${dir}/allowed/sub/file`],
       ...["read", `${dir}/allowed/file`],
@@ -122,15 +114,10 @@ handled_access_fs = ["execute", "read_file", "read_dir"]
   path = "${dir}/allowed/file"
   allowed_access = ["read_file", "read_dir"]
 `);
-    const r = await landlockd([
-      "run",
-      "--policy-file",
-      policy,
-      "--",
-      `${dir}/bin/probe`,
-      ...["read", `${dir}/allowed/file`],
-      ...["read", `${dir}/allowed/sub/file`],
-    ], { as });
+    const r = await sandboxed(policy, [`${dir}/bin/probe`, ...[
+      "read",
+      `${dir}/allowed/file`,
+    ], ...["read", `${dir}/allowed/sub/file`]], { as });
     assertProbe(r, {
       [`read ${dir}/allowed/file`]: "OK",
       [`read ${dir}/allowed/sub/file`]: "EACCES",

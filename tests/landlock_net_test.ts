@@ -6,10 +6,10 @@ import assert from "node:assert/strict";
 import {
   assertProbe,
   freePort,
-  landlockd,
   policyFile,
   PROBE,
   probeResults,
+  sandboxed,
   USERS,
 } from "./helpers.ts";
 
@@ -23,14 +23,12 @@ handled_access_net = ["bind_tcp"]
   port = ${allowed}
   allowed_access = ["bind_tcp"]
 `);
-    const r = await landlockd([
-      "run",
-      "--policy-file",
-      policy,
-      "--",
-      PROBE,
-      ...["bind", String(allowed), "bind", String(other)],
-    ], { as });
+    const r = await sandboxed(policy, [PROBE, ...[
+      "bind",
+      String(allowed),
+      "bind",
+      String(other),
+    ]], { as });
     assertProbe(r, { [`bind ${allowed}`]: "OK", [`bind ${other}`]: "EACCES" });
   });
 
@@ -47,15 +45,12 @@ handled_access_net = ["connect_tcp"]
   port = ${allowed}
   allowed_access = ["connect_tcp"]
 `);
-      const r = await landlockd([
-        "run",
-        "--policy-file",
-        policy,
-        "--",
-        PROBE,
-        ...["connect", String(allowed), "connect", String(other)],
-        ...["bind", String(freePort())],
-      ], { as });
+      const r = await sandboxed(policy, [PROBE, ...[
+        "connect",
+        String(allowed),
+        "connect",
+        String(other),
+      ], ...["bind", String(freePort())]], { as });
       const res = probeResults(r.stdout);
       assert.equal(res[`connect ${allowed}`], "OK");
       assert.equal(res[`connect ${other}`], "EACCES");
@@ -89,14 +84,11 @@ handled_access_net = ["connect_tcp"]
 signal = ${scoped}
 abstract_unix_socket = true
 `);
-        const r = await landlockd([
-          "run",
-          "--policy-file",
-          policy,
-          "--",
-          PROBE,
-          ...["kill", String(outside.pid), "0"],
-        ], { as });
+        const r = await sandboxed(policy, [PROBE, ...[
+          "kill",
+          String(outside.pid),
+          "0",
+        ]], { as });
         const expected = scoped ? "EPERM" : "OK";
         assertProbe(r, { [`kill ${outside.pid}`]: expected });
       }
@@ -121,14 +113,9 @@ abstract_unix_socket = true
 abstract_unix_socket = ${scoped}
 signal = true
 `);
-        const r = await landlockd([
-          "run",
-          "--policy-file",
-          policy,
-          "--",
-          PROBE,
-          ...["abstract", name],
-        ], { as });
+        const r = await sandboxed(policy, [PROBE, ...["abstract", name]], {
+          as,
+        });
         assertProbe(r, { [`abstract ${name}`]: scoped ? "EPERM" : "OK" });
       }
     } finally {

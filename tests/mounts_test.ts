@@ -14,6 +14,7 @@ import {
   PROBE,
   probeResults,
   runInBackground,
+  sandboxed,
   tempDir,
   USERS,
 } from "./helpers.ts";
@@ -57,20 +58,13 @@ ${extra}`);
 for (const as of USERS) {
   Deno.test(`[${as}] writes under a tmpfs stay in the sandbox`, async () => {
     const d = tree();
-    const r = await landlockd(
-      [
-        "run",
-        "--policy-file",
-        policy(d),
-        "--",
-        PROBE,
-        "create",
-        `${d}/tmp/new`,
-        "read",
-        `${d}/tmp/new`,
-      ],
-      { as },
-    );
+    const r = await sandboxed(policy(d), [
+      PROBE,
+      "create",
+      `${d}/tmp/new`,
+      "read",
+      `${d}/tmp/new`,
+    ], { as });
     assertProbe(r, {
       [`create ${d}/tmp/new`]: "OK",
       [`read ${d}/tmp/new`]: "OK",
@@ -80,26 +74,16 @@ for (const as of USERS) {
 
   Deno.test(`[${as}] a read-only bind refuses writes with EROFS; a writable one persists`, async () => {
     const d = tree();
-    const r = await landlockd(
-      [
-        "run",
-        "--policy-file",
-        policy(d),
-        "--",
-        PROBE,
-        ...[
-          "read",
-          `${d}/ro/f`,
-          "write",
-          `${d}/ro/f`,
-          "create",
-          `${d}/ro/g`,
-          "create",
-          `${d}/dst/kept`,
-        ],
-      ],
-      { as },
-    );
+    const r = await sandboxed(policy(d), [PROBE, ...[
+      "read",
+      `${d}/ro/f`,
+      "write",
+      `${d}/ro/f`,
+      "create",
+      `${d}/ro/g`,
+      "create",
+      `${d}/dst/kept`,
+    ]], { as });
     assertProbe(r, {
       [`read ${d}/ro/f`]: "OK",
       [`write ${d}/ro/f`]: "EROFS",
@@ -136,15 +120,7 @@ for (const as of USERS) {
 
   Deno.test(`[${as}] a raw mount attempt from inside is refused`, async () => {
     const d = tree();
-    const r = await landlockd([
-      "run",
-      "--policy-file",
-      policy(d),
-      "--",
-      PROBE,
-      "mount",
-      `${d}/tmp`,
-    ], { as });
+    const r = await sandboxed(policy(d), [PROBE, "mount", `${d}/tmp`], { as });
     assertProbe(r, { [`mount ${d}/tmp`]: "EPERM" });
   });
 
@@ -236,7 +212,7 @@ signal = true
 [mount]
 tmpfs = ["${d}/nope"]
 `);
-  const a = await landlockd(["run", "--policy-file", missing, "--", "true"]);
+  const a = await sandboxed(missing, ["true"]);
   assert.equal(a.code, 1);
   assert.match(
     a.stderr,
@@ -249,7 +225,7 @@ signal = true
 [runtime]
 root = "${d}/file"
 `);
-  const b = await landlockd(["run", "--policy-file", notDir, "--", "true"]);
+  const b = await sandboxed(notDir, ["true"]);
   assert.equal(b.code, 1);
   assert.match(
     b.stderr,

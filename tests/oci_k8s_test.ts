@@ -21,6 +21,7 @@ import {
   policyFile,
   PROBE,
   ROOT,
+  sandboxed,
   tempDir,
 } from "./helpers.ts";
 
@@ -161,11 +162,7 @@ Deno.test("the seed's Pod (port 80): binding 80 works, binding 100 is EACCES", a
   );
   const policy = policyFile(r.stdout);
   assert.equal((await landlockd(["lint", "--policy-file", policy])).code, 0);
-  const run = await landlockd([
-    "run",
-    "--policy-file",
-    policy,
-    "--",
+  const run = await sandboxed(policy, [
     PROBE,
     "bind",
     "80",

@@ -8,11 +8,11 @@ import {
   alive,
   fsTree,
   gone,
-  landlockd,
   policyFile,
   PROBE,
   ROOT,
   runInBackground,
+  sandboxed,
   tempDir,
   USERS,
 } from "./helpers.ts";
@@ -25,72 +25,36 @@ handled_access_fs = ["make_block"]
 for (const as of USERS) {
   Deno.test(`[${as}] the command's exit status passes through`, async () => {
     for (const code of [0, 3, 255]) {
-      const r = await landlockd([
-        "run",
-        "--policy-file",
-        OPEN,
-        "--",
-        PROBE,
-        "exit",
-        String(code),
-      ], { as });
+      const r = await sandboxed(OPEN, [PROBE, "exit", String(code)], { as });
       assert.equal(r.code, code, r.stderr);
     }
   });
 
   Deno.test(`[${as}] death by signal N exits 128+N`, async () => {
     for (const [sig, code] of [[15, 143], [9, 137], [6, 134]]) {
-      const r = await landlockd([
-        "run",
-        "--policy-file",
-        OPEN,
-        "--",
-        PROBE,
-        "raise",
-        String(sig),
-      ], { as });
+      const r = await sandboxed(OPEN, [PROBE, "raise", String(sig)], { as });
       assert.equal(r.code, code, r.stderr);
     }
   });
 
   Deno.test(`[${as}] the child holds no file descriptors beyond 0, 1 and 2`, async () => {
-    const r = await landlockd([
-      "run",
-      "--policy-file",
-      OPEN,
-      "--",
-      PROBE,
-      "fds",
-    ], { as });
+    const r = await sandboxed(OPEN, [PROBE, "fds"], { as });
     assert.equal(r.stdout, "fds: 0 1 2\n", r.stderr);
   });
 
   Deno.test(`[${as}] stdin, stdout, environment and cwd are the caller's`, async () => {
     const dir = tempDir();
-    const r = await landlockd(
-      [
-        "run",
-        "--policy-file",
-        OPEN,
-        "--",
-        "sh",
-        "-c",
-        'read line; echo "$line|$GREETING|$(pwd)"',
-      ],
-      { as, stdin: "hello\n", env: { GREETING: "hi" }, cwd: dir },
-    );
+    const r = await sandboxed(OPEN, [
+      "sh",
+      "-c",
+      'read line; echo "$line|$GREETING|$(pwd)"',
+    ], { as, stdin: "hello\n", env: { GREETING: "hi" }, cwd: dir });
     assert.equal(r.stdout, `hello|hi|${dir}\n`, r.stderr);
   });
 }
 
 Deno.test("a command that is not found exits 127 with the errno", async () => {
-  const r = await landlockd([
-    "run",
-    "--policy-file",
-    OPEN,
-    "--",
-    "landlockd-no-such-command",
-  ]);
+  const r = await sandboxed(OPEN, ["landlockd-no-such-command"]);
   assert.equal(r.code, 127);
   assert.equal(
     r.stderr,
@@ -101,13 +65,7 @@ Deno.test("a command that is not found exits 127 with the errno", async () => {
 Deno.test("a file that is not executable exits 126 with EACCES", async () => {
   const dir = tempDir();
   Deno.writeTextFileSync(`${dir}/script`, "#!/bin/sh\n");
-  const r = await landlockd([
-    "run",
-    "--policy-file",
-    OPEN,
-    "--",
-    `${dir}/script`,
-  ]);
+  const r = await sandboxed(OPEN, [`${dir}/script`]);
   assert.equal(r.code, 126);
   assert.equal(
     r.stderr,
@@ -124,13 +82,7 @@ handled_access_fs = ["execute"]
   path = "${dir}/allowed"
   allowed_access = ["execute"]
 `);
-  const r = await landlockd([
-    "run",
-    "--policy-file",
-    policy,
-    "--",
-    `${dir}/bin/probe`,
-  ]);
+  const r = await sandboxed(policy, [`${dir}/bin/probe`]);
   assert.equal(r.code, 126);
   assert.match(
     r.stderr,
@@ -139,15 +91,7 @@ handled_access_fs = ["execute"]
 });
 
 Deno.test("a bare command name is searched in PATH, like execvp", async () => {
-  const r = await landlockd([
-    "run",
-    "--policy-file",
-    OPEN,
-    "--",
-    "probe",
-    "print",
-    "found",
-  ], {
+  const r = await sandboxed(OPEN, ["probe", "print", "found"], {
     env: { PATH: `/nonexistent:${ROOT}ffi/build` },
   });
   assert.equal(r.stdout, "found\n", r.stderr);

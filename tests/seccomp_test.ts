@@ -10,6 +10,7 @@ import {
   policyFile,
   PROBE,
   probeResults,
+  sandboxed,
   tempDir,
   USERS,
 } from "./helpers.ts";
@@ -24,24 +25,17 @@ for (const as of USERS) {
 deny = ["mkdir", "mkdirat", "kill"]
 errno = 95
 `);
-    const r = await landlockd([
-      "run",
-      "--policy-file",
-      policy,
-      "--",
-      PROBE,
-      ...[
-        "mkdir",
-        `${dir}/d`,
-        "kill",
-        "1",
-        "0",
-        "create",
-        `${dir}/f`,
-        "bind",
-        String(freePort()),
-      ],
-    ], { as });
+    const r = await sandboxed(policy, [PROBE, ...[
+      "mkdir",
+      `${dir}/d`,
+      "kill",
+      "1",
+      "0",
+      "create",
+      `${dir}/f`,
+      "bind",
+      String(freePort()),
+    ]], { as });
     const res = probeResults(r.stdout);
     assert.equal(res[`mkdir ${dir}/d`], "EOPNOTSUPP", r.stderr);
     assert.equal(res["kill 1"], "EOPNOTSUPP");
@@ -57,16 +51,7 @@ errno = 95
 [seccomp]
 deny = ["kill"]
 `);
-    const r = await landlockd([
-      "run",
-      "--policy-file",
-      policy,
-      "--",
-      PROBE,
-      "kill",
-      "1",
-      "0",
-    ], { as });
+    const r = await sandboxed(policy, [PROBE, "kill", "1", "0"], { as });
     assertProbe(r, { "kill 1": "EPERM" });
   });
 
@@ -81,14 +66,7 @@ deny = ["kill"]
     );
     assert.equal(probeResults(bare)["tiocsti 0"], "ENOTTY");
     const policy = policyFile(`version = 1\n[scope]\nsignal = true\n`);
-    const r = await landlockd([
-      "run",
-      "--policy-file",
-      policy,
-      "--",
-      PROBE,
-      "tiocsti",
-    ], { as });
+    const r = await sandboxed(policy, [PROBE, "tiocsti"], { as });
     assertProbe(r, { "tiocsti 0": "EPERM" });
   });
 
@@ -101,31 +79,17 @@ handled_access_net = ["bind_tcp"]
   port = ${port}
   allowed_access = ["bind_tcp"]
 `);
-    const r = await landlockd([
-      "run",
-      "--policy-file",
+    const r = await sandboxed(
       restricted,
-      "--",
-      PROBE,
-      "mptcp",
-      port,
-      "bind",
-      port,
-    ], { as });
+      [PROBE, "mptcp", port, "bind", port],
+      { as },
+    );
     assertProbe(r, {
       [`mptcp ${port}`]: "EPROTONOSUPPORT",
       [`bind ${port}`]: "OK",
     });
     const open = policyFile(`version = 1\n[scope]\nsignal = true\n`);
-    const free = await landlockd([
-      "run",
-      "--policy-file",
-      open,
-      "--",
-      PROBE,
-      "mptcp",
-      port,
-    ], { as });
+    const free = await sandboxed(open, [PROBE, "mptcp", port], { as });
     // Where the kernel has MPTCP enabled, it works when TCP is not restricted.
     assert.notEqual(
       probeResults(free.stdout)[`mptcp ${port}`],
@@ -168,15 +132,7 @@ Deno.test("denying a call landlockd needs to start the command is refused", asyn
 
 Deno.test("a seccomp-only policy is a valid restriction", async () => {
   const policy = policyFile(`version = 1\n[seccomp]\ndeny = ["ptrace"]\n`);
-  const r = await landlockd([
-    "run",
-    "--policy-file",
-    policy,
-    "--",
-    PROBE,
-    "print",
-    "ran",
-  ]);
+  const r = await sandboxed(policy, [PROBE, "print", "ran"]);
   assert.equal(r.stdout, "ran\n", r.stderr);
   assert.equal(
     r.stderr,
