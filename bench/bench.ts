@@ -65,6 +65,21 @@ const tools = {
   bwrap: which("bwrap"),
   firejail: which("firejail"),
 };
+/** A peer's row, or a skipped one that says how to install the tool. */
+function peer(
+  tool: "bubblewrap" | "firejail",
+  installed: string | undefined,
+  prefix: string,
+  label: string,
+  cmd: string,
+  baseline: string,
+): Row {
+  const name = `${tool} ${label}`;
+  return installed
+    ? { name, baseline, command: `${prefix} ${cmd}` }
+    : { name, baseline, skipped: `not installed: apt-get install ${tool}` };
+}
+
 const rows: Row[] = [];
 for (
   const [label, cmd] of [["/bin/true", "/bin/true"], [
@@ -80,30 +95,8 @@ for (
     command: `${LANDLOCKD} run --policy ci-default -- ${cmd}`,
   });
   rows.push(
-    tools.bwrap
-      ? {
-        name: `bubblewrap ${label}`,
-        baseline: bare,
-        command: `${BWRAP} ${cmd}`,
-      }
-      : {
-        name: `bubblewrap ${label}`,
-        baseline: bare,
-        skipped: "not installed: apt-get install bubblewrap",
-      },
-  );
-  rows.push(
-    tools.firejail
-      ? {
-        name: `firejail ${label}`,
-        baseline: bare,
-        command: `${FIREJAIL} ${cmd}`,
-      }
-      : {
-        name: `firejail ${label}`,
-        baseline: bare,
-        skipped: "not installed: apt-get install firejail",
-      },
+    peer("bubblewrap", tools.bwrap, BWRAP, label, cmd, bare),
+    peer("firejail", tools.firejail, FIREJAIL, label, cmd, bare),
   );
 }
 rows.push({
