@@ -730,18 +730,30 @@ int32_t ll_helper_call(int32_t sock, const void *req, uint32_t len,
 	return msg[0];
 }
 
-int32_t ll_wait(int32_t pidfd)
+static int32_t wait_pidfd(int32_t pidfd, int options)
 {
 	siginfo_t si;
 
 	memset(&si, 0, sizeof(si));
-	while (waitid(P_PIDFD, pidfd, &si, WEXITED) < 0) {
+	while (waitid(P_PIDFD, pidfd, &si, WEXITED | options) < 0) {
 		if (errno != EINTR)
 			return -errno;
 	}
+	if (si.si_pid == 0)
+		return -EAGAIN;
 	if (si.si_code == CLD_EXITED)
 		return si.si_status & 0xff;
 	return 256 + si.si_status;
+}
+
+int32_t ll_wait(int32_t pidfd)
+{
+	return wait_pidfd(pidfd, 0);
+}
+
+int32_t ll_wait_now(int32_t pidfd)
+{
+	return wait_pidfd(pidfd, WNOHANG);
 }
 
 int64_t ll_syscall(int64_t nr, int64_t a0, int64_t a1, int64_t a2, int64_t a3,

@@ -177,6 +177,40 @@ int32_t ll_probe_namespaces(uint32_t clone_flags);
 
 /* Wait for the process behind pidfd: exit status 0-255, 256 + signal, or -errno. */
 int32_t ll_wait(int32_t pidfd);
+/* The same without blocking: -EAGAIN while the child is still running. */
+int32_t ll_wait_now(int32_t pidfd);
+
+/* Unix stream sockets (ffi/unix_socket.c); each returns -errno on failure. */
+#define LL_SOCK_MAX_FDS 8
+/* socket + bind + listen on path; returns the listening fd (close-on-exec). */
+int32_t ll_sock_listen(const char *path, int32_t backlog);
+/* socket + connect to path; returns the connected fd (close-on-exec). */
+int32_t ll_sock_connect(const char *path);
+/* accept4(SOCK_CLOEXEC), retrying EINTR and ECONNABORTED; blocks. */
+int32_t ll_sock_accept(int32_t fd);
+/* sendmsg of buf with fds (at most LL_SOCK_MAX_FDS) as SCM_RIGHTS. */
+int64_t ll_sock_send(int32_t fd, const void *buf, uint64_t len,
+		     const int32_t *fds, uint32_t nfds, int32_t flags);
+/*
+ * recvmsg into buf; fds passed with it (close-on-exec) go to fds[0..*nfds),
+ * which has room for LL_SOCK_MAX_FDS. Returns 0 at end of file.
+ */
+int64_t ll_sock_recv(int32_t fd, void *buf, uint64_t len, int32_t *fds,
+		     int32_t *nfds, int32_t flags);
+/*
+ * The peer's SO_PEERCRED as cred[0..3) = pid, uid, gid, and its
+ * supplementary groups (SO_PEERGROUPS); returns how many groups.
+ */
+int32_t ll_sock_peer(int32_t fd, int32_t *cred, uint32_t *groups,
+		     uint32_t max_groups);
+/* epoll_ctl(epfd, op, fd) for events, with fd itself as the event's data. */
+int32_t ll_poll_ctl(int32_t epfd, int32_t op, int32_t fd, uint32_t events);
+/*
+ * epoll_wait for up to max (at most 64) events, retrying EINTR: out holds
+ * (fd, events) pairs as uint32_t. Returns how many; blocks up to timeout_ms.
+ */
+int32_t ll_poll_wait(int32_t epfd, uint32_t *out, uint32_t max,
+		     int32_t timeout_ms);
 
 /* A raw syscall: the kernel's result, with failures as -errno. */
 int64_t ll_syscall(int64_t nr, int64_t a0, int64_t a1, int64_t a2, int64_t a3,

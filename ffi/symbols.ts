@@ -14,6 +14,8 @@ export const symbols = {
   ll_wait: { parameters: ["i32"], result: "i32", nonblocking: true },
   /** int32_t ll_wait(int32_t pidfd); for callers on a thread of their own. */
   ll_wait_sync: { name: "ll_wait", parameters: ["i32"], result: "i32" },
+  /** int32_t ll_wait_now(int32_t pidfd); -EAGAIN while it runs. */
+  ll_wait_now: { parameters: ["i32"], result: "i32" },
   /** int64_t ll_syscall(int64_t nr, int64_t a0, ..., int64_t a5); */
   ll_syscall: {
     parameters: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"],
@@ -33,6 +35,53 @@ export const symbols = {
   ll_forward_signals: { parameters: ["buffer", "u32"], result: "i32" },
   /** void ll_forward_to(int32_t pidfd); */
   ll_forward_to: { parameters: ["i32"], result: "void" },
+  /** int32_t ll_sock_listen(const char *path, int32_t backlog); */
+  ll_sock_listen: { parameters: ["buffer", "i32"], result: "i32" },
+  /** int32_t ll_sock_connect(const char *path); */
+  ll_sock_connect: { parameters: ["buffer"], result: "i32" },
+  /** int32_t ll_sock_accept(int32_t fd); on a non-blocking listening fd. */
+  ll_sock_accept: { parameters: ["i32"], result: "i32" },
+  /** int64_t ll_sock_send(int32_t fd, const void *buf, uint64_t len,
+   *  const int32_t *fds, uint32_t nfds, int32_t flags); */
+  ll_sock_send: {
+    parameters: ["i32", "buffer", "u64", "buffer", "u32", "i32"],
+    result: "i64",
+  },
+  /** The same, blocking, off the JS thread (a peer that reads slowly). */
+  ll_sock_send_async: {
+    name: "ll_sock_send",
+    parameters: ["i32", "buffer", "u64", "buffer", "u32", "i32"],
+    result: "i64",
+    nonblocking: true,
+  },
+  /** int64_t ll_sock_recv(int32_t fd, void *buf, uint64_t len, int32_t *fds,
+   *  int32_t *nfds, int32_t flags); blocks, so off the JS thread. */
+  ll_sock_recv: {
+    parameters: ["i32", "buffer", "u64", "buffer", "buffer", "i32"],
+    result: "i64",
+    nonblocking: true,
+  },
+  /** The same on this thread, for MSG_DONTWAIT reads of a ready socket. */
+  ll_sock_recv_now: {
+    name: "ll_sock_recv",
+    parameters: ["i32", "buffer", "u64", "buffer", "buffer", "i32"],
+    result: "i64",
+  },
+  /** int32_t ll_poll_ctl(int32_t epfd, int32_t op, int32_t fd, uint32_t events); */
+  ll_poll_ctl: { parameters: ["i32", "i32", "i32", "u32"], result: "i32" },
+  /** int32_t ll_poll_wait(int32_t epfd, uint32_t *out, uint32_t max,
+   *  int32_t timeout_ms); blocks, so off the JS thread. */
+  ll_poll_wait: {
+    parameters: ["i32", "buffer", "u32", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  /** int32_t ll_sock_peer(int32_t fd, int32_t *cred, uint32_t *groups,
+   *  uint32_t max_groups); */
+  ll_sock_peer: {
+    parameters: ["i32", "buffer", "buffer", "u32"],
+    result: "i32",
+  },
   /** uint32_t ll_forwarded(int32_t sig); */
   ll_forwarded: { parameters: ["i32"], result: "u32" },
 } as const satisfies Deno.ForeignLibraryInterface;

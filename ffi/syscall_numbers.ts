@@ -26,7 +26,16 @@ export type OwnSyscall =
   | "unlinkat"
   | "renameat2"
   | "linkat"
-  | "symlinkat";
+  | "symlinkat"
+  | "prctl"
+  | "seccomp"
+  | "memfd_create"
+  | "pipe2"
+  | "lseek"
+  | "shutdown"
+  | "getsockopt"
+  | "fcntl"
+  | "epoll_create1";
 
 const X86_64: Record<OwnSyscall, number> = {
   read: 0,
@@ -50,6 +59,15 @@ const X86_64: Record<OwnSyscall, number> = {
   renameat2: 316,
   linkat: 265,
   symlinkat: 266,
+  prctl: 157,
+  seccomp: 317,
+  memfd_create: 319,
+  pipe2: 293,
+  lseek: 8,
+  shutdown: 48,
+  getsockopt: 55,
+  fcntl: 72,
+  epoll_create1: 291,
 };
 
 const AARCH64: Record<OwnSyscall, number> = {
@@ -74,6 +92,15 @@ const AARCH64: Record<OwnSyscall, number> = {
   renameat2: 276,
   linkat: 37,
   symlinkat: 36,
+  prctl: 167,
+  seccomp: 277,
+  memfd_create: 279,
+  pipe2: 59,
+  lseek: 62,
+  shutdown: 210,
+  getsockopt: 209,
+  fcntl: 25,
+  epoll_create1: 20,
 };
 
 /** Numbers for the architecture landlockd runs on. */
