@@ -14,6 +14,7 @@ import {
 import type { Policy } from "../policy/schema.ts";
 import { close } from "../syscalls/sys.ts";
 import {
+  type Child,
   exitCodeOf,
   type ExitStatus,
   forwardedCount,
@@ -142,23 +143,51 @@ export interface RunResult {
   exitCode: number;
 }
 
-/** Starts the command under the plan, waits for it, and reports. */
-export async function runPlanned(
+/** Where a run's command starts, when it is not landlockd's own context. */
+export interface RunContext {
+  /** The command's environment; default: landlockd's. */
+  env?: Readonly<Record<string, string>>;
+  /** The working directory (a policy's [runtime] cwd wins); default: ours. */
+  cwd?: string;
+  /** fds to become the command's 0, 1 and 2; default: ours. */
+  stdio?: readonly [number, number, number];
+  /** Signals the command starts with ignored; default: the ones we ignore. */
+  sigIgnore?: bigint;
+}
+
+/** A command that has been executed under its plan. */
+export interface StartedRun {
+  plan: SandboxPlan;
+  child: Child;
+  policyName: string;
+  argv0: string;
+  /** `performance.now()` just before the spawn. */
+  started: number;
+}
+
+/**
+ * Builds the rulesets and filter, starts the command and emits the mount
+ * and run.start events. Throws SpawnError, SetupError or a SyscallError.
+ */
+export async function startPlanned(
   plan: SandboxPlan,
   cmd: Command,
   audit: AuditSink,
   policyName: string,
-): Promise<RunResult> {
+  ctx: RunContext = {},
+): Promise<StartedRun> {
   const filter = await compileSeccomp(plan.seccomp);
-  const brokerLib = plan.broker ? await brokerModules() : undefined;
+  if (plan.broker) await brokerModules(); // loaded before the clock starts
   const { fds: layerFds, late } = buildRulesets(plan.landlock, plan.mounts);
   const started = performance.now();
-  forwardSignals(FORWARDED_SIGNALS);
-  let child;
+  let child: Child;
   try {
     child = spawn({
       candidates: executableCandidates(cmd),
       argv: cmd.argv,
+      env: ctx.env,
+      stdio: ctx.stdio,
+      sigIgnore: ctx.sigIgnore,
       layerFds,
       noNewPrivs: true,
       seccompFilter: filter,
@@ -167,14 +196,13 @@ export async function runPlanned(
       lateRules: late,
       mountHelper: plan.broker?.mounts !== undefined,
       mounts: plan.mounts?.steps,
-      cwd: plan.mounts?.cwd,
+      cwd: plan.mounts?.cwd ?? ctx.cwd,
     });
   } catch (e) {
     throw setupError(e, plan.mounts);
   } finally {
     layerFds.forEach(close);
   }
-  forwardSignalsTo(child.pidfd);
   for (const m of plan.mounts?.mounts ?? []) {
     audit.emit("mount", `mount.${m.kind}`, {
       pid: child.pid,
@@ -193,41 +221,45 @@ export async function runPlanned(
     status: plan.landlock.status,
     dropped: plan.landlock.dropped,
   });
-  let status: ExitStatus;
+  return { plan, child, policyName, argv0: cmd.argv[0], started };
+}
+
+/**
+ * Serves the run's broker on this thread until the command is gone, then
+ * closes the listener and helper fds. The caller must do nothing else on
+ * this thread meanwhile: the loop blocks in synchronous FFI calls.
+ */
+export async function serveBroker(
+  broker: BrokerPlan,
+  arch: SeccompPlan["arch"],
+  fds: { listenerFd: number; pidfd: number; helperFd: number },
+  audit: AuditSink,
+): Promise<void> {
+  const lib = await brokerModules();
   try {
-    // Nothing else runs on this thread meanwhile: signals are forwarded by
-    // the C handler, so the broker and the wait can block it.
-    if (plan.broker && brokerLib) {
-      const listener = new brokerLib.notify.Listener(
-        child.listenerFd,
-        child.pidfd,
-        brokerLib.plan.fastPath(plan.broker, plan.seccomp.arch),
-      );
-      try {
-        new brokerLib.broker.Broker(
-          plan.broker,
-          listener,
-          audit,
-          plan.seccomp.arch,
-          child.helperFd,
-        )
-          .serve();
-      } finally {
-        close(child.listenerFd);
-        if (child.helperFd >= 0) close(child.helperFd);
-      }
-    }
-    status = waitChildSync(child.pidfd);
+    const listener = new lib.notify.Listener(
+      fds.listenerFd,
+      fds.pidfd,
+      lib.plan.fastPath(broker, arch),
+    );
+    new lib.broker.Broker(broker, listener, audit, arch, fds.helperFd).serve();
   } finally {
-    forwardSignalsTo(-1);
-    close(child.pidfd);
+    close(fds.listenerFd);
+    if (fds.helperFd >= 0) close(fds.helperFd);
   }
-  const forwarded = FORWARDED_SIGNALS.filter((s) => forwardedCount(s) > 0)
-    .map(signalName);
+}
+
+/** Emits run.exit or run.signal for a reaped command. */
+export function finishRun(
+  run: StartedRun,
+  status: ExitStatus,
+  audit: AuditSink,
+  forwarded: string[],
+): RunResult {
   const common = {
-    pid: child.pid,
+    pid: run.child.pid,
     exit_code: exitCodeOf(status),
-    duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+    duration_ms: Math.round((performance.now() - run.started) * 1000) / 1000,
     forwarded_signals: forwarded,
   };
   if ("signal" in status) {
@@ -239,4 +271,36 @@ export async function runPlanned(
     audit.emit("runner", "run.exit", common);
   }
   return { status, exitCode: exitCodeOf(status) };
+}
+
+/**
+ * Starts the command under the plan in landlockd's own context, forwards
+ * landlockd's signals to it, serves its broker on this thread, waits for
+ * it, and reports.
+ */
+export async function runPlanned(
+  plan: SandboxPlan,
+  cmd: Command,
+  audit: AuditSink,
+  policyName: string,
+): Promise<RunResult> {
+  forwardSignals(FORWARDED_SIGNALS);
+  const run = await startPlanned(plan, cmd, audit, policyName);
+  const { child } = run;
+  forwardSignalsTo(child.pidfd);
+  let status: ExitStatus;
+  try {
+    // Nothing else runs on this thread meanwhile: signals are forwarded by
+    // the C handler, so the broker and the wait can block it.
+    if (plan.broker) {
+      await serveBroker(plan.broker, plan.seccomp.arch, child, audit);
+    }
+    status = waitChildSync(child.pidfd);
+  } finally {
+    forwardSignalsTo(-1);
+    close(child.pidfd);
+  }
+  const forwarded = FORWARDED_SIGNALS.filter((s) => forwardedCount(s) > 0)
+    .map(signalName);
+  return finishRun(run, status, audit, forwarded);
 }

@@ -54,6 +54,8 @@ export interface SpawnRequest {
   lateRules?: readonly LateRule[];
   /** Start a mount helper in the child's namespaces (needs a PID namespace). */
   mountHelper?: boolean;
+  /** Signals the child keeps ignored (bit n-1: signal n); default: ours. */
+  sigIgnore?: bigint;
 }
 
 /** A rule added in the child (`struct ll_late_rule`). */
@@ -131,7 +133,7 @@ function spawnErrorMessage(step: SpawnStep, err: number, program: string) {
 }
 
 /** Signals landlockd itself was told to ignore, less Rust's SIGPIPE. */
-function inheritedIgnoredSignals(): bigint {
+export function inheritedIgnoredSignals(): bigint {
   try {
     const status = Deno.readTextFileSync("/proc/self/status");
     const hex = /^SigIgn:\s*([0-9a-f]+)$/m.exec(status)?.[1];
@@ -236,7 +238,11 @@ export function spawn(req: SpawnRequest): Child {
   );
   view.setUint32(spawnReq.seccomp_flags, req.seccompFlags ?? 0, true);
   view.setUint32(spawnReq.restrict_flags, req.restrictFlags ?? 0, true);
-  view.setBigUint64(spawnReq.sig_ignore, inheritedIgnoredSignals(), true);
+  view.setBigUint64(
+    spawnReq.sig_ignore,
+    req.sigIgnore ?? inheritedIgnoredSignals(),
+    true,
+  );
 
   const out = new Int32Array(spawnOut.length);
   const r = library().ll_spawn(bytes, out);
