@@ -15,11 +15,14 @@ const HELP =
 Usage: landlockd COMMAND [OPTIONS]
 
 Commands:
-  run     run a command under a policy
+  run     run a command under a policy (directly, or --socket: by a daemon)
   lint    check a policy
   abi     show what this kernel supports
   policy  derive a policy: from-oci (OCI config.json), from-pod (Kubernetes)
   k8s     inject landlockd into Kubernetes manifests
+  serve   the daemon: runs commands for clients on a Unix socket
+  status  show a daemon's state as JSON
+  stop    stop a daemon
 
 Run "landlockd COMMAND --help" for a command's options.
 Options: -h, --help; -V, --version
@@ -33,7 +36,16 @@ type Command = (args: string[]) => number | Promise<number>;
  * put zod, yaml and every command into `run`'s start (deno.json's compile
  * task includes these modules explicitly).
  */
-const COMMANDS = ["run", "lint", "abi", "policy", "k8s"];
+const COMMANDS = [
+  "run",
+  "lint",
+  "abi",
+  "policy",
+  "k8s",
+  "serve",
+  "status",
+  "stop",
+];
 
 function loadCommand(name: string): Promise<{ main: Command }> {
   return import(new URL(`./cli/${name}.ts`, import.meta.url).href);

@@ -137,16 +137,27 @@ export class Broker {
         this.handle(n);
       }
     } catch (e) {
-      rawSyscall(NR.pidfd_send_signal, this.listener.pidfd, SIGKILL, 0, 0);
-      throw new BrokerError(
-        `broker failed, sandbox killed: ${(e as Error).message}`,
-      );
+      this.fail(e);
     } finally {
-      for (const fd of this.#roots.values()) close(fd);
-      for (const i of this.#issued) {
-        close(i.token);
-        if (i.real !== i.token) close(i.real);
-      }
+      this.close();
+    }
+  }
+
+  /** Kills the sandbox after a failure of the broker, and says why. */
+  fail(e: unknown): never {
+    rawSyscall(NR.pidfd_send_signal, this.listener.pidfd, SIGKILL, 0, 0);
+    throw new BrokerError(
+      `broker failed, sandbox killed: ${(e as Error).message}`,
+    );
+  }
+
+  /** Closes what the broker holds (not the listener). */
+  close(): void {
+    for (const fd of this.#roots.values()) close(fd);
+    this.#roots.clear();
+    for (const i of this.#issued.splice(0)) {
+      close(i.token);
+      if (i.real !== i.token) close(i.real);
     }
   }
 

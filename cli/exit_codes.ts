@@ -12,6 +12,8 @@ export const EXIT = {
   POLICY: 1,
   /** Usage error: unknown option, missing argument. */
   USAGE: 2,
+  /** The daemon could not be reached, refused us, or went away mid-run. */
+  DAEMON: 3,
   /** The command was found but could not be executed. */
   NOT_EXECUTABLE: 126,
   /** The command was not found. */

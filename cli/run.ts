@@ -10,18 +10,13 @@ import {
   auditToFile,
   NO_AUDIT,
 } from "../audit/audit.ts";
-import { PathError, PolicyError, type Source } from "../policy/diagnostic.ts";
+import type { Source } from "../policy/diagnostic.ts";
 import { readPolicyOption } from "./policy_option.ts";
 import { loadPolicy } from "../policy/load.ts";
-import { CompatError, fitRuleToTarget } from "../policy/plan.ts";
+import { fitRuleToTarget } from "../policy/plan.ts";
 import { ruleTargetKind } from "../sandbox/landlock.ts";
-import {
-  planSandbox,
-  runPlanned,
-  type SandboxPlan,
-  SetupError,
-} from "../sandbox/run.ts";
-import { SpawnError } from "../syscalls/process.ts";
+import { planSandbox, runPlanned, type SandboxPlan } from "../sandbox/run.ts";
+import { degradedWarning, runFailure } from "../sandbox/report.ts";
 import { type OptionSpecs, parseOptions } from "./args.ts";
 import { EXIT, UsageError } from "./exit_codes.ts";
 import { printError, stableJson } from "./output.ts";
@@ -33,6 +28,7 @@ const OPTIONS = {
   "dry-run": { type: "boolean" },
   "audit-file": { type: "string" },
   "audit-fd": { type: "string" },
+  socket: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const satisfies OptionSpecs;
 
@@ -51,10 +47,15 @@ Options:
   --dry-run            print the plan for this kernel as JSON; run nothing
   --audit-file PATH    append JSON audit events to PATH
   --audit-fd N         write JSON audit events to file descriptor N
+  --socket PATH        run through the daemon listening on PATH (landlockd
+                       serve): same policy, stdio, exit status and signals;
+                       the policy is read here and sent, and audit events
+                       go to --audit-file/--audit-fd as well as the daemon's
   -h, --help           show this help
 
 Exit status: COMMAND's own; 128+N if it died of signal N; 126 cannot execute;
-127 not found; 1 policy or set-up error; 2 usage error.
+127 not found; 1 policy or set-up error; 2 usage error; 3 (--socket) the
+daemon cannot be reached, refused the run, or went away during it.
 `;
 
 function openAudit(values: { "audit-file"?: string; "audit-fd"?: string }) {
@@ -133,18 +134,39 @@ async function dryRunReport(
   });
 }
 
-function warnIfDegraded(plan: SandboxPlan) {
-  const { status, dropped } = plan.landlock;
-  if (dropped.length === 0) return;
-  const what = status === "not_enforced"
-    ? "Landlock is NOT enforced"
-    : "Landlock is partially enforced";
-  const why = plan.support.reason ? ` (${plan.support.reason})` : "";
-  printError(
-    `warning: ${what}${why}; compat = "best_effort" dropped: ${
-      dropped.map((d) => `${d.key} ${d.right} (ABI ${d.needs_abi})`).join(", ")
-    }`,
-  );
+/** `run --socket`: the daemon runs it; loaded only then. */
+async function remote(
+  values: { socket?: string; "audit-file"?: string; "audit-fd"?: string },
+  source: Source,
+  command: string[],
+): Promise<number> {
+  if (values["audit-file"] !== undefined && values["audit-fd"] !== undefined) {
+    throw new UsageError("use --audit-file or --audit-fd, not both", "run");
+  }
+  const [{ runRemote }, { openAuditFile }] = await Promise.all([
+    import(new URL("../daemon/remote_run.ts", import.meta.url).href) as Promise<
+      typeof import("../daemon/remote_run.ts")
+    >,
+    import(new URL("../daemon/audit.ts", import.meta.url).href) as Promise<
+      typeof import("../daemon/audit.ts")
+    >,
+  ]);
+  let auditFd = -1;
+  if (values["audit-fd"] !== undefined) {
+    openAudit(values).close(); // the same checks as a direct run
+    auditFd = Number(values["audit-fd"]);
+  } else if (values["audit-file"] !== undefined) {
+    try {
+      auditFd = openAuditFile(values["audit-file"]);
+    } catch (e) {
+      printError((e as Error).message);
+      return EXIT.POLICY;
+    }
+  }
+  return await runRemote(source, command, {
+    socket: values.socket!,
+    auditFd,
+  });
 }
 
 /** `landlockd run`; returns the exit code. */
@@ -164,6 +186,9 @@ export async function main(args: string[]): Promise<number> {
     );
   }
 
+  if (values.socket !== undefined && !values["dry-run"]) {
+    return await remote(values, source, command);
+  }
   let audit: AuditSink = NO_AUDIT;
   try {
     const policy = await loadPolicy(source);
@@ -172,7 +197,8 @@ export async function main(args: string[]): Promise<number> {
       console.log(await dryRunReport(source, plan, command));
       return EXIT.OK;
     }
-    warnIfDegraded(plan);
+    const warning = degradedWarning(plan);
+    if (warning) printError(warning);
     audit = openAudit(values);
     const result = await runPlanned(
       plan,
@@ -182,30 +208,10 @@ export async function main(args: string[]): Promise<number> {
     );
     return result.exitCode;
   } catch (e) {
-    if (e instanceof PathError) {
-      printError(new PolicyError(source, [e.diagnostic]).message);
-      return EXIT.POLICY;
-    }
-    // BrokerError is matched by name: its module loads only with a broker.
-    if (
-      (e instanceof Error && e.name === "BrokerError") ||
-      e instanceof SetupError
-    ) {
-      printError((e as Error).message);
-      return EXIT.POLICY;
-    }
-    if (e instanceof CompatError) {
-      printError(`${source.name}: ${e.message}`);
-      return EXIT.POLICY;
-    }
-    if (e instanceof SpawnError) {
-      printError(e.message);
-      if (e.step !== "exec") return EXIT.POLICY;
-      return e.code === "ENOENT" || e.code === "ENOTDIR"
-        ? EXIT.NOT_FOUND
-        : EXIT.NOT_EXECUTABLE;
-    }
-    throw e;
+    const failure = runFailure(e, source);
+    if (!failure) throw e;
+    printError(failure.message);
+    return failure.exitCode;
   } finally {
     audit.close();
   }

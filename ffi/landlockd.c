@@ -212,6 +212,14 @@ static __attribute__((noreturn)) void sandbox_and_exec(const struct child_ctx *c
 			fail(c, LL_STEP_FDS, errno);
 	}
 
+	if (r->flags & LL_SPAWN_SET_IDS) {
+		/* Raw calls: glibc's wrappers would signal every thread. */
+		if (syscall(SYS_setgroups, r->n_groups, r->groups) < 0 ||
+		    syscall(SYS_setresgid, r->run_gid, r->run_gid, r->run_gid) < 0 ||
+		    syscall(SYS_setresuid, r->run_uid, r->run_uid, r->run_uid) < 0)
+			fail(c, LL_STEP_IDS, errno);
+	}
+
 	if (r->cwd && chdir(r->cwd) < 0)
 		fail(c, LL_STEP_CWD, errno);
 
@@ -885,71 +893,111 @@ static int read_remote_path(pid_t pid, uint64_t addr, char *buf, size_t size)
 #define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
 #endif
 
-int32_t ll_broker_next(struct ll_broker *b, void *notif_out)
+/* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP once per listener (Linux 6.6+). */
+static void broker_sync_wake(struct ll_broker *b)
 {
-	struct seccomp_notif *n = notif_out;
-	char path[4096];
-
-	b->path_len = -1;
 	/*
-	 * Linux 6.6+: wake the broker and the task on the same CPU, handing
-	 * it over directly; without it every call pays for waking an idle
-	 * CPU. Older kernels say EINVAL and keep the ordinary wake-up.
+	 * Wake the broker and the task on the same CPU, handing it over
+	 * directly; without it every call pays for waking an idle CPU. Older
+	 * kernels say EINVAL and keep the ordinary wake-up.
 	 */
 	if (!b->sync_wake_tried) {
 		b->sync_wake_tried = 1;
 		ioctl(b->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
 		      SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
 	}
+}
 
+/*
+ * Receives one notification from a ready listener: 1 when JavaScript must
+ * decide (n holds it), 2 when it was answered here or vanished, -errno.
+ */
+static int32_t broker_recv(struct ll_broker *b, struct seccomp_notif *n)
+{
+	char path[4096];
+
+	b->path_len = -1;
+	memset(n, 0, sizeof(*n));
+	if (ioctl(b->listener, SECCOMP_IOCTL_NOTIF_RECV, n) < 0)
+		return (errno == ENOENT || errno == EINTR) ? 2 : -errno;
+	int arg = -1;
+	for (uint32_t i = 0; i < b->n_open; i++) {
+		if (b->open_nrs[i] == n->data.nr) {
+			arg = b->path_args[i];
+			break;
+		}
+	}
+	if (arg < 0 ||
+	    read_remote_path(n->pid, n->data.args[arg], path, sizeof(path)) < 0)
+		return 1;
+	if (!is_simple_absolute(path) || under_prefix(path, b->prefixes)) {
+		/* Hand the path over: JavaScript need not read it again. */
+		size_t len = strlen(path);
+		memcpy(b->path_out, path, len + 1);
+		b->path_len = (int32_t)len;
+		return 1;
+	}
+	struct seccomp_notif_resp r = {
+		.id = n->id,
+		.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE,
+	};
+	if (ioctl(b->listener, SECCOMP_IOCTL_NOTIF_SEND, &r) < 0 &&
+	    errno != ENOENT)
+		return -errno;
+	b->continued++;
+	return 2;
+}
+
+int32_t ll_broker_next(struct ll_broker *b, void *notif_out)
+{
+	int32_t which;
+
+	return ll_broker_next_any(&b, 1, -1, &notif_out, &which);
+}
+
+int32_t ll_broker_next_any(struct ll_broker *const *bs, uint32_t count,
+			   int32_t wake_fd, void *const *notifs, int32_t *which)
+{
+	struct pollfd fds[2 * LL_BROKER_MAX + 1];
+
+	if (count > LL_BROKER_MAX)
+		return -EINVAL;
+	for (uint32_t i = 0; i < count; i++)
+		broker_sync_wake(bs[i]);
 	for (;;) {
-		struct pollfd fds[2] = {
-			{ .fd = b->listening ? b->listener : -1, .events = POLLIN },
-			{ .fd = b->pidfd, .events = POLLIN },
-		};
-		if (poll(fds, 2, -1) < 0) {
+		for (uint32_t i = 0; i < count; i++) {
+			fds[2 * i] = (struct pollfd){
+				.fd = bs[i]->listening ? bs[i]->listener : -1,
+				.events = POLLIN,
+			};
+			fds[2 * i + 1] = (struct pollfd){ .fd = bs[i]->pidfd,
+							  .events = POLLIN };
+		}
+		fds[2 * count] = (struct pollfd){ .fd = wake_fd, .events = POLLIN };
+		if (poll(fds, 2 * count + 1, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
-		if (fds[1].revents)
-			return 0;
-		if (!(fds[0].revents & POLLIN)) {
-			if (fds[0].revents)
-				b->listening = 0; /* POLLHUP: wait for the exit */
-			continue;
+		if (fds[2 * count].revents) {
+			uint64_t v;
+			if (read(wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				return -errno;
+			return 2;
 		}
-		memset(n, 0, sizeof(*n));
-		if (ioctl(b->listener, SECCOMP_IOCTL_NOTIF_RECV, n) < 0) {
-			if (errno == ENOENT || errno == EINTR)
+		for (uint32_t i = 0; i < count; i++) {
+			struct ll_broker *b = bs[i];
+			*which = (int32_t)i;
+			if (fds[2 * i + 1].revents)
+				return 0;
+			if (!(fds[2 * i].revents & POLLIN)) {
+				if (fds[2 * i].revents)
+					b->listening = 0; /* POLLHUP: wait for the exit */
 				continue;
-			return -errno;
-		}
-		int arg = -1;
-		for (uint32_t i = 0; i < b->n_open; i++) {
-			if (b->open_nrs[i] == n->data.nr) {
-				arg = b->path_args[i];
-				break;
 			}
+			int32_t r = broker_recv(b, notifs[i]);
+			if (r != 2)
+				return r;
 		}
-		b->path_len = -1;
-		if (arg < 0 ||
-		    read_remote_path(n->pid, n->data.args[arg], path, sizeof(path)) < 0)
-			return 1;
-		if (!is_simple_absolute(path) || under_prefix(path, b->prefixes)) {
-			/* Hand the path over: JavaScript need not read it again. */
-			size_t len = strlen(path);
-			memcpy(b->path_out, path, len + 1);
-			b->path_len = (int32_t)len;
-			return 1;
-		}
-		struct seccomp_notif_resp r = {
-			.id = n->id,
-			.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE,
-		};
-		if (ioctl(b->listener, SECCOMP_IOCTL_NOTIF_SEND, &r) < 0 &&
-		    errno != ENOENT)
-			return -errno;
-		b->continued++;
 	}
 }

@@ -26,6 +26,7 @@ enum ll_step {
 	LL_STEP_USERNS = 11,
 	LL_STEP_INIT = 12,
 	LL_STEP_RULES = 13,
+	LL_STEP_IDS = 14,
 };
 
 /*
@@ -62,6 +63,11 @@ struct ll_mount {
 #define LL_SPAWN_NO_NEW_PRIVS (1u << 0)
 /* Start a mount helper in the sandbox's namespaces (needs CLONE_NEWPID). */
 #define LL_SPAWN_MOUNT_HELPER (1u << 1)
+/*
+ * Run the command as run_uid/run_gid with groups (a root daemon serving
+ * another user): set after the mounts, before cwd and no_new_privs.
+ */
+#define LL_SPAWN_SET_IDS (1u << 2)
 
 /* ll_mount_req.op: what the mount helper does on the broker's behalf. */
 enum ll_mount_req_op {
@@ -120,7 +126,10 @@ struct ll_spawn_req {
 	uint32_t map_gid;
 	const struct ll_late_rule *late_rules;
 	uint32_t n_late_rules;
-	uint32_t reserved;
+	uint32_t n_groups;
+	const uint32_t *groups; /* with LL_SPAWN_SET_IDS: supplementary groups */
+	uint32_t run_uid; /* with LL_SPAWN_SET_IDS: the command's uid and gid */
+	uint32_t run_gid;
 };
 
 /* Indices into the int32_t[6] result of ll_spawn(). */
@@ -168,6 +177,18 @@ struct ll_broker {
  * child behind pidfd has exited, or -errno.
  */
 int32_t ll_broker_next(struct ll_broker *b, void *notif);
+
+/* How many brokers one thread may serve at once. */
+#define LL_BROKER_MAX 64
+
+/*
+ * The same for count brokers served by one thread: waits on all of them
+ * and on wake_fd (an eventfd, or -1). Returns 1 with *which set when
+ * broker *which has a notification (in notifs[*which]), 0 when broker
+ * *which's child has exited, 2 when wake_fd was signalled, or -errno.
+ */
+int32_t ll_broker_next_any(struct ll_broker *const *bs, uint32_t count,
+			   int32_t wake_fd, void *const *notifs, int32_t *which);
 
 /*
  * Whether a child can be created with these namespace flags here: 0, or the

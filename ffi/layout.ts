@@ -33,7 +33,7 @@ export const sockFprog = { size: 16, len: 0, filter: 8 } as const;
 
 /** `struct ll_spawn_req` from ffi/landlockd.h. */
 export const spawnReq = {
-  size: 136,
+  size: 152,
   paths: 0,
   argv: 8,
   envp: 16,
@@ -55,6 +55,10 @@ export const spawnReq = {
   map_gid: 116,
   late_rules: 120,
   n_late_rules: 128,
+  n_groups: 132,
+  groups: 136,
+  run_uid: 144,
+  run_gid: 148,
 } as const;
 
 /** `struct ll_late_rule` from ffi/landlockd.h. */
@@ -119,6 +123,9 @@ export const MOUNT_REQ_OPS = {
 /** `LL_SPAWN_MOUNT_HELPER` */
 export const SPAWN_MOUNT_HELPER = 2;
 
+/** `LL_SPAWN_SET_IDS` */
+export const SPAWN_SET_IDS = 4;
+
 /** `enum ll_step` from ffi/landlockd.h, by number. */
 export const spawnSteps = [
   "none",
@@ -135,6 +142,7 @@ export const spawnSteps = [
   "userns",
   "init",
   "rules",
+  "ids",
 ] as const;
 
 /** One step of the child's fixed sequence. */

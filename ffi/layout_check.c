@@ -163,6 +163,10 @@ int main(void)
 	FIELD(struct ll_spawn_req, map_gid);
 	FIELD(struct ll_spawn_req, late_rules);
 	FIELD(struct ll_spawn_req, n_late_rules);
+	FIELD(struct ll_spawn_req, n_groups);
+	FIELD(struct ll_spawn_req, groups);
+	FIELD(struct ll_spawn_req, run_uid);
+	FIELD(struct ll_spawn_req, run_gid);
 	printf("}}\n");
 
 	first = 1;

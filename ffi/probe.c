@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/swap.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -413,6 +414,8 @@ int main(int argc, char **argv)
 			report(op, a, open_flags(a, 1)), i++;
 		else if (!strcmp(op, "open-keep"))
 			report(op, a, open_flags(a, 0)), i++;
+		else if (!strcmp(op, "swapoff"))
+			report(op, a, swapoff(a)), i++;
 		else if (!strcmp(op, "kill-parent"))
 			report(op, "0", kill(getppid(), 0));
 		else if (!strcmp(op, "ptrace-parent"))

@@ -25,6 +25,12 @@ export const symbols = {
   ll_probe_namespaces: { parameters: ["u32"], result: "i32" },
   /** int32_t ll_broker_next(struct ll_broker *b, void *notif); blocks. */
   ll_broker_next: { parameters: ["buffer", "buffer"], result: "i32" },
+  /** int32_t ll_broker_next_any(struct ll_broker *const *bs, uint32_t count,
+   *  int32_t wake_fd, void *const *notifs, int32_t *which); blocks. */
+  ll_broker_next_any: {
+    parameters: ["buffer", "u32", "i32", "buffer", "buffer"],
+    result: "i32",
+  },
   /** int32_t ll_helper_call(int32_t sock, const void *req, uint32_t len,
    *  int32_t send_fd, int32_t *recv_fd); */
   ll_helper_call: {

@@ -35,7 +35,11 @@ export type OwnSyscall =
   | "shutdown"
   | "getsockopt"
   | "fcntl"
-  | "epoll_create1";
+  | "epoll_create1"
+  | "setfsuid"
+  | "setfsgid"
+  | "setgroups"
+  | "getgroups";
 
 const X86_64: Record<OwnSyscall, number> = {
   read: 0,
@@ -68,6 +72,10 @@ const X86_64: Record<OwnSyscall, number> = {
   getsockopt: 55,
   fcntl: 72,
   epoll_create1: 291,
+  setfsuid: 122,
+  setfsgid: 123,
+  setgroups: 116,
+  getgroups: 115,
 };
 
 const AARCH64: Record<OwnSyscall, number> = {
@@ -101,6 +109,10 @@ const AARCH64: Record<OwnSyscall, number> = {
   getsockopt: 209,
   fcntl: 25,
   epoll_create1: 20,
+  setfsuid: 151,
+  setfsgid: 152,
+  setgroups: 159,
+  getgroups: 158,
 };
 
 /** Numbers for the architecture landlockd runs on. */

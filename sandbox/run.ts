@@ -20,6 +20,7 @@ import {
   forwardedCount,
   forwardSignals,
   forwardSignalsTo,
+  type Identity,
   spawn,
   SpawnError,
   waitChildSync,
@@ -153,6 +154,8 @@ export interface RunContext {
   stdio?: readonly [number, number, number];
   /** Signals the command starts with ignored; default: the ones we ignore. */
   sigIgnore?: bigint;
+  /** The user to run the command as (a root daemon serving another user). */
+  ids?: Identity;
 }
 
 /** A command that has been executed under its plan. */
@@ -188,6 +191,7 @@ export async function startPlanned(
       env: ctx.env,
       stdio: ctx.stdio,
       sigIgnore: ctx.sigIgnore,
+      ids: ctx.ids,
       layerFds,
       noNewPrivs: true,
       seccompFilter: filter,
@@ -246,6 +250,32 @@ export async function serveBroker(
   } finally {
     close(fds.listenerFd);
     if (fds.helperFd >= 0) close(fds.helperFd);
+  }
+}
+
+/**
+ * Opens a run's broker for a thread that serves several (the daemon's broker
+ * threads); the caller calls its `handle` and `close`. Closes the listener
+ * and helper fds if the broker cannot be opened.
+ */
+export async function openBroker(
+  broker: BrokerPlan,
+  arch: SeccompPlan["arch"],
+  fds: { listenerFd: number; pidfd: number; helperFd: number },
+  audit: AuditSink,
+): Promise<import("../broker/broker.ts").Broker> {
+  const lib = await brokerModules();
+  try {
+    const listener = new lib.notify.Listener(
+      fds.listenerFd,
+      fds.pidfd,
+      lib.plan.fastPath(broker, arch),
+    );
+    return new lib.broker.Broker(broker, listener, audit, arch, fds.helperFd);
+  } catch (e) {
+    close(fds.listenerFd);
+    if (fds.helperFd >= 0) close(fds.helperFd);
+    throw e;
   }
 }
 

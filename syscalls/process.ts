@@ -16,6 +16,7 @@ import {
   sockFprog,
   SPAWN_MOUNT_HELPER,
   SPAWN_NO_NEW_PRIVS,
+  SPAWN_SET_IDS,
   spawnOut,
   spawnReq,
   type SpawnStep,
@@ -56,6 +57,15 @@ export interface SpawnRequest {
   mountHelper?: boolean;
   /** Signals the child keeps ignored (bit n-1: signal n); default: ours. */
   sigIgnore?: bigint;
+  /** Run the command as this user (needs root): set after the mounts. */
+  ids?: Identity;
+}
+
+/** A user to run the command as. */
+export interface Identity {
+  uid: number;
+  gid: number;
+  groups: readonly number[];
 }
 
 /** A rule added in the child (`struct ll_late_rule`). */
@@ -121,6 +131,8 @@ function spawnErrorMessage(step: SpawnStep, err: number, program: string) {
       return `cannot change to the working directory: ${why}`;
     case "rules":
       return `cannot add a Landlock rule on a mount target: ${why}`;
+    case "ids":
+      return `cannot switch to the client's user and groups: ${why}`;
     case "userns":
       return `cannot map the user and group ids in the new user namespace: ${why}`;
     case "init":
@@ -153,7 +165,7 @@ function int32Array(values: readonly number[]): Int32Array<ArrayBuffer> {
  * when one of its steps failed, or an Error when no child could be made.
  */
 export function spawn(req: SpawnRequest): Child {
-  const keep: (CStringArray | Uint8Array | Int32Array)[] = [];
+  const keep: (CStringArray | Uint8Array | Int32Array | Uint32Array)[] = [];
   // Everything the child reads stays referenced in `keep` until ll_spawn returns.
   const [bytes, view] = struct(spawnReq.size);
   const ptr = (offset: number, value: bigint) =>
@@ -230,10 +242,21 @@ export function spawn(req: SpawnRequest): Child {
   view.setUint32(spawnReq.map_gid, Deno.gid() ?? 0, true);
   const stdio = req.stdio ?? [-1, -1, -1];
   stdio.forEach((fd, i) => view.setInt32(spawnReq.stdio + 4 * i, fd, true));
+  if (req.ids) {
+    const groups = Uint32Array.from(
+      req.ids.groups.length ? req.ids.groups : [0],
+    );
+    keep.push(groups);
+    ptr(spawnReq.groups, addressOf(groups));
+    view.setUint32(spawnReq.n_groups, req.ids.groups.length, true);
+    view.setUint32(spawnReq.run_uid, req.ids.uid, true);
+    view.setUint32(spawnReq.run_gid, req.ids.gid, true);
+  }
   view.setUint32(
     spawnReq.flags,
     (req.noNewPrivs ? SPAWN_NO_NEW_PRIVS : 0) |
-      (req.mountHelper ? SPAWN_MOUNT_HELPER : 0),
+      (req.mountHelper ? SPAWN_MOUNT_HELPER : 0) |
+      (req.ids ? SPAWN_SET_IDS : 0),
     true,
   );
   view.setUint32(spawnReq.seccomp_flags, req.seccompFlags ?? 0, true);

@@ -88,10 +88,26 @@ export class Listener {
    * answered in C meanwhile); undefined once the child has exited.
    */
   next(): Notification | undefined {
-    const [bytes, view] = this.#notif;
-    const r = library().ll_broker_next(this.#state[0], bytes);
+    const r = library().ll_broker_next(this.#state[0], this.#notif[0]);
     if (r === 0) return undefined;
     unwrap(r, "receive a seccomp notification");
+    return this.received();
+  }
+
+  /**
+   * The addresses of this listener's `struct ll_broker` and notification
+   * buffer, for a thread that serves several listeners with one poll.
+   */
+  get addresses(): { state: bigint; notif: bigint } {
+    return {
+      state: addressOf(this.#state[0]),
+      notif: addressOf(this.#notif[0]),
+    };
+  }
+
+  /** The notification C just wrote to this listener's buffer. */
+  received(): Notification {
+    const [, view] = this.#notif;
     const args: bigint[] = [];
     for (let i = 0; i < 6; i++) {
       args.push(view.getBigUint64(seccompNotif.data_args + 8 * i, true));

@@ -82,13 +82,13 @@ export interface RunOptions {
 }
 
 /**
- * Runs `deno run main.ts ARGS` and collects its output. As `nobody`, HOME
+ * `deno run main.ts ARGS` as a command ready to spawn. As `nobody`, HOME
  * and DENO_DIR point at a directory nobody owns.
  */
-export async function landlockd(
+export function landlockdCommand(
   args: string[],
-  opts: RunOptions = {},
-): Promise<Result> {
+  opts: RunOptions & { stdio?: "piped" | "null" } = {},
+): Deno.Command {
   const as = opts.as ?? "root";
   const env: Record<string, string> = {
     PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
@@ -112,15 +112,24 @@ export async function landlockd(
       if (v !== undefined && !(k in env)) env[k] = v;
     }
   }
-  const child = new Deno.Command(argv[0], {
+  const stdio = opts.stdio ?? "piped";
+  return new Deno.Command(argv[0], {
     args: argv.slice(1),
     env,
     clearEnv: true,
     cwd: opts.cwd ?? "/",
     stdin: opts.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+    stdout: stdio,
+    stderr: stdio,
+  });
+}
+
+/** Runs `deno run main.ts ARGS` and collects its output. */
+export async function landlockd(
+  args: string[],
+  opts: RunOptions = {},
+): Promise<Result> {
+  const child = landlockdCommand(args, opts).spawn();
   if (opts.stdin !== undefined) {
     const w = child.stdin.getWriter();
     await w.write(new TextEncoder().encode(opts.stdin));

@@ -1,0 +1,141 @@
+/**
+ * `landlockd serve`: the daemon.
+ *
+ * @module
+ */
+
+import { type OptionSpecs, parseOptions } from "./args.ts";
+import { EXIT, UsageError } from "./exit_codes.ts";
+import { printError } from "./output.ts";
+import { socketPath } from "./socket_option.ts";
+
+const OPTIONS = {
+  socket: { type: "string" },
+  systemd: { type: "boolean" },
+  "allow-uid": { type: "string", multiple: true },
+  "allow-gid": { type: "string", multiple: true },
+  grace: { type: "string" },
+  "audit-file": { type: "string" },
+  "audit-fd": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies OptionSpecs;
+
+export const HELP =
+  `Usage: landlockd serve [--socket PATH | --systemd] [options]
+
+Start the daemon: it runs commands for clients (landlockd run --socket,
+the library API in mod.ts) under the policies they send.
+
+Options:
+  --socket PATH      listen here (default $XDG_RUNTIME_DIR/landlockd.sock);
+                     the socket is made 0600 in a 0700 directory
+  --systemd          use the socket systemd passes (LISTEN_FDS, LISTEN_PID)
+  --allow-uid UID    also serve this uid (repeatable); opens the socket
+                     and its directory to others, peers are checked by uid
+  --allow-gid GID    also serve members of this group (repeatable)
+  --grace SECONDS    on SIGTERM/SIGINT, how long runs may finish (default 10)
+  --audit-file PATH  append JSON audit events to PATH
+  --audit-fd N       write JSON audit events to file descriptor N
+  -h, --help         show this help
+
+Only the daemon's own uid (or root) may stop it. The daemon runs with
+no_new_privs and a seccomp deny list that every sandbox inherits.
+
+Exit status: 0 after a stop; 1 set-up error; 2 usage error.
+`;
+
+function ids(values: string[] | undefined, flag: string): number[] {
+  return (values ?? []).map((v) => {
+    if (!/^\d+$/.test(v) || Number(v) > 0xfffffffe) {
+      throw new UsageError(`${flag} takes a numeric id, got "${v}"`, "serve");
+    }
+    return Number(v);
+  });
+}
+
+/** `landlockd serve`; returns the exit code once the daemon has stopped. */
+export async function main(args: string[]): Promise<number> {
+  const { values } = parseOptions("serve", args, OPTIONS);
+  if (values.help) {
+    console.log(HELP);
+    return EXIT.OK;
+  }
+  if (values.systemd && values.socket !== undefined) {
+    throw new UsageError("use --socket or --systemd, not both", "serve");
+  }
+  if (values["audit-file"] !== undefined && values["audit-fd"] !== undefined) {
+    throw new UsageError("use --audit-file or --audit-fd, not both", "serve");
+  }
+  const grace = values.grace === undefined ? 10 : Number(values.grace);
+  if (!(grace >= 0) || grace > 86400) {
+    throw new UsageError(
+      `--grace takes seconds, got "${values.grace}"`,
+      "serve",
+    );
+  }
+  const widen = {
+    allowUids: ids(values["allow-uid"], "--allow-uid"),
+    allowGids: ids(values["allow-gid"], "--allow-gid"),
+  };
+  const path = values.systemd ? undefined : socketPath(values.socket, "serve");
+  let auditFd = -1;
+  if (values["audit-fd"] !== undefined) {
+    if (!/^\d+$/.test(values["audit-fd"])) {
+      throw new UsageError(
+        `--audit-fd takes a file descriptor number`,
+        "serve",
+      );
+    }
+    auditFd = Number(values["audit-fd"]);
+  }
+  const [{ Daemon }, listen, { hardenDaemon }, audit] = await Promise.all([
+    import(new URL("../daemon/server.ts", import.meta.url).href) as Promise<
+      typeof import("../daemon/server.ts")
+    >,
+    import(new URL("../daemon/listen.ts", import.meta.url).href) as Promise<
+      typeof import("../daemon/listen.ts")
+    >,
+    import(new URL("../daemon/harden.ts", import.meta.url).href) as Promise<
+      typeof import("../daemon/harden.ts")
+    >,
+    import(new URL("../daemon/audit.ts", import.meta.url).href) as Promise<
+      typeof import("../daemon/audit.ts")
+    >,
+  ]);
+  let listenFd: number;
+  try {
+    if (values["audit-file"] !== undefined) {
+      auditFd = audit.openAuditFile(values["audit-file"]);
+    }
+    listenFd = path === undefined
+      ? listen.systemdSocket()
+      : listen.listenOn(path, widen);
+  } catch (e) {
+    if (e instanceof Error && e.name !== "Error") {
+      printError(e.message);
+      return EXIT.POLICY;
+    }
+    throw e;
+  }
+  const hardening = hardenDaemon();
+  const daemon = new Daemon({
+    listenFd,
+    socketPath: path ?? "(systemd)",
+    systemd: path === undefined,
+    ...widen,
+    auditFd,
+    hardening,
+    grace,
+  });
+  try {
+    return await daemon.serve();
+  } finally {
+    if (path !== undefined) {
+      try {
+        Deno.removeSync(path);
+      } catch {
+        // already gone
+      }
+    }
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The daemon's broker threads. Every run that declares a broker gets a
+ * broker of its own (its listener, state and decisions), served by one of
+ * a few Worker threads; each thread serves many runs with one poll, so 64
+ * runs need not pay for 64 threads (creating a Worker blocks the daemon's
+ * JS thread for about 30 ms).
+ *
+ * @module
+ */
+
+import type { BrokerPlan } from "../broker/plan.ts";
+import type { Arch } from "../seccomp/filter.ts";
+import { NR } from "../ffi/mod.ts";
+import { rawSyscall } from "../syscalls/sys.ts";
+
+/** What a broker thread needs; every fd stays open until it answers. */
+export interface BrokerJob {
+  key: number;
+  broker: BrokerPlan;
+  arch: Arch;
+  fds: { listenerFd: number; pidfd: number; helperFd: number };
+  /** Audit destinations (raw fds the daemon keeps open meanwhile). */
+  auditFds: number[];
+  jobId?: string;
+  /**
+   * The client's identity when the daemon is root and the client is not:
+   * the broker opens and creates files with it (fsuid, fsgid and groups),
+   * so a policy cannot grant what the client's own user could not open.
+   */
+  ids?: { uid: number; gid: number; groups: readonly number[] };
+}
+
+const WORKER_URL = new URL("./broker_worker.ts", import.meta.url).href;
+/** Matches LL_BROKER_MAX in ffi/landlockd.h. */
+const PER_THREAD = 64;
+
+interface Thread {
+  worker: Worker;
+  ready: Promise<number>;
+  sessions: number;
+}
+
+type Done = { resolve: () => void; reject: (e: Error) => void };
+
+export class BrokerPool {
+  readonly #threads: Thread[] = [];
+  readonly #jobs = new Map<number, Done>();
+  readonly #one = new BigUint64Array([1n]);
+  #key = 0;
+
+  constructor(
+    readonly maxThreads = Math.min(4, navigator.hardwareConcurrency),
+  ) {}
+
+  #thread(): Thread {
+    const idle = this.#threads.find((t) => t.sessions === 0);
+    if (idle) return idle;
+    if (this.#threads.length < this.maxThreads) return this.#spawn();
+    const least = this.#threads.reduce((a, b) =>
+      a.sessions <= b.sessions ? a : b
+    );
+    if (least.sessions < PER_THREAD) return least;
+    return this.#spawn(); // every thread is full: one more
+  }
+
+  #spawn(): Thread {
+    const worker = new Worker(WORKER_URL, { type: "module" });
+    let ready!: (fd: number) => void;
+    const thread: Thread = {
+      worker,
+      ready: new Promise((r) => ready = r),
+      sessions: 0,
+    };
+    worker.onmessage = (
+      e: MessageEvent<
+        { ready?: number; key?: number; ok?: boolean; message?: string }
+      >,
+    ) => {
+      if (e.data.ready !== undefined) return ready(e.data.ready);
+      const done = this.#jobs.get(e.data.key!);
+      if (!done) return;
+      this.#jobs.delete(e.data.key!);
+      thread.sessions--;
+      if (e.data.ok) done.resolve();
+      else done.reject(new Error(`broker: ${e.data.message}`));
+    };
+    worker.onerror = (e) => {
+      e.preventDefault();
+      // The thread is gone: fail its runs (their sandboxes hang otherwise).
+      this.#threads.splice(this.#threads.indexOf(thread), 1);
+      for (const [key, done] of this.#jobs) {
+        if ((done as Done & { thread?: Thread }).thread === thread) {
+          this.#jobs.delete(key);
+          done.reject(new Error(`broker thread failed: ${e.message}`));
+        }
+      }
+    };
+    this.#threads.push(thread);
+    return thread;
+  }
+
+  /**
+   * Serves `job` on a broker thread; resolves when the broker has stopped
+   * and closed the listener and helper fds.
+   */
+  async serve(job: Omit<BrokerJob, "key">): Promise<void> {
+    const thread = this.#thread();
+    thread.sessions++;
+    const key = ++this.#key;
+    const done = new Promise<void>((resolve, reject) => {
+      this.#jobs.set(key, { resolve, reject, thread } as Done);
+    });
+    const wake = await thread.ready;
+    thread.worker.postMessage({ ...job, key });
+    rawSyscall(
+      NR.write,
+      wake,
+      BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(this.#one))),
+      8,
+    );
+    return await done;
+  }
+
+  /** Broker threads and the runs they serve. */
+  stats(): { threads: number; busy: number } {
+    return {
+      threads: this.#threads.length,
+      busy: this.#threads.reduce((n, t) => n + t.sessions, 0),
+    };
+  }
+
+  /** Ends the threads (when nothing runs any more). */
+  close(): void {
+    this.#threads.splice(0).forEach((t) => t.worker.terminate());
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * A broker thread for the daemon. It serves the brokers of several runs at
+ * once: one synchronous poll over all their listeners (ffi's
+ * ll_broker_next_any), so the hot path stays on this thread without a
+ * hop, and undeclared opens are still answered in C. A new run's job
+ * arrives as a message; the pool then writes to this thread's eventfd,
+ * which wakes the poll so the message can be read.
+ *
+ * @module
+ */
+
+/// <reference no-default-lib="true" />
+/// <reference lib="deno.worker" />
+
+import { openBroker } from "../sandbox/run.ts";
+import { addressOf, library, NR } from "../ffi/mod.ts";
+import { close, rawSyscall, unwrap } from "../syscalls/sys.ts";
+import type { Broker } from "../broker/broker.ts";
+import type { BrokerJob } from "./broker_pool.ts";
+import { teeAudit } from "./audit.ts";
+import { auditToFd } from "../audit/audit.ts";
+
+const EFD_CLOEXEC = 0o2000000;
+const EFD_NONBLOCK = 0o4000;
+const EFD_SEMAPHORE = 1;
+
+library(); // opened now, not on the first run's hot path
+
+/** One wake per job posted: the poll stays readable until each is read. */
+const wake = unwrap(
+  rawSyscall(NR.eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE),
+  "eventfd",
+);
+
+type Ids = { uid: number; gid: number; groups: readonly number[] };
+
+/**
+ * Sets this thread's filesystem identity. Raw system calls change only the
+ * calling thread's credentials (glibc's wrappers would change every
+ * thread's), and fsuid/fsgid leave the real ids, which the broker needs to
+ * read the sandbox's memory, alone.
+ */
+function actAs(ids: Ids) {
+  const list = Uint32Array.from(ids.groups.length ? ids.groups : [0]);
+  unwrap(
+    rawSyscall(NR.setgroups, ids.groups.length, addressOf(list)),
+    "setgroups",
+  );
+  rawSyscall(NR.setfsgid, ids.gid);
+  rawSyscall(NR.setfsuid, ids.uid);
+  // setfsuid reports no errors: read it back (a refused id leaves the old one).
+  if (rawSyscall(NR.setfsuid, -1) !== ids.uid) {
+    throw new Error(`cannot act as uid ${ids.uid} on this thread`);
+  }
+}
+
+const own: Ids = (() => {
+  const list = new Uint32Array(256);
+  const n = unwrap(
+    rawSyscall(NR.getgroups, list.length, addressOf(list)),
+    "getgroups",
+  );
+  return {
+    uid: Deno.uid() ?? 0,
+    gid: Deno.gid() ?? 0,
+    groups: [...list.subarray(0, n)],
+  };
+})();
+let acting: Ids = own;
+
+function become(ids: Ids) {
+  if (ids === acting) return;
+  actAs(ids);
+  acting = ids;
+}
+
+interface Session {
+  key: number;
+  broker: Broker;
+  ids: Ids;
+}
+
+const sessions: Session[] = [];
+const pending: BrokerJob[] = [];
+let wakes = 0;
+let received = 0;
+let arrived: (() => void) | undefined;
+let looping = false;
+
+function finish(s: Session, error?: unknown) {
+  sessions.splice(sessions.indexOf(s), 1);
+  try {
+    s.broker.close();
+  } finally {
+    close(s.broker.listener.fd);
+    if (s.broker.helperFd >= 0) close(s.broker.helperFd);
+  }
+  self.postMessage({
+    key: s.key,
+    ok: error === undefined,
+    message: error === undefined ? undefined : (error as Error).message,
+  });
+}
+
+async function start(job: BrokerJob) {
+  const audit = teeAudit(job.auditFds.map(auditToFd), job.jobId);
+  const ids = job.ids ?? own;
+  try {
+    become(ids);
+    const broker = await openBroker(job.broker, job.arch, job.fds, audit);
+    sessions.push({ key: job.key, broker, ids });
+  } catch (e) {
+    self.postMessage({
+      key: job.key,
+      ok: false,
+      message: (e as Error).message,
+    });
+  }
+}
+
+async function loop() {
+  looping = true;
+  const which = new Int32Array(1);
+  try {
+    while (pending.length || sessions.length) {
+      for (const job of pending.splice(0)) await start(job);
+      if (!sessions.length) continue;
+      const states = BigUint64Array.from(
+        sessions.map((s) => s.broker.listener.addresses.state),
+      );
+      const notifs = BigUint64Array.from(
+        sessions.map((s) => s.broker.listener.addresses.notif),
+      );
+      const r = library().ll_broker_next_any(
+        states,
+        sessions.length,
+        wake,
+        notifs,
+        which,
+      );
+      if (r === 2) {
+        // A job was posted: wait until its message is here.
+        wakes++;
+        if (received < wakes) {
+          await new Promise<void>((resolve) => arrived = resolve);
+        }
+        continue;
+      }
+      if (r < 0) {
+        const e = new Error(`broker poll failed: errno ${-r}`);
+        for (const s of [...sessions]) finish(s, e);
+        continue;
+      }
+      const s = sessions[which[0]];
+      if (r === 0) {
+        finish(s);
+        continue;
+      }
+      try {
+        become(s.ids);
+        s.broker.handle(s.broker.listener.received());
+      } catch (e) {
+        try {
+          s.broker.fail(e);
+        } catch (failure) {
+          finish(s, failure);
+        }
+      }
+    }
+  } finally {
+    looping = false;
+  }
+}
+
+self.onmessage = (e: MessageEvent<BrokerJob>) => {
+  received++;
+  pending.push(e.data);
+  arrived?.();
+  arrived = undefined;
+  if (!looping) loop();
+};
+
+self.postMessage({ ready: wake });

@@ -1,0 +1,112 @@
+/**
+ * stdio for runs whose client cannot pass fds (the library API): stdin is
+ * a memfd holding the bytes sent, stdout and stderr are pipes the daemon's
+ * reactor drains, keeping at most {@link LIMITS.output} bytes of each.
+ *
+ * @module
+ */
+
+import { addressOf, cstring, library, NR } from "../ffi/mod.ts";
+import { close, rawSyscall, unwrap, writeAll } from "../syscalls/sys.ts";
+import { O_CLOEXEC } from "../syscalls/constants.ts";
+import { LIMITS } from "./protocol.ts";
+import { EPOLLIN, type Reactor } from "./reactor.ts";
+import { setNonBlocking } from "./socket.ts";
+
+const SEEK_SET = 0;
+const MFD_CLOEXEC = 1;
+const EAGAIN = 11;
+const CHUNK = 64 << 10;
+
+/** One drained stream. */
+export interface Output {
+  bytes: Uint8Array;
+  /** More than {@link LIMITS.output} bytes were written; the rest is gone. */
+  truncated: boolean;
+}
+
+/** The fds of one captured run. */
+export interface Capture {
+  /** The child's 0, 1 and 2. Close them once the child has them. */
+  child: [number, number, number];
+  /** Resolves when both pipes reach end of file. */
+  outputs: Promise<[Output, Output]>;
+}
+
+function pipe(): [number, number] {
+  const fds = new Int32Array(2);
+  unwrap(rawSyscall(NR.pipe2, addressOf(fds), O_CLOEXEC), "pipe2");
+  return [fds[0], fds[1]];
+}
+
+function stdinFd(bytes: Uint8Array): number {
+  const name = cstring("landlockd-stdin");
+  const fd = unwrap(
+    rawSyscall(NR.memfd_create, addressOf(name), MFD_CLOEXEC),
+    "memfd_create",
+  );
+  try {
+    if (bytes.length) writeAll(fd, Uint8Array.from(bytes));
+    unwrap(rawSyscall(NR.lseek, fd, 0, SEEK_SET), "lseek");
+  } catch (e) {
+    close(fd);
+    throw e;
+  }
+  return fd;
+}
+
+const scratch = new Uint8Array(CHUNK);
+
+/** Reads `fd` whenever the reactor says so, until end of file. */
+function drain(fd: number, reactor: Reactor): Promise<Output> {
+  setNonBlocking(fd);
+  const chunks: Uint8Array[] = [];
+  let kept = 0;
+  let total = 0;
+  return new Promise((resolve) => {
+    const finish = () => {
+      reactor.remove(fd);
+      close(fd);
+      const bytes = new Uint8Array(kept);
+      let at = 0;
+      for (const c of chunks) {
+        bytes.set(c, at);
+        at += c.length;
+      }
+      resolve({ bytes, truncated: total > kept });
+    };
+    reactor.add(fd, EPOLLIN, () => {
+      // A few chunks per turn: a chatty command must not starve the others.
+      for (let turn = 0; turn < 8; turn++) {
+        const n = rawSyscall(NR.read, fd, addressOf(scratch), CHUNK);
+        if (n === -EAGAIN) return;
+        if (n <= 0) return finish();
+        total += n;
+        const room = Math.min(n, LIMITS.output - kept);
+        if (room > 0) {
+          chunks.push(scratch.slice(0, room));
+          kept += room;
+        }
+      }
+    });
+  });
+}
+
+/** Prepares stdin from `input` and pipes for stdout and stderr. */
+export function captureStdio(input: Uint8Array, reactor: Reactor): Capture {
+  library();
+  const stdin = stdinFd(input);
+  let out: [number, number] | undefined;
+  let err: [number, number] | undefined;
+  try {
+    out = pipe();
+    err = pipe();
+  } catch (e) {
+    [stdin, ...(out ?? [])].forEach(close);
+    throw e;
+  }
+  return {
+    child: [stdin, out[1], err[1]],
+    outputs: Promise.all([drain(out[0], reactor), drain(err[0], reactor)]),
+  };
+}

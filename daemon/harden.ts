@@ -1,0 +1,89 @@
+/**
+ * The daemon's own confinement: no_new_privs and a seccomp deny list for
+ * calls that administer the host. Every sandbox the daemon starts inherits
+ * both (docs/protocol.md says so), so the list holds only calls that no
+ * sandboxed job needs; the calls landlockd needs to build sandboxes
+ * (mount, namespaces, Landlock, seccomp) stay allowed.
+ *
+ * @module
+ */
+
+import { encode } from "../seccomp/bpf.ts";
+import { buildFilter, EPERM, hostArch } from "../seccomp/filter.ts";
+import { syscallTable } from "../seccomp/table.ts";
+import { addressOf, NR, sockFprog, struct } from "../ffi/mod.ts";
+import { rawSyscall, unwrap } from "../syscalls/sys.ts";
+
+/** Refused with EPERM in the daemon and everything it starts. */
+export const DAEMON_DENY = [
+  "acct",
+  "clock_adjtime",
+  "clock_settime",
+  "delete_module",
+  "finit_module",
+  "init_module",
+  "ioperm",
+  "iopl",
+  "kexec_file_load",
+  "kexec_load",
+  "lookup_dcookie",
+  "nfsservctl",
+  "open_by_handle_at",
+  "quotactl",
+  "quotactl_fd",
+  "reboot",
+  "settimeofday",
+  "swapoff",
+  "swapon",
+  "uselib",
+  "vhangup",
+] as const;
+
+const PR_SET_NO_NEW_PRIVS = 38;
+const SECCOMP_SET_MODE_FILTER = 1;
+const SECCOMP_FILTER_FLAG_TSYNC = 1;
+
+/** What {@link hardenDaemon} applied, for `status` and `daemon.listen`. */
+export interface Hardening {
+  no_new_privs: true;
+  seccomp_deny: string[];
+}
+
+/**
+ * Sets no_new_privs and installs the deny list on every thread (TSYNC).
+ * Throws a SyscallError if either fails: the daemon does not run without.
+ */
+export function hardenDaemon(): Hardening {
+  unwrap(
+    rawSyscall(NR.prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0),
+    "prctl(PR_SET_NO_NEW_PRIVS)",
+  );
+  const arch = hostArch();
+  const table = syscallTable(arch);
+  const deny = DAEMON_DENY.filter((name) => name in table);
+  const filter = encode(buildFilter({
+    arch,
+    table,
+    deny,
+    errno: EPERM,
+    refuseMptcp: false,
+    notify: [],
+  }));
+  const [prog, view] = struct(sockFprog.size);
+  view.setUint16(sockFprog.len, filter.length / 8, true);
+  view.setBigUint64(sockFprog.filter, addressOf(filter), true);
+  const r = rawSyscall(
+    NR.seccomp,
+    SECCOMP_SET_MODE_FILTER,
+    SECCOMP_FILTER_FLAG_TSYNC,
+    addressOf(prog),
+  );
+  // TSYNC reports a thread it could not synchronise by its (positive) id.
+  if (r > 0) {
+    throw new Error(
+      `Cannot install the daemon's seccomp filter: thread ${r} could not be synchronised`,
+    );
+  }
+  unwrap(r, "seccomp(SECCOMP_SET_MODE_FILTER)");
+  return { no_new_privs: true, seccomp_deny: [...deny] };
+}

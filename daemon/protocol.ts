@@ -1,0 +1,342 @@
+/**
+ * The daemon's wire protocol (docs/protocol.md): frames, limits and the
+ * checks a request must pass. Pure: shared by the daemon, the command-line
+ * client and the library client, and free of FFI so Node can load it.
+ *
+ * @module
+ */
+
+/** Every message carries `v`; a daemon answers other versions with an error. */
+export const PROTOCOL_VERSION = 1;
+
+/** Size limits; a message over any of them is refused (docs/protocol.md). */
+export const LIMITS = {
+  /** JSON header of one frame, in bytes. */
+  header: 1 << 20,
+  /** Binary body of one frame (captured stdin, stdout + stderr), in bytes. */
+  body: 9 << 20,
+  /** Policy text, in bytes. */
+  policy: 256 << 10,
+  /** Number of argv items; their total size is bounded by `header`. */
+  argv: 4096,
+  /** Number of environment variables. */
+  env: 4096,
+  /** A path (cwd, policy name), in bytes. */
+  path: 4096,
+  /** Captured stdin, in bytes. */
+  stdin: 1 << 20,
+  /** Captured stdout or stderr, each, in bytes. */
+  output: 4 << 20,
+  /** Runs in flight on one connection. */
+  runsPerConnection: 256,
+} as const;
+
+/** `$XDG_RUNTIME_DIR/landlockd.sock`, or undefined when that is unset. */
+export function defaultSocketPath(
+  env: (name: string) => string | undefined,
+): string | undefined {
+  const dir = env("XDG_RUNTIME_DIR");
+  return dir ? `${dir.replace(/\/+$/, "")}/landlockd.sock` : undefined;
+}
+
+/** Frame prefix: header length and body length, u32 little-endian each. */
+export const PREFIX = 8;
+
+/** A decoded frame. */
+export interface Frame {
+  header: Record<string, unknown>;
+  body: Uint8Array;
+}
+
+/** The peer broke the protocol; the connection cannot continue. */
+export class ProtocolError extends Error {
+  override name = "ProtocolError";
+  constructor(message: string, readonly code: "protocol" | "limit") {
+    super(message);
+  }
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** Encodes one frame. */
+export function encodeFrame(
+  header: Record<string, unknown>,
+  body: Uint8Array = new Uint8Array(),
+): Uint8Array<ArrayBuffer> {
+  const json = encoder.encode(
+    JSON.stringify({ v: PROTOCOL_VERSION, ...header }),
+  );
+  const out = new Uint8Array(PREFIX + json.length + body.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, json.length, true);
+  view.setUint32(4, body.length, true);
+  out.set(json, PREFIX);
+  out.set(body, PREFIX + json.length);
+  return out;
+}
+
+/**
+ * Splits a byte stream into frames. Lengths are checked before anything
+ * is buffered, so an oversized frame costs its prefix, not its size.
+ */
+export class FrameReader {
+  #buf = new Uint8Array(0);
+
+  /** Appends bytes; returns the frames now complete. Throws ProtocolError. */
+  push(bytes: Uint8Array): Frame[] {
+    const joined = new Uint8Array(this.#buf.length + bytes.length);
+    joined.set(this.#buf);
+    joined.set(bytes, this.#buf.length);
+    const frames: Frame[] = [];
+    let at = 0;
+    while (joined.length - at >= PREFIX) {
+      const view = new DataView(joined.buffer, at, PREFIX);
+      const headerLen = view.getUint32(0, true);
+      const bodyLen = view.getUint32(4, true);
+      if (headerLen > LIMITS.header) {
+        throw new ProtocolError(
+          `frame header of ${headerLen} bytes is over the limit of ${LIMITS.header}`,
+          "limit",
+        );
+      }
+      if (bodyLen > LIMITS.body) {
+        throw new ProtocolError(
+          `frame body of ${bodyLen} bytes is over the limit of ${LIMITS.body}`,
+          "limit",
+        );
+      }
+      const end = at + PREFIX + headerLen + bodyLen;
+      if (joined.length < end) break;
+      const headerBytes = joined.subarray(at + PREFIX, at + PREFIX + headerLen);
+      frames.push({
+        header: parseHeader(headerBytes),
+        body: joined.slice(at + PREFIX + headerLen, end),
+      });
+      at = end;
+    }
+    this.#buf = joined.slice(at);
+    return frames;
+  }
+
+  /** Bytes of an incomplete frame still waiting. */
+  get pending(): number {
+    return this.#buf.length;
+  }
+}
+
+function parseHeader(bytes: Uint8Array): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(decoder.decode(bytes));
+  } catch {
+    throw new ProtocolError("frame header is not UTF-8 JSON", "protocol");
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new ProtocolError("frame header is not a JSON object", "protocol");
+  }
+  return value as Record<string, unknown>;
+}
+
+/** A request to start a command. */
+export interface RunRequest {
+  type: "run";
+  id: number;
+  /** The policy's text and a name for messages; the daemon opens no path. */
+  policy: { name: string; text: string };
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  /**
+   * `fds`: the client's stdin, stdout and stderr (and, with `audit_fd`, an
+   * audit fd) travel with this frame as SCM_RIGHTS. `capture`: the frame's
+   * body is stdin, and the exit reply carries stdout and stderr.
+   */
+  stdio: "fds" | "capture";
+  audit_fd: boolean;
+  /** Signals the client ignores (bit n-1 for signal n), as hex. */
+  sig_ignore: bigint;
+}
+
+/** A signal for a run of this connection. */
+export interface SignalRequest {
+  type: "signal";
+  id: number;
+  signal: number;
+}
+
+/** Every request a client can send. */
+export type Request =
+  | RunRequest
+  | SignalRequest
+  | { type: "status"; id: number }
+  | { type: "stop"; id: number; grace: number; now: boolean };
+
+/** Signals a client may relay (by name in the protocol). */
+export const RELAYED_SIGNALS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGKILL: 9,
+  SIGUSR1: 10,
+  SIGUSR2: 12,
+  SIGTERM: 15,
+};
+
+/** A request that fails its checks; `id` is set when it could be read. */
+export class RequestError extends Error {
+  override name = "RequestError";
+  constructor(
+    message: string,
+    readonly code: "protocol" | "limit",
+    readonly id?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** UTF-8 length, encoding only strings that could be over `max`. */
+const overLimit = (s: string, max: number) =>
+  s.length * 3 > max && encoder.encode(s).length > max;
+
+/** Checks a frame as a request; throws RequestError naming the field. */
+export function parseRequest(frame: Frame): Request {
+  const h = frame.header;
+  const id = Number.isSafeInteger(h.id) && (h.id as number) >= 0
+    ? h.id as number
+    : undefined;
+  const fail = (message: string, code: "protocol" | "limit" = "protocol") => {
+    throw new RequestError(message, code, id);
+  };
+  if (h.v !== PROTOCOL_VERSION) {
+    fail(
+      `protocol version ${
+        JSON.stringify(h.v)
+      } is not supported; this daemon speaks version ${PROTOCOL_VERSION}`,
+    );
+  }
+  if (id === undefined) fail("id: expected a non-negative integer");
+  const str = (key: string, value: unknown, max: number): string => {
+    if (typeof value !== "string") fail(`${key}: expected a string`);
+    if (overLimit(value as string, max)) {
+      fail(`${key}: longer than the limit of ${max} bytes`, "limit");
+    }
+    if ((value as string).includes("\0")) {
+      fail(`${key}: contains a NUL byte`);
+    }
+    return value as string;
+  };
+  const noBody = () => {
+    if (frame.body.length) fail(`a ${h.type} request has no body`);
+  };
+  switch (h.type) {
+    case "status":
+      noBody();
+      return { type: "status", id: id! };
+    case "stop": {
+      noBody();
+      const grace = h.grace ?? 10;
+      if (typeof grace !== "number" || !(grace >= 0) || grace > 86400) {
+        fail("grace: expected seconds, from 0 to 86400");
+      }
+      if (h.now !== undefined && typeof h.now !== "boolean") {
+        fail("now: expected true or false");
+      }
+      return { type: "stop", id: id!, grace: grace as number, now: !!h.now };
+    }
+    case "signal": {
+      noBody();
+      const signal = typeof h.signal === "string"
+        ? RELAYED_SIGNALS[h.signal]
+        : undefined;
+      if (signal === undefined) {
+        fail(
+          `signal: expected one of ${Object.keys(RELAYED_SIGNALS).join(", ")}`,
+        );
+      }
+      return { type: "signal", id: id!, signal: signal! };
+    }
+    case "run":
+      return parseRun(h, frame.body, id!, fail, str);
+    default:
+      return fail(
+        `type: expected "run", "signal", "status" or "stop", got ${
+          JSON.stringify(h.type)
+        }`,
+      );
+  }
+}
+
+function parseRun(
+  h: Record<string, unknown>,
+  body: Uint8Array,
+  id: number,
+  fail: (message: string, code?: "protocol" | "limit") => never,
+  str: (key: string, value: unknown, max: number) => string,
+): RunRequest {
+  const policy = h.policy as Record<string, unknown> | undefined;
+  if (policy === null || typeof policy !== "object") {
+    fail("policy: expected an object {name, text}");
+  }
+  const name = str("policy.name", policy!.name, LIMITS.path);
+  const text = str("policy.text", policy!.text, LIMITS.policy);
+  if (!Array.isArray(h.argv) || h.argv.length === 0) {
+    fail("argv: expected a non-empty array of strings");
+  }
+  const argv = h.argv as unknown[];
+  if (argv.length > LIMITS.argv) {
+    fail(`argv: more than ${LIMITS.argv} items`, "limit");
+  }
+  argv.forEach((a, i) => str(`argv[${i}]`, a, LIMITS.header));
+  if (h.env === null || typeof h.env !== "object" || Array.isArray(h.env)) {
+    fail("env: expected an object of strings");
+  }
+  const env = h.env as Record<string, unknown>;
+  const keys = Object.keys(env);
+  if (keys.length > LIMITS.env) {
+    fail(`env: more than ${LIMITS.env} variables`, "limit");
+  }
+  for (const k of keys) {
+    if (k === "" || k.includes("=") || k.includes("\0")) {
+      fail(`env: ${JSON.stringify(k)} is not a variable name`);
+    }
+    str(`env.${k}`, env[k], LIMITS.header);
+  }
+  const cwd = str("cwd", h.cwd, LIMITS.path);
+  if (!cwd.startsWith("/")) fail("cwd: expected an absolute path");
+  if (h.stdio !== "fds" && h.stdio !== "capture") {
+    fail('stdio: expected "fds" or "capture"');
+  }
+  if (h.stdio === "fds" && body.length) {
+    fail('a run with stdio "fds" has no body');
+  }
+  if (body.length > LIMITS.stdin) {
+    fail(`stdin: longer than the limit of ${LIMITS.stdin} bytes`, "limit");
+  }
+  if (h.audit_fd !== undefined && typeof h.audit_fd !== "boolean") {
+    fail("audit_fd: expected true or false");
+  }
+  if (h.audit_fd && h.stdio !== "fds") {
+    fail('audit_fd: only with stdio "fds"');
+  }
+  const sigIgnore = h.sig_ignore ?? "0";
+  if (typeof sigIgnore !== "string" || !/^[0-9a-f]{1,16}$/.test(sigIgnore)) {
+    fail("sig_ignore: expected up to 16 lower-case hex digits");
+  }
+  return {
+    type: "run",
+    id,
+    policy: { name, text },
+    argv: argv as string[],
+    env: env as Record<string, string>,
+    cwd,
+    stdio: h.stdio as "fds" | "capture",
+    audit_fd: !!h.audit_fd,
+    sig_ignore: BigInt(`0x${sigIgnore}`),
+  };
+}
+
+/** How many fds a run request carries. */
+export function fdsFor(req: RunRequest): number {
+  return req.stdio === "fds" ? (req.audit_fd ? 4 : 3) : 0;
+}

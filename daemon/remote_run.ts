@@ -1,0 +1,99 @@
+/**
+ * `landlockd run --socket`: the command-line client. It reads the policy
+ * itself, passes its own stdin, stdout and stderr to the daemon with
+ * SCM_RIGHTS, relays its signals, and exits as a direct run would.
+ *
+ * @module
+ */
+
+import { EXIT } from "../cli/exit_codes.ts";
+import { printError } from "../cli/output.ts";
+import { connectFailure } from "../cli/socket_option.ts";
+import type { Source } from "../policy/diagnostic.ts";
+import { inheritedIgnoredSignals } from "../syscalls/process.ts";
+import { encodeFrame, ProtocolError } from "./protocol.ts";
+import { Conn, connectUnix } from "./socket.ts";
+
+/** Relayed to the sandbox while it runs. */
+const RELAYED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
+
+/** What the client sends besides the policy and command. */
+export interface RemoteOptions {
+  socket: string;
+  /** An fd for this run's audit events (the client opened it), or -1. */
+  auditFd: number;
+}
+
+/** Runs `argv` through the daemon; returns the exit code. */
+export async function runRemote(
+  source: Source,
+  argv: string[],
+  opts: RemoteOptions,
+): Promise<number> {
+  let fd: number;
+  try {
+    fd = connectUnix(opts.socket);
+  } catch (e) {
+    printError(connectFailure(opts.socket, e));
+    return EXIT.DAEMON;
+  }
+  const conn = new Conn(fd);
+  const id = 1;
+  const fds = opts.auditFd >= 0 ? [0, 1, 2, opts.auditFd] : [0, 1, 2];
+  await conn.send(
+    encodeFrame({
+      type: "run",
+      id,
+      policy: { name: source.name, text: source.text },
+      argv,
+      env: Deno.env.toObject(),
+      cwd: Deno.cwd(),
+      stdio: "fds",
+      audit_fd: opts.auditFd >= 0,
+      sig_ignore: inheritedIgnoredSignals().toString(16),
+    }),
+    fds,
+  );
+  const relay = RELAYED.map((signal) => {
+    const handler = () =>
+      void conn.send(encodeFrame({ type: "signal", id, signal }));
+    Deno.addSignalListener(signal, handler);
+    return () => Deno.removeSignalListener(signal, handler);
+  });
+  try {
+    for (;;) {
+      let read;
+      try {
+        read = await conn.read();
+      } catch (e) {
+        printError(
+          e instanceof ProtocolError
+            ? `the daemon sent a bad frame: ${e.message}`
+            : `lost the daemon: ${(e as Error).message}`,
+        );
+        return EXIT.DAEMON;
+      }
+      for (const { header } of read.frames) {
+        if (header.type === "started" && typeof header.warning === "string") {
+          printError(header.warning.replace(/^warning: /, "warning: "));
+        } else if (header.type === "exit") {
+          return header.code as number;
+        } else if (header.type === "error") {
+          printError(String(header.message));
+          return typeof header.exit_code === "number"
+            ? header.exit_code
+            : EXIT.DAEMON;
+        }
+      }
+      if (read.eof) {
+        printError(
+          "the daemon closed the connection before the command finished",
+        );
+        return EXIT.DAEMON;
+      }
+    }
+  } finally {
+    relay.forEach((stop) => stop());
+    conn.release();
+  }
+}

@@ -1,0 +1,680 @@
+/**
+ * `landlockd serve`: accepts clients on a Unix socket, checks who they
+ * are, and runs their commands in sandboxes, many at once.
+ *
+ * Threads: the JS thread accepts, parses and spawns (spawning must stay on
+ * the daemon's one long-lived thread: PR_SET_PDEATHSIG follows the thread
+ * that forked). Blocking reads and waits run on the runtime's blocking
+ * pool; each brokered run's broker has a Worker of its own.
+ *
+ * @module
+ */
+
+import { type AuditSink, auditToFd } from "../audit/audit.ts";
+import { EXIT } from "../cli/exit_codes.ts";
+import type { Source } from "../policy/diagnostic.ts";
+import { degradedWarning, runFailure } from "../sandbox/report.ts";
+import {
+  finishRun,
+  planSandbox,
+  type SandboxPlan,
+  type StartedRun,
+  startPlanned,
+} from "../sandbox/run.ts";
+import { signalName } from "../sandbox/signals.ts";
+import { landlockSupport } from "../sandbox/kernel.ts";
+import type { ExitStatus } from "../syscalls/process.ts";
+import { close, rawSyscall } from "../syscalls/sys.ts";
+import { library, NR } from "../ffi/mod.ts";
+import { VERSION } from "../version.ts";
+import { teeAudit } from "./audit.ts";
+import { BrokerPool } from "./broker_pool.ts";
+import { captureStdio, type Output } from "./capture.ts";
+import type { Hardening } from "./harden.ts";
+import { PolicyCache } from "./policies.ts";
+import {
+  encodeFrame,
+  fdsFor,
+  type Frame,
+  LIMITS,
+  parseRequest,
+  ProtocolError,
+  RequestError,
+  type RunRequest,
+} from "./protocol.ts";
+import { EPOLLIN, Reactor } from "./reactor.ts";
+import {
+  acceptNow,
+  Conn,
+  type Peer,
+  peerOf,
+  setNonBlocking,
+  shutdownSocket,
+} from "./socket.ts";
+
+const SIGKILL = 9;
+const EAGAIN = 11;
+
+/** How the daemon was started. */
+export interface DaemonOptions {
+  /** A listening Unix stream socket. */
+  listenFd: number;
+  /** Where it is, for messages and `status` (systemd: as passed). */
+  socketPath: string;
+  systemd: boolean;
+  /** Peers allowed besides the daemon's own uid. */
+  allowUids: readonly number[];
+  allowGids: readonly number[];
+  /** The daemon's audit fd, or -1. */
+  auditFd: number;
+  hardening: Hardening;
+  /** Grace for SIGTERM and SIGINT, in seconds. */
+  grace: number;
+}
+
+/** One run in flight. */
+interface ActiveRun {
+  key: string;
+  id: number;
+  conn: Conn;
+  peer: Peer;
+  policy: string;
+  argv0: string;
+  startedAt: string;
+  pid?: number;
+  pidfd?: number;
+  forwarded: Set<number>;
+  killed: boolean;
+  done: Promise<void>;
+}
+
+/** Who a connection belongs to. */
+interface Client {
+  conn: Conn;
+  peer: Peer;
+  runs: Map<number, ActiveRun>;
+  /** Set once the connection is ending. */
+  gone?: Promise<void>;
+}
+
+export class Daemon {
+  readonly #opts: DaemonOptions;
+  readonly #audit: AuditSink;
+  readonly #policies = new PolicyCache();
+  readonly #brokers = new BrokerPool();
+  readonly #reactor = new Reactor();
+  readonly #runs = new Map<string, ActiveRun>();
+  readonly #clients = new Set<Client>();
+  readonly #started = Date.now();
+  readonly #uid = Deno.uid() ?? 0;
+  readonly #stopWaiters: { conn: Conn; id: number }[] = [];
+  #serial = 0;
+  #stopping: Promise<void> | undefined;
+  #stopNow: (() => void) | undefined;
+  #totals = {
+    connections: 0,
+    refused: 0,
+    runs_started: 0,
+    runs_finished: 0,
+    runs_failed: 0,
+    protocol_errors: 0,
+  };
+
+  constructor(opts: DaemonOptions) {
+    this.#opts = opts;
+    setNonBlocking(opts.listenFd);
+    this.#audit = opts.auditFd >= 0
+      ? auditToFd(opts.auditFd)
+      : { emit() {}, close() {} };
+  }
+
+  /** Accepts clients until stopped; resolves with the exit code. */
+  async serve(): Promise<number> {
+    const support = landlockSupport();
+    this.#audit.emit("daemon", "daemon.listen", {
+      pid: Deno.pid,
+      uid: this.#uid,
+      socket: this.#opts.socketPath,
+      systemd: this.#opts.systemd,
+      version: VERSION,
+      abi: support.abi,
+      allow_uids: [...this.#opts.allowUids],
+      allow_gids: [...this.#opts.allowGids],
+      no_new_privs: this.#opts.hardening.no_new_privs,
+      seccomp_deny: this.#opts.hardening.seccomp_deny,
+    });
+    const onSignal = () => {
+      if (this.#stopping) this.#stopNow?.();
+      else this.stop(this.#opts.grace, false, "signal");
+    };
+    Deno.addSignalListener("SIGTERM", onSignal);
+    Deno.addSignalListener("SIGINT", onSignal);
+    this.#reactor.add(this.#opts.listenFd, EPOLLIN, () => this.#accept());
+    await this.#reactor.run();
+    await this.#stopping;
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    Deno.removeSignalListener("SIGINT", onSignal);
+    return EXIT.OK;
+  }
+
+  /** Takes every waiting connection. */
+  #accept(): void {
+    for (;;) {
+      let fd: number;
+      try {
+        fd = acceptNow(this.#opts.listenFd);
+      } catch (e) {
+        // EMFILE and the like: say so; the next connection may succeed.
+        this.#audit.emit("daemon", "daemon.error", {
+          message: (e as Error).message,
+        });
+        return;
+      }
+      if (fd < 0) return;
+      if (this.#stopping) close(fd);
+      else this.#connection(fd);
+    }
+  }
+
+  /** Resolves with the exit status once the reactor sees `pidfd` ready. */
+  #exited(pidfd: number): Promise<ExitStatus> {
+    return new Promise((resolve, reject) => {
+      this.#reactor.add(pidfd, EPOLLIN, () => {
+        const r = library().ll_wait_now(pidfd);
+        if (r === -EAGAIN) return;
+        this.#reactor.remove(pidfd);
+        if (r < 0) {
+          reject(new Error(`Cannot wait for the command: errno ${-r}`));
+        } else resolve(r >= 256 ? { signal: r - 256 } : { code: r });
+      });
+    });
+  }
+
+  /** Refuses new runs, lets active ones finish for `grace` s, kills the rest. */
+  stop(
+    grace: number,
+    now: boolean,
+    reason: "request" | "signal",
+  ): Promise<void> {
+    if (this.#stopping) {
+      if (now) this.#stopNow?.();
+      return this.#stopping;
+    }
+    this.#reactor.remove(this.#opts.listenFd);
+    shutdownSocket(this.#opts.listenFd);
+    this.#audit.emit("daemon", "daemon.stop", {
+      reason,
+      grace_s: grace,
+      now,
+      active: this.#runs.size,
+    });
+    let killed = 0;
+    const killAll = () => {
+      for (const run of this.#runs.values()) {
+        if (this.#kill(run)) killed++;
+      }
+    };
+    this.#stopping = (async () => {
+      const active = this.#runs.size;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const forced = new Promise<void>((resolve) => {
+        this.#stopNow = () => {
+          killAll();
+          resolve();
+        };
+        if (now) this.#stopNow();
+        else timer = setTimeout(this.#stopNow, grace * 1000);
+      });
+      // Wait for every run, killing them at the deadline.
+      await Promise.race([this.#allDone(), forced]);
+      await this.#allDone();
+      clearTimeout(timer);
+      this.#audit.emit("daemon", "daemon.exit", {
+        reason,
+        grace_s: grace,
+        active_at_stop: active,
+        killed,
+        runs_started: this.#totals.runs_started,
+        uptime_s: this.#uptime(),
+      });
+      for (const w of this.#stopWaiters) {
+        await w.conn.send(encodeFrame({ type: "stopped", id: w.id, killed }));
+      }
+      for (const client of this.#clients) client.conn.shutdown();
+      this.#brokers.close();
+      this.#reactor.stop();
+    })();
+    return this.#stopping;
+  }
+
+  async #allDone(): Promise<void> {
+    while (this.#runs.size) {
+      await Promise.all([...this.#runs.values()].map((r) => r.done));
+    }
+  }
+
+  #uptime(): number {
+    return Math.round((Date.now() - this.#started) / 100) / 10;
+  }
+
+  #allowed(peer: Peer): boolean {
+    if (peer.uid === this.#uid || peer.uid === 0) return true;
+    if (this.#opts.allowUids.includes(peer.uid)) return true;
+    return [peer.gid, ...peer.groups].some((g) =>
+      this.#opts.allowGids.includes(g)
+    );
+  }
+
+  #connection(fd: number): void {
+    this.#totals.connections++;
+    const conn = new Conn(fd);
+    let peer: Peer;
+    try {
+      peer = peerOf(fd);
+    } catch {
+      conn.release();
+      return;
+    }
+    const allowed = this.#allowed(peer);
+    this.#audit.emit("daemon", "daemon.peer", {
+      peer_pid: peer.pid,
+      peer_uid: peer.uid,
+      peer_gid: peer.gid,
+      allowed,
+    });
+    if (!allowed) {
+      this.#totals.refused++;
+      conn.send(encodeFrame({
+        type: "error",
+        error: "refused",
+        message:
+          `uid ${peer.uid} may not use this landlockd daemon (it serves uid ${this.#uid}; see serve --allow-uid and --allow-gid)`,
+        exit_code: EXIT.DAEMON,
+      })).then(() => {
+        conn.shutdown();
+        conn.release();
+      });
+      return;
+    }
+    const client: Client = { conn, peer, runs: new Map() };
+    this.#clients.add(client);
+    this.#reactor.add(fd, EPOLLIN, () => this.#readable(client));
+  }
+
+  /** The client's socket is ready: handle its frames, or its departure. */
+  #readable(client: Client): void {
+    const { conn, peer } = client;
+    try {
+      const { frames, eof } = conn.readNow();
+      for (const frame of frames) {
+        if (!conn.closed) this.#request(client, frame);
+      }
+      if (eof || conn.closed) this.#disconnect(client);
+    } catch (e) {
+      // A frame that cannot be read: say why, then end this connection only.
+      this.#totals.protocol_errors++;
+      const code = e instanceof ProtocolError ? e.code : "protocol";
+      this.#audit.emit("daemon", "daemon.request", {
+        peer_pid: peer.pid,
+        peer_uid: peer.uid,
+        type: "invalid",
+        accepted: false,
+        error: (e as Error).message,
+      });
+      conn.send(encodeFrame({
+        type: "error",
+        error: code,
+        message: (e as Error).message,
+        exit_code: EXIT.DAEMON,
+      }));
+      this.#disconnect(client);
+    }
+  }
+
+  /** Ends a connection: its sandboxes are killed, then its fd is closed. */
+  #disconnect(client: Client): void {
+    if (client.gone) return;
+    const { conn } = client;
+    this.#reactor.remove(conn.fd);
+    client.gone = (async () => {
+      await conn.flush();
+      conn.shutdown();
+      for (const run of client.runs.values()) this.#kill(run);
+      await Promise.all([...client.runs.values()].map((r) => r.done));
+      this.#clients.delete(client);
+      conn.release();
+    })();
+  }
+
+  /** Handles one frame; never throws (a bad frame ends the connection). */
+  #request(client: Client, frame: Frame): void {
+    const { conn, peer } = client;
+    let req;
+    try {
+      req = parseRequest(frame);
+    } catch (e) {
+      if (!(e instanceof RequestError)) throw e;
+      this.#totals.protocol_errors++;
+      this.#audit.emit("daemon", "daemon.request", {
+        peer_pid: peer.pid,
+        peer_uid: peer.uid,
+        type: typeof frame.header.type === "string"
+          ? frame.header.type
+          : "invalid",
+        ...(e.id !== undefined ? { id: e.id } : {}),
+        accepted: false,
+        error: e.message,
+      });
+      conn.send(encodeFrame({
+        type: "error",
+        ...(e.id !== undefined ? { id: e.id } : {}),
+        error: e.code,
+        message: e.message,
+        exit_code: EXIT.DAEMON,
+      }));
+      // A malformed request leaves the stream's state unknown (fds may be
+      // queued for it): end the connection, keep the daemon serving.
+      conn.shutdown();
+      return;
+    }
+    const refuse = (error: string, message: string) => {
+      this.#audit.emit("daemon", "daemon.request", {
+        peer_pid: peer.pid,
+        peer_uid: peer.uid,
+        type: req.type,
+        id: req.id,
+        accepted: false,
+        error: message,
+      });
+      conn.send(encodeFrame({
+        type: "error",
+        id: req.id,
+        error,
+        message,
+        exit_code: EXIT.DAEMON,
+      }));
+    };
+    switch (req.type) {
+      case "status":
+        conn.send(
+          encodeFrame({ type: "status", id: req.id, ...this.status() }),
+        );
+        return;
+      case "stop":
+        if (peer.uid !== this.#uid && peer.uid !== 0) {
+          return refuse(
+            "refused",
+            `only uid ${this.#uid} or root may stop this daemon`,
+          );
+        }
+        this.#audit.emit("daemon", "daemon.request", {
+          peer_pid: peer.pid,
+          peer_uid: peer.uid,
+          type: "stop",
+          id: req.id,
+          accepted: true,
+        });
+        conn.send(
+          encodeFrame({
+            type: "stopping",
+            id: req.id,
+            active: this.#runs.size,
+          }),
+        );
+        this.#stopWaiters.push({ conn, id: req.id });
+        this.stop(req.grace, req.now, "request");
+        return;
+      case "signal": {
+        const run = client.runs.get(req.id);
+        if (run?.pidfd !== undefined && !run.killed) {
+          rawSyscall(NR.pidfd_send_signal, run.pidfd, req.signal, 0, 0);
+          run.forwarded.add(req.signal);
+        }
+        return;
+      }
+      case "run": {
+        const fds = conn.takeFds(fdsFor(req));
+        if (!fds) {
+          refuse(
+            "protocol",
+            `a run with stdio "fds" needs ${
+              fdsFor(req)
+            } file descriptors passed with its frame (SCM_RIGHTS)`,
+          );
+          conn.shutdown();
+          return;
+        }
+        if (this.#stopping) {
+          fds.forEach(close);
+          return refuse(
+            "stopping",
+            "the daemon is stopping and starts no new runs",
+          );
+        }
+        if (client.runs.has(req.id)) {
+          fds.forEach(close);
+          return refuse(
+            "protocol",
+            `id ${req.id} is already in use on this connection`,
+          );
+        }
+        if (client.runs.size >= LIMITS.runsPerConnection) {
+          fds.forEach(close);
+          return refuse(
+            "limit",
+            `more than ${LIMITS.runsPerConnection} runs in flight on one connection`,
+          );
+        }
+        this.#audit.emit("daemon", "daemon.request", {
+          peer_pid: peer.pid,
+          peer_uid: peer.uid,
+          type: "run",
+          id: req.id,
+          accepted: true,
+          policy: req.policy.name,
+          argv0: req.argv[0],
+        });
+        const run: ActiveRun = {
+          key: `${++this.#serial}`,
+          id: req.id,
+          conn,
+          peer,
+          policy: req.policy.name,
+          argv0: req.argv[0],
+          startedAt: new Date().toISOString(),
+          forwarded: new Set(),
+          killed: false,
+          done: Promise.resolve(),
+        };
+        client.runs.set(req.id, run);
+        this.#runs.set(run.key, run);
+        run.done = this.#run(run, req, fds, frame.body).finally(() => {
+          client.runs.delete(req.id);
+          this.#runs.delete(run.key);
+        });
+        return;
+      }
+    }
+  }
+
+  /** Kills a run's sandbox; true if a signal was sent. */
+  #kill(run: ActiveRun): boolean {
+    run.killed = true;
+    if (run.pidfd === undefined) return false;
+    return rawSyscall(NR.pidfd_send_signal, run.pidfd, SIGKILL, 0, 0) === 0;
+  }
+
+  async #run(
+    run: ActiveRun,
+    req: RunRequest,
+    fds: number[],
+    stdin: Uint8Array,
+  ): Promise<void> {
+    const { conn } = run;
+    const source: Source = { name: req.policy.name, text: req.policy.text };
+    const [stdio, auditFd] = req.stdio === "fds"
+      ? [fds.slice(0, 3) as [number, number, number], fds[3] ?? -1]
+      : [undefined, -1];
+    const auditFds = [this.#opts.auditFd, auditFd].filter((fd) => fd >= 0);
+    const jobId = req.env.LANDLOCKD_JOB_ID || undefined;
+    // A root daemon runs another user's commands as that user.
+    const ids = this.#uid === 0 && run.peer.uid !== 0
+      ? { uid: run.peer.uid, gid: run.peer.gid, groups: run.peer.groups }
+      : undefined;
+    const audit = teeAudit(auditFds.map(auditToFd), jobId);
+    let capture;
+    let started: StartedRun | undefined;
+    try {
+      let plan: SandboxPlan;
+      try {
+        plan = await planSandbox(this.#policies.load(source, req.env));
+        if (req.stdio === "capture") {
+          capture = captureStdio(stdin, this.#reactor);
+        }
+        started = await startPlanned(
+          plan,
+          { argv: req.argv, path: req.env.PATH },
+          audit,
+          source.name,
+          {
+            env: req.env,
+            cwd: req.cwd,
+            stdio: stdio ?? capture!.child,
+            sigIgnore: req.sig_ignore,
+            ids,
+          },
+        );
+      } finally {
+        stdio?.forEach(close);
+        capture?.child.forEach(close);
+      }
+      this.#totals.runs_started++;
+      const { child } = started;
+      run.pid = child.pid;
+      run.pidfd = child.pidfd;
+      if (run.killed) this.#kill(run); // the client left while we started
+      const warning = degradedWarning(plan);
+      conn.send(encodeFrame({
+        type: "started",
+        id: req.id,
+        pid: child.pid,
+        landlock: {
+          status: plan.landlock.status,
+          abi: plan.support.abi,
+          dropped: plan.landlock.dropped,
+        },
+        ...(warning ? { warning } : {}),
+      }));
+      const broker = plan.broker
+        ? this.#brokers.serve({
+          broker: plan.broker,
+          arch: plan.seccomp.arch,
+          fds: child,
+          auditFds,
+          jobId,
+          ids,
+        })
+        : Promise.resolve();
+      let status: ExitStatus;
+      try {
+        [status] = await Promise.all([this.#exited(child.pidfd), broker]);
+      } finally {
+        close(child.pidfd);
+        run.pidfd = undefined;
+      }
+      const result = finishRun(
+        started,
+        status,
+        audit,
+        [...run.forwarded].map(signalName),
+      );
+      this.#totals.runs_finished++;
+      const outputs = capture ? await capture.outputs : undefined;
+      await this.#sendExit(
+        conn,
+        req.id,
+        status,
+        result.exitCode,
+        started,
+        outputs,
+      );
+    } catch (e) {
+      this.#totals.runs_failed++;
+      const failure = runFailure(e, source) ??
+        {
+          message: `internal error: ${(e as Error).message}`,
+          exitCode: EXIT.POLICY,
+        };
+      await capture?.outputs;
+      await conn.send(encodeFrame({
+        type: "error",
+        id: req.id,
+        error: "run",
+        message: failure.message,
+        exit_code: failure.exitCode,
+      }));
+    } finally {
+      if (auditFd >= 0) close(auditFd);
+    }
+  }
+
+  #sendExit(
+    conn: Conn,
+    id: number,
+    status: ExitStatus,
+    exitCode: number,
+    started: StartedRun,
+    outputs?: [Output, Output],
+  ): Promise<void> {
+    const header: Record<string, unknown> = {
+      type: "exit",
+      id,
+      code: exitCode,
+      ...("signal" in status ? { signal: signalName(status.signal) } : {}),
+      duration_ms: Math.round((performance.now() - started.started) * 1000) /
+        1000,
+    };
+    if (!outputs) return conn.send(encodeFrame(header));
+    const [out, err] = outputs;
+    const body = new Uint8Array(out.bytes.length + err.bytes.length);
+    body.set(out.bytes);
+    body.set(err.bytes, out.bytes.length);
+    return conn.send(encodeFrame({
+      ...header,
+      stdout_len: out.bytes.length,
+      stderr_len: err.bytes.length,
+      stdout_truncated: out.truncated,
+      stderr_truncated: err.truncated,
+    }, body));
+  }
+
+  /** What `landlockd status` prints. */
+  status(): Record<string, unknown> {
+    const support = landlockSupport();
+    return {
+      pid: Deno.pid,
+      uid: this.#uid,
+      version: VERSION,
+      socket: this.#opts.socketPath,
+      systemd: this.#opts.systemd,
+      uptime_s: this.#uptime(),
+      stopping: this.#stopping !== undefined,
+      landlock_abi: support.abi,
+      kernel_abi: support.kernel_abi,
+      no_new_privs: this.#opts.hardening.no_new_privs,
+      seccomp_deny: this.#opts.hardening.seccomp_deny,
+      allow_uids: [...this.#opts.allowUids],
+      allow_gids: [...this.#opts.allowGids],
+      active: [...this.#runs.values()].map((r) => ({
+        pid: r.pid ?? null,
+        policy: r.policy,
+        argv0: r.argv0,
+        started_at: r.startedAt,
+        peer_uid: r.peer.uid,
+      })),
+      totals: { ...this.#totals, clients: this.#clients.size },
+      policy_cache: this.#policies.stats(),
+      brokers: this.#brokers.stats(),
+    };
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Starting and stopping `landlockd serve` in tests.
+ *
+ * @module
+ */
+
+import { type As, landlockdCommand, tempDir } from "./helpers.ts";
+
+/** A daemon running for one test. */
+export interface TestDaemon {
+  proc: Deno.ChildProcess;
+  pid: number;
+  socket: string;
+  /** The daemon's own audit file. */
+  audit: string;
+  /** Its directory, owned by the daemon's user. */
+  dir: string;
+  /** Audit events so far. */
+  events(): Record<string, unknown>[];
+  /** Waits for an event matching `pred` (up to 10 s). */
+  waitFor(
+    pred: (e: Record<string, unknown>) => boolean,
+  ): Promise<Record<string, unknown>>;
+  /** Waits for the daemon to exit; returns its status and stderr. */
+  exited(): Promise<{ code: number; stderr: string }>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts `landlockd serve --socket DIR/run/landlockd.sock --audit-file …`. */
+export async function startDaemon(
+  opts: { as?: As; args?: string[]; socket?: string } = {},
+): Promise<TestDaemon> {
+  const as = opts.as ?? "root";
+  const dir = tempDir("daemon-");
+  if (as === "nobody") Deno.chownSync(dir, 65534, 65534);
+  const socket = opts.socket ?? `${dir}/run/landlockd.sock`;
+  const audit = `${dir}/audit.jsonl`;
+  const proc = landlockdCommand(
+    ["serve", "--socket", socket, "--audit-file", audit, ...opts.args ?? []],
+    { as },
+  ).spawn();
+  let output: Promise<Deno.CommandOutput> | undefined;
+  const events = () => {
+    try {
+      return Deno.readTextFileSync(audit).split("\n").filter((l) => l).map((
+        l,
+      ) => JSON.parse(l));
+    } catch {
+      return [];
+    }
+  };
+  const daemon: TestDaemon = {
+    proc,
+    pid: proc.pid,
+    socket,
+    audit,
+    dir,
+    events,
+    async waitFor(pred) {
+      for (let i = 0; i < 400; i++) {
+        const e = events().find(pred);
+        if (e) return e;
+        await sleep(25);
+      }
+      throw new Error(
+        `audit event never came; events: ${JSON.stringify(events())}`,
+      );
+    },
+    async exited() {
+      output ??= proc.output();
+      const out = await output;
+      return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+    },
+  };
+  for (let i = 0; i < 400; i++) {
+    if (events().some((e) => e.event === "daemon.listen")) return daemon;
+    await sleep(25);
+  }
+  proc.kill("SIGKILL");
+  const { stderr } = await daemon.exited();
+  throw new Error(`the daemon did not start: ${stderr}`);
+}
+
+/** The daemon's live child processes (sandboxes), zombies included. */
+export function childrenOf(pid: number): { pid: number; state: string }[] {
+  const out: { pid: number; state: string }[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(rest[1]) === pid) {
+        out.push({ pid: Number(e.name), state: rest[0] });
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** How many fds the process has open. */
+export function fdCount(pid: number): number {
+  return [...Deno.readDirSync(`/proc/${pid}/fd`)].length;
+}
