@@ -1,7 +1,9 @@
 /**
  * `deno task bench`: start-up cost of landlockd against the bare command,
- * bubblewrap and firejail, all timed by hyperfine in one run; then the
- * broker's cost on a dynamic program, and its round trip per call.
+ * bubblewrap and firejail, all timed by hyperfine in one run (a direct run,
+ * and `run --socket` through a daemon); the daemon's library API over one
+ * connection; then the broker's cost on a dynamic program, and its round
+ * trip per call.
  *
  * Prints a Markdown table (mean, median, p95, ratio to the bare command)
  * and writes the raw numbers to bench/results/. A missing tool is reported
@@ -11,6 +13,8 @@
  *
  * @module
  */
+
+import { startDaemon, timeApi } from "./daemon.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const DENO = Deno.execPath();
@@ -80,6 +84,7 @@ function peer(
     : { name, baseline, skipped: `not installed: apt-get install ${tool}` };
 }
 
+const daemon = await startDaemon();
 const rows: Row[] = [];
 for (
   const [label, cmd] of [["/bin/true", "/bin/true"], [
@@ -93,6 +98,12 @@ for (
     name: `landlockd run (ci-default) ${label}`,
     baseline: bare,
     command: `${LANDLOCKD} run --policy ci-default -- ${cmd}`,
+  });
+  rows.push({
+    name: `landlockd run --socket (ci-default) ${label}`,
+    baseline: bare,
+    command:
+      `${LANDLOCKD} run --socket ${daemon.socket} --policy ci-default -- ${cmd}`,
   });
   rows.push(
     peer("bubblewrap", tools.bwrap, BWRAP, label, cmd, bare),
@@ -225,6 +236,36 @@ if (floor && ours && ffiFloor) {
     } ms (target ≤ 3 ms); of which the FFI floor alone: ${
       fmt(ffiFloor.mean - floor.mean)
     } ms`,
+  );
+}
+
+// --- The daemon's library API ---------------------------------------------
+// One persistent connection, as an agent tool or test runner would use it.
+const ciDefault = Deno.readTextFileSync(`${ROOT}policies/ci-default.toml`);
+const api = await timeApi(daemon.socket, ciDefault, ["/bin/true"], RUNS * 5);
+await daemon.stop();
+const bwrapTrue = byName.get("bubblewrap /bin/true");
+console.log(
+  "\n| library API, ci-default, /bin/true | mean ms | median ms | p95 ms | runs/s | × bubblewrap /bin/true (mean) |",
+);
+console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
+console.log(
+  `| one at a time (${api.runs} runs) | ${fmt(api.mean_ms)} | ${
+    fmt(api.median_ms)
+  } | ${fmt(api.p95_ms)} | ${api.runs_per_s.toFixed(0)} | ${
+    bwrapTrue ? fmt(api.mean_ms / bwrapTrue.mean) : "–"
+  } |`,
+);
+console.log(
+  `| ${api.in_flight} in flight (${api.runs * 4} runs) | | | | ${
+    api.concurrent_runs_per_s.toFixed(0)
+  } | |`,
+);
+if (bwrapTrue) {
+  console.log(
+    `\nlibrary API per-run latency ÷ bubblewrap /bin/true: ${
+      fmt(api.mean_ms / bwrapTrue.mean)
+    } (target ≤ 0.5)`,
   );
 }
 
@@ -426,6 +467,12 @@ Deno.writeTextFileSync(
     {
       machine,
       rows: table,
+      daemon_api: {
+        ...api,
+        ratio_to_bubblewrap_true: bwrapTrue
+          ? api.mean_ms / bwrapTrue.mean
+          : undefined,
+      },
       broker: {
         python_import: brokerRows.map((r) => ({
           ...r,

@@ -1,0 +1,105 @@
+/**
+ * The daemon's part of `deno task bench`: a daemon to run against, and the
+ * library API timed in-process (one persistent connection), sequentially
+ * and with runs in flight at once.
+ *
+ * @module
+ */
+
+import { connect } from "../mod.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/** A daemon for the benchmark; `stop()` ends it. */
+export interface BenchDaemon {
+  socket: string;
+  stop(): Promise<void>;
+}
+
+/** Starts `landlockd serve` on a socket in a fresh 0700 directory. */
+export async function startDaemon(): Promise<BenchDaemon> {
+  const dir = Deno.makeTempDirSync({ prefix: "landlockd-bench-daemon-" });
+  Deno.chmodSync(dir, 0o700);
+  const socket = `${dir}/landlockd.sock`;
+  const proc = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}main.ts`, "serve", "--socket", socket],
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  for (let i = 0; i < 400; i++) {
+    try {
+      if (Deno.statSync(socket).isSocket) break;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return {
+    socket,
+    async stop() {
+      proc.kill("SIGTERM");
+      await proc.status;
+      Deno.removeSync(dir, { recursive: true });
+    },
+  };
+}
+
+/** Latency and throughput of the library API. */
+export interface ApiTiming {
+  runs: number;
+  mean_ms: number;
+  median_ms: number;
+  p95_ms: number;
+  /** Sequential runs per second (one at a time). */
+  runs_per_s: number;
+  /** Runs per second with `in_flight` runs at once on the connection. */
+  concurrent_runs_per_s: number;
+  in_flight: number;
+}
+
+/** Times `argv` under `policy` (TOML text) through the daemon's socket. */
+export async function timeApi(
+  socket: string,
+  policy: string,
+  argv: string[],
+  runs: number,
+  inFlight = 16,
+): Promise<ApiTiming> {
+  const client = await connect(socket);
+  try {
+    const once = async () => {
+      const r = await client.run({ policy, argv });
+      if (r.code !== 0) {
+        throw new Error(`bench: ${argv.join(" ")} exited ${r.code}`);
+      }
+    };
+    for (let i = 0; i < 20; i++) await once(); // warm-up
+    const times: number[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < runs; i++) {
+      const t = performance.now();
+      await once();
+      times.push(performance.now() - t);
+    }
+    const sequential = performance.now() - t0;
+    times.sort((a, b) => a - b);
+    const total = runs * 4;
+    let next = 0;
+    const c0 = performance.now();
+    await Promise.all(Array.from({ length: inFlight }, async () => {
+      while (next++ < total) await once();
+    }));
+    const concurrent = performance.now() - c0;
+    return {
+      runs,
+      mean_ms: times.reduce((a, b) => a + b, 0) / runs,
+      median_ms: times[Math.floor(runs / 2)],
+      p95_ms: times[Math.min(runs - 1, Math.floor(runs * 0.95))],
+      runs_per_s: runs / (sequential / 1000),
+      concurrent_runs_per_s: total / (concurrent / 1000),
+      in_flight: inFlight,
+    };
+  } finally {
+    client.close();
+  }
+}
