@@ -75,6 +75,12 @@ export const symbols = {
   },
   /** int32_t ll_poll_ctl(int32_t epfd, int32_t op, int32_t fd, uint32_t events); */
   ll_poll_ctl: { parameters: ["i32", "i32", "i32", "u32"], result: "i32" },
+  /** The same with timeout 0 on this thread: what is ready now. */
+  ll_poll_now: {
+    name: "ll_poll_wait",
+    parameters: ["i32", "buffer", "u32", "i32"],
+    result: "i32",
+  },
   /** int32_t ll_poll_wait(int32_t epfd, uint32_t *out, uint32_t max,
    *  int32_t timeout_ms); blocks, so off the JS thread. */
   ll_poll_wait: {
