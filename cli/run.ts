@@ -1,25 +1,17 @@
 /**
- * `landlockd run`: parse options, load the policy, run or print the plan.
+ * `landlockd run`: parse options and the policy's source, then run here
+ * (cli/run_direct.ts) or through a daemon (daemon/remote_run.ts). Each is
+ * loaded only when used.
  *
  * @module
  */
 
-import {
-  type AuditSink,
-  auditToFd,
-  auditToFile,
-  NO_AUDIT,
-} from "../audit/audit.ts";
 import type { Source } from "../policy/diagnostic.ts";
 import { readPolicyOption } from "./policy_option.ts";
-import { loadPolicy } from "../policy/load.ts";
-import { fitRuleToTarget } from "../policy/plan.ts";
-import { ruleTargetKind } from "../sandbox/landlock.ts";
-import { planSandbox, runPlanned, type SandboxPlan } from "../sandbox/run.ts";
-import { degradedWarning, runFailure } from "../sandbox/report.ts";
 import { type OptionSpecs, parseOptions } from "./args.ts";
 import { EXIT, UsageError } from "./exit_codes.ts";
-import { printError, stableJson } from "./output.ts";
+import { printError } from "./output.ts";
+import { openAudit } from "./audit_option.ts";
 
 const OPTIONS = {
   policy: { type: "string" },
@@ -57,82 +49,6 @@ Exit status: COMMAND's own; 128+N if it died of signal N; 126 cannot execute;
 127 not found; 1 policy or set-up error; 2 usage error; 3 (--socket) the
 daemon cannot be reached, refused the run, or went away during it.
 `;
-
-function openAudit(values: { "audit-file"?: string; "audit-fd"?: string }) {
-  if (values["audit-file"] !== undefined && values["audit-fd"] !== undefined) {
-    throw new UsageError("use --audit-file or --audit-fd, not both", "run");
-  }
-  if (values["audit-file"] !== undefined) {
-    return auditToFile(values["audit-file"]);
-  }
-  if (values["audit-fd"] !== undefined) {
-    const fd = values["audit-fd"];
-    if (!/^\d+$/.test(fd)) {
-      throw new UsageError(
-        `--audit-fd takes a file descriptor number, got "${fd}"`,
-        "run",
-      );
-    }
-    try {
-      Deno.statSync(`/proc/self/fd/${fd}`);
-    } catch {
-      throw new UsageError(
-        `--audit-fd ${fd}: no such open file descriptor`,
-        "run",
-      );
-    }
-    return auditToFd(Number(fd));
-  }
-  return NO_AUDIT;
-}
-
-async function dryRunReport(
-  source: Source,
-  plan: SandboxPlan,
-  argv: string[],
-): Promise<string> {
-  const describeBroker = plan.broker
-    ? (await import(
-      new URL("../broker/plan.ts", import.meta.url).href
-    ) as typeof import("../broker/plan.ts")).describeBroker
-    : undefined;
-  const layers = plan.landlock.layers.map((layer) => ({
-    ...layer,
-    path_beneath: layer.path_beneath.map((planned) => {
-      const kind = ruleTargetKind(planned);
-      if (kind === "missing") return { ...planned, target: kind };
-      const { rule, ignored } = fitRuleToTarget(planned, kind);
-      return { ...rule, target: kind, ...(ignored.length ? { ignored } : {}) };
-    }),
-  }));
-  return stableJson({
-    policy: source.name,
-    command: argv,
-    seccomp: plan.seccomp,
-    ...(plan.mounts
-      ? {
-        mounts: {
-          namespaces: plan.mounts.namespaces,
-          root: plan.mounts.root,
-          cwd: plan.mounts.cwd,
-          mounts: plan.mounts.mounts.map((m) => ({ ...m, key: undefined })),
-        },
-      }
-      : {}),
-    ...(plan.broker && describeBroker
-      ? { broker: describeBroker(plan.broker) }
-      : {}),
-    landlock: {
-      abi: plan.support.abi,
-      kernel_abi: plan.support.kernel_abi,
-      ...(plan.support.reason ? { note: plan.support.reason } : {}),
-      compat: plan.landlock.compat,
-      status: plan.landlock.status,
-      dropped: plan.landlock.dropped,
-      layers,
-    },
-  });
-}
 
 /** `run --socket`: the daemon runs it; loaded only then. */
 async function remote(
@@ -189,30 +105,8 @@ export async function main(args: string[]): Promise<number> {
   if (values.socket !== undefined && !values["dry-run"]) {
     return await remote(values, source, command);
   }
-  let audit: AuditSink = NO_AUDIT;
-  try {
-    const policy = await loadPolicy(source);
-    const plan = await planSandbox(policy);
-    if (values["dry-run"]) {
-      console.log(await dryRunReport(source, plan, command));
-      return EXIT.OK;
-    }
-    const warning = degradedWarning(plan);
-    if (warning) printError(warning);
-    audit = openAudit(values);
-    const result = await runPlanned(
-      plan,
-      { argv: command, path: Deno.env.get("PATH") },
-      audit,
-      source.name,
-    );
-    return result.exitCode;
-  } catch (e) {
-    const failure = runFailure(e, source);
-    if (!failure) throw e;
-    printError(failure.message);
-    return failure.exitCode;
-  } finally {
-    audit.close();
-  }
+  const { runDirect }: typeof import("./run_direct.ts") = await import(
+    new URL("./run_direct.ts", import.meta.url).href
+  );
+  return await runDirect(values, source, command);
 }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { cstring, library, NR } from "../ffi/mod.ts";
+import { coreLibrary, cstring, library, NR } from "../ffi/mod.ts";
 import { SyscallError } from "../syscalls/errno.ts";
 import { close, rawSyscall } from "../syscalls/sys.ts";
 import { type Frame, FrameReader } from "./protocol.ts";
@@ -35,7 +35,11 @@ export function listenUnix(path: string, backlog = 128): number {
 
 /** Connects to the Unix socket at `path`. */
 export function connectUnix(path: string): number {
-  return check(library().ll_sock_connect(cstring(path)), "connect to", path);
+  return check(
+    coreLibrary().ll_sock_connect(cstring(path)),
+    "connect to",
+    path,
+  );
 }
 
 const F_GETFL = 3;
@@ -105,7 +109,7 @@ export class Conn {
   /** Waits for the next bytes (off the JS thread); `eof` at end of stream. */
   async read(): Promise<{ frames: Frame[]; eof: boolean }> {
     const r = Number(
-      await library().ll_sock_recv(
+      await coreLibrary().ll_sock_recv(
         this.fd,
         this.#buf,
         BigInt(this.#buf.length),
@@ -120,7 +124,7 @@ export class Conn {
   /** Reads what is there without blocking; no frames and no eof if nothing. */
   readNow(): { frames: Frame[]; eof: boolean } {
     const r = Number(
-      library().ll_sock_recv_now(
+      coreLibrary().ll_sock_recv_now(
         this.fd,
         this.#buf,
         BigInt(this.#buf.length),
@@ -158,7 +162,7 @@ export class Conn {
     const fdArr = Int32Array.from(fds.length ? fds : [0]);
     if (!this.#sending) {
       const n = Number(
-        library().ll_sock_send(
+        coreLibrary().ll_sock_send(
           this.fd,
           bytes,
           BigInt(bytes.length),
@@ -195,7 +199,7 @@ export class Conn {
       const chunk = bytes.subarray(at);
       const fdArr = Int32Array.from(withFds.length ? withFds : [0]);
       const n = Number(
-        await library().ll_sock_send_async(
+        await coreLibrary().ll_sock_send_async(
           this.fd,
           chunk,
           BigInt(chunk.length),

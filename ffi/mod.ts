@@ -10,10 +10,15 @@
  */
 
 import { cstring } from "./cstring.ts";
-import { libcSymbols, type Library, symbols } from "./symbols.ts";
-import { NR } from "./syscall_numbers.ts";
+import {
+  type CoreLibrary,
+  coreSymbols,
+  libcSymbols,
+  type Library,
+  symbols,
+} from "./symbols.ts";
 
-export type { Library } from "./symbols.ts";
+export type { CoreLibrary, Library } from "./symbols.ts";
 export * from "./cstring.ts";
 export * from "./layout.ts";
 export * from "./syscall_numbers.ts";
@@ -25,6 +30,7 @@ const SUPPORTED_ARCHS = ["x86_64", "aarch64"];
 export const LIBRARY_URL = new URL("./build/liblandlockd.so", import.meta.url);
 
 let loaded: Library | undefined;
+let core: CoreLibrary | undefined;
 
 /** Thrown when the C library cannot be found or opened. */
 export class LibraryError extends Error {
@@ -33,7 +39,23 @@ export class LibraryError extends Error {
 
 /** Opens the C library once per thread and returns its symbols. */
 export function library(): Library {
+  loaded ??= open(symbols);
+  return loaded;
+}
+
+/**
+ * The core symbols (raw system calls, socket I/O): the whole library when
+ * it is open already, else just these, which opens faster.
+ */
+export function coreLibrary(): CoreLibrary {
   if (loaded) return loaded;
+  core ??= open(coreSymbols);
+  return core;
+}
+
+function open<S extends Deno.ForeignLibraryInterface>(
+  wanted: S,
+): Deno.DynamicLibrary<S>["symbols"] {
   if (Deno.build.os !== "linux" || !SUPPORTED_ARCHS.includes(Deno.build.arch)) {
     throw new LibraryError(
       `landlockd runs on Linux x86_64 and aarch64, not ${Deno.build.os} ${Deno.build.arch}`,
@@ -49,15 +71,22 @@ export function library(): Library {
     );
   }
   const libc = Deno.dlopen("libc.so.6", libcSymbols);
-  const fd = libc.symbols.memfd_create(cstring("liblandlockd.so"), MFD_CLOEXEC);
-  libc.close();
-  if (fd < 0) {
-    throw new LibraryError("Cannot create a memfd for landlockd's C library");
+  try {
+    const fd = libc.symbols.memfd_create(
+      cstring("liblandlockd.so"),
+      MFD_CLOEXEC,
+    );
+    if (fd < 0) {
+      throw new LibraryError("Cannot create a memfd for landlockd's C library");
+    }
+    try {
+      const path = `/proc/self/fd/${fd}`;
+      Deno.writeFileSync(path, bytes);
+      return Deno.dlopen(path, wanted).symbols;
+    } finally {
+      libc.symbols.close(fd); // the mapping keeps the library
+    }
+  } finally {
+    libc.close();
   }
-  const path = `/proc/self/fd/${fd}`;
-  Deno.writeFileSync(path, bytes);
-  const lib = Deno.dlopen(path, symbols).symbols;
-  lib.ll_syscall(BigInt(NR.close), BigInt(fd), 0n, 0n, 0n, 0n, 0n); // the mapping keeps it
-  loaded = lib;
-  return lib;
 }

@@ -102,7 +102,25 @@ export const symbols = {
 export const libcSymbols = {
   /** int memfd_create(const char *name, unsigned int flags); */
   memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
+  /** int close(int fd); */
+  close: { parameters: ["i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** landlockd's C library, opened. */
 export type Library = Deno.DynamicLibrary<typeof symbols>["symbols"];
+
+/**
+ * The few symbols a short-lived client needs (raw system calls, socket
+ * I/O): opening the whole table costs Deno several milliseconds more.
+ */
+export const coreSymbols = {
+  ll_syscall: symbols.ll_syscall,
+  ll_sock_connect: symbols.ll_sock_connect,
+  ll_sock_send: symbols.ll_sock_send,
+  ll_sock_send_async: symbols.ll_sock_send_async,
+  ll_sock_recv: symbols.ll_sock_recv,
+  ll_sock_recv_now: symbols.ll_sock_recv_now,
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The core symbols, opened (or the whole library, when it is). */
+export type CoreLibrary = Deno.DynamicLibrary<typeof coreSymbols>["symbols"];
