@@ -83,7 +83,7 @@ export async function timeApi(
     }
     const sequential = performance.now() - t0;
     times.sort((a, b) => a - b);
-    const total = runs * 4;
+    const total = inFlight > 1 ? runs * 4 : 0; // 1: latency only
     let next = 0;
     const c0 = performance.now();
     await Promise.all(Array.from({ length: inFlight }, async () => {
@@ -96,10 +96,54 @@ export async function timeApi(
       median_ms: times[Math.floor(runs / 2)],
       p95_ms: times[Math.min(runs - 1, Math.floor(runs * 0.95))],
       runs_per_s: runs / (sequential / 1000),
-      concurrent_runs_per_s: total / (concurrent / 1000),
+      concurrent_runs_per_s: total ? total / (concurrent / 1000) : 0,
       in_flight: inFlight,
     };
   } finally {
     client.close();
   }
+}
+
+/**
+ * bubblewrap's mean for `cmd`, timed by hyperfine in `rounds` blocks, each
+ * right after a block of library API runs, so slow phases of a noisy
+ * machine hit both alike. Returns both means over all blocks.
+ */
+export async function interleaved(
+  socket: string,
+  policy: string,
+  argv: string[],
+  bwrap: string,
+  rounds: number,
+  perRound: number,
+): Promise<{ api_mean_ms: number; bwrap_mean_ms: number; rounds: number }> {
+  let api = 0;
+  let bw = 0;
+  const dir = Deno.makeTempDirSync({ prefix: "landlockd-bench-pair-" });
+  for (let i = 0; i < rounds; i++) {
+    api += (await timeApi(socket, policy, argv, perRound, 1)).mean_ms;
+    const out = `${dir}/bwrap-${i}.json`;
+    const hf = await new Deno.Command("hyperfine", {
+      args: [
+        "-N",
+        "--warmup",
+        "5",
+        "--runs",
+        String(perRound),
+        "--export-json",
+        out,
+        `${bwrap} ${argv.join(" ")}`,
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    if (!hf.success) throw new Error("bench: hyperfine failed for bubblewrap");
+    bw += JSON.parse(Deno.readTextFileSync(out)).results[0].mean * 1000;
+  }
+  Deno.removeSync(dir, { recursive: true });
+  return {
+    api_mean_ms: api / rounds,
+    bwrap_mean_ms: bw / rounds,
+    rounds,
+  };
 }

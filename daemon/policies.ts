@@ -1,7 +1,9 @@
 /**
  * The daemon's policy cache: validated policies by their exact text, in
- * memory, least recently used first out. `${NAME}` is expanded per run from
- * the client's environment, so the cache never holds a client's values.
+ * memory, least recently used first out, and the plans made from them for
+ * this kernel. `${NAME}` is expanded per run from the client's environment:
+ * a plan is reused only for the same text and the same values of the
+ * variables the text names.
  *
  * @module
  */
@@ -10,6 +12,9 @@ import { PolicyError, type Source } from "../policy/diagnostic.ts";
 import { expandPolicy } from "../policy/expand.ts";
 import type { Policy } from "../policy/schema.ts";
 import { validatePolicy } from "../policy/validate.ts";
+import { planSandbox, type SandboxPlan } from "../sandbox/run.ts";
+
+const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 /** What `status` reports about the cache. */
 export interface CacheStats {
@@ -21,6 +26,7 @@ export interface CacheStats {
 
 export class PolicyCache {
   readonly #entries = new Map<string, Policy>();
+  readonly #plans = new Map<string, SandboxPlan>();
   #hits = 0;
   #misses = 0;
 
@@ -47,6 +53,31 @@ export class PolicyCache {
       throw new PolicyError(source, expanded.diagnostics);
     }
     return expanded.policy;
+  }
+
+  /**
+   * The plan for `source` under `env`, made once per text and variable
+   * values (a failed plan is not kept: its error is reported every time).
+   */
+  async plan(
+    source: Source,
+    env: Readonly<Record<string, string>>,
+  ): Promise<SandboxPlan> {
+    const names = [
+      ...new Set([...source.text.matchAll(VARIABLE)].map((m) => m[1])),
+    ];
+    const key = `${source.text}\0${JSON.stringify(names.map((n) => env[n]))}`;
+    const cached = this.#plans.get(key);
+    if (cached) {
+      this.#hits++;
+      return cached;
+    }
+    const plan = await planSandbox(this.load(source, env));
+    if (this.#plans.size >= this.capacity) {
+      this.#plans.delete(this.#plans.keys().next().value!);
+    }
+    this.#plans.set(key, plan);
+    return plan;
   }
 
   stats(): CacheStats {

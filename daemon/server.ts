@@ -16,7 +16,6 @@ import type { Source } from "../policy/diagnostic.ts";
 import { degradedWarning, runFailure } from "../sandbox/report.ts";
 import {
   finishRun,
-  planSandbox,
   type SandboxPlan,
   type StartedRun,
   startPlanned,
@@ -527,7 +526,7 @@ export class Daemon {
     try {
       let plan: SandboxPlan;
       try {
-        plan = await planSandbox(this.#policies.load(source, req.env));
+        plan = await this.#policies.plan(source, req.env);
         if (req.stdio === "capture") {
           capture = captureStdio(stdin, this.#reactor);
         }

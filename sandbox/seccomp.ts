@@ -44,11 +44,26 @@ export function planSeccomp(
   };
 }
 
+/** Programs already compiled, by plan (a daemon compiles each once). */
+const compiled = new Map<string, Uint8Array<ArrayBuffer>>();
+
 /**
  * The BPF program for the plan, ready for `seccomp(2)`. The full syscall
  * table is loaded only when names need resolving (a deny list, a broker).
  */
 export async function compileSeccomp(
+  plan: SeccompPlan,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const key = JSON.stringify(plan);
+  const known = compiled.get(key);
+  if (known) return known;
+  const program = await compileNew(plan);
+  if (compiled.size >= 64) compiled.delete(compiled.keys().next().value!);
+  compiled.set(key, program);
+  return program;
+}
+
+async function compileNew(
   plan: SeccompPlan,
 ): Promise<Uint8Array<ArrayBuffer>> {
   const table = plan.deny.length || plan.notify.length
