@@ -6,6 +6,7 @@
  */
 
 import { type AuditSink, NO_AUDIT } from "../audit/audit.ts";
+import { library } from "../ffi/mod.ts";
 import type { Source } from "../policy/diagnostic.ts";
 import { loadPolicy } from "../policy/load.ts";
 import { fitRuleToTarget } from "../policy/plan.ts";
@@ -70,6 +71,9 @@ export async function runDirect(
   source: Source,
   command: string[],
 ): Promise<number> {
+  // The whole library now, so the first raw syscall does not open the
+  // smaller core table first (two dlopens cost a few milliseconds).
+  if (!values["dry-run"]) library();
   let audit: AuditSink = NO_AUDIT;
   try {
     const policy = await loadPolicy(source);

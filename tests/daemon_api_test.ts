@@ -338,3 +338,60 @@ Deno.test("daemon: malformed or oversized frames get an error reply and a closed
   d.proc.kill("SIGTERM");
   assert.equal((await d.exited()).code, 0);
 });
+
+Deno.test({
+  name:
+    "library API from Node: the same client, bundled to JavaScript, runs a command over node:net",
+  ...opts,
+  ignore: !nodeBinary(),
+  fn: async () => {
+    const d = await startDaemon();
+    const dir = tempDir();
+    const bundle = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "bundle",
+        "--quiet",
+        "--output",
+        `${dir}/client.mjs`,
+        `${ROOT}mod.ts`,
+      ],
+      stderr: "piped",
+    }).output();
+    assert.ok(bundle.success, new TextDecoder().decode(bundle.stderr));
+    Deno.writeTextFileSync(
+      `${dir}/main.mjs`,
+      `import { connect } from "./client.mjs";
+import { readFileSync } from "node:fs";
+const client = await connect(process.argv[2]);
+const policy = readFileSync(process.argv[3], "utf8");
+const r = await client.run({ policy, argv: ["sh", "-c", "cat; echo from node"], stdin: "piped, " });
+console.log(JSON.stringify({ code: r.code, out: new TextDecoder().decode(r.stdout) }));
+client.close();
+`,
+    );
+    const out = await new Deno.Command(nodeBinary()!, {
+      args: [`${dir}/main.mjs`, d.socket, `${ROOT}policies/ci-default.toml`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.deepEqual(JSON.parse(text(out.stdout)), {
+      code: 0,
+      out: "piped, from node\n",
+    });
+    d.proc.kill("SIGTERM");
+    assert.equal((await d.exited()).code, 0);
+  },
+});
+
+/** Node, when installed (Debian's npm brings it). */
+function nodeBinary(): string | undefined {
+  for (const p of ["/usr/bin/node", "/usr/local/bin/node"]) {
+    try {
+      if (Deno.statSync(p).isFile) return p;
+    } catch {
+      // try the next
+    }
+  }
+  return undefined;
+}

@@ -10,6 +10,7 @@ import { childrenOf, startDaemon } from "./daemon_helpers.ts";
 import {
   alive,
   assertProbe,
+  chownTree,
   fsTree,
   gone,
   landlockd,
@@ -147,9 +148,11 @@ for (const as of USERS) {
     await d.exited();
   });
 
-  Deno.test(`[${as}] daemon: stdin piped through the daemon reaches the sandboxed program, and cwd and env come from the client`, async () => {
+  Deno.test(`[${as}] daemon: stdin piped through the daemon reaches the sandboxed program; cwd, env and the audit file are the client's`, async () => {
     const d = await startDaemon({ as });
     const cwd = tempDir();
+    chownTree(cwd);
+    const audit = `${cwd}/client-audit.jsonl`;
     const r = await landlockd(
       [
         "run",
@@ -157,6 +160,8 @@ for (const as of USERS) {
         d.socket,
         "--policy",
         "ci-default",
+        "--audit-file",
+        audit,
         "--",
         "sh",
         "-c",
@@ -166,11 +171,17 @@ for (const as of USERS) {
         as,
         stdin: "piped through\n",
         cwd,
-        env: { GREETING: "hello from the client" },
+        env: { GREETING: "hello from the client", LANDLOCKD_JOB_ID: "job-7" },
       },
     );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, `PIPED THROUGH\n${cwd}\nhello from the client\n`);
+    // The client's own audit file gets its run's events, not the daemon's.
+    const events = Deno.readTextFileSync(audit).split("\n").filter((l) => l)
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(events.map((e) => e.event), ["run.start", "run.exit"]);
+    assert.ok(events.every((e) => e.job_id === "job-7"));
+    events.forEach(assertDocumented);
     await landlockd(["stop", "--socket", d.socket], { as });
     await d.exited();
   });
@@ -359,6 +370,29 @@ allow_read = ["${dir}/private", "${dir}/public"]
   assert.equal(cat.code, 1);
   assert.equal(cat.stdout, "public content\n");
   assert.match(cat.stderr, /private: Permission denied/);
+  // A group works the same way: the socket is 0660 and its directory 0710
+  // for that group, and members pass the credential check.
+  const group = await startDaemon({ args: ["--allow-gid", "65534"] });
+  const socketStat = Deno.statSync(group.socket);
+  assert.deepEqual([socketStat.mode! & 0o777, socketStat.gid], [0o660, 65534]);
+  const member = await landlockd(
+    [
+      "run",
+      "--socket",
+      group.socket,
+      "--policy",
+      "ci-default",
+      "--",
+      "id",
+      "-g",
+    ],
+    { as: "nobody" },
+  );
+  assert.equal(member.code, 0, member.stderr);
+  assert.equal(member.stdout, "65534\n");
+  group.proc.kill("SIGTERM");
+  await group.exited();
+
   const stop = await landlockd(["stop", "--socket", shared.socket], {
     as: "nobody",
   });
