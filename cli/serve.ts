@@ -4,7 +4,7 @@
  * @module
  */
 
-import { library } from "../ffi/mod.ts";
+import { daemonLibrary, library } from "../ffi/mod.ts";
 import { type OptionSpecs, parseOptions } from "./args.ts";
 import { EXIT, UsageError } from "./exit_codes.ts";
 import { printError } from "./output.ts";
@@ -103,7 +103,8 @@ export async function main(args: string[]): Promise<number> {
       typeof import("../daemon/audit.ts")
     >,
   ]);
-  library(); // the whole table, before anything opens the core one
+  library(); // both tables, before anything opens the core one
+  daemonLibrary();
   let listenFd: number;
   try {
     if (values["audit-file"] !== undefined) {

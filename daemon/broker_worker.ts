@@ -13,7 +13,7 @@
 /// <reference lib="deno.worker" />
 
 import { openBroker } from "../sandbox/run.ts";
-import { addressOf, library, NR } from "../ffi/mod.ts";
+import { addressOf, daemonLibrary, library, NR } from "../ffi/mod.ts";
 import { close, rawSyscall, unwrap } from "../syscalls/sys.ts";
 import type { Broker } from "../broker/broker.ts";
 import type { BrokerJob } from "./broker_pool.ts";
@@ -24,7 +24,8 @@ const EFD_CLOEXEC = 0o2000000;
 const EFD_NONBLOCK = 0o4000;
 const EFD_SEMAPHORE = 1;
 
-library(); // opened now, not on the first run's hot path
+library(); // both tables now, not on the first run's hot path
+daemonLibrary();
 
 /** One wake per job posted: the poll stays readable until each is read. */
 const wake = unwrap(
@@ -131,7 +132,7 @@ async function loop() {
       const notifs = BigUint64Array.from(
         sessions.map((s) => s.broker.listener.addresses.notif),
       );
-      const r = library().ll_broker_next_any(
+      const r = daemonLibrary().ll_broker_next_any(
         states,
         sessions.length,
         wake,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { addressOf, cstring, library, NR } from "../ffi/mod.ts";
+import { addressOf, cstring, NR } from "../ffi/mod.ts";
 import { close, rawSyscall, unwrap, writeAll } from "../syscalls/sys.ts";
 import { O_CLOEXEC } from "../syscalls/constants.ts";
 import { LIMITS } from "./protocol.ts";
@@ -94,7 +94,6 @@ function drain(fd: number, reactor: Reactor): Promise<Output> {
 
 /** Prepares stdin from `input` and pipes for stdout and stderr. */
 export function captureStdio(input: Uint8Array, reactor: Reactor): Capture {
-  library();
   const stdin = stdinFd(input);
   let out: [number, number] | undefined;
   let err: [number, number] | undefined;

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { library, NR } from "../ffi/mod.ts";
+import { daemonLibrary, NR } from "../ffi/mod.ts";
 import { close, rawSyscall, unwrap } from "../syscalls/sys.ts";
 import { O_CLOEXEC } from "../syscalls/constants.ts";
 
@@ -39,7 +39,12 @@ export class Reactor {
 
   /** Watches `fd`; `handler` runs whenever it is ready. */
   add(fd: number, events: number, handler: Handler): void {
-    const r = library().ll_poll_ctl(this.#epfd, EPOLL_CTL_ADD, fd, events);
+    const r = daemonLibrary().ll_poll_ctl(
+      this.#epfd,
+      EPOLL_CTL_ADD,
+      fd,
+      events,
+    );
     unwrap(r, "epoll_ctl(ADD)", String(fd));
     this.#handlers.set(fd, handler);
   }
@@ -47,7 +52,7 @@ export class Reactor {
   /** Stops watching `fd`; call before closing it. */
   remove(fd: number): void {
     if (!this.#handlers.delete(fd)) return;
-    library().ll_poll_ctl(this.#epfd, EPOLL_CTL_DEL, fd, 0);
+    daemonLibrary().ll_poll_ctl(this.#epfd, EPOLL_CTL_DEL, fd, 0);
   }
 
   /**
@@ -59,7 +64,7 @@ export class Reactor {
     let inline = 0;
     while (!this.#stopped) {
       let n = inline < 8
-        ? library().ll_poll_now(this.#epfd, this.#out, 64, 0)
+        ? daemonLibrary().ll_poll_now(this.#epfd, this.#out, 64, 0)
         : 0;
       if (n > 0) {
         inline++;
@@ -67,7 +72,7 @@ export class Reactor {
         await Promise.resolve();
       } else {
         inline = 0;
-        n = await library().ll_poll_wait(this.#epfd, this.#out, 64, -1);
+        n = await daemonLibrary().ll_poll_wait(this.#epfd, this.#out, 64, -1);
       }
       if (n < 0) throw new Error(`epoll_wait failed: errno ${-n}`);
       for (let i = 0; i < n; i++) {

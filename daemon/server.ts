@@ -24,7 +24,7 @@ import { signalName } from "../sandbox/signals.ts";
 import { landlockSupport } from "../sandbox/kernel.ts";
 import type { ExitStatus } from "../syscalls/process.ts";
 import { close, rawSyscall } from "../syscalls/sys.ts";
-import { library, NR } from "../ffi/mod.ts";
+import { daemonLibrary, NR } from "../ffi/mod.ts";
 import { VERSION } from "../version.ts";
 import { teeAudit } from "./audit.ts";
 import { BrokerPool } from "./broker_pool.ts";
@@ -179,7 +179,7 @@ export class Daemon {
   #exited(pidfd: number): Promise<ExitStatus> {
     return new Promise((resolve, reject) => {
       this.#reactor.add(pidfd, EPOLLIN, () => {
-        const r = library().ll_wait_now(pidfd);
+        const r = daemonLibrary().ll_wait_now(pidfd);
         if (r === -EAGAIN) return;
         this.#reactor.remove(pidfd);
         if (r < 0) {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { coreLibrary, cstring, library, NR } from "../ffi/mod.ts";
+import { coreLibrary, cstring, daemonLibrary, NR } from "../ffi/mod.ts";
 import { SyscallError } from "../syscalls/errno.ts";
 import { close, rawSyscall } from "../syscalls/sys.ts";
 import { type Frame, FrameReader } from "./protocol.ts";
@@ -27,7 +27,7 @@ function check(r: number | bigint, what: string, subject?: string): number {
 /** Listens on a Unix socket at `path` (which must not exist). */
 export function listenUnix(path: string, backlog = 128): number {
   return check(
-    library().ll_sock_listen(cstring(path), backlog),
+    daemonLibrary().ll_sock_listen(cstring(path), backlog),
     "listen on",
     path,
   );
@@ -57,7 +57,7 @@ export function setNonBlocking(fd: number): void {
 
 /** Accepts one waiting connection from a non-blocking socket, or -1. */
 export function acceptNow(fd: number): number {
-  const r = library().ll_sock_accept(fd);
+  const r = daemonLibrary().ll_sock_accept(fd);
   if (r === -EAGAIN) return -1;
   return check(r, "accept");
 }
@@ -79,7 +79,7 @@ export interface Peer {
 export function peerOf(fd: number): Peer {
   const cred = new Int32Array(3);
   const groups = new Uint32Array(256);
-  const n = library().ll_sock_peer(fd, cred, groups, groups.length);
+  const n = daemonLibrary().ll_sock_peer(fd, cred, groups, groups.length);
   if (n < 0 && cred[0] === 0) throw new SyscallError("SO_PEERCRED", -n);
   return {
     pid: cred[0],

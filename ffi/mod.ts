@@ -13,12 +13,14 @@ import { cstring } from "./cstring.ts";
 import {
   type CoreLibrary,
   coreSymbols,
+  type DaemonLibrary,
+  daemonSymbols,
   libcSymbols,
   type Library,
   symbols,
 } from "./symbols.ts";
 
-export type { CoreLibrary, Library } from "./symbols.ts";
+export type { CoreLibrary, DaemonLibrary, Library } from "./symbols.ts";
 export * from "./cstring.ts";
 export * from "./layout.ts";
 export * from "./syscall_numbers.ts";
@@ -30,6 +32,7 @@ const SUPPORTED_ARCHS = ["x86_64", "aarch64"];
 export const LIBRARY_URL = new URL("./build/liblandlockd.so", import.meta.url);
 
 let loaded: Library | undefined;
+let daemon: DaemonLibrary | undefined;
 let core: CoreLibrary | undefined;
 
 /** Thrown when the C library cannot be found or opened. */
@@ -43,14 +46,25 @@ export function library(): Library {
   return loaded;
 }
 
+/** Opens the daemon's table once per thread and returns its symbols. */
+export function daemonLibrary(): DaemonLibrary {
+  daemon ??= open(daemonSymbols);
+  return daemon;
+}
+
 /**
- * The core symbols (raw system calls, socket I/O): the whole library when
- * it is open already, else just these, which opens faster.
+ * The core symbols (raw system calls, socket I/O): the daemon's table when
+ * it is open already, else just these, which open faster.
  */
 export function coreLibrary(): CoreLibrary {
-  if (loaded) return loaded;
+  if (daemon) return daemon;
   core ??= open(coreSymbols);
   return core;
+}
+
+/** `ll_syscall` from whichever table is open (the core one if none is). */
+export function syscallEntry(): Library["ll_syscall"] {
+  return (loaded ?? daemon ?? coreLibrary()).ll_syscall;
 }
 
 function open<S extends Deno.ForeignLibraryInterface>(

@@ -1,8 +1,8 @@
 /**
- * The one symbol table of landlockd's C library (ffi/landlockd.c).
- *
- * Each entry carries its C prototype. Nothing outside `ffi/` names these
- * symbols: `syscalls/` wraps them in typed calls.
+ * The symbol tables of landlockd's C library (ffi/landlockd.c and
+ * ffi/unix_socket.c): the runner's, the daemon's, and a small core for
+ * short-lived clients. Each entry carries its C prototype. Nothing outside
+ * `ffi/` and the modules that wrap them names these symbols.
  *
  * @module
  */
@@ -14,8 +14,6 @@ export const symbols = {
   ll_wait: { parameters: ["i32"], result: "i32", nonblocking: true },
   /** int32_t ll_wait(int32_t pidfd); for callers on a thread of their own. */
   ll_wait_sync: { name: "ll_wait", parameters: ["i32"], result: "i32" },
-  /** int32_t ll_wait_now(int32_t pidfd); -EAGAIN while it runs. */
-  ll_wait_now: { parameters: ["i32"], result: "i32" },
   /** int64_t ll_syscall(int64_t nr, int64_t a0, ..., int64_t a5); */
   ll_syscall: {
     parameters: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"],
@@ -25,12 +23,6 @@ export const symbols = {
   ll_probe_namespaces: { parameters: ["u32"], result: "i32" },
   /** int32_t ll_broker_next(struct ll_broker *b, void *notif); blocks. */
   ll_broker_next: { parameters: ["buffer", "buffer"], result: "i32" },
-  /** int32_t ll_broker_next_any(struct ll_broker *const *bs, uint32_t count,
-   *  int32_t wake_fd, void *const *notifs, int32_t *which); blocks. */
-  ll_broker_next_any: {
-    parameters: ["buffer", "u32", "i32", "buffer", "buffer"],
-    result: "i32",
-  },
   /** int32_t ll_helper_call(int32_t sock, const void *req, uint32_t len,
    *  int32_t send_fd, int32_t *recv_fd); */
   ll_helper_call: {
@@ -41,6 +33,42 @@ export const symbols = {
   ll_forward_signals: { parameters: ["buffer", "u32"], result: "i32" },
   /** void ll_forward_to(int32_t pidfd); */
   ll_forward_to: { parameters: ["i32"], result: "void" },
+  /** uint32_t ll_forwarded(int32_t sig); */
+  ll_forwarded: { parameters: ["i32"], result: "u32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The libc functions needed before landlockd's own library is loaded. */
+export const libcSymbols = {
+  /** int memfd_create(const char *name, unsigned int flags); */
+  memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
+  /** int close(int fd); */
+  close: { parameters: ["i32"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** landlockd's C library, opened. */
+export type Library = Deno.DynamicLibrary<typeof symbols>["symbols"];
+
+/**
+ * The daemon's symbols (sockets, epoll, many brokers on one thread), in a
+ * table of their own: every symbol costs Deno time to bind, and a direct
+ * run needs none of these.
+ */
+export const daemonSymbols = {
+  ll_syscall: symbols.ll_syscall,
+  /** int32_t ll_sock_peer(int32_t fd, int32_t *cred, uint32_t *groups,
+   *  uint32_t max_groups); */
+  ll_sock_peer: {
+    parameters: ["i32", "buffer", "buffer", "u32"],
+    result: "i32",
+  },
+  /** int32_t ll_wait_now(int32_t pidfd); -EAGAIN while it runs. */
+  ll_wait_now: { parameters: ["i32"], result: "i32" },
+  /** int32_t ll_broker_next_any(struct ll_broker *const *bs, uint32_t count,
+   *  int32_t wake_fd, void *const *notifs, int32_t *which); blocks. */
+  ll_broker_next_any: {
+    parameters: ["buffer", "u32", "i32", "buffer", "buffer"],
+    result: "i32",
+  },
   /** int32_t ll_sock_listen(const char *path, int32_t backlog); */
   ll_sock_listen: { parameters: ["buffer", "i32"], result: "i32" },
   /** int32_t ll_sock_connect(const char *path); */
@@ -88,26 +116,12 @@ export const symbols = {
     result: "i32",
     nonblocking: true,
   },
-  /** int32_t ll_sock_peer(int32_t fd, int32_t *cred, uint32_t *groups,
-   *  uint32_t max_groups); */
-  ll_sock_peer: {
-    parameters: ["i32", "buffer", "buffer", "u32"],
-    result: "i32",
-  },
-  /** uint32_t ll_forwarded(int32_t sig); */
-  ll_forwarded: { parameters: ["i32"], result: "u32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** The libc functions needed before landlockd's own library is loaded. */
-export const libcSymbols = {
-  /** int memfd_create(const char *name, unsigned int flags); */
-  memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
-  /** int close(int fd); */
-  close: { parameters: ["i32"], result: "i32" },
-} as const satisfies Deno.ForeignLibraryInterface;
-
-/** landlockd's C library, opened. */
-export type Library = Deno.DynamicLibrary<typeof symbols>["symbols"];
+/** The daemon's table, opened. */
+export type DaemonLibrary = Deno.DynamicLibrary<
+  typeof daemonSymbols
+>["symbols"];
 
 /**
  * The few symbols a short-lived client needs (raw system calls, socket
@@ -115,11 +129,11 @@ export type Library = Deno.DynamicLibrary<typeof symbols>["symbols"];
  */
 export const coreSymbols = {
   ll_syscall: symbols.ll_syscall,
-  ll_sock_connect: symbols.ll_sock_connect,
-  ll_sock_send: symbols.ll_sock_send,
-  ll_sock_send_async: symbols.ll_sock_send_async,
-  ll_sock_recv: symbols.ll_sock_recv,
-  ll_sock_recv_now: symbols.ll_sock_recv_now,
+  ll_sock_connect: daemonSymbols.ll_sock_connect,
+  ll_sock_send: daemonSymbols.ll_sock_send,
+  ll_sock_send_async: daemonSymbols.ll_sock_send_async,
+  ll_sock_recv: daemonSymbols.ll_sock_recv,
+  ll_sock_recv_now: daemonSymbols.ll_sock_recv_now,
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The core symbols, opened (or the whole library, when it is). */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { coreLibrary, NR, type OwnSyscall } from "../ffi/mod.ts";
+import { NR, type OwnSyscall, syscallEntry } from "../ffi/mod.ts";
 import { SyscallError } from "./errno.ts";
 
 /** A syscall argument: an integer or an address. */
@@ -17,7 +17,7 @@ export { AT_FDCWD, O_CLOEXEC, O_PATH };
 /** Calls syscall `nr` and returns the kernel's result (-errno on failure). */
 export function rawSyscall(nr: number, ...args: Arg[]): number {
   const [a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0] = args;
-  const r = coreLibrary().ll_syscall(
+  const r = syscallEntry()(
     BigInt(nr),
     BigInt(a0),
     BigInt(a1),
