@@ -21,6 +21,7 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const satisfies OptionSpecs;
 
+/** `landlockd serve --help` */
 export const HELP =
   `Usage: landlockd serve [--socket PATH | --systemd] [options]
 

@@ -15,6 +15,7 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const satisfies OptionSpecs;
 
+/** `landlockd status --help` */
 export const HELP = `Usage: landlockd status [--socket PATH]
 
 Print the daemon's state as JSON: pid, version, uptime, Landlock ABI,

@@ -17,6 +17,7 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const satisfies OptionSpecs;
 
+/** `landlockd stop --help` */
 export const HELP =
   `Usage: landlockd stop [--socket PATH] [--grace SECONDS | --now]
 

@@ -42,6 +42,7 @@ interface Thread {
 
 type Done = { resolve: () => void; reject: (e: Error) => void };
 
+/** Broker threads, created on demand (up to `maxThreads` unless all are full). */
 export class BrokerPool {
   readonly #threads: Thread[] = [];
   readonly #jobs = new Map<number, Done>();

@@ -24,6 +24,7 @@ export interface CacheStats {
   misses: number;
 }
 
+/** Validated policies and their plans, by exact text (LRU, `capacity` each). */
 export class PolicyCache {
   readonly #entries = new Map<string, Policy>();
   readonly #plans = new Map<string, SandboxPlan>();

@@ -14,6 +14,7 @@ import { daemonLibrary, NR } from "../ffi/mod.ts";
 import { close, rawSyscall, unwrap } from "../syscalls/sys.ts";
 import { O_CLOEXEC } from "../syscalls/constants.ts";
 
+/** `EPOLLIN`: readable (or at end of file, or hung up). */
 export const EPOLLIN = 0x1;
 const EPOLL_CTL_ADD = 1;
 const EPOLL_CTL_DEL = 2;
@@ -23,6 +24,7 @@ const NR_EVENTFD2 = NR.eventfd2;
 /** Called with the ready events of its fd. */
 export type Handler = (events: number) => void;
 
+/** An epoll set and the handlers of its fds. */
 export class Reactor {
   readonly #epfd = unwrap(
     rawSyscall(NR.epoll_create1, O_CLOEXEC),

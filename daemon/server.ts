@@ -96,6 +96,7 @@ interface Client {
   gone?: Promise<void>;
 }
 
+/** A daemon serving one listening socket until it is stopped. */
 export class Daemon {
   readonly #opts: DaemonOptions;
   readonly #audit: AuditSink;
