@@ -30,6 +30,13 @@ export interface BrokerJob {
   ids?: { uid: number; gid: number; groups: readonly number[] };
 }
 
+/** Named like broker/broker.ts's BrokerError, which callers match by name. */
+function brokerError(message: string): Error {
+  const e = new Error(message);
+  e.name = "BrokerError";
+  return e;
+}
+
 const WORKER_URL = new URL("./broker_worker.ts", import.meta.url).href;
 /** Matches LL_BROKER_MAX in ffi/landlockd.h. */
 const PER_THREAD = 64;
@@ -40,7 +47,12 @@ interface Thread {
   sessions: number;
 }
 
-type Done = { resolve: () => void; reject: (e: Error) => void };
+/** A job waiting for its broker to stop, and the thread serving it. */
+interface Done {
+  resolve: () => void;
+  reject: (e: Error) => void;
+  thread: Thread;
+}
 
 /** Broker threads, created on demand (up to `maxThreads` unless all are full). */
 export class BrokerPool {
@@ -83,16 +95,16 @@ export class BrokerPool {
       this.#jobs.delete(e.data.key!);
       thread.sessions--;
       if (e.data.ok) done.resolve();
-      else done.reject(new Error(`broker: ${e.data.message}`));
+      else done.reject(brokerError(e.data.message ?? "the broker failed"));
     };
     worker.onerror = (e) => {
       e.preventDefault();
       // The thread is gone: fail its runs (their sandboxes hang otherwise).
       this.#threads.splice(this.#threads.indexOf(thread), 1);
       for (const [key, done] of this.#jobs) {
-        if ((done as Done & { thread?: Thread }).thread === thread) {
+        if (done.thread === thread) {
           this.#jobs.delete(key);
-          done.reject(new Error(`broker thread failed: ${e.message}`));
+          done.reject(brokerError(`broker thread failed: ${e.message}`));
         }
       }
     };
@@ -109,7 +121,7 @@ export class BrokerPool {
     thread.sessions++;
     const key = ++this.#key;
     const done = new Promise<void>((resolve, reject) => {
-      this.#jobs.set(key, { resolve, reject, thread } as Done);
+      this.#jobs.set(key, { resolve, reject, thread });
     });
     const wake = await thread.ready;
     thread.worker.postMessage({ ...job, key });

@@ -575,13 +575,22 @@ export class Daemon {
           ids,
         })
         : Promise.resolve();
+      // A broker that fails kills its sandbox (which could not go on
+      // without answers); the run is still reaped before it is reported.
+      let brokerFailure: Error | undefined;
+      const brokerDone = broker.catch((e: Error) => {
+        brokerFailure = e;
+        this.#kill(run);
+      });
       let status: ExitStatus;
       try {
-        [status] = await Promise.all([this.#exited(child.pidfd), broker]);
+        status = await this.#exited(child.pidfd);
+        await brokerDone;
       } finally {
         close(child.pidfd);
         run.pidfd = undefined;
       }
+      if (brokerFailure) throw brokerFailure;
       const result = finishRun(
         started,
         status,
