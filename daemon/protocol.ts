@@ -29,6 +29,8 @@ export const LIMITS = {
   output: 4 << 20,
   /** Runs in flight on one connection. */
   runsPerConnection: 256,
+  /** Connections open at once. */
+  connections: 1024,
 } as const;
 
 /** `$XDG_RUNTIME_DIR/landlockd.sock`, or undefined when that is unset. */
@@ -81,48 +83,79 @@ export function encodeFrame(
  * is buffered, so an oversized frame costs its prefix, not its size.
  */
 export class FrameReader {
-  #buf = new Uint8Array(0);
+  /** Bytes received and not yet part of a returned frame, in order. */
+  #chunks: Uint8Array[] = [];
+  #size = 0;
+  /** Bytes the frame at the front needs in all, once its prefix is known. */
+  #need = PREFIX;
 
   /** Appends bytes; returns the frames now complete. Throws ProtocolError. */
   push(bytes: Uint8Array): Frame[] {
-    const joined = new Uint8Array(this.#buf.length + bytes.length);
-    joined.set(this.#buf);
-    joined.set(bytes, this.#buf.length);
-    const frames: Frame[] = [];
-    let at = 0;
-    while (joined.length - at >= PREFIX) {
-      const view = new DataView(joined.buffer, at, PREFIX);
-      const headerLen = view.getUint32(0, true);
-      const bodyLen = view.getUint32(4, true);
-      if (headerLen > LIMITS.header) {
-        throw new ProtocolError(
-          `frame header of ${headerLen} bytes is over the limit of ${LIMITS.header}`,
-          "limit",
-        );
-      }
-      if (bodyLen > LIMITS.body) {
-        throw new ProtocolError(
-          `frame body of ${bodyLen} bytes is over the limit of ${LIMITS.body}`,
-          "limit",
-        );
-      }
-      const end = at + PREFIX + headerLen + bodyLen;
-      if (joined.length < end) break;
-      const headerBytes = joined.subarray(at + PREFIX, at + PREFIX + headerLen);
-      frames.push({
-        header: parseHeader(headerBytes),
-        body: joined.slice(at + PREFIX + headerLen, end),
-      });
-      at = end;
+    if (bytes.length) {
+      this.#chunks.push(bytes.slice());
+      this.#size += bytes.length;
     }
-    this.#buf = joined.slice(at);
+    const frames: Frame[] = [];
+    // Joining waits until a whole frame is here: a large frame arriving in
+    // many reads is copied once, not once per read.
+    while (this.#size >= this.#need) {
+      const joined = this.#join();
+      if (this.#need === PREFIX) {
+        this.#need = PREFIX + frameLength(joined);
+        continue;
+      }
+      const view = new DataView(joined.buffer, joined.byteOffset, PREFIX);
+      const headerLen = view.getUint32(0, true);
+      frames.push({
+        header: parseHeader(joined.subarray(PREFIX, PREFIX + headerLen)),
+        body: joined.slice(PREFIX + headerLen, this.#need),
+      });
+      this.#chunks = joined.length > this.#need
+        ? [joined.subarray(this.#need)]
+        : [];
+      this.#size = joined.length - this.#need;
+      this.#need = PREFIX;
+    }
     return frames;
+  }
+
+  /** Makes the buffered bytes one chunk and returns it. */
+  #join(): Uint8Array {
+    if (this.#chunks.length === 1) return this.#chunks[0];
+    const joined = new Uint8Array(this.#size);
+    let at = 0;
+    for (const c of this.#chunks) {
+      joined.set(c, at);
+      at += c.length;
+    }
+    this.#chunks = [joined];
+    return joined;
   }
 
   /** Bytes of an incomplete frame still waiting. */
   get pending(): number {
-    return this.#buf.length;
+    return this.#size;
   }
+}
+
+/** Header plus body length from a frame's prefix; throws over the limits. */
+function frameLength(prefix: Uint8Array): number {
+  const view = new DataView(prefix.buffer, prefix.byteOffset, PREFIX);
+  const headerLen = view.getUint32(0, true);
+  const bodyLen = view.getUint32(4, true);
+  if (headerLen > LIMITS.header) {
+    throw new ProtocolError(
+      `frame header of ${headerLen} bytes is over the limit of ${LIMITS.header}`,
+      "limit",
+    );
+  }
+  if (bodyLen > LIMITS.body) {
+    throw new ProtocolError(
+      `frame body of ${bodyLen} bytes is over the limit of ${LIMITS.body}`,
+      "limit",
+    );
+  }
+  return headerLen + bodyLen;
 }
 
 function parseHeader(bytes: Uint8Array): Record<string, unknown> {

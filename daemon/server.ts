@@ -164,16 +164,39 @@ export class Daemon {
       try {
         fd = acceptNow(this.#opts.listenFd);
       } catch (e) {
-        // EMFILE and the like: say so; the next connection may succeed.
+        // EMFILE and the like: say so, and stop watching the socket for a
+        // moment (it stays readable, so the reactor would spin).
         this.#audit.emit("daemon", "daemon.error", {
           message: (e as Error).message,
         });
+        this.#reactor.remove(this.#opts.listenFd);
+        setTimeout(() => {
+          if (this.#stopping) return;
+          this.#reactor.add(this.#opts.listenFd, EPOLLIN, () => this.#accept());
+        }, 100);
         return;
       }
       if (fd < 0) return;
       if (this.#stopping) close(fd);
+      else if (this.#clients.size >= LIMITS.connections) this.#tooMany(fd);
       else this.#connection(fd);
     }
+  }
+
+  /** Refuses a connection over the limit, with a reason. */
+  #tooMany(fd: number): void {
+    this.#totals.refused++;
+    const conn = new Conn(fd);
+    conn.send(encodeFrame({
+      type: "error",
+      error: "limit",
+      message:
+        `the daemon has ${LIMITS.connections} connections open; try again later`,
+      exit_code: EXIT.DAEMON,
+    })).then(() => {
+      conn.shutdown();
+      conn.release();
+    });
   }
 
   /** Resolves with the exit status once the reactor sees `pidfd` ready. */

@@ -25,7 +25,7 @@ function check(r: number | bigint, what: string, subject?: string): number {
 }
 
 /** Listens on a Unix socket at `path` (which must not exist). */
-export function listenUnix(path: string, backlog = 128): number {
+export function listenUnix(path: string, backlog = 1024): number {
   return check(
     daemonLibrary().ll_sock_listen(cstring(path), backlog),
     "listen on",

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { connect, DaemonError } from "../mod.ts";
-import { encodeFrame, PREFIX } from "../daemon/protocol.ts";
+import { encodeFrame, LIMITS, PREFIX } from "../daemon/protocol.ts";
 import { assertDocumented } from "./audit_schema.ts";
 import { childrenOf, fdCount, startDaemon } from "./daemon_helpers.ts";
 import { ROOT, tempDir } from "./helpers.ts";
@@ -221,7 +221,15 @@ async function raw(
   const chunks: Uint8Array[] = [];
   const buf = new Uint8Array(65536);
   for (;;) {
-    const n = await conn.read(buf);
+    let n: number | null;
+    try {
+      n = await conn.read(buf);
+    } catch (e) {
+      // The daemon closed with our request unread: the kernel says reset,
+      // after the replies it had sent.
+      if (e instanceof Deno.errors.ConnectionReset) break;
+      throw e;
+    }
     if (n === null) break;
     chunks.push(buf.slice(0, n));
   }
@@ -395,3 +403,44 @@ function nodeBinary(): string | undefined {
   }
   return undefined;
 }
+
+Deno.test({
+  name:
+    "daemon: connections over the limit get a limit error; those within keep working",
+  ...opts,
+  fn: async () => {
+    const d = await startDaemon();
+    const open: Deno.UnixConn[] = [];
+    while (open.length < LIMITS.connections) {
+      try {
+        open.push(await Deno.connect({ transport: "unix", path: d.socket }));
+      } catch (e) {
+        // A full accept queue: let the daemon catch up.
+        if (!(e instanceof Deno.errors.WouldBlock)) throw e;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+    // The daemon has taken them all once a status on the last one answers.
+    const replies = await raw(d.socket, encodeFrame({ type: "status", id: 1 }));
+    assert.equal(replies.length, 1);
+    assert.equal(replies[0].error, "limit");
+    assert.match(String(replies[0].message), /1024 connections open/);
+    open.forEach((c) => c.close());
+    // Closed ones are released: a new client is served again.
+    let client;
+    for (let i = 0; i < 100 && !client; i++) {
+      try {
+        client = await connect(d.socket);
+        await client.status();
+      } catch {
+        client?.close();
+        client = undefined;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    assert.ok(client, "no connection after the others closed");
+    client.close();
+    d.proc.kill("SIGTERM");
+    assert.equal((await d.exited()).code, 0);
+  },
+});
