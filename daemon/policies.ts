@@ -63,17 +63,20 @@ export class PolicyCache {
   async plan(
     source: Source,
     env: Readonly<Record<string, string>>,
+    owner?: { uid: number; gid: number },
   ): Promise<SandboxPlan> {
     const names = [
       ...new Set([...source.text.matchAll(VARIABLE)].map((m) => m[1])),
     ];
-    const key = `${source.text}\0${JSON.stringify(names.map((n) => env[n]))}`;
+    const key = `${source.text}\0${
+      JSON.stringify([names.map((n) => env[n]), owner?.uid, owner?.gid])
+    }`;
     const cached = this.#plans.get(key);
     if (cached) {
       this.#hits++;
       return cached;
     }
-    const plan = await planSandbox(this.load(source, env));
+    const plan = await planSandbox(this.load(source, env), owner);
     if (this.#plans.size >= this.capacity) {
       this.#plans.delete(this.#plans.keys().next().value!);
     }

@@ -550,7 +550,7 @@ export class Daemon {
     try {
       let plan: SandboxPlan;
       try {
-        plan = await this.#policies.plan(source, req.env);
+        plan = await this.#policies.plan(source, req.env, ids);
         if (req.stdio === "capture") {
           capture = captureStdio(stdin, this.#reactor);
         }

@@ -70,11 +70,16 @@ function need(
   }
 }
 
-/** Plans namespaces and mounts; `uid` decides whether a user namespace is needed. */
+/**
+ * Plans namespaces and mounts; `uid` decides whether a user namespace is
+ * needed. `owner` makes tmpfs mounts belong to that user instead of to
+ * the one mounting them (a root daemon running another user's command).
+ */
 export function planMounts(
   policy: Policy,
   uid = Deno.uid() ?? 0,
   brokered = false,
+  owner?: { uid: number; gid: number },
 ): MountPlan | undefined {
   const m = policy.mount;
   const root = policy.runtime?.root;
@@ -145,7 +150,9 @@ export function planMounts(
         target: mt.host_target,
         fstype: "tmpfs",
         flags: MS_NOSUID | MS_NODEV,
-        data: "mode=0755",
+        data: owner
+          ? `mode=0755,uid=${owner.uid},gid=${owner.gid}`
+          : "mode=0755",
       });
     } else if (mt.kind === "bind") {
       steps.push({

@@ -74,7 +74,11 @@ export interface SandboxPlan {
  * A broker implies Landlock's signal scope: the sandbox must not be able to
  * signal the broker (landlockd itself).
  */
-export async function planSandbox(policy: Policy): Promise<SandboxPlan> {
+export async function planSandbox(
+  policy: Policy,
+  /** Whose the command's tmpfs mounts are (a root daemon serving a user). */
+  owner?: { uid: number; gid: number },
+): Promise<SandboxPlan> {
   const support = landlockSupport();
   const broker = policy.broker
     ? (await brokerModules()).plan.planBroker(policy, hostArch())
@@ -88,7 +92,12 @@ export async function planSandbox(policy: Policy): Promise<SandboxPlan> {
       landlock: planLandlock(landlockPolicy, support.abi),
       seccomp: planSeccomp(policy, broker?.notify ?? [], broker?.deny ?? []),
       broker,
-      mounts: planMounts(policy, undefined, broker?.mounts !== undefined),
+      mounts: planMounts(
+        policy,
+        undefined,
+        broker?.mounts !== undefined,
+        owner,
+      ),
     };
   } catch (e) {
     if (e instanceof CompatError && support.reason) {

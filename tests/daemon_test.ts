@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { assertDocumented } from "./audit_schema.ts";
 import { childrenOf, startDaemon } from "./daemon_helpers.ts";
+import { mountPolicy, mountTree } from "./mount_helpers.ts";
 import {
   alive,
   assertProbe,
@@ -370,6 +371,15 @@ allow_read = ["${dir}/private", "${dir}/public"]
   assert.equal(cat.code, 1);
   assert.equal(cat.stdout, "public content\n");
   assert.match(cat.stderr, /private: Permission denied/);
+  // Its tmpfs mounts are nobody's, as in nobody's own direct run.
+  const t = mountTree();
+  const mounted = await viaShared(["--policy-file", mountPolicy(t)], [
+    `${t}/bin/probe`,
+    "create",
+    `${t}/tmp/new`,
+  ]);
+  assertProbe(mounted, { [`create ${t}/tmp/new`]: "OK" });
+
   // A group works the same way: the socket is 0660 and its directory 0710
   // for that group, and members pass the credential check.
   const group = await startDaemon({ args: ["--allow-gid", "65534"] });
@@ -414,3 +424,68 @@ Deno.test("daemon: serve refuses a socket directory others can enter, and a seco
   d.proc.kill("SIGTERM");
   await d.exited();
 });
+
+for (const as of USERS) {
+  Deno.test(`[${as}] daemon: namespaces and mounts work through the daemon, and a disconnect ends the whole PID namespace`, async () => {
+    const d = await startDaemon({ as });
+    const t = mountTree();
+    const policy = mountPolicy(t, `proc = ["/proc"]`);
+    const via = (argv: string[]) =>
+      landlockd(
+        ["run", "--socket", d.socket, "--policy-file", policy, "--", ...argv],
+        { as },
+      );
+    const r = await via([
+      `${t}/bin/probe`,
+      ...["create", `${t}/tmp/new`, "write", `${t}/ro/f`, "read", `${t}/ro/f`],
+    ]);
+    assertProbe(r, {
+      [`create ${t}/tmp/new`]: "OK",
+      [`write ${t}/ro/f`]: "EROFS",
+      [`read ${t}/ro/f`]: "OK",
+    });
+    assert.deepEqual([...Deno.readDirSync(`${t}/tmp`)], []);
+    const pid = await via(["sh", "-c", "echo $$"]);
+    assert.equal(pid.stdout, "2\n", pid.stderr);
+
+    // A background process inside the namespace goes when the client does.
+    const marker = `${t}/dst/still-running`;
+    const client = landlockdCommand(
+      [
+        "run",
+        "--socket",
+        d.socket,
+        "--policy-file",
+        policy,
+        "--",
+        "sh",
+        "-c",
+        `(while :; do touch ${marker}; sleep 0.1; done) & sleep 30`,
+      ],
+      { as },
+    ).spawn();
+    const start = await d.waitFor((e) =>
+      e.event === "run.start" && e.argv0 === "sh"
+    );
+    for (let i = 0; i < 100; i++) {
+      try {
+        Deno.statSync(`${t}/src/still-running`);
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    client.kill("SIGKILL");
+    await client.output();
+    assert.ok(await gone(start.pid as number));
+    Deno.removeSync(`${t}/src/still-running`);
+    await new Promise((r) => setTimeout(r, 400));
+    assert.throws(
+      () => Deno.statSync(`${t}/src/still-running`),
+      Deno.errors.NotFound,
+      "a process of the killed sandbox is still writing",
+    );
+    await landlockd(["stop", "--socket", d.socket], { as });
+    await d.exited();
+  });
+}

@@ -18,42 +18,7 @@ import {
   tempDir,
   USERS,
 } from "./helpers.ts";
-
-/** A tree: tmp/ (tmpfs target), src/f, dst/, ro/ (bind targets), bin/probe. */
-function tree(): string {
-  const d = tempDir();
-  for (const sub of ["tmp", "src", "dst", "ro", "bin"]) {
-    Deno.mkdirSync(`${d}/${sub}`);
-  }
-  Deno.writeTextFileSync(`${d}/src/f`, "from the host\n");
-  Deno.copyFileSync(PROBE, `${d}/bin/probe`);
-  Deno.chmodSync(`${d}/bin/probe`, 0o755);
-  chownTree(d);
-  return d;
-}
-
-function policy(d: string, extra = ""): string {
-  return policyFile(`version = 1
-[[fs_layer]]
-handled_access_fs = ["execute", "read_file", "read_dir", "write_file", "make_reg", "truncate"]
-  [[fs_layer.rule]]
-  path = "/"
-  allowed_access = ["execute", "read_file", "read_dir"]
-  [[fs_layer.rule]]
-  path = "${d}"
-  allowed_access = ["read_file", "read_dir", "write_file", "make_reg", "truncate"]
-  [[fs_layer.rule]]
-  path = "${d}/tmp"
-  allowed_access = ["read_file", "read_dir", "write_file", "make_reg", "truncate"]
-
-[mount]
-tmpfs = ["${d}/tmp"]
-bind = [
-  { source = "${d}/src", target = "${d}/dst" },
-  { source = "${d}/src", target = "${d}/ro", read_only = true },
-]
-${extra}`);
-}
+import { mountPolicy as policy, mountTree as tree } from "./mount_helpers.ts";
 
 for (const as of USERS) {
   Deno.test(`[${as}] writes under a tmpfs stay in the sandbox`, async () => {
