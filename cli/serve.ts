@@ -8,7 +8,7 @@ import { daemonLibrary, library } from "../ffi/mod.ts";
 import { type OptionSpecs, parseOptions } from "./args.ts";
 import { EXIT, UsageError } from "./exit_codes.ts";
 import { printError } from "./output.ts";
-import { socketPath } from "./socket_option.ts";
+import { graceOption, socketPath } from "./socket_option.ts";
 
 const OPTIONS = {
   socket: { type: "string" },
@@ -68,13 +68,7 @@ export async function main(args: string[]): Promise<number> {
   if (values["audit-file"] !== undefined && values["audit-fd"] !== undefined) {
     throw new UsageError("use --audit-file or --audit-fd, not both", "serve");
   }
-  const grace = values.grace === undefined ? 10 : Number(values.grace);
-  if (!(grace >= 0) || grace > 86400) {
-    throw new UsageError(
-      `--grace takes seconds, got "${values.grace}"`,
-      "serve",
-    );
-  }
+  const grace = graceOption(values.grace, "serve");
   const widen = {
     allowUids: ids(values["allow-uid"], "--allow-uid"),
     allowGids: ids(values["allow-gid"], "--allow-gid"),

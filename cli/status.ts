@@ -6,9 +6,8 @@
 
 import { type OptionSpecs, parseOptions } from "./args.ts";
 import { EXIT } from "./exit_codes.ts";
-import { printError, stableJson } from "./output.ts";
-import { connectFailure, socketPath } from "./socket_option.ts";
-import { connect } from "../daemon/client.ts";
+import { stableJson } from "./output.ts";
+import { socketPath, withDaemon } from "./socket_option.ts";
 
 const OPTIONS = {
   socket: { type: "string" },
@@ -31,21 +30,8 @@ export async function main(args: string[]): Promise<number> {
     console.log(HELP);
     return EXIT.OK;
   }
-  const path = socketPath(values.socket, "status");
-  let client;
-  try {
-    client = await connect(path);
-  } catch (e) {
-    printError(connectFailure(path, e));
-    return EXIT.DAEMON;
-  }
-  try {
-    console.log(stableJson(await client.status()));
-    return EXIT.OK;
-  } catch (e) {
-    printError((e as Error).message);
-    return EXIT.DAEMON;
-  } finally {
-    client.close();
-  }
+  return await withDaemon(
+    socketPath(values.socket, "status"),
+    async (client) => console.log(stableJson(await client.status())),
+  );
 }

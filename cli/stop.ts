@@ -6,9 +6,7 @@
 
 import { type OptionSpecs, parseOptions } from "./args.ts";
 import { EXIT, UsageError } from "./exit_codes.ts";
-import { printError } from "./output.ts";
-import { connectFailure, socketPath } from "./socket_option.ts";
-import { connect } from "../daemon/client.ts";
+import { graceOption, socketPath, withDaemon } from "./socket_option.ts";
 
 const OPTIONS = {
   socket: { type: "string" },
@@ -38,33 +36,13 @@ export async function main(args: string[]): Promise<number> {
   if (values.now && values.grace !== undefined) {
     throw new UsageError("use --grace or --now, not both", "stop");
   }
-  const grace = values.grace === undefined ? 10 : Number(values.grace);
-  if (!(grace >= 0) || grace > 86400) {
-    throw new UsageError(
-      `--grace takes seconds, got "${values.grace}"`,
-      "stop",
-    );
-  }
-  const path = socketPath(values.socket, "stop");
-  let client;
-  try {
-    client = await connect(path);
-  } catch (e) {
-    printError(connectFailure(path, e));
-    return EXIT.DAEMON;
-  }
-  try {
+  const grace = graceOption(values.grace, "stop");
+  return await withDaemon(socketPath(values.socket, "stop"), async (client) => {
     const { killed } = await client.stop({ grace, now: values.now ?? false });
     console.error(
       `landlockd: daemon stopped${
         killed > 0 ? `; ${killed} run(s) killed` : ""
       }`,
     );
-    return EXIT.OK;
-  } catch (e) {
-    printError((e as Error).message);
-    return EXIT.DAEMON;
-  } finally {
-    client.close();
-  }
+  });
 }

@@ -9,6 +9,7 @@
  */
 
 import type { BrokerPlan } from "../broker/plan.ts";
+import type { BrokerFds } from "../sandbox/run.ts";
 import type { Arch } from "../seccomp/filter.ts";
 import { NR } from "../ffi/mod.ts";
 import { rawSyscall } from "../syscalls/sys.ts";
@@ -18,7 +19,7 @@ export interface BrokerJob {
   key: number;
   broker: BrokerPlan;
   arch: Arch;
-  fds: { listenerFd: number; pidfd: number; helperFd: number };
+  fds: BrokerFds;
   /** Audit destinations (raw fds the daemon keeps open meanwhile). */
   auditFds: number[];
   jobId?: string;

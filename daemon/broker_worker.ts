@@ -12,9 +12,9 @@
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
 
-import { openBroker } from "../sandbox/run.ts";
+import { closeBrokerFds, openBroker } from "../sandbox/run.ts";
 import { addressOf, daemonLibrary, library, NR } from "../ffi/mod.ts";
-import { close, rawSyscall, unwrap } from "../syscalls/sys.ts";
+import { rawSyscall, unwrap } from "../syscalls/sys.ts";
 import type { Broker } from "../broker/broker.ts";
 import type { BrokerJob } from "./broker_pool.ts";
 import { teeAudit } from "./audit.ts";
@@ -93,8 +93,10 @@ function finish(s: Session, error?: unknown) {
   try {
     s.broker.close();
   } finally {
-    close(s.broker.listener.fd);
-    if (s.broker.helperFd >= 0) close(s.broker.helperFd);
+    closeBrokerFds({
+      listenerFd: s.broker.listener.fd,
+      helperFd: s.broker.helperFd,
+    });
   }
   self.postMessage({
     key: s.key,

@@ -237,40 +237,29 @@ export async function startPlanned(
   return { plan, child, policyName, argv0: cmd.argv[0], started };
 }
 
-/**
- * Serves the run's broker on this thread until the command is gone, then
- * closes the listener and helper fds. The caller must do nothing else on
- * this thread meanwhile: the loop blocks in synchronous FFI calls.
- */
-export async function serveBroker(
-  broker: BrokerPlan,
-  arch: SeccompPlan["arch"],
-  fds: { listenerFd: number; pidfd: number; helperFd: number },
-  audit: AuditSink,
-): Promise<void> {
-  const lib = await brokerModules();
-  try {
-    const listener = new lib.notify.Listener(
-      fds.listenerFd,
-      fds.pidfd,
-      lib.plan.fastPath(broker, arch),
-    );
-    new lib.broker.Broker(broker, listener, audit, arch, fds.helperFd).serve();
-  } finally {
-    close(fds.listenerFd);
-    if (fds.helperFd >= 0) close(fds.helperFd);
-  }
+/** The fds a run's broker owns: the seccomp listener and the mount helper's. */
+export interface BrokerFds {
+  listenerFd: number;
+  pidfd: number;
+  /** -1 without brokered mounts. */
+  helperFd: number;
+}
+
+/** Closes what a broker owns (not the pidfd, which the run's waiter holds). */
+export function closeBrokerFds(fds: Omit<BrokerFds, "pidfd">): void {
+  close(fds.listenerFd);
+  if (fds.helperFd >= 0) close(fds.helperFd);
 }
 
 /**
- * Opens a run's broker for a thread that serves several (the daemon's broker
- * threads); the caller calls its `handle` and `close`. Closes the listener
- * and helper fds if the broker cannot be opened.
+ * Opens a run's broker; the caller serves it (`serve`, or `handle` on a
+ * thread that serves several) and then closes it and its fds. Closes the
+ * fds itself if the broker cannot be opened.
  */
 export async function openBroker(
   broker: BrokerPlan,
   arch: SeccompPlan["arch"],
-  fds: { listenerFd: number; pidfd: number; helperFd: number },
+  fds: BrokerFds,
   audit: AuditSink,
 ): Promise<import("../broker/broker.ts").Broker> {
   const lib = await brokerModules();
@@ -282,9 +271,27 @@ export async function openBroker(
     );
     return new lib.broker.Broker(broker, listener, audit, arch, fds.helperFd);
   } catch (e) {
-    close(fds.listenerFd);
-    if (fds.helperFd >= 0) close(fds.helperFd);
+    closeBrokerFds(fds);
     throw e;
+  }
+}
+
+/**
+ * Serves the run's broker on this thread until the command is gone, then
+ * closes its fds. The caller must do nothing else on this thread
+ * meanwhile: the loop blocks in synchronous FFI calls.
+ */
+export async function serveBroker(
+  broker: BrokerPlan,
+  arch: SeccompPlan["arch"],
+  fds: BrokerFds,
+  audit: AuditSink,
+): Promise<void> {
+  const served = await openBroker(broker, arch, fds, audit);
+  try {
+    served.serve();
+  } finally {
+    closeBrokerFds(fds);
   }
 }
 

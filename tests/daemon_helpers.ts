@@ -4,7 +4,14 @@
  * @module
  */
 
-import { type As, landlockdCommand, tempDir } from "./helpers.ts";
+import {
+  type As,
+  landlockd,
+  landlockdCommand,
+  type Result,
+  type RunOptions,
+  tempDir,
+} from "./helpers.ts";
 
 /** A daemon running for one test. */
 export interface TestDaemon {
@@ -103,4 +110,32 @@ export function childrenOf(pid: number): { pid: number; state: string }[] {
 /** How many fds the process has open. */
 export function fdCount(pid: number): number {
   return [...Deno.readDirSync(`/proc/${pid}/fd`)].length;
+}
+
+const viaArgs = (d: TestDaemon, argv: string[]) => [
+  "run",
+  "--socket",
+  d.socket,
+  "--policy",
+  "ci-default",
+  "--",
+  ...argv,
+];
+
+/** `landlockd run --socket D --policy ci-default -- ARGV…`, started. */
+export function startViaDaemon(
+  d: TestDaemon,
+  argv: string[],
+  opts: RunOptions = {},
+): Deno.ChildProcess {
+  return landlockdCommand(viaArgs(d, argv), opts).spawn();
+}
+
+/** The same, run to the end. */
+export function runViaDaemon(
+  d: TestDaemon,
+  argv: string[],
+  opts: RunOptions = {},
+): Promise<Result> {
+  return landlockd(viaArgs(d, argv), opts);
 }

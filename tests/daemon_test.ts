@@ -6,7 +6,12 @@
 
 import assert from "node:assert/strict";
 import { assertDocumented } from "./audit_schema.ts";
-import { childrenOf, startDaemon } from "./daemon_helpers.ts";
+import {
+  childrenOf,
+  runViaDaemon,
+  startDaemon,
+  startViaDaemon,
+} from "./daemon_helpers.ts";
 import { mountPolicy, mountTree } from "./mount_helpers.ts";
 import {
   alive,
@@ -190,18 +195,7 @@ for (const as of USERS) {
 
 Deno.test("daemon: the client's SIGTERM reaches the sandbox and the client exits 128+15", async () => {
   const d = await startDaemon();
-  const client = landlockdCommand(
-    [
-      "run",
-      "--socket",
-      d.socket,
-      "--policy",
-      "ci-default",
-      "--",
-      "sleep",
-      "30",
-    ],
-  ).spawn();
+  const client = startViaDaemon(d, ["sleep", "30"]);
   const start = await d.waitFor((e) => e.event === "run.start");
   client.kill("SIGTERM");
   const out = await client.output();
@@ -216,18 +210,7 @@ Deno.test("daemon: the client's SIGTERM reaches the sandbox and the client exits
 
 Deno.test("daemon: a client killed mid-run leaves no sandbox behind", async () => {
   const d = await startDaemon();
-  const client = landlockdCommand(
-    [
-      "run",
-      "--socket",
-      d.socket,
-      "--policy",
-      "ci-default",
-      "--",
-      "sleep",
-      "30",
-    ],
-  ).spawn();
+  const client = startViaDaemon(d, ["sleep", "30"]);
   const start = await d.waitFor((e) => e.event === "run.start");
   assert.ok(alive(start.pid as number));
   client.kill("SIGKILL");
@@ -243,34 +226,11 @@ Deno.test("daemon: a client killed mid-run leaves no sandbox behind", async () =
 Deno.test("daemon: SIGTERM is graceful (active runs finish, new ones are refused); stop --now kills", async () => {
   const d = await startDaemon({ args: ["--grace", "30"] });
   const marker = `${tempDir()}/marker`;
-  const slow = landlockdCommand(
-    [
-      "run",
-      "--socket",
-      d.socket,
-      "--policy",
-      "ci-default",
-      "--",
-      "sh",
-      "-c",
-      "sleep 1; echo finished",
-    ],
-  ).spawn();
+  const slow = startViaDaemon(d, ["sh", "-c", "sleep 1; echo finished"]);
   await d.waitFor((e) => e.event === "run.start");
   d.proc.kill("SIGTERM");
   await d.waitFor((e) => e.event === "daemon.stop");
-  const late = await landlockd(
-    [
-      "run",
-      "--socket",
-      d.socket,
-      "--policy",
-      "ci-default",
-      "--",
-      "touch",
-      marker,
-    ],
-  );
+  const late = await runViaDaemon(d, ["touch", marker]);
   assert.equal(late.code, 3, late.stderr);
   const out = await slow.output();
   assert.equal(out.code, 0);
@@ -282,18 +242,7 @@ Deno.test("daemon: SIGTERM is graceful (active runs finish, new ones are refused
   assert.equal(exit.killed, 0);
 
   const d2 = await startDaemon();
-  const long = landlockdCommand(
-    [
-      "run",
-      "--socket",
-      d2.socket,
-      "--policy",
-      "ci-default",
-      "--",
-      "sleep",
-      "30",
-    ],
-  ).spawn();
+  const long = startViaDaemon(d2, ["sleep", "30"]);
   const start = await d2.waitFor((e) => e.event === "run.start");
   const stop = await landlockd(["stop", "--socket", d2.socket, "--now"]);
   assert.equal(stop.code, 0, stop.stderr);
