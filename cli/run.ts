@@ -43,6 +43,7 @@ Options:
                        serve): same policy, stdio, exit status and signals;
                        the policy is read here and sent, and audit events
                        go to --audit-file/--audit-fd as well as the daemon's
+                       (--dry-run is still planned here, on the same kernel)
   -h, --help           show this help
 
 Exit status: COMMAND's own; 128+N if it died of signal N; 126 cannot execute;
