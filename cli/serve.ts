@@ -84,7 +84,7 @@ export async function main(args: string[]): Promise<number> {
     }
     auditFd = Number(values["audit-fd"]);
   }
-  const [{ Daemon }, listen, { hardenDaemon }, audit] = await Promise.all([
+  const [{ Daemon }, listen, harden, audit] = await Promise.all([
     import(new URL("../daemon/server.ts", import.meta.url).href) as Promise<
       typeof import("../daemon/server.ts")
     >,
@@ -115,7 +115,8 @@ export async function main(args: string[]): Promise<number> {
     }
     throw e;
   }
-  const hardening = hardenDaemon();
+  const hardening = harden.hardenDaemon();
+  await harden.disarmInspectorSignal();
   const daemon = new Daemon({
     listenFd,
     socketPath: path ?? "(systemd)",

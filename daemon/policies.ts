@@ -76,7 +76,9 @@ export class PolicyCache {
       this.#hits++;
       return cached;
     }
-    const plan = await planSandbox(this.load(source, env), owner);
+    // Signal scope always (where the kernel has it): a sandbox must not be
+    // able to signal the daemon that serves everyone else.
+    const plan = await planSandbox(this.load(source, env), owner, true);
     if (this.#plans.size >= this.capacity) {
       this.#plans.delete(this.#plans.keys().next().value!);
     }

@@ -29,7 +29,7 @@ import { VERSION } from "../version.ts";
 import { teeAudit } from "./audit.ts";
 import { BrokerPool } from "./broker_pool.ts";
 import { captureStdio, type Output } from "./capture.ts";
-import type { Hardening } from "./harden.ts";
+import { type Hardening, inspectorSignalRearmed } from "./harden.ts";
 import { PolicyCache } from "./policies.ts";
 import {
   encodeFrame,
@@ -150,7 +150,16 @@ export class Daemon {
     Deno.addSignalListener("SIGTERM", onSignal);
     Deno.addSignalListener("SIGINT", onSignal);
     this.#reactor.add(this.#opts.listenFd, EPOLLIN, () => this.#accept());
+    // Deno's SIGUSR1 inspector must stay off (see daemon/harden.ts).
+    const watchdog = setInterval(() => {
+      if (inspectorSignalRearmed()) {
+        this.#audit.emit("daemon", "daemon.error", {
+          message: "a SIGUSR1 handler was installed again; ignored it",
+        });
+      }
+    }, 500);
     await this.#reactor.run();
+    clearInterval(watchdog);
     await this.#stopping;
     Deno.removeSignalListener("SIGTERM", onSignal);
     Deno.removeSignalListener("SIGINT", onSignal);

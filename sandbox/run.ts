@@ -57,6 +57,9 @@ async function brokerModules() {
   return { plan, broker, notify };
 }
 
+/** The Landlock ABI that added `LANDLOCK_SCOPE_SIGNAL` (Linux 6.12). */
+const SIGNAL_SCOPE_ABI = 6;
+
 /** `SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` */
 const LISTENER_FILTER_FLAGS = (1 << 3) | (1 << 5);
 
@@ -78,14 +81,20 @@ export async function planSandbox(
   policy: Policy,
   /** Whose the command's tmpfs mounts are (a root daemon serving a user). */
   owner?: { uid: number; gid: number },
+  /**
+   * Add Landlock's signal scope where the kernel has it (ABI 6+), whatever
+   * the policy says: the daemon's sandboxes must not signal the daemon.
+   */
+  scopeSignals = false,
 ): Promise<SandboxPlan> {
   const support = landlockSupport();
   const broker = policy.broker
     ? (await brokerModules()).plan.planBroker(policy, hostArch())
     : undefined;
-  const landlockPolicy = broker
-    ? { ...policy, scope: { ...policy.scope, signal: true } }
-    : policy;
+  const landlockPolicy =
+    broker || (scopeSignals && support.abi >= SIGNAL_SCOPE_ABI)
+      ? { ...policy, scope: { ...policy.scope, signal: true } }
+      : policy;
   try {
     return {
       support,

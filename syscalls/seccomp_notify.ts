@@ -26,8 +26,8 @@ const NOTIF_SEND = 0xc0182101;
 const NOTIF_ID_VALID = 0x40082102;
 const NOTIF_ADDFD = 0x40182103;
 const USER_NOTIF_FLAG_CONTINUE = 1;
-const ADDFD_FLAG_SEND = 2;
 const ENOENT = 2;
+const EINTR = 4;
 
 /** One notification. */
 export interface Notification {
@@ -142,7 +142,10 @@ export class Listener {
     view.setBigInt64(seccompNotifResp.val, val, true);
     view.setInt32(seccompNotifResp.error, error, true);
     view.setUint32(seccompNotifResp.flags, flags, true);
-    const r = rawSyscall(NR.ioctl, this.fd, NOTIF_SEND, this.#respAddr);
+    const send = () =>
+      rawSyscall(NR.ioctl, this.fd, NOTIF_SEND, this.#respAddr);
+    let r = send();
+    while (r === -EINTR) r = send();
     // ENOENT: the task was killed or its call interrupted meanwhile.
     if (r !== -ENOENT) unwrap(r, "answer a seccomp notification");
   }
@@ -163,13 +166,19 @@ export class Listener {
   }
 
   /**
-   * Installs `fd` in the task as the call's result (atomically with the
-   * answer). Returns the task's fd number, or -errno.
+   * Installs `fd` in the task, then answers the call with the task's fd
+   * number. Returns that number, or -errno (the call is then unanswered).
+   *
+   * Not SECCOMP_ADDFD_FLAG_SEND, which would do both at once: the kernel
+   * marks the notification answered before it waits for the task to take
+   * the fd, so a signal that interrupts that wait leaves the call marked
+   * answered and never answered (the task hangs, and the retry fails with
+   * EINPROGRESS). Seen with brokers serving many sandboxes in the daemon.
    */
   sendFd(id: bigint, fd: number, cloexec: boolean): number {
     const [, view] = this.#addfd;
     view.setBigUint64(seccompNotifAddfd.id, id, true);
-    view.setUint32(seccompNotifAddfd.flags, ADDFD_FLAG_SEND, true);
+    view.setUint32(seccompNotifAddfd.flags, 0, true);
     view.setUint32(seccompNotifAddfd.srcfd, fd, true);
     view.setUint32(seccompNotifAddfd.newfd, 0, true);
     view.setUint32(
@@ -177,7 +186,12 @@ export class Listener {
       cloexec ? O_CLOEXEC : 0,
       true,
     );
-    return rawSyscall(NR.ioctl, this.fd, NOTIF_ADDFD, this.#addfdAddr);
+    const add = () =>
+      rawSyscall(NR.ioctl, this.fd, NOTIF_ADDFD, this.#addfdAddr);
+    let r = add();
+    while (r === -EINTR) r = add();
+    if (r >= 0) this.succeed(id, BigInt(r));
+    return r;
   }
 }
 

@@ -22,6 +22,7 @@ import {
   landlockd,
   landlockdCommand,
   policyFile,
+  PROBE,
   ROOT,
   sandboxed,
   tempDir,
@@ -438,3 +439,29 @@ for (const as of USERS) {
     await d.exited();
   });
 }
+
+Deno.test("daemon: its sandboxes cannot signal it, and SIGUSR1 (Deno's inspector) is ignored", async () => {
+  const d = await startDaemon();
+  // ci-default asks for no signal scope: a direct run may signal its parent;
+  // through the daemon, Landlock's signal scope is added (ABI 6+).
+  const direct = await sandboxed(CI_DEFAULT, [PROBE, "kill-parent"]);
+  assertProbe(direct, { "kill-parent 0": "OK" });
+  const via = await runViaDaemon(d, [PROBE, "kill-parent"]);
+  assertProbe(via, { "kill-parent 0": "EPERM" });
+
+  // Deno opens a V8 inspector on 127.0.0.1:9229 on SIGUSR1; not here.
+  const status = Deno.readTextFileSync(`/proc/${d.pid}/status`);
+  const ignored = BigInt(`0x${/^SigIgn:\s*(\w+)$/m.exec(status)![1]}`);
+  assert.equal((ignored >> 9n) & 1n, 1n, "SIGUSR1 is not ignored");
+  Deno.kill(d.pid, "SIGUSR1");
+  await new Promise((r) => setTimeout(r, 700));
+  await assert.rejects(
+    Deno.connect({ hostname: "127.0.0.1", port: 9229 }),
+    Deno.errors.ConnectionRefused,
+  );
+  assert.ok(alive(d.pid));
+  d.proc.kill("SIGTERM");
+  const { code, stderr } = await d.exited();
+  assert.equal(code, 0);
+  assert.doesNotMatch(stderr, /Debugger listening/);
+});
