@@ -28,6 +28,7 @@ const NOTIF_ADDFD = 0x40182103;
 const USER_NOTIF_FLAG_CONTINUE = 1;
 const ENOENT = 2;
 const EINTR = 4;
+const EINPROGRESS = 115;
 
 /** One notification. */
 export interface Notification {
@@ -147,7 +148,11 @@ export class Listener {
     let r = send();
     while (r === -EINTR) r = send();
     // ENOENT: the task was killed or its call interrupted meanwhile.
-    if (r !== -ENOENT) unwrap(r, "answer a seccomp notification");
+    // EINPROGRESS: the kernel no longer waits for this answer (it was given,
+    // or the call went back to be notified again, and will be answered then).
+    if (r !== -ENOENT && r !== -EINPROGRESS) {
+      unwrap(r, "answer a seccomp notification");
+    }
   }
 
   /** Lets the kernel perform the call as the task made it. */
