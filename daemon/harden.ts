@@ -11,7 +11,14 @@
 import { encode } from "../seccomp/bpf.ts";
 import { buildFilter, EPERM, hostArch } from "../seccomp/filter.ts";
 import { syscallTable } from "../seccomp/table.ts";
-import { addressOf, daemonLibrary, NR, sockFprog, struct } from "../ffi/mod.ts";
+import { addressOf, NR, sockFprog, struct } from "../ffi/mod.ts";
+import {
+  disarmInspectorSignal as disarm,
+  handled,
+  ignore,
+  inspectorSignalDisarmed,
+  SIGUSR1,
+} from "../syscalls/signals.ts";
 import { rawSyscall, unwrap } from "../syscalls/sys.ts";
 
 /** Refused with EPERM in the daemon and everything it starts. */
@@ -88,19 +95,6 @@ export function hardenDaemon(): Hardening {
   return { no_new_privs: true, seccomp_deny: [...deny] };
 }
 
-const SIGUSR1 = 10;
-
-/** Whether this process has a handler for `sig` (SigCgt in /proc). */
-function handled(sig: number): boolean {
-  const status = Deno.readTextFileSync("/proc/self/status");
-  const hex = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status)?.[1] ?? "0";
-  return ((BigInt(`0x${hex}`) >> BigInt(sig - 1)) & 1n) === 1n;
-}
-
-function ignoreInspectorSignal(): void {
-  unwrap(daemonLibrary().ll_ignore_signal(SIGUSR1), "ignore SIGUSR1");
-}
-
 /**
  * Deno (2.9.2 and later) starts a V8 inspector on 127.0.0.1:9229 when the
  * process receives SIGUSR1, and installs that handler about 500 ms after
@@ -113,12 +107,13 @@ export async function disarmInspectorSignal(waitMs = 2000): Promise<void> {
   for (let waited = 0; !handled(SIGUSR1) && waited < waitMs; waited += 25) {
     await new Promise((r) => setTimeout(r, 25));
   }
-  ignoreInspectorSignal();
+  disarm();
+  if (!inspectorSignalDisarmed()) ignore(SIGUSR1); // no handler came: ignore anyway
 }
 
 /** True if a SIGUSR1 handler came back (it is ignored again at once). */
 export function inspectorSignalRearmed(): boolean {
   if (!handled(SIGUSR1)) return false;
-  ignoreInspectorSignal();
+  disarm();
   return true;
 }

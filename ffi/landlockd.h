@@ -224,9 +224,6 @@ int64_t ll_sock_recv(int32_t fd, void *buf, uint64_t len, int32_t *fds,
  */
 int32_t ll_sock_peer(int32_t fd, int32_t *cred, uint32_t *groups,
 		     uint32_t max_groups);
-/* Sets sig's disposition to SIG_IGN for the whole process. */
-int32_t ll_ignore_signal(int32_t sig);
-
 /* epoll_ctl(epfd, op, fd) for events, with fd itself as the event's data. */
 int32_t ll_poll_ctl(int32_t epfd, int32_t op, int32_t fd, uint32_t events);
 /*

@@ -55,8 +55,6 @@ export type Library = Deno.DynamicLibrary<typeof symbols>["symbols"];
  */
 export const daemonSymbols = {
   ll_syscall: symbols.ll_syscall,
-  /** int32_t ll_ignore_signal(int32_t sig); */
-  ll_ignore_signal: { parameters: ["i32"], result: "i32" },
   /** int32_t ll_sock_peer(int32_t fd, int32_t *cred, uint32_t *groups,
    *  uint32_t max_groups); */
   ll_sock_peer: {

@@ -39,7 +39,8 @@ export type OwnSyscall =
   | "setfsuid"
   | "setfsgid"
   | "setgroups"
-  | "getgroups";
+  | "getgroups"
+  | "rt_sigaction";
 
 const X86_64: Record<OwnSyscall, number> = {
   read: 0,
@@ -76,6 +77,7 @@ const X86_64: Record<OwnSyscall, number> = {
   setfsgid: 123,
   setgroups: 116,
   getgroups: 115,
+  rt_sigaction: 13,
 };
 
 const AARCH64: Record<OwnSyscall, number> = {
@@ -113,6 +115,7 @@ const AARCH64: Record<OwnSyscall, number> = {
   setfsgid: 152,
   setgroups: 159,
   getgroups: 158,
+  rt_sigaction: 134,
 };
 
 /** Numbers for the architecture landlockd runs on. */

@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -195,13 +194,4 @@ int32_t ll_poll_wait(int32_t epfd, uint32_t *out, uint32_t max,
 		out[2 * i + 1] = evs[i].events;
 	}
 	return n;
-}
-
-int32_t ll_ignore_signal(int32_t sig)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_IGN;
-	return sigaction(sig, &sa, NULL) < 0 ? -errno : 0;
 }

@@ -33,6 +33,7 @@ import { mountFailureHint, type MountPlan, planMounts } from "./mounts.ts";
 import { describeErrno } from "../syscalls/errno.ts";
 import { type LandlockSupport, landlockSupport } from "./kernel.ts";
 import { signalName } from "./signals.ts";
+import { disarmInspectorSignal } from "../syscalls/signals.ts";
 
 /** Signals that reach landlockd and are passed on to the child. */
 export const FORWARDED_SIGNALS = [1, 2, 3, 15] as const; // HUP INT QUIT TERM
@@ -340,6 +341,10 @@ export async function runPlanned(
   policyName: string,
 ): Promise<RunResult> {
   forwardSignals(FORWARDED_SIGNALS);
+  // If Deno has armed its SIGUSR1 inspector by now (its handler comes 500 ms
+  // after start), the command must not be able to use it. Later it cannot
+  // arm itself: this thread stays in synchronous calls until the end.
+  disarmInspectorSignal();
   const run = await startPlanned(plan, cmd, audit, policyName);
   const { child } = run;
   forwardSignalsTo(child.pidfd);

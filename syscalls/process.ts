@@ -24,6 +24,7 @@ import {
   struct,
 } from "../ffi/mod.ts";
 import { describeErrno, errnoName } from "./errno.ts";
+import { inspectorSignalDisarmed, signalMask, SIGUSR1 } from "./signals.ts";
 
 const SIGPIPE = 13;
 
@@ -144,13 +145,15 @@ function spawnErrorMessage(step: SpawnStep, err: number, program: string) {
   }
 }
 
-/** Signals landlockd itself was told to ignore, less Rust's SIGPIPE. */
+/**
+ * Signals landlockd itself was told to ignore, less Rust's SIGPIPE and the
+ * SIGUSR1 landlockd ignores itself (Deno's inspector signal).
+ */
 export function inheritedIgnoredSignals(): bigint {
   try {
-    const status = Deno.readTextFileSync("/proc/self/status");
-    const hex = /^SigIgn:\s*([0-9a-f]+)$/m.exec(status)?.[1];
-    if (!hex) return 0n;
-    return BigInt(`0x${hex}`) & ~(1n << BigInt(SIGPIPE - 1));
+    let mask = signalMask("SigIgn") & ~(1n << BigInt(SIGPIPE - 1));
+    if (inspectorSignalDisarmed()) mask &= ~(1n << BigInt(SIGUSR1 - 1));
+    return mask;
   } catch {
     return 0n;
   }

@@ -1,0 +1,60 @@
+/**
+ * Signal dispositions of landlockd itself, and the one it must not keep:
+ * Deno's SIGUSR1 handler, which opens a V8 inspector.
+ *
+ * @module
+ */
+
+import { addressOf, NR } from "../ffi/mod.ts";
+import { rawSyscall, unwrap } from "./sys.ts";
+
+/** SIGUSR1, with which Deno (2.9.2+) starts a V8 inspector on 127.0.0.1:9229. */
+export const SIGUSR1 = 10;
+
+/** The bits of one line of /proc/self/status (`SigCgt`, `SigIgn`). */
+export function signalMask(field: "SigCgt" | "SigIgn"): bigint {
+  const status = Deno.readTextFileSync("/proc/self/status");
+  const hex = new RegExp(`^${field}:\\s*([0-9a-f]+)$`, "m").exec(status)?.[1];
+  return hex ? BigInt(`0x${hex}`) : 0n;
+}
+
+/** Whether this process has a handler for `sig`. */
+export function handled(sig: number): boolean {
+  return ((signalMask("SigCgt") >> BigInt(sig - 1)) & 1n) === 1n;
+}
+
+/**
+ * Sets `sig` to SIG_IGN for the whole process. The kernel's struct
+ * sigaction starts with the handler on x86_64 and aarch64 alike; for
+ * SIG_IGN the flags, restorer and mask stay zero.
+ */
+export function ignore(sig: number): void {
+  const act = new BigUint64Array(4);
+  act[0] = 1n; // SIG_IGN
+  unwrap(
+    rawSyscall(NR.rt_sigaction, sig, addressOf(act), 0, 8),
+    "rt_sigaction",
+    String(sig),
+  );
+}
+
+let disarmed = false;
+
+/**
+ * Replaces Deno's SIGUSR1 handler, if it is installed, with SIG_IGN: a
+ * sandboxed command that could signal landlockd and reach the inspector's
+ * port would run code in landlockd, outside the sandbox. Returns whether
+ * landlockd now ignores SIGUSR1 because of this (children must not
+ * inherit that: see {@link inspectorSignalDisarmed}).
+ */
+export function disarmInspectorSignal(): boolean {
+  if (!handled(SIGUSR1)) return disarmed;
+  ignore(SIGUSR1);
+  disarmed = true;
+  return true;
+}
+
+/** Whether {@link disarmInspectorSignal} set SIGUSR1 to SIG_IGN. */
+export function inspectorSignalDisarmed(): boolean {
+  return disarmed;
+}
