@@ -295,11 +295,6 @@ function decodeStatus(r: number, what: string): ExitStatus {
   return r >= 256 ? { signal: r - 256 } : { code: r };
 }
 
-/** Waits for the child behind `pidfd` without blocking the event loop. */
-export async function waitChild(pidfd: number): Promise<ExitStatus> {
-  return decodeStatus(await library().ll_wait(pidfd), "the child");
-}
-
 /** Waits on this thread; for threads that do nothing else meanwhile. */
 export function waitChildSync(pidfd: number): ExitStatus {
   return decodeStatus(library().ll_wait_sync(pidfd), "the child");
