@@ -4,7 +4,14 @@
  * @module
  */
 
-import { writeAll } from "../syscalls/sys.ts";
+import { addressOf, cstring, NR } from "../ffi/mod.ts";
+import { AT_FDCWD, O_CLOEXEC } from "../syscalls/constants.ts";
+import { describeErrno } from "../syscalls/errno.ts";
+import { close, rawSyscall, writeAll } from "../syscalls/sys.ts";
+
+const O_WRONLY = 0o1;
+const O_CREAT = 0o100;
+const O_APPEND = 0o2000;
 
 /** Fields every event carries. */
 export interface AuditEnvelope {
@@ -45,26 +52,30 @@ export class AuditError extends Error {
   override name = "AuditError";
 }
 
-const OPEN_ERRORS: [new (...a: never[]) => Error, string][] = [
-  [Deno.errors.PermissionDenied, "Permission denied (EACCES)"],
-  [Deno.errors.NotFound, "No such file or directory (ENOENT)"],
-  [Deno.errors.IsADirectory, "Is a directory (EISDIR)"],
-];
+/**
+ * Opens `path` for appending events (created with mode 0600 if missing) and
+ * returns the raw fd: the daemon's broker threads write to it as well.
+ */
+export function openAuditFile(path: string): number {
+  const r = rawSyscall(
+    NR.openat,
+    AT_FDCWD,
+    addressOf(cstring(path)),
+    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+    0o600,
+  );
+  if (r < 0) {
+    throw new AuditError(
+      `Cannot open audit file "${path}": ${describeErrno(-r)}`,
+    );
+  }
+  return r;
+}
 
 /** Appends events to a file, created with mode 0600 if missing. */
 export function auditToFile(path: string): AuditSink {
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(path, { append: true, create: true, mode: 0o600 });
-  } catch (e) {
-    const why = OPEN_ERRORS.find(([type]) => e instanceof type)?.[1] ??
-      String(e);
-    throw new AuditError(`Cannot open audit file "${path}": ${why}`);
-  }
-  return {
-    emit: (c, e, f) => void file.writeSync(line(c, e, f)),
-    close: () => file.close(),
-  };
+  const fd = openAuditFile(path);
+  return { ...auditToFd(fd), close: () => close(fd) };
 }
 
 /** Writes events to an fd the caller opened (e.g. `--audit-fd 3`). */

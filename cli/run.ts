@@ -12,6 +12,7 @@ import { type OptionSpecs, parseOptions } from "./args.ts";
 import { EXIT, UsageError } from "./exit_codes.ts";
 import { printError } from "./output.ts";
 import { openAudit } from "./audit_option.ts";
+import { openAuditFile } from "../audit/audit.ts";
 
 const OPTIONS = {
   policy: { type: "string" },
@@ -60,14 +61,11 @@ async function remote(
   if (values["audit-file"] !== undefined && values["audit-fd"] !== undefined) {
     throw new UsageError("use --audit-file or --audit-fd, not both", "run");
   }
-  const [{ runRemote }, { openAuditFile }] = await Promise.all([
-    import(new URL("../daemon/remote_run.ts", import.meta.url).href) as Promise<
-      typeof import("../daemon/remote_run.ts")
-    >,
-    import(new URL("../daemon/audit.ts", import.meta.url).href) as Promise<
-      typeof import("../daemon/audit.ts")
-    >,
-  ]);
+  const { runRemote } = await (import(
+    new URL("../daemon/remote_run.ts", import.meta.url).href
+  ) as Promise<
+    typeof import("../daemon/remote_run.ts")
+  >);
   let auditFd = -1;
   if (values["audit-fd"] !== undefined) {
     openAudit(values).close(); // the same checks as a direct run

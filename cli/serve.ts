@@ -4,6 +4,7 @@
  * @module
  */
 
+import { openAuditFile } from "../audit/audit.ts";
 import { daemonLibrary, library } from "../ffi/mod.ts";
 import { type OptionSpecs, parseOptions } from "./args.ts";
 import { EXIT, UsageError } from "./exit_codes.ts";
@@ -84,7 +85,7 @@ export async function main(args: string[]): Promise<number> {
     }
     auditFd = Number(values["audit-fd"]);
   }
-  const [{ Daemon }, listen, harden, audit] = await Promise.all([
+  const [{ Daemon }, listen, harden] = await Promise.all([
     import(new URL("../daemon/server.ts", import.meta.url).href) as Promise<
       typeof import("../daemon/server.ts")
     >,
@@ -94,16 +95,13 @@ export async function main(args: string[]): Promise<number> {
     import(new URL("../daemon/harden.ts", import.meta.url).href) as Promise<
       typeof import("../daemon/harden.ts")
     >,
-    import(new URL("../daemon/audit.ts", import.meta.url).href) as Promise<
-      typeof import("../daemon/audit.ts")
-    >,
   ]);
   library(); // both tables, before anything opens the core one
   daemonLibrary();
   let listenFd: number;
   try {
     if (values["audit-file"] !== undefined) {
-      auditFd = audit.openAuditFile(values["audit-file"]);
+      auditFd = openAuditFile(values["audit-file"]);
     }
     listenFd = path === undefined
       ? listen.systemdSocket()

@@ -11,7 +11,7 @@
 import { encode } from "../seccomp/bpf.ts";
 import { buildFilter, EPERM, hostArch } from "../seccomp/filter.ts";
 import { syscallTable } from "../seccomp/table.ts";
-import { addressOf, NR, sockFprog, struct } from "../ffi/mod.ts";
+import { addressOf, NR, sockFprogOf } from "../ffi/mod.ts";
 import {
   disarmInspectorSignal as disarm,
   handled,
@@ -76,9 +76,7 @@ export function hardenDaemon(): Hardening {
     refuseMptcp: false,
     notify: [],
   }));
-  const [prog, view] = struct(sockFprog.size);
-  view.setUint16(sockFprog.len, filter.length / 8, true);
-  view.setBigUint64(sockFprog.filter, addressOf(filter), true);
+  const prog = sockFprogOf(filter);
   const r = rawSyscall(
     NR.seccomp,
     SECCOMP_SET_MODE_FILTER,

@@ -31,6 +31,23 @@ export const landlockNetPortAttr = {
 /** `struct sock_fprog` on a 64-bit kernel. */
 export const sockFprog = { size: 16, len: 0, filter: 8 } as const;
 
+/**
+ * A `struct sock_fprog` pointing at `filter` (BPF, 8 bytes per
+ * instruction); keep `filter` reachable while the kernel reads it.
+ */
+export function sockFprogOf(
+  filter: Uint8Array<ArrayBuffer>,
+): Uint8Array<ArrayBuffer> {
+  const [prog, view] = struct(sockFprog.size);
+  view.setUint16(sockFprog.len, filter.length / 8, true);
+  view.setBigUint64(
+    sockFprog.filter,
+    BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(filter))),
+    true,
+  );
+  return prog;
+}
+
 /** `struct ll_spawn_req` from ffi/landlockd.h. */
 export const spawnReq = {
   size: 152,

@@ -13,7 +13,7 @@ import {
   library,
   llMount,
   MOUNT_OPS,
-  sockFprog,
+  sockFprogOf,
   SPAWN_MOUNT_HELPER,
   SPAWN_NO_NEW_PRIVS,
   SPAWN_SET_IDS,
@@ -197,9 +197,7 @@ export function spawn(req: SpawnRequest): Child {
     ptr(spawnReq.cwd, addressOf(cwd));
   }
   if (req.seccompFilter) {
-    const [prog, progView] = struct(sockFprog.size);
-    progView.setUint16(sockFprog.len, req.seccompFilter.length / 8, true);
-    progView.setBigUint64(sockFprog.filter, addressOf(req.seccompFilter), true);
+    const prog = sockFprogOf(req.seccompFilter);
     keep.push(prog, req.seccompFilter);
     ptr(spawnReq.seccomp_prog, addressOf(prog));
   }
