@@ -1,0 +1,359 @@
+/**
+ * Issue 10, item 4: a root daemon serving another user must resolve every
+ * path it opens, mounts, pivots into or brokers on the client's behalf
+ * with the client's credentials. Each attack puts a secret under a 0700
+ * root-only directory and asks a root `landlockd serve --allow-uid 65534`,
+ * as nobody, to reach it: through a `[mount] bind` source, a
+ * `[runtime] root`, a brokered `mount_bind` source (declared, and swapped
+ * for a symlink by the sandbox itself), and broker `allow_read` /
+ * `allow_write`. The same policies over a directory nobody can read work.
+ *
+ * Item 9: `status` shows a peer its own runs only; root sees them all.
+ */
+import assert from "node:assert/strict";
+import { startDaemon, type TestDaemon } from "../daemon_helpers.ts";
+import {
+  chownTree,
+  landlockd,
+  landlockdCommand,
+  policyFile,
+  probeResults,
+  python3,
+  type Result,
+  RUN_ROOT,
+  tempDir,
+} from "../helpers.ts";
+
+const ATTACK = `${RUN_ROOT}tests/attacks/daemoncreds_reach.py`;
+const SECRET = "root only";
+const IS_ROOT = Deno.uid() === 0;
+const ignore = !IS_ROOT; // needs root for the daemon and nobody for the client
+
+/**
+ * DIR (mode `mode`, root's) holding dir/secret and a rootfs with the
+ * secret at /secret and /usr, /attacks as bind targets.
+ */
+function vault(mode: number): string {
+  const d = tempDir("vault-");
+  Deno.mkdirSync(`${d}/dir`);
+  Deno.writeTextFileSync(`${d}/dir/secret`, `${SECRET}\n`);
+  Deno.chmodSync(`${d}/dir/secret`, 0o644);
+  const fs = `${d}/rootfs`;
+  for (const sub of ["usr", "attacks", "mnt"]) {
+    Deno.mkdirSync(`${fs}/${sub}`, { recursive: true });
+  }
+  for (const l of ["bin", "lib", "lib64", "sbin"]) {
+    Deno.symlinkSync(`usr/${l}`, `${fs}/${l}`);
+  }
+  Deno.writeTextFileSync(`${fs}/secret`, `${SECRET}\n`);
+  Deno.chmodSync(`${fs}/secret`, 0o644);
+  Deno.chmodSync(d, mode);
+  return d;
+}
+
+/** A directory nobody owns, with an empty mount target mnt/. */
+function playground(): string {
+  const d = tempDir("play-");
+  Deno.mkdirSync(`${d}/mnt`);
+  Deno.mkdirSync(`${d}/src`);
+  chownTree(d);
+  return d;
+}
+
+/** `landlockd run --socket … --policy-file P -- python3 ATTACK ARGS` as nobody. */
+function attack(d: TestDaemon, toml: string, args: string[]): Promise<Result> {
+  return landlockd([
+    "run",
+    "--socket",
+    d.socket,
+    "--policy-file",
+    policyFile(toml),
+    "--",
+    python3(),
+    ATTACK,
+    ...args,
+  ], { as: "nobody" });
+}
+
+/** The attack's step results and what it read. */
+function outcome(r: Result) {
+  return {
+    steps: probeResults(r.stdout),
+    content: [...r.stdout.matchAll(/^content: (.*)$/gm)].map((m) => m[1]),
+  };
+}
+
+/** Asserts the run was refused before it started, naming key and path. */
+function assertRefused(r: Result, key: string, path: string): void {
+  assert.equal(r.code, 1, `expected a refusal; got ${JSON.stringify(r)}`);
+  assert.equal(r.stdout, "");
+  const quoted = path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `policy\\.toml:\\d+:\\d+: ${key}: uid 65534 cannot reach "${quoted}": permission denied \\(EACCES\\)`,
+    ),
+  );
+}
+
+const scope = `version = 1
+[scope]
+signal = true
+`;
+
+Deno.test({
+  name:
+    "attack: a [mount] bind source under another user's 0700 directory is refused for the client; one it can reach is mounted",
+  ignore,
+  async fn() {
+    const d = await startDaemon({ args: ["--allow-uid", "65534"] });
+    try {
+      const play = playground();
+      const policy = (source: string) =>
+        `${scope}[mount]
+bind = [{ source = "${source}", target = "${play}/mnt" }]
+`;
+      const closed = vault(0o700);
+      const r = await attack(d, policy(`${closed}/dir`), [
+        "read",
+        `${play}/mnt/secret`,
+      ]);
+      assertRefused(r, "mount\\.bind\\[0\\]\\.source", `${closed}/dir`);
+
+      const open = vault(0o755);
+      const ok = await attack(d, policy(`${open}/dir`), [
+        "read",
+        `${play}/mnt/secret`,
+      ]);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.deepEqual(outcome(ok), {
+        steps: { [`read ${play}/mnt/secret`]: "OK" },
+        content: [SECRET],
+      });
+    } finally {
+      d.proc.kill("SIGTERM");
+      await d.exited();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "attack: a [runtime] root under another user's 0700 directory is refused for the client; one it can reach is pivoted into",
+  ignore,
+  async fn() {
+    const d = await startDaemon({ args: ["--allow-uid", "65534"] });
+    try {
+      const policy = (v: string) =>
+        `${scope}[runtime]
+root = "${v}/rootfs"
+[mount]
+bind = [
+  { source = "/usr", target = "/usr" },
+  { source = "${RUN_ROOT}tests/attacks", target = "/attacks" },
+]
+`;
+      const args = [
+        "run",
+        "--socket",
+        d.socket,
+        "--policy-file",
+        "",
+        "--",
+        "/usr/bin/python3",
+        "/attacks/daemoncreds_reach.py",
+        "read",
+        "/secret",
+      ];
+      const closed = vault(0o700);
+      args[4] = policyFile(policy(closed));
+      const r = await landlockd(args, { as: "nobody" });
+      assertRefused(r, "runtime\\.root", `${closed}/rootfs`);
+
+      const open = vault(0o755);
+      args[4] = policyFile(policy(open));
+      const ok = await landlockd(args, { as: "nobody" });
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.deepEqual(outcome(ok), {
+        steps: { "read /secret": "OK" },
+        content: [SECRET],
+      });
+    } finally {
+      d.proc.kill("SIGTERM");
+      await d.exited();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "attack: a brokered mount_bind source under another user's 0700 directory is refused for the client, also when the sandbox swaps a reachable source for a symlink to it",
+  ignore,
+  async fn() {
+    const d = await startDaemon({ args: ["--allow-uid", "65534"] });
+    try {
+      const play = playground();
+      const policy = (source: string) =>
+        `${scope}[broker]
+mount_bind = [{ source = "${source}", target = "${play}/mnt" }]
+`;
+      const closed = vault(0o700);
+      const declared = await attack(d, policy(`${closed}/dir`), [
+        "bind",
+        `${closed}/dir`,
+        `${play}/mnt`,
+        "read",
+        `${play}/mnt/secret`,
+      ]);
+      assertRefused(
+        declared,
+        "broker\\.mount_bind\\[0\\]\\.source",
+        `${closed}/dir`,
+      );
+
+      // The declared source is nobody's own directory, so the run starts;
+      // the sandbox then replaces it with a symlink into the vault. The
+      // mount helper resolves the source as nobody: EACCES.
+      const swapped = await attack(d, policy(`${play}/src`), [
+        "swap",
+        `${play}/src`,
+        `${closed}/dir`,
+        "bind",
+        `${play}/src`,
+        `${play}/mnt`,
+        "read",
+        `${play}/mnt/secret`,
+      ]);
+      assert.equal(swapped.code, 0, swapped.stderr);
+      assert.deepEqual(outcome(swapped), {
+        steps: {
+          [`swap ${play}/src`]: "OK",
+          [`bind ${play}/src`]: "EACCES",
+          [`read ${play}/mnt/secret`]: "ENOENT",
+        },
+        content: [],
+      });
+
+      const open = vault(0o755);
+      const ok = await attack(d, policy(`${open}/dir`), [
+        "bind",
+        `${open}/dir`,
+        `${play}/mnt`,
+        "read",
+        `${play}/mnt/secret`,
+      ]);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.deepEqual(outcome(ok), {
+        steps: {
+          [`bind ${open}/dir`]: "OK",
+          [`read ${play}/mnt/secret`]: "OK",
+        },
+        content: [SECRET],
+      });
+    } finally {
+      d.proc.kill("SIGTERM");
+      await d.exited();
+    }
+  },
+});
+
+for (const key of ["allow_read", "allow_write"] as const) {
+  Deno.test({
+    name:
+      `attack: broker ${key} of a file under another user's 0700 directory is refused for the client; one it can reach is brokered`,
+    ignore,
+    async fn() {
+      const d = await startDaemon({ args: ["--allow-uid", "65534"] });
+      try {
+        const policy = (file: string) =>
+          `${scope}[[fs_layer]]
+handled_access_fs = ["read_file", "write_file"]
+  [[fs_layer.rule]]
+  path = "/usr"
+  allowed_access = ["read_file"]
+  [[fs_layer.rule]]
+  path = "/etc"
+  allowed_access = ["read_file"]
+  [[fs_layer.rule]]
+  path = "${RUN_ROOT}tests/attacks"
+  allowed_access = ["read_file"]
+[broker]
+${key} = ["${file}"]
+`;
+        const closed = vault(0o700);
+        const r = await attack(d, policy(`${closed}/dir/secret`), [
+          "read",
+          `${closed}/dir/secret`,
+        ]);
+        assertRefused(r, `broker\\.${key}\\[0\\]`, `${closed}/dir/secret`);
+
+        const open = vault(0o755);
+        const ok = await attack(d, policy(`${open}/dir/secret`), [
+          "read",
+          `${open}/dir/secret`,
+        ]);
+        assert.equal(ok.code, 0, ok.stderr);
+        assert.deepEqual(outcome(ok), {
+          steps: { [`read ${open}/dir/secret`]: "OK" },
+          content: [SECRET],
+        });
+      } finally {
+        d.proc.kill("SIGTERM");
+        await d.exited();
+      }
+    },
+  });
+}
+
+Deno.test({
+  name:
+    "attack: status shows an allowed peer only its own runs; root sees every run",
+  ignore,
+  async fn() {
+    const d = await startDaemon({ args: ["--allow-uid", "65534"] });
+    const long = (as: "root" | "nobody") =>
+      landlockdCommand([
+        "run",
+        "--socket",
+        d.socket,
+        "--policy",
+        "ci-default",
+        "--",
+        "sleep",
+        "30",
+      ], { as }).spawn();
+    const runs = [long("root"), long("nobody")];
+    try {
+      const status = async (as: "root" | "nobody") => {
+        const s = await landlockd(["status", "--socket", d.socket], { as });
+        assert.equal(s.code, 0, s.stderr);
+        return JSON.parse(s.stdout);
+      };
+      for (let i = 0; i < 400; i++) {
+        const all = await status("root");
+        if (all.active.filter((a: { pid: unknown }) => a.pid).length === 2) {
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const all = await status("root");
+      assert.deepEqual(
+        all.active.map((a: { peer_uid: number }) => a.peer_uid).sort(),
+        [0, 65534],
+      );
+      const mine = await status("nobody");
+      assert.deepEqual(
+        mine.active.map((a: { peer_uid: number; argv0: string }) => [
+          a.peer_uid,
+          a.argv0,
+        ]),
+        [[65534, "sleep"]],
+      );
+    } finally {
+      runs.forEach((p) => p.kill("SIGTERM"));
+      await Promise.all(runs.map((p) => p.output()));
+      d.proc.kill("SIGTERM");
+      await d.exited();
+    }
+  },
+});
