@@ -13,6 +13,8 @@ import { expandPolicy } from "../policy/expand.ts";
 import type { Policy } from "../policy/schema.ts";
 import { validatePolicy } from "../policy/validate.ts";
 import { planSandbox, type SandboxPlan } from "../sandbox/run.ts";
+import type { Identity } from "../syscalls/process.ts";
+import { checkClientPaths } from "./client_paths.ts";
 
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
@@ -27,7 +29,7 @@ export interface CacheStats {
 /** Validated policies and their plans, by exact text (LRU, `capacity` each). */
 export class PolicyCache {
   readonly #entries = new Map<string, Policy>();
-  readonly #plans = new Map<string, SandboxPlan>();
+  readonly #plans = new Map<string, { plan: SandboxPlan; policy: Policy }>();
   #hits = 0;
   #misses = 0;
 
@@ -59,11 +61,14 @@ export class PolicyCache {
   /**
    * The plan for `source` under `env`, made once per text and variable
    * values (a failed plan is not kept: its error is reported every time).
+   * With `owner` (a root daemon serving another user), every path the
+   * plan would resolve must be reachable by that user, on every call
+   * (daemon/client_paths.ts): checked before anything is looked at.
    */
   async plan(
     source: Source,
     env: Readonly<Record<string, string>>,
-    owner?: { uid: number; gid: number },
+    owner?: Identity,
   ): Promise<SandboxPlan> {
     const names = [
       ...new Set([...source.text.matchAll(VARIABLE)].map((m) => m[1])),
@@ -74,15 +79,18 @@ export class PolicyCache {
     const cached = this.#plans.get(key);
     if (cached) {
       this.#hits++;
-      return cached;
+      if (owner) checkClientPaths(cached.policy, owner);
+      return cached.plan;
     }
+    const policy = this.load(source, env);
+    if (owner) checkClientPaths(policy, owner);
     // Signal scope always (where the kernel has it): a sandbox must not be
     // able to signal the daemon that serves everyone else.
-    const plan = await planSandbox(this.load(source, env), owner, true);
+    const plan = await planSandbox(policy, owner, true);
     if (this.#plans.size >= this.capacity) {
       this.#plans.delete(this.#plans.keys().next().value!);
     }
-    this.#plans.set(key, plan);
+    this.#plans.set(key, { plan, policy });
     return plan;
   }
 

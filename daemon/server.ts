@@ -429,7 +429,7 @@ export class Daemon {
     switch (req.type) {
       case "status":
         conn.send(
-          encodeFrame({ type: "status", id: req.id, ...this.status() }),
+          encodeFrame({ type: "status", id: req.id, ...this.status(peer) }),
         );
         return;
       case "stop":
@@ -689,8 +689,12 @@ export class Daemon {
     }, body));
   }
 
-  /** What `landlockd status` prints. */
-  status(): Record<string, unknown> {
+  /**
+   * What `landlockd status` prints. A `viewer` other than the daemon's
+   * user and root sees only the runs of its own uid.
+   */
+  status(viewer?: Peer): Record<string, unknown> {
+    const seesAll = !viewer || viewer.uid === this.#uid || viewer.uid === 0;
     const support = landlockSupport();
     return {
       pid: Deno.pid,
@@ -706,7 +710,9 @@ export class Daemon {
       seccomp_deny: this.#opts.hardening.seccomp_deny,
       allow_uids: [...this.#opts.allowUids],
       allow_gids: [...this.#opts.allowGids],
-      active: [...this.#runs.values()].map((r) => ({
+      active: [...this.#runs.values()].filter((r) =>
+        seesAll || r.peer.uid === viewer.uid
+      ).map((r) => ({
         pid: r.pid ?? null,
         policy: r.policy,
         argv0: r.argv0,

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <fcntl.h>
@@ -344,6 +345,46 @@ static int do_mount(const struct ll_mount *m)
 }
 
 /*
+ * Makes this task resolve paths as uid/gid with groups (fsuid, fsgid and
+ * the supplementary groups; raw calls change this task only, where glibc's
+ * wrappers would change every thread). Capabilities other than the file
+ * ones stay, so a root task can still mount, but every path it names is
+ * then looked up with that user's permissions. Returns 0 or an errno.
+ */
+static int resolve_as(uint32_t uid, uint32_t gid, const uint32_t *groups,
+		      uint32_t n_groups)
+{
+	if (syscall(SYS_setgroups, n_groups, groups) < 0)
+		return errno;
+	syscall(SYS_setfsgid, gid);
+	syscall(SYS_setfsuid, uid);
+	/* Neither reports errors: read both back (-1 changes nothing). */
+	if ((uint32_t)syscall(SYS_setfsuid, -1) != uid ||
+	    (uint32_t)syscall(SYS_setfsgid, -1) != gid)
+		return EPERM;
+	return 0;
+}
+
+/*
+ * With LL_SPAWN_SET_IDS (a root daemon serving another user), the mounts,
+ * the pivot and the mount helper resolve paths as that user: the daemon
+ * cannot be made to mount or pivot into what its client cannot reach.
+ */
+static int resolve_as_client(const struct ll_spawn_req *r)
+{
+	if (!(r->flags & LL_SPAWN_SET_IDS))
+		return 0;
+	return resolve_as(r->run_uid, r->run_gid, r->groups, r->n_groups);
+}
+
+/* Back to this task's own ids for path lookups (groups stay as they are). */
+static void resolve_as_self(void)
+{
+	syscall(SYS_setfsuid, geteuid());
+	syscall(SYS_setfsgid, getegid());
+}
+
+/*
  * The mount helper: lives in the sandbox's namespaces, outside its Landlock
  * domain and seccomp filter, and performs the mounts the broker has
  * already approved. It answers one request at a time until the broker
@@ -466,6 +507,8 @@ static void become_init(const struct child_ctx *c)
 				_exit(1);
 			syscall(SYS_close_range, 4, ~0U, 0);
 			syscall(SYS_close_range, 0, 2, 0);
+			if (resolve_as_client(c->req))
+				_exit(1);
 			mount_helper(3);
 		}
 		close(c->helper_fd);
@@ -511,11 +554,17 @@ static __attribute__((noreturn)) void child_ns(const struct child_ctx *c)
 		if (err)
 			fail(c, LL_STEP_USERNS, err);
 	}
+	if (r->n_mounts) {
+		int err = resolve_as_client(r);
+		if (err)
+			fail(c, LL_STEP_IDS, err);
+	}
 	for (uint32_t i = 0; i < r->n_mounts; i++) {
 		int err = do_mount(&r->mounts[i]);
 		if (err)
 			fail_at(c, LL_STEP_MOUNTS, err, (int32_t)i);
 	}
+	resolve_as_self();
 	for (uint32_t i = 0; i < r->n_late_rules; i++) {
 		const struct ll_late_rule *lr = &r->late_rules[i];
 		int fd = open(lr->path, O_PATH | O_CLOEXEC);
@@ -736,6 +785,43 @@ int32_t ll_helper_call(int32_t sock, const void *req, uint32_t len,
 	if (cm && cm->cmsg_type == SCM_RIGHTS)
 		memcpy(recv_fd, CMSG_DATA(cm), sizeof(int));
 	return msg[0];
+}
+
+struct reach_job {
+	uint32_t uid, gid, n_groups;
+	const uint32_t *groups;
+	const char *paths;
+	int32_t *errs;
+	int err;
+};
+
+static void *reach_thread(void *arg)
+{
+	struct reach_job *j = arg;
+	j->err = resolve_as(j->uid, j->gid, j->groups, j->n_groups);
+	if (j->err)
+		return NULL;
+	int32_t *out = j->errs;
+	for (const char *p = j->paths; *p; p += strlen(p) + 1) {
+		int fd = open(p, O_PATH | O_CLOEXEC);
+		*out++ = fd < 0 ? errno : 0;
+		if (fd >= 0)
+			close(fd);
+	}
+	return NULL;
+}
+
+int32_t ll_reach_as(uint32_t uid, uint32_t gid, const uint32_t *groups,
+		    uint32_t n_groups, const char *paths, int32_t *errs)
+{
+	struct reach_job j = { .uid = uid, .gid = gid, .n_groups = n_groups,
+			       .groups = groups, .paths = paths, .errs = errs };
+	pthread_t t;
+	int err = pthread_create(&t, NULL, reach_thread, &j);
+	if (err)
+		return -err;
+	pthread_join(t, NULL);
+	return -j.err;
 }
 
 static int32_t wait_pidfd(int32_t pidfd, int options)

@@ -101,6 +101,15 @@ int32_t ll_helper_call(int32_t sock, const void *req, uint32_t len,
 		       int32_t send_fd, int32_t *recv_fd);
 
 /*
+ * Opens each path of `paths` (NUL-terminated strings, then an empty one)
+ * with O_PATH on a thread of its own that resolves paths as uid/gid with
+ * groups, and stores 0 or the errno for each in errs[i]. The thread ends
+ * with the call, and its credentials with it. Returns 0 or -errno.
+ */
+int32_t ll_reach_as(uint32_t uid, uint32_t gid, const uint32_t *groups,
+		    uint32_t n_groups, const char *paths, int32_t *errs);
+
+/*
  * What the parent prepared. Every pointer stays valid for the duration of
  * ll_spawn(); the child only reads it.
  */

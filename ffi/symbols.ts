@@ -61,6 +61,13 @@ export const daemonSymbols = {
   },
   /** int32_t ll_wait_now(int32_t pidfd); -EAGAIN while it runs. */
   ll_wait_now: { parameters: ["i32"], result: "i32" },
+  /** int32_t ll_reach_as(uint32_t uid, uint32_t gid, const uint32_t *groups,
+   *  uint32_t n_groups, const char *paths, int32_t *errs); on a thread of
+   *  its own, which it joins. */
+  ll_reach_as: {
+    parameters: ["u32", "u32", "buffer", "u32", "buffer", "buffer"],
+    result: "i32",
+  },
   /** int32_t ll_broker_next_any(struct ll_broker *const *bs, uint32_t count,
    *  int32_t wake_fd, void *const *notifs, int32_t *which); blocks. */
   ll_broker_next_any: {

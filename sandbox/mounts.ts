@@ -206,6 +206,9 @@ export function mountFailureHint(
     ? `cannot pivot into the rootfs "${plan.root}"`
     : step?.op === "rdonly"
     ? `cannot make the bind mount on "${step.target}" read-only`
+    : step?.op === "mount" && step.fstype === undefined &&
+        step.source !== undefined && step.source !== step.target
+    ? `cannot bind-mount "${step.source}" on "${step.target}"`
     : `cannot mount ${
       step?.fstype ?? (step?.target === "/" ? "" : "a bind mount")
     } on "${step?.target}"`;

@@ -23,6 +23,9 @@ import {
   RUN_ROOT,
   tempDir,
 } from "../helpers.ts";
+import { validatePolicy } from "../../policy/validate.ts";
+import { planSandbox, SetupError, startPlanned } from "../../sandbox/run.ts";
+import { waitChildSync } from "../../syscalls/process.ts";
 
 const ATTACK = `${RUN_ROOT}tests/attacks/daemoncreds_reach.py`;
 const SECRET = "root only";
@@ -91,7 +94,7 @@ function assertRefused(r: Result, key: string, path: string): void {
   assert.match(
     r.stderr,
     new RegExp(
-      `policy\\.toml:\\d+:\\d+: ${key}: uid 65534 cannot reach "${quoted}": permission denied \\(EACCES\\)`,
+      `policy\\.toml:\\d+: ${key}: uid 65534 cannot reach "${quoted}": Permission denied \\(EACCES\\); a root daemon opens, mounts and brokers paths for a client only with the client's own credentials`,
     ),
   );
 }
@@ -355,5 +358,62 @@ Deno.test({
       d.proc.kill("SIGTERM");
       await d.exited();
     }
+  },
+});
+
+Deno.test({
+  name:
+    "attack: past the daemon's check (a path swapped meanwhile), the child itself mounts and pivots as the client: EACCES, naming the path",
+  ignore,
+  async fn() {
+    const nobody = { uid: 65534, gid: 65534, groups: [65534] };
+    const play = playground();
+    const closed = vault(0o700);
+    const open = vault(0o755);
+    const start = async (toml: string) => {
+      const source = { name: "policy.toml", text: toml };
+      const { policy } = validatePolicy(source);
+      assert.ok(policy);
+      // What the daemon does once its check has passed.
+      const plan = await planSandbox(policy, nobody, true);
+      const r = await startPlanned(
+        plan,
+        { argv: ["/bin/true"] },
+        { emit() {}, close() {} },
+        source.name,
+        { ids: nobody, stdio: [0, 1, 2] },
+      );
+      return waitChildSync(r.child.pidfd);
+    };
+    const bind = (v: string) =>
+      `${scope}[mount]
+bind = [{ source = "${v}/dir", target = "${play}/mnt" }]
+`;
+    await assert.rejects(
+      start(bind(closed)),
+      (e: Error) => {
+        assert.ok(e instanceof SetupError, String(e));
+        assert.equal(
+          e.message,
+          `cannot bind-mount "${closed}/dir" on "${play}/mnt": Permission denied (EACCES)`,
+        );
+        return true;
+      },
+    );
+    assert.deepEqual(await start(bind(open)), { code: 0 });
+
+    const root = (v: string) =>
+      `${scope}[runtime]
+root = "${v}/rootfs"
+[mount]
+bind = [{ source = "/usr", target = "/usr" }]
+`;
+    await assert.rejects(start(root(closed)), (e: Error) => {
+      assert.ok(e instanceof SetupError, String(e));
+      assert.match(e.message, /Permission denied \(EACCES\)$/);
+      assert.ok(e.message.includes(`"${closed}/rootfs`), e.message);
+      return true;
+    });
+    assert.deepEqual(await start(root(open)), { code: 0 });
   },
 });

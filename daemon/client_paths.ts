@@ -1,0 +1,117 @@
+/**
+ * What a root daemon may open for a client: only what the client itself
+ * could reach. Every host path the daemon resolves on a client's behalf
+ * (`[mount]` bind sources and targets, `[runtime] root`, brokered
+ * `mount_bind` sources, broker `allow_read`, `allow_write`, `scratch` and
+ * `export`) is opened with O_PATH on a short-lived C thread running with
+ * the client's fsuid, fsgid and groups (ffi's `ll_reach_as`: setfsuid is
+ * per thread, and Deno's own threads must keep the daemon's identity). A
+ * path the client cannot reach refuses the run, naming the key and path.
+ *
+ * This check gives the message and keeps `stat` results of paths the
+ * client cannot see from reaching it. The enforcement itself is where the
+ * paths are used: the spawned child mounts and pivots, and the mount helper
+ * serves brokered mounts, with the client's fsuid (ffi/landlockd.c), and
+ * the broker thread opens files with it (daemon/broker_worker.ts). So a
+ * path swapped for a symlink after this check still fails with EACCES.
+ *
+ * @module
+ */
+
+import { daemonLibrary } from "../ffi/mod.ts";
+import { PathError } from "../policy/diagnostic.ts";
+import type { Policy } from "../policy/schema.ts";
+import { describeErrno, errno, SyscallError } from "../syscalls/errno.ts";
+import type { Identity } from "../syscalls/process.ts";
+
+/** A host path the daemon would resolve for the client, and its policy key. */
+export interface ClientPath {
+  path: string;
+  key: (string | number)[];
+}
+
+/**
+ * The host paths a run of `policy` makes the daemon resolve. Brokered
+ * `mount_bind` sources are as the sandbox sees them: host paths only
+ * without a `[runtime] root` (with one, the mount helper's own check is
+ * the only one).
+ */
+export function clientPaths(policy: Policy): ClientPath[] {
+  const out: ClientPath[] = [];
+  const root = policy.runtime?.root;
+  const base = root ? root.replace(/\/+$/, "") : "";
+  if (root) out.push({ path: root, key: ["runtime", "root"] });
+  const m = policy.mount;
+  (m?.tmpfs ?? []).forEach((t, i) =>
+    out.push({ path: base + t, key: ["mount", "tmpfs", i] })
+  );
+  (m?.bind ?? []).forEach((b, i) => {
+    out.push({ path: b.source, key: ["mount", "bind", i, "source"] });
+    out.push({ path: base + b.target, key: ["mount", "bind", i, "target"] });
+  });
+  (m?.proc ?? []).forEach((t, i) =>
+    out.push({ path: base + t, key: ["mount", "proc", i] })
+  );
+  const b = policy.broker;
+  for (const k of ["allow_read", "allow_write", "scratch", "export"] as const) {
+    (b?.[k] ?? []).forEach((path, i) =>
+      out.push({ path, key: ["broker", k, i] })
+    );
+  }
+  if (!root) {
+    (b?.mount_bind ?? []).forEach((mb, i) =>
+      out.push({ path: mb.source, key: ["broker", "mount_bind", i, "source"] })
+    );
+  }
+  return out;
+}
+
+/** The errno of an O_PATH open of each path as `ids` (0: reachable). */
+export function reachAs(ids: Identity, paths: readonly string[]): number[] {
+  if (!paths.length) return [];
+  const encoder = new TextEncoder();
+  const chunks = paths.map((p) => {
+    if (p.includes("\0")) throw new TypeError(`"${p}" contains a NUL byte`);
+    return encoder.encode(`${p}\0`);
+  });
+  const blob = new Uint8Array(chunks.reduce((n, c) => n + c.length, 1));
+  let at = 0;
+  for (const c of chunks) {
+    blob.set(c, at);
+    at += c.length;
+  }
+  const groups = Uint32Array.from(ids.groups.length ? ids.groups : [0]);
+  const errs = new Int32Array(paths.length);
+  const r = daemonLibrary().ll_reach_as(
+    ids.uid,
+    ids.gid,
+    groups,
+    ids.groups.length,
+    blob,
+    errs,
+  );
+  if (r < 0) throw new SyscallError(`act as uid ${ids.uid}`, -r);
+  return [...errs];
+}
+
+/** errnos that mean "the client may not reach this". */
+const REFUSED = new Set([errno.EACCES, errno.EPERM]);
+
+/**
+ * Throws a PathError for the first path of `policy` that `ids` cannot
+ * reach. Other errors (a missing path) are left to the usual checks,
+ * which then speak of a path the client can see.
+ */
+export function checkClientPaths(policy: Policy, ids: Identity): void {
+  const paths = clientPaths(policy);
+  const errs = reachAs(ids, paths.map((p) => p.path));
+  const i = errs.findIndex((e) => REFUSED.has(e));
+  if (i < 0) return;
+  throw new PathError({
+    severity: "error",
+    path: paths[i].key,
+    message: `uid ${ids.uid} cannot reach "${paths[i].path}": ${
+      describeErrno(errs[i])
+    }; a root daemon opens, mounts and brokers paths for a client only with the client's own credentials`,
+  });
+}
