@@ -1,9 +1,9 @@
 /**
  * What a root daemon may open for a client: only what the client itself
  * could reach. Every host path the daemon resolves on a client's behalf
- * (`[mount]` bind sources and targets, `[runtime] root`, brokered
- * `mount_bind` sources, broker `allow_read`, `allow_write`, `scratch` and
- * `export`) is opened with O_PATH on a short-lived C thread running with
+ * (`[runtime] root`, Landlock rule paths, `[mount]` sources and targets,
+ * brokered `mount_bind` sources, broker `allow_read`, `allow_write`,
+ * `scratch` and `export`) is opened with O_PATH on a short-lived C thread running with
  * the client's fsuid, fsgid and groups (ffi's `ll_reach_as`: setfsuid is
  * per thread, and Deno's own threads must keep the daemon's identity). A
  * path the client cannot reach refuses the run, naming the key and path.
@@ -41,6 +41,14 @@ export function clientPaths(policy: Policy): ClientPath[] {
   const root = policy.runtime?.root;
   const base = root ? root.replace(/\/+$/, "") : "";
   if (root) out.push({ path: root, key: ["runtime", "root"] });
+  // Rule paths: the daemon opens them (O_PATH) to build the rulesets; one
+  // it could open and the client could not would tell the client whether
+  // a path it cannot see exists.
+  (policy.fs_layer ?? []).forEach((layer, i) =>
+    (layer.rule ?? []).forEach((rule, j) =>
+      out.push({ path: rule.path, key: ["fs_layer", i, "rule", j, "path"] })
+    )
+  );
   const m = policy.mount;
   (m?.tmpfs ?? []).forEach((t, i) =>
     out.push({ path: base + t, key: ["mount", "tmpfs", i] })

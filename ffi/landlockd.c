@@ -377,13 +377,6 @@ static int resolve_as_client(const struct ll_spawn_req *r)
 	return resolve_as(r->run_uid, r->run_gid, r->groups, r->n_groups);
 }
 
-/* Back to this task's own ids for path lookups (groups stay as they are). */
-static void resolve_as_self(void)
-{
-	syscall(SYS_setfsuid, geteuid());
-	syscall(SYS_setfsgid, getegid());
-}
-
 /*
  * The mount helper: lives in the sandbox's namespaces, outside its Landlock
  * domain and seccomp filter, and performs the mounts the broker has
@@ -554,17 +547,19 @@ static __attribute__((noreturn)) void child_ns(const struct child_ctx *c)
 		if (err)
 			fail(c, LL_STEP_USERNS, err);
 	}
-	if (r->n_mounts) {
-		int err = resolve_as_client(r);
-		if (err)
-			fail(c, LL_STEP_IDS, err);
-	}
+	/*
+	 * From here to exec, paths are the client's to reach: the mounts, the
+	 * pivot, the late rules and the mount helper (sandbox_and_exec then
+	 * sets every id).
+	 */
+	int ids_err = resolve_as_client(r);
+	if (ids_err)
+		fail(c, LL_STEP_IDS, ids_err);
 	for (uint32_t i = 0; i < r->n_mounts; i++) {
 		int err = do_mount(&r->mounts[i]);
 		if (err)
 			fail_at(c, LL_STEP_MOUNTS, err, (int32_t)i);
 	}
-	resolve_as_self();
 	for (uint32_t i = 0; i < r->n_late_rules; i++) {
 		const struct ll_late_rule *lr = &r->late_rules[i];
 		int fd = open(lr->path, O_PATH | O_CLOEXEC);

@@ -417,3 +417,46 @@ bind = [{ source = "/usr", target = "/usr" }]
     assert.deepEqual(await start(root(open)), { code: 0 });
   },
 });
+
+Deno.test({
+  name:
+    "attack: a Landlock rule path under another user's 0700 directory is refused for the client, whether it exists or not (no existence oracle)",
+  ignore,
+  async fn() {
+    const d = await startDaemon({ args: ["--allow-uid", "65534"] });
+    try {
+      const policy = (path: string) =>
+        `${scope}[[fs_layer]]
+handled_access_fs = ["read_file"]
+  [[fs_layer.rule]]
+  path = "/"
+  allowed_access = ["read_file"]
+  [[fs_layer.rule]]
+  path = "${path}"
+  allowed_access = ["read_file"]
+`;
+      const closed = vault(0o700);
+      for (const name of ["secret", "absent"]) {
+        const r = await attack(d, policy(`${closed}/dir/${name}`), [
+          "read",
+          "/etc/hostname",
+        ]);
+        assertRefused(
+          r,
+          "fs_layer\\[0\\]\\.rule\\[1\\]\\.path",
+          `${closed}/dir/${name}`,
+        );
+      }
+      const open = vault(0o755);
+      const ok = await attack(d, policy(`${open}/dir/secret`), [
+        "read",
+        `${open}/dir/secret`,
+      ]);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.deepEqual(outcome(ok).content, [SECRET]);
+    } finally {
+      d.proc.kill("SIGTERM");
+      await d.exited();
+    }
+  },
+});
