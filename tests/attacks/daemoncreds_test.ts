@@ -133,6 +133,15 @@ bind = [{ source = "${source}", target = "${play}/mnt" }]
         steps: { [`read ${play}/mnt/secret`]: "OK" },
         content: [SECRET],
       });
+
+      // The same policy again, its plan cached, after the owner closed the
+      // directory: checked again, refused.
+      Deno.chmodSync(open, 0o700);
+      const again = await attack(d, policy(`${open}/dir`), [
+        "read",
+        `${play}/mnt/secret`,
+      ]);
+      assertRefused(again, "mount\\.bind\\[0\\]\\.source", `${open}/dir`);
     } finally {
       d.proc.kill("SIGTERM");
       await d.exited();
