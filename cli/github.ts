@@ -79,6 +79,17 @@ export function keyColumn(text: string, line: number): number | undefined {
 }
 
 /**
+ * A file as annotations name it: relative to `$GITHUB_WORKSPACE` when it
+ * lies beneath it, so GitHub can attach the annotation to the file.
+ */
+export function annotationFile(path: string): string {
+  const workspace = Deno.env.get("GITHUB_WORKSPACE")?.replace(/\/+$/, "");
+  return workspace && path.startsWith(`${workspace}/`)
+    ? path.slice(workspace.length + 1)
+    : path;
+}
+
+/**
  * One lint finding as an annotation on `file` (the policy file, when the
  * policy is one; a named policy gets no file).
  */
@@ -92,7 +103,7 @@ export function diagnosticAnnotation(
   const col = d.column ??
     (d.line !== undefined ? keyColumn(source.text, d.line) : undefined);
   return annotation(d.severity, file ? message : `${source.name}: ${message}`, {
-    file,
+    file: file === undefined ? undefined : annotationFile(file),
     line: file ? d.line : undefined,
     col: file ? col : undefined,
     title: "landlockd lint",
