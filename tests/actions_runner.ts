@@ -81,6 +81,7 @@ function evaluate(
   ctx: {
     inputs: Record<string, string>;
     outputs: Record<string, Record<string, string>>;
+    github: Record<string, string>;
   },
 ): string {
   return value.replace(/\$\{\{\s*([^}]+?)\s*\}\}/g, (_, expr: string) => {
@@ -89,7 +90,7 @@ function evaluate(
     m = /^steps\.([\w-]+)\.outputs\.([\w-]+)$/.exec(expr);
     if (m) return ctx.outputs[m[1]]?.[m[2]] ?? "";
     m = /^github\.(action_ref|action_repository)$/.exec(expr);
-    if (m) return "";
+    if (m) return ctx.github[m[1]] ?? "";
     throw new Error(`the test runner cannot evaluate \${{ ${expr} }}`);
   });
 }
@@ -101,7 +102,12 @@ function evaluate(
 export async function runAction(
   job: Job,
   inputs: Record<string, string>,
-  { as = "root", env = {} }: { as?: As; env?: Record<string, string> } = {},
+  { as = "root", env = {}, ref = "" }: {
+    as?: As;
+    env?: Record<string, string>;
+    /** The ref in `uses: OWNER/REPO@REF` (github.action_ref). */
+    ref?: string;
+  } = {},
 ): Promise<ActionResult> {
   const action = readAction();
   const withDefaults: Record<string, string> = {};
@@ -129,11 +135,17 @@ export async function runAction(
       GITHUB_OUTPUT: outputFile,
     };
     if (as === "nobody") {
+      Deno.mkdirSync("/tmp/landlockd-test-nobody", { recursive: true });
+      Deno.chownSync("/tmp/landlockd-test-nobody", 65534, 65534);
       stepEnv.HOME = "/tmp/landlockd-test-nobody";
       stepEnv.DENO_DIR = "/tmp/landlockd-test-nobody/deno";
     }
     for (const [k, v] of Object.entries(step.env ?? {})) {
-      stepEnv[k] = evaluate(String(v), { inputs: withDefaults, outputs });
+      stepEnv[k] = evaluate(String(v), {
+        inputs: withDefaults,
+        outputs,
+        github: { action_ref: ref, action_repository: "landlockd/landlockd" },
+      });
     }
     const argv = ["bash", "--noprofile", "--norc", "-eo", "pipefail", script];
     const cmd = as === "nobody"
