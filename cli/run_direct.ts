@@ -12,9 +12,10 @@ import { loadPolicy } from "../policy/load.ts";
 import { fitRuleToTarget } from "../policy/plan.ts";
 import { ruleTargetKind } from "../sandbox/landlock.ts";
 import { planSandbox, runPlanned, type SandboxPlan } from "../sandbox/run.ts";
-import { degradedWarning, runFailure } from "../sandbox/report.ts";
+import { runFailure } from "../sandbox/report.ts";
 import { openAudit } from "./audit_option.ts";
 import { EXIT } from "./exit_codes.ts";
+import { RunReporter } from "./github.ts";
 import { printError, stableJson } from "./output.ts";
 
 async function dryRunReport(
@@ -75,6 +76,7 @@ export async function runDirect(
   // smaller core table first (two dlopens cost a few milliseconds).
   if (!values["dry-run"]) library();
   let audit: AuditSink = NO_AUDIT;
+  const report = new RunReporter(source);
   try {
     const policy = await loadPolicy(source);
     const plan = await planSandbox(policy);
@@ -82,20 +84,21 @@ export async function runDirect(
       console.log(await dryRunReport(source, plan, command));
       return EXIT.OK;
     }
-    const warning = degradedWarning(plan);
-    if (warning) printError(warning);
-    audit = openAudit(values);
+    report.planned(plan);
+    audit = report.audit(openAudit(values));
     const result = await runPlanned(
       plan,
       { argv: command, path: Deno.env.get("PATH") },
       audit,
       source.name,
     );
+    report.finished(result.exitCode);
     return result.exitCode;
   } catch (e) {
     const failure = runFailure(e, source);
     if (!failure) throw e;
     printError(failure.message);
+    report.finished(failure.exitCode, failure.message);
     return failure.exitCode;
   } finally {
     audit.close();
