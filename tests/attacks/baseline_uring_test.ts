@@ -19,6 +19,7 @@ import {
   USERS,
 } from "../helpers.ts";
 import { compileAttack, hostListener } from "./baseline_helpers.ts";
+import { startDaemon } from "../daemon_helpers.ts";
 
 const ATTACK = await compileAttack("baseline_uring");
 
@@ -131,6 +132,38 @@ for (const as of USERS) {
       "io_uring_enter": "EBADF",
       "io_uring_register": "EINVAL",
     }, kernel.stderr);
+  });
+
+  Deno.test(`[${as}] the daemon's sandboxes get the same baseline: io_uring fails with ENOSYS unless allowed`, async () => {
+    const d = await startDaemon({ as });
+    try {
+      const via = (toml: string) =>
+        landlockd([
+          "run",
+          "--socket",
+          d.socket,
+          "--policy-file",
+          policyFile(toml),
+          "--",
+          ATTACK,
+          "calls",
+        ], { as });
+      const refused = await via(`version = 1\n[scope]\nsignal = true\n`);
+      assert.deepEqual(probeResults(refused.stdout), {
+        "io_uring_enter": "ENOSYS",
+        "io_uring_register": "ENOSYS",
+      }, refused.stderr);
+      const allowed = await via(
+        `version = 1\n[scope]\nsignal = true\n[seccomp]\nallow = ["io_uring"]\n`,
+      );
+      assert.deepEqual(probeResults(allowed.stdout), {
+        "io_uring_enter": "EBADF",
+        "io_uring_register": "EINVAL",
+      }, allowed.stderr);
+    } finally {
+      await landlockd(["stop", "--socket", d.socket], { as });
+      await d.exited();
+    }
   });
 
   Deno.test(`[${as}] Node runs normally under ci-default: files, a child process and a TCP connection, with libuv's io_uring on or off`, async () => {
