@@ -7,6 +7,7 @@
 
 import { type AuditSink, NO_AUDIT } from "../audit/audit.ts";
 import { library } from "../ffi/mod.ts";
+import { makeNonDumpable } from "../syscalls/dumpable.ts";
 import type { Source } from "../policy/diagnostic.ts";
 import { loadPolicy } from "../policy/load.ts";
 import { fitRuleToTarget } from "../policy/plan.ts";
@@ -74,7 +75,12 @@ export async function runDirect(
 ): Promise<number> {
   // The whole library now, so the first raw syscall does not open the
   // smaller core table first (two dlopens cost a few milliseconds).
-  if (!values["dry-run"]) library();
+  if (!values["dry-run"]) {
+    library();
+    // Before anything starts: the command must not read landlockd's
+    // environment or memory through /proc (see syscalls/dumpable.ts).
+    makeNonDumpable();
+  }
   let audit: AuditSink = NO_AUDIT;
   const report = new RunReporter(source);
   try {

@@ -6,6 +6,7 @@
 
 import { openAuditFile } from "../audit/audit.ts";
 import { daemonLibrary, library } from "../ffi/mod.ts";
+import { makeNonDumpable } from "../syscalls/dumpable.ts";
 import { type OptionSpecs, parseOptions } from "./args.ts";
 import { EXIT, UsageError } from "./exit_codes.ts";
 import { printError } from "./output.ts";
@@ -98,6 +99,7 @@ export async function main(args: string[]): Promise<number> {
   ]);
   library(); // both tables, before anything opens the core one
   daemonLibrary();
+  makeNonDumpable(); // no sandbox may read the daemon's environ or maps
   let listenFd: number;
   try {
     if (values["audit-file"] !== undefined) {

@@ -73,6 +73,8 @@ export function hardenDaemon(): Hardening {
     table,
     deny,
     errno: EPERM,
+    absent: [],
+    refuseUffdIoctl: false,
     refuseMptcp: false,
     notify: [],
   }));

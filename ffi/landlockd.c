@@ -543,7 +543,15 @@ static __attribute__((noreturn)) void child_ns(const struct child_ctx *c)
 	reset_signals(c);
 	die_with_parent(c);
 	if (r->clone_flags & CLONE_NEWUSER) {
+		/*
+		 * landlockd is non-dumpable, and so is this fork of it: its
+		 * /proc/self files belong to root, which is not mapped in the
+		 * new namespace. Dumpable only while writing its own maps
+		 * (this is a copy of landlockd's memory, not shared with it).
+		 */
+		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 		int err = map_ids(r->map_uid, r->map_gid);
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 		if (err)
 			fail(c, LL_STEP_USERNS, err);
 	}

@@ -9,7 +9,7 @@ import type { Diagnostic, Source } from "./diagnostic.ts";
 import { expandPolicy } from "./expand.ts";
 import { isBeneath } from "./paths.ts";
 import { FILE_RIGHTS, type FsRight } from "./rights.ts";
-import type { Policy } from "./schema.ts";
+import type { BaselineRelaxation, Policy } from "./schema.ts";
 import { validatePolicy } from "./validate.ts";
 
 /** How a path looks on this host, for lint's checks. */
@@ -56,6 +56,14 @@ function checkPaths(
   );
   return out;
 }
+
+/** What each `[seccomp] allow` entry gives up, as lint says it. */
+const GIVES_UP: Record<BaselineRelaxation, string> = {
+  io_uring:
+    "io_uring operations bypass seccomp: the sandbox can open sockets (MPTCP, which Landlock's TCP rules do not cover, and any call in [seccomp] deny) and do I/O that no seccomp rule sees",
+  userfaultfd:
+    "userfaultfd lets the sandbox stall any read of its memory, including the broker's reads of the paths it names, holding up landlockd (and a daemon's other runs)",
+};
 
 function warning(path: (string | number)[], message: string): Diagnostic {
   return { severity: "warning", path, message };
@@ -136,6 +144,10 @@ export function warnings(
         }]; the rights are combined`,
       ));
     } else ports.set(rule.port, j);
+  });
+
+  (policy.seccomp?.allow ?? []).forEach((name, i) => {
+    out.push(warning(["seccomp", "allow", i], GIVES_UP[name]));
   });
 
   // Mount targets and the rootfs are useless when no rule reaches them.

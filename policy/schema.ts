@@ -147,6 +147,15 @@ const runtime = z.strictObject({
 });
 
 /** Calls landlockd itself makes between installing the filter and exec. */
+/**
+ * What `[seccomp] allow` may lift from the built-in baseline (lint warns
+ * what each gives up).
+ */
+export const BASELINE_RELAXATIONS = ["io_uring", "userfaultfd"] as const;
+
+/** One entry of `[seccomp] allow`. */
+export type BaselineRelaxation = (typeof BASELINE_RELAXATIONS)[number];
+
 const NEEDED_TO_START = ["execve", "sendmsg", "close"];
 
 const syscallName = z.string().check(
@@ -166,6 +175,9 @@ const seccomp = z.strictObject({
   ),
   errno: z.int().min(1).max(4095).default(1).describe(
     "errno the denied calls fail with (default 1, EPERM)",
+  ),
+  allow: z.array(z.enum(BASELINE_RELAXATIONS)).default([]).describe(
+    "Parts of the built-in baseline to lift: io_uring (io_uring_setup, io_uring_enter, io_uring_register), userfaultfd (userfaultfd, ioctl USERFAULTFD_IOC_NEW)",
   ),
 });
 

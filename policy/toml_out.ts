@@ -72,6 +72,9 @@ export function policyToToml(
     if (doc.seccomp.errno !== undefined) {
       out.push(`errno = ${doc.seccomp.errno}`);
     }
+    if (doc.seccomp.allow?.length) {
+      out.push(`allow = ${list(doc.seccomp.allow)}`);
+    }
   }
   if (doc.broker) {
     out.push("", "[broker]");

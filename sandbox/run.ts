@@ -175,6 +175,11 @@ export interface RunContext {
   sigIgnore?: bigint;
   /** The user to run the command as (a root daemon serving another user). */
   ids?: Identity;
+  /**
+   * Awaited when everything is prepared, just before the spawn. Tests use
+   * it to make a start slower than Deno's 500 ms SIGUSR1 arming.
+   */
+  beforeSpawn?: () => Promise<void>;
 }
 
 /** A command that has been executed under its plan. */
@@ -200,6 +205,11 @@ export async function startPlanned(
 ): Promise<StartedRun> {
   const filter = await compileSeccomp(plan.seccomp);
   if (plan.broker) await brokerModules(); // loaded before the clock starts
+  await ctx.beforeSpawn?.();
+  // No \`await\` from here to the spawn: Deno arms its SIGUSR1 inspector
+  // (500 ms after start) only when its event loop runs, so a handler that
+  // came during the awaits above is taken away now, for good.
+  disarmInspectorSignal();
   const { fds: layerFds, late } = buildRulesets(plan.landlock, plan.mounts);
   const started = performance.now();
   let child: Child;
@@ -298,6 +308,7 @@ export async function serveBroker(
   audit: AuditSink,
 ): Promise<void> {
   const served = await openBroker(broker, arch, fds, audit);
+  disarmInspectorSignal(); // the await above ran the event loop
   try {
     served.serve();
   } finally {
@@ -339,13 +350,15 @@ export async function runPlanned(
   cmd: Command,
   audit: AuditSink,
   policyName: string,
+  ctx: Pick<RunContext, "beforeSpawn"> = {},
 ): Promise<RunResult> {
   forwardSignals(FORWARDED_SIGNALS);
   // If Deno has armed its SIGUSR1 inspector by now (its handler comes 500 ms
-  // after start), the command must not be able to use it. Later it cannot
-  // arm itself: this thread stays in synchronous calls until the end.
+  // after start), the command must not be able to use it. startPlanned
+  // disarms again after its last await, and serveBroker after its own;
+  // then this thread stays in synchronous calls until the end.
   disarmInspectorSignal();
-  const run = await startPlanned(plan, cmd, audit, policyName);
+  const run = await startPlanned(plan, cmd, audit, policyName, ctx);
   const { child } = run;
   forwardSignalsTo(child.pidfd);
   let status: ExitStatus;

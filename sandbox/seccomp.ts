@@ -5,8 +5,7 @@
  * @module
  */
 
-import type { Policy } from "../policy/schema.ts";
-import { NR } from "../ffi/syscall_numbers.ts";
+import type { BaselineRelaxation, Policy } from "../policy/schema.ts";
 import { encode } from "../seccomp/bpf.ts";
 import { type Arch, buildFilter, hostArch } from "../seccomp/filter.ts";
 
@@ -15,13 +14,51 @@ export interface SeccompPlan {
   arch: Arch;
   deny: string[];
   errno: number;
-  /** Always refused, whatever the policy says. */
+  /** Always refused, unless `[seccomp] allow` lifts it. */
   baseline: string[];
+  /** Calls the baseline refuses with ENOSYS. */
+  absent: string[];
+  refuse_uffd_ioctl: boolean;
   refuse_mptcp: boolean;
   notify: string[];
 }
 
 const EPERM = 1;
+
+/**
+ * What each `[seccomp] allow` entry lifts. io_uring performs socket, open,
+ * connect and the rest without the system calls seccomp sees; a
+ * userfaultfd can stall any read of the sandbox's memory, the broker's
+ * included.
+ */
+const ABSENT = {
+  io_uring: ["io_uring_setup", "io_uring_enter", "io_uring_register"],
+  userfaultfd: ["userfaultfd"],
+} as const satisfies Record<BaselineRelaxation, readonly string[]>;
+
+/**
+ * The numbers the baseline needs, so that a run without a deny list or a
+ * broker does not load the full table (filter_test.ts checks them against
+ * it).
+ */
+export const BASELINE_NR: Readonly<Record<Arch, Record<string, number>>> = {
+  x86_64: {
+    ioctl: 16,
+    socket: 41,
+    userfaultfd: 323,
+    io_uring_setup: 425,
+    io_uring_enter: 426,
+    io_uring_register: 427,
+  },
+  aarch64: {
+    ioctl: 29,
+    socket: 198,
+    userfaultfd: 282,
+    io_uring_setup: 425,
+    io_uring_enter: 426,
+    io_uring_register: 427,
+  },
+};
 
 /** Plans the filter for `policy`; `notify` comes from the broker plan. */
 export function planSeccomp(
@@ -30,6 +67,10 @@ export function planSeccomp(
   extraDeny: readonly string[] = [],
 ): SeccompPlan {
   const handlesTcp = (policy.net?.handled_access_net.length ?? 0) > 0;
+  const allow = policy.seccomp?.allow ?? [];
+  const absent = (Object.keys(ABSENT) as BaselineRelaxation[])
+    .filter((k) => !allow.includes(k)).flatMap((k) => ABSENT[k]);
+  const refuseUffdIoctl = !allow.includes("userfaultfd");
   return {
     arch: hostArch(),
     deny: [...new Set([...policy.seccomp?.deny ?? [], ...extraDeny])].sort(),
@@ -37,8 +78,12 @@ export function planSeccomp(
     baseline: [
       "ioctl(TIOCSTI): EPERM",
       "ioctl(TIOCLINUX): EPERM",
+      ...absent.map((name) => `${name}: ENOSYS`),
+      ...(refuseUffdIoctl ? ["ioctl(USERFAULTFD_IOC_NEW): EPERM"] : []),
       ...(handlesTcp ? ["socket(IPPROTO_MPTCP): EPROTONOSUPPORT"] : []),
     ],
+    absent,
+    refuse_uffd_ioctl: refuseUffdIoctl,
     refuse_mptcp: handlesTcp,
     notify: [...notify],
   };
@@ -70,12 +115,14 @@ async function compileNew(
     ? (await import(
       new URL("../seccomp/table.ts", import.meta.url).href
     ) as typeof import("../seccomp/table.ts")).syscallTable(plan.arch)
-    : { ioctl: NR.ioctl, socket: NR.socket };
+    : BASELINE_NR[plan.arch];
   return encode(buildFilter({
     arch: plan.arch,
     table,
     deny: plan.deny,
     errno: plan.errno,
+    absent: plan.absent,
+    refuseUffdIoctl: plan.refuse_uffd_ioctl,
     refuseMptcp: plan.refuse_mptcp,
     notify: plan.notify,
   }));

@@ -1,6 +1,8 @@
 /**
  * The one seccomp program a sandbox gets: architecture check, the policy's
  * deny list, the built-in baseline, then the calls the broker answers.
+ * The policy's deny list comes first, so its errno wins for a call that
+ * both refuse.
  * Pure: built from names and numbers, tested in filter_test.ts.
  *
  * @module
@@ -32,8 +34,11 @@ export function hostArch(): Arch {
 
 export const TIOCSTI = 0x5412;
 export const TIOCLINUX = 0x541c;
+/** `_IO(0xAA, 0x00)`: makes a userfaultfd from an fd of /dev/userfaultfd. */
+export const USERFAULTFD_IOC_NEW = 0xaa00;
 export const IPPROTO_MPTCP = 262;
 export const EPERM = 1;
+export const ENOSYS = 38;
 export const EPROTONOSUPPORT = 93;
 
 /** What the filter does. */
@@ -44,6 +49,13 @@ export interface FilterSpec {
   /** Syscall names that fail with `errno`. */
   deny: readonly string[];
   errno: number;
+  /**
+   * Syscall names the built-in baseline refuses with ENOSYS, as a kernel
+   * built without them would (io_uring, userfaultfd): programs fall back.
+   */
+  absent: readonly string[];
+  /** Refuse `ioctl(USERFAULTFD_IOC_NEW)` with EPERM (the /dev/userfaultfd route). */
+  refuseUffdIoctl: boolean;
   /** Refuse MPTCP sockets, so programs fall back to TCP, which Landlock controls. */
   refuseMptcp: boolean;
   /** Syscall names the broker answers (user notification). */
@@ -115,6 +127,9 @@ export function buildFilter(spec: FilterSpec): Insn[] {
   for (const nr of numbers(spec, spec.deny)) {
     prog.push(...match(nr, errno));
   }
+  for (const nr of numbers(spec, spec.absent)) {
+    prog.push(...match(nr, SECCOMP_RET_ERRNO | ENOSYS));
+  }
 
   const [ioctl] = numbers(spec, ["ioctl"]);
   const [socket] = numbers(spec, ["socket"]);
@@ -122,7 +137,11 @@ export function buildFilter(spec: FilterSpec): Insn[] {
     ...matchArg(
       ioctl,
       1,
-      [TIOCSTI, TIOCLINUX],
+      [
+        TIOCSTI,
+        TIOCLINUX,
+        ...(spec.refuseUffdIoctl ? [USERFAULTFD_IOC_NEW] : []),
+      ],
       SECCOMP_RET_ERRNO | EPERM,
     ),
   );

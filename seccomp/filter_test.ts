@@ -11,11 +11,14 @@ import {
 import {
   type Arch,
   buildFilter,
+  ENOSYS,
   IPPROTO_MPTCP,
   TIOCLINUX,
   TIOCSTI,
   UnknownSyscallError,
+  USERFAULTFD_IOC_NEW,
 } from "./filter.ts";
+import { BASELINE_NR } from "../sandbox/seccomp.ts";
 import { syscallNumber, syscallTable } from "./table.ts";
 
 for (const arch of ["x86_64", "aarch64"] as Arch[]) {
@@ -25,11 +28,64 @@ for (const arch of ["x86_64", "aarch64"] as Arch[]) {
     table: syscallTable(arch),
     deny: ["ptrace", "bpf", "perf_event_open"],
     errno: 13,
+    absent: [
+      "io_uring_setup",
+      "io_uring_enter",
+      "io_uring_register",
+      "userfaultfd",
+    ],
+    refuseUffdIoctl: true,
     refuseMptcp: true,
     notify: ["openat", "mkdirat"],
   });
   const run = (name: string, args: bigint[] = []) =>
     evaluate(prog, { nr: nr(name), arch: AUDIT_ARCH[arch], args });
+
+  Deno.test(`[${arch}] the baseline refuses io_uring and userfaultfd with ENOSYS, and ioctl(USERFAULTFD_IOC_NEW) with EPERM`, () => {
+    for (
+      const name of [
+        "io_uring_setup",
+        "io_uring_enter",
+        "io_uring_register",
+        "userfaultfd",
+      ]
+    ) {
+      assert.equal(run(name), SECCOMP_RET_ERRNO | ENOSYS, name);
+    }
+    assert.equal(
+      run("ioctl", [0n, BigInt(USERFAULTFD_IOC_NEW)]),
+      SECCOMP_RET_ERRNO | 1,
+    );
+    assert.equal(run("ioctl", [0n, 0x5401n]), SECCOMP_RET_ALLOW); // TCGETS
+  });
+
+  Deno.test(`[${arch}] without the baseline entries io_uring and ioctl(USERFAULTFD_IOC_NEW) are allowed`, () => {
+    const open = buildFilter({
+      arch,
+      table: syscallTable(arch),
+      deny: [],
+      errno: 1,
+      absent: [],
+      refuseUffdIoctl: false,
+      refuseMptcp: false,
+      notify: [],
+    });
+    const at = (name: string, args: bigint[] = []) =>
+      evaluate(open, { nr: nr(name), arch: AUDIT_ARCH[arch], args });
+    assert.equal(at("io_uring_setup"), SECCOMP_RET_ALLOW);
+    assert.equal(at("userfaultfd"), SECCOMP_RET_ALLOW);
+    assert.equal(
+      at("ioctl", [0n, BigInt(USERFAULTFD_IOC_NEW)]),
+      SECCOMP_RET_ALLOW,
+    );
+    assert.equal(at("ioctl", [0n, BigInt(TIOCSTI)]), SECCOMP_RET_ERRNO | 1);
+  });
+
+  Deno.test(`[${arch}] the baseline's own numbers match the generated table`, () => {
+    for (const [name, n] of Object.entries(BASELINE_NR[arch])) {
+      assert.equal(n, nr(name), name);
+    }
+  });
 
   Deno.test(`[${arch}] denied calls return the policy's errno, others are allowed`, () => {
     assert.equal(run("ptrace"), SECCOMP_RET_ERRNO | 13);
@@ -83,6 +139,8 @@ for (const arch of ["x86_64", "aarch64"] as Arch[]) {
           table: syscallTable(arch),
           deny: ["no_such_call"],
           errno: 1,
+          absent: [],
+          refuseUffdIoctl: false,
           refuseMptcp: false,
           notify: [],
         }),
@@ -103,6 +161,8 @@ Deno.test("[x86_64] the x32 range is refused", () => {
     table: syscallTable("x86_64"),
     deny: [],
     errno: 1,
+    absent: [],
+    refuseUffdIoctl: false,
     refuseMptcp: false,
     notify: [],
   });
@@ -124,6 +184,8 @@ Deno.test("without MPTCP refusal, MPTCP sockets pass", () => {
     table: syscallTable("x86_64"),
     deny: [],
     errno: 1,
+    absent: [],
+    refuseUffdIoctl: false,
     refuseMptcp: false,
     notify: [],
   });

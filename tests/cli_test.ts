@@ -81,6 +81,11 @@ Deno.test("--dry-run prints a stable, sorted plan and runs nothing", async () =>
   assert.deepEqual(plan.seccomp.baseline, [
     "ioctl(TIOCSTI): EPERM",
     "ioctl(TIOCLINUX): EPERM",
+    "io_uring_setup: ENOSYS",
+    "io_uring_enter: ENOSYS",
+    "io_uring_register: ENOSYS",
+    "userfaultfd: ENOSYS",
+    "ioctl(USERFAULTFD_IOC_NEW): EPERM",
     "socket(IPPROTO_MPTCP): EPROTONOSUPPORT",
   ]);
   // The broker brings the signal scope: the sandbox must not signal it.
