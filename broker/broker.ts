@@ -20,6 +20,7 @@ import {
   O_TMPFILE,
   RESOLVE_BENEATH,
   RESOLVE_NO_MAGICLINKS,
+  RESOLVE_NO_SYMLINKS,
 } from "../syscalls/constants.ts";
 import type { AuditSink } from "../audit/audit.ts";
 import {
@@ -494,20 +495,24 @@ export class Broker {
         if (req.op !== "open") return { errno: EACCES };
         const creates = (req.flags & (O_CREAT | O_TMPFILE)) !== 0;
         const mode = creates ? req.mode & 0o7777 : 0;
+        const resolve = req.resolve;
         const fd = action.act === "open_file"
+          // The canonical path has no symlink (plan time): any symlink met
+          // now was put there since, by the sandbox perhaps, so no
+          // component may be one (ELOOP).
           ? this.#openat2(
             AT_FDCWD,
             action.canonical,
             req.flags,
             mode,
-            RESOLVE_NO_MAGICLINKS | req.resolve,
+            RESOLVE_NO_SYMLINKS | resolve,
           )
           : this.#openat2(
             this.#roots.get(action.at.root)!,
             action.at.rel || ".",
             req.flags,
             mode,
-            RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | req.resolve,
+            RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | resolve,
           );
         return fd < 0 ? deny(-fd) : { fd, errno: 0 };
       }

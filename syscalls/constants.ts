@@ -24,7 +24,9 @@ export const O_TMPFILE = 0o20000000;
 export const O_DIRECTORY = Deno.build.arch === "aarch64" ? 0o40000 : 0o200000;
 
 export const RESOLVE_NO_MAGICLINKS = 0x02;
+export const RESOLVE_NO_SYMLINKS = 0x04;
 export const RESOLVE_BENEATH = 0x08;
+export const RESOLVE_IN_ROOT = 0x10;
 
 export const RENAME_EXCHANGE = 2;
 export const RENAME_WHITEOUT = 4;
