@@ -7,6 +7,7 @@
  *   swap PATH TARGET           rename PATH to PATH.orig, symlink PATH -> TARGET
  *   read PATH                  open(O_RDONLY) and print the first line
  *   write PATH TEXT            open(O_WRONLY|O_TRUNC) and write TEXT
+ *   flags PATH                 open(O_RDONLY), print "nonblock=0" or "=1"
  *   read-in-root PATH          openat2(AT_FDCWD, PATH, RESOLVE_IN_ROOT)
  *   mkfifo PATH                replace PATH by a FIFO (rename away, mknod)
  *   rename PATH NEW            rename(2)
@@ -173,6 +174,15 @@ int main(int argc, char **argv)
 			report(op, a, swap(a, b)), i += 2;
 		} else if (!strcmp(op, "read")) {
 			do_read(op, a, open(a, O_RDONLY)), i += 1;
+		} else if (!strcmp(op, "flags")) {
+			int fd = open(a, O_RDONLY);
+			report(op, a, fd < 0 ? errno : 0);
+			if (fd >= 0) {
+				printf("data %s: nonblock=%d\n", a,
+				       !!(fcntl(fd, F_GETFL) & O_NONBLOCK));
+				close(fd);
+			}
+			i += 1;
 		} else if (!strcmp(op, "read-in-root")) {
 			struct open_how how = { .flags = O_RDONLY,
 						.resolve = RESOLVE_IN_ROOT };
