@@ -119,19 +119,19 @@ export class Broker {
     arch: Arch,
     /** The mount helper's socket, or -1 without brokered mounts. */
     readonly helperFd = -1,
+    /**
+     * An O_PATH fd of each scratch and export root, opened before the
+     * command started (broker/roots.ts); the broker owns them from now on.
+     */
+    roots: readonly [string, number][] = [],
   ) {
     this.#names = namesByNumber(arch);
+    for (const [root, fd] of roots) this.#roots.set(root, fd);
     for (const root of [...plan.grants.scratch, ...plan.grants.export]) {
-      this.#roots.set(
-        root,
-        this.#openat2(
-          AT_FDCWD,
-          root,
-          O_PATH | O_DIRECTORY,
-          0,
-          RESOLVE_NO_MAGICLINKS,
-        ),
-      );
+      if (!this.#roots.has(root)) {
+        // The caller closes `roots` (openBroker does).
+        throw new Error(`no fd for the root "${root}", opened before start`);
+      }
     }
   }
 

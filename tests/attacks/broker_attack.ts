@@ -39,8 +39,8 @@ export const SECRET = "SECRET\n";
  * DIR/bin/broker_swap; DIR/rw (Landlock: every right) holding the declared
  * files rw/w/a/resolv (allow_read) and rw/w/a/artifact.log (allow_write);
  * DIR/outside (no right) with a secret at each place a swapped path could
- * lead: outside/{,a/,w/a/}{resolv,artifact.log}; DIR/scratch and
- * DIR/export roots.
+ * lead: outside/{,a/,w/a/}{resolv,artifact.log}; DIR/rw/scratch and
+ * DIR/rw/export for scratch and export roots.
  */
 export function attackTree(): string {
   const d = tempDir("attack-");
@@ -50,8 +50,8 @@ export function attackTree(): string {
       "rw/w/a",
       "outside/a",
       "outside/w/a",
-      "scratch",
-      "export",
+      "rw/scratch",
+      "rw/export",
     ]
   ) {
     Deno.mkdirSync(`${d}/${dir}`, { recursive: true });

@@ -5,6 +5,9 @@
  * "OP PATH: OK" or "OP PATH: ENAME", and reads print "data PATH: TEXT".
  *
  *   swap PATH TARGET           rename PATH to PATH.orig, symlink PATH -> TARGET
+ *   uring-swap PATH TARGET     the same through io_uring, which seccomp (and
+ *                              so the broker) does not see
+ *   create PATH TEXT           open(O_CREAT|O_WRONLY|O_TRUNC) and write TEXT
  *   read PATH                  open(O_RDONLY) and print the first line
  *   write PATH TEXT            open(O_WRONLY|O_TRUNC) and write TEXT
  *   flags PATH                 open(O_RDONLY), print "nonblock=0" or "=1"
@@ -22,12 +25,14 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/io_uring.h>
 #include <linux/openat2.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -94,6 +99,64 @@ static int swap(const char *path, const char *target)
 	if (rename(path, orig) < 0 || symlink(target, path) < 0)
 		return errno;
 	return 0;
+}
+
+/* One io_uring operation (renameat or symlinkat); returns 0 or an errno. */
+static int uring(int op, const char *a, const char *b)
+{
+	struct io_uring_params p;
+	memset(&p, 0, sizeof(p));
+	int fd = (int)syscall(SYS_io_uring_setup, 1, &p);
+	if (fd < 0)
+		return errno;
+	size_t sq_size = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+	size_t cq_size = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	if (cq_size > sq_size)
+		sq_size = cq_size; /* IORING_FEAT_SINGLE_MMAP: one mapping */
+	char *ring = mmap(NULL, sq_size, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQ_RING);
+	struct io_uring_sqe *sqes =
+		mmap(NULL, p.sq_entries * sizeof(*sqes), PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
+	if (ring == MAP_FAILED || sqes == MAP_FAILED ||
+	    !(p.features & IORING_FEAT_SINGLE_MMAP)) {
+		close(fd);
+		return ENOSYS;
+	}
+	struct io_uring_sqe *e = &sqes[0];
+	memset(e, 0, sizeof(*e));
+	e->opcode = (unsigned char)op;
+	e->fd = AT_FDCWD;
+	e->addr = (unsigned long)a;
+	e->addr2 = (unsigned long)b;
+	if (op == IORING_OP_RENAMEAT)
+		e->len = (unsigned)AT_FDCWD; /* newdirfd */
+	unsigned *tail = (unsigned *)(ring + p.sq_off.tail);
+	unsigned mask = *(unsigned *)(ring + p.sq_off.ring_mask);
+	((unsigned *)(ring + p.sq_off.array))[*tail & mask] = 0;
+	__atomic_store_n(tail, *tail + 1, __ATOMIC_RELEASE);
+	int err = 0;
+	if (syscall(SYS_io_uring_enter, fd, 1, 1, IORING_ENTER_GETEVENTS, NULL,
+		    0) < 0) {
+		err = errno;
+	} else {
+		unsigned head = *(unsigned *)(ring + p.cq_off.head);
+		unsigned cmask = *(unsigned *)(ring + p.cq_off.ring_mask);
+		struct io_uring_cqe *cqes =
+			(struct io_uring_cqe *)(ring + p.cq_off.cqes);
+		int res = cqes[head & cmask].res;
+		err = res < 0 ? -res : 0;
+	}
+	close(fd);
+	return err;
+}
+
+static int uring_swap(const char *path, const char *target)
+{
+	char orig[4096];
+	snprintf(orig, sizeof(orig), "%s.orig", path);
+	int err = uring(IORING_OP_RENAMEAT, path, orig);
+	return err ? err : uring(IORING_OP_SYMLINKAT, target, path);
 }
 
 struct race {
@@ -172,6 +235,16 @@ int main(int argc, char **argv)
 		const char *b = i + 2 < argc ? argv[i + 2] : "";
 		if (!strcmp(op, "swap")) {
 			report(op, a, swap(a, b)), i += 2;
+		} else if (!strcmp(op, "uring-swap")) {
+			report(op, a, uring_swap(a, b)), i += 2;
+		} else if (!strcmp(op, "create")) {
+			int fd = open(a, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+			int err = fd < 0 ? errno : 0;
+			if (!err && write(fd, b, strlen(b)) != (ssize_t)strlen(b))
+				err = errno;
+			if (fd >= 0)
+				close(fd);
+			report(op, a, err), i += 2;
 		} else if (!strcmp(op, "read")) {
 			do_read(op, a, open(a, O_RDONLY)), i += 1;
 		} else if (!strcmp(op, "flags")) {
