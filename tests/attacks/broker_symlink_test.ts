@@ -100,34 +100,49 @@ for (const as of USERS) {
     });
   }
 
-  Deno.test(`[${as}] a declared path that is a symlink is resolved once, at plan time: repointing it changes nothing`, async () => {
+  Deno.test(`[${as}] a declared symlink the sandbox cannot change is resolved once, at plan time`, async () => {
     const d = attackTree();
-    const link = `${d}/rw/decl-link`;
+    // d/ itself: Landlock gives the sandbox no right there.
+    const link = `${d}/decl-link`;
     Deno.symlinkSync(`${d}/rw/w/a/resolv`, link);
     const policy = attackPolicy(d, "", [link]);
     const out = await runBounded(
       [
-        "run",
-        "--policy-file",
-        policy,
-        "--",
-        `${d}/bin/broker_swap`,
-        "read",
-        link,
-        "swap",
-        link,
-        `${d}/outside/resolv`,
-        "read",
-        link,
+        ...["run", "--policy-file", policy, "--", `${d}/bin/broker_swap`],
+        ...["read", link, "swap", link, `${d}/outside/resolv`],
+        // The target, in a directory the sandbox may change, is not
+        // followed a second time.
+        ...["swap", `${d}/rw/w/a/resolv`, `${d}/outside/resolv`, "read", link],
       ],
       { as },
     );
     assert.equal(out.code, 0, out.stderr);
-    const lines = out.stdout.split("\n");
-    assert.deepEqual(lines.filter((l) => l.startsWith("data ")), [
-      `data ${link}: ALLOWED-R`,
-      `data ${link}: ALLOWED-R`,
-    ], out.stdout);
+    const res = attackResults(out.stdout);
+    assert.equal(res[`data ${link}`], "ALLOWED-R", out.stdout);
+    assert.equal(res[`swap ${link}`], "EACCES", out.stdout);
+    assert.equal(res[`read ${link}`], "ELOOP", out.stdout);
+    assertSecretsIntact(d);
+  });
+
+  Deno.test(`[${as}] a symlink an earlier run left on a declared path is refused by the next run's plan, naming it`, async () => {
+    const d = attackTree();
+    const [r, w] = [`${d}/rw/w/a/resolv`, `${d}/rw/w/a/artifact.log`];
+    const first = await run(
+      d,
+      as,
+      ...["swap", r, `${d}/outside/resolv`],
+      ...["swap", `${d}/rw/w`, `${d}/outside/w`],
+    );
+    assert.equal(first.code, 0, first.stderr);
+    const next = await run(d, as, "read", r, "write", w, "PWNED\n");
+    assert.equal(next.code, 1, next.stdout);
+    assert.ok(!next.stdout.includes("SECRET"), next.stdout);
+    assert.match(
+      next.stderr,
+      new RegExp(
+        `broker\\.allow_read\\[0\\]: "${r}" goes through the symlink "${d}/rw/w", in a directory the sandbox may change`,
+      ),
+    );
     assertSecretsIntact(d);
   });
 
