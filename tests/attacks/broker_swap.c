@@ -13,6 +13,8 @@
  *   flags PATH                 open(O_RDONLY), print "nonblock=0" or "=1"
  *   read-in-root PATH          openat2(AT_FDCWD, PATH, RESOLVE_IN_ROOT)
  *   mkfifo PATH                replace PATH by a FIFO (rename away, mknod)
+ *   bind-mount SOURCE TARGET   mount(SOURCE, TARGET, MS_BIND)
+ *   tmpfs TARGET               mount("tmpfs", TARGET, "tmpfs", 0)
  *   rename PATH NEW            rename(2)
  *   symlink TARGET PATH        symlink(2)
  *   race-read PATH ALT N       a thread exchanges PATH and ALT without pause
@@ -33,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -275,6 +278,12 @@ int main(int argc, char **argv)
 			snprintf(orig, sizeof(orig), "%s.orig", a);
 			int err = rename(a, orig) < 0 || mkfifo(a, 0666) < 0 ? errno : 0;
 			report(op, a, err), i += 1;
+		} else if (!strcmp(op, "bind-mount")) {
+			report(op, a, mount(a, b, NULL, MS_BIND, NULL) < 0 ? errno : 0),
+				i += 2;
+		} else if (!strcmp(op, "tmpfs")) {
+			report(op, a, mount("tmpfs", a, "tmpfs", 0, NULL) < 0 ? errno : 0),
+				i += 1;
 		} else if (!strcmp(op, "rename")) {
 			report(op, a, rename(a, b) < 0 ? errno : 0), i += 2;
 		} else if (!strcmp(op, "symlink")) {
