@@ -90,6 +90,8 @@ export function attackPolicy(
   d: string,
   broker = "",
   reads: string[] = [],
+  /** More `[[fs_layer.rule]]` tables for the layer. */
+  rules = "",
 ): string {
   return policyFile(`version = 1
 [[fs_layer]]
@@ -107,7 +109,7 @@ handled_access_fs = [
     "write_file", "read_file", "read_dir", "remove_dir", "remove_file",
     "make_dir", "make_reg", "make_sym", "make_fifo", "refer", "truncate",
   ]
-
+${rules}
 [broker]
 allow_read = ${JSON.stringify([`${d}/rw/w/a/resolv`, ...reads])}
 allow_write = ["${d}/rw/w/a/artifact.log"]

@@ -44,6 +44,58 @@ for (const as of USERS) {
     assert.equal(res[`data ${w}`], "ALLOWED-W", out.stdout);
   });
 
+  Deno.test(`[${as}] an allow_read fd reopened for writing through /proc/self/fd is refused by Landlock (EACCES)`, async () => {
+    const d = attackTree();
+    // The declared read-only file lives outside every Landlock rule.
+    Deno.writeTextFileSync(`${d}/outside/ro`, SECRET);
+    const proc = `  [[fs_layer.rule]]
+  path = "/proc"
+  allowed_access = ["read_file", "read_dir"]
+`;
+    const policy = attackPolicy(d, "", [`${d}/outside/ro`], proc);
+    const out = await runBounded(
+      [
+        "run",
+        "--policy-file",
+        policy,
+        "--",
+        `${d}/bin/broker_swap`,
+        "reopen",
+        `${d}/outside/ro`,
+      ],
+      { as },
+    );
+    assert.equal(out.code, 0, out.stderr);
+    const res = attackResults(out.stdout);
+    assert.equal(res[`reopen ${d}/outside/ro`], "OK", out.stdout);
+    assert.equal(res[`reopen-rw ${d}/outside/ro`], "EACCES", out.stdout);
+    assert.equal(Deno.readTextFileSync(`${d}/outside/ro`), SECRET);
+  });
+
+  Deno.test(`[${as}] relative paths and .. after a symlink are matched lexically: the broker opens the declared file or nothing`, async () => {
+    const d = attackTree();
+    const w = `${d}/rw/w/a/artifact.log`;
+    const out = await runBounded(
+      [
+        ...["run", "--policy-file", attackPolicy(d)],
+        ...["--", `${d}/bin/broker_swap`, "read", "a/artifact.log"],
+        // The kernel would take rw/x/.. to outside/w; the broker matches
+        // rw/w/a/artifact.log and opens that, the declared file.
+        ...["symlink", `${d}/outside/w/a`, `${d}/rw/x`],
+        ...["read", `${d}/rw/x/../w/a/artifact.log`],
+        ...["read", `${d}/rw/x/artifact.log`],
+      ],
+      { as, cwd: `${d}/rw/w` },
+    );
+    assert.equal(out.code, 0, out.stderr);
+    const res = attackResults(out.stdout);
+    assert.equal(res["data a/artifact.log"], "ALLOWED-W", out.stdout);
+    assert.equal(res[`data ${d}/rw/x/../w/a/artifact.log`], "ALLOWED-W");
+    // Not declared: Landlock decides, and denies the secret.
+    assert.equal(res[`read ${d}/rw/x/artifact.log`], "EACCES", out.stdout);
+    assert.ok(!out.stdout.includes("SECRET"), out.stdout);
+  });
+
   Deno.test(`[${as}] a FIFO swapped in for a declared file does not block the broker`, async () => {
     const d = attackTree();
     const [r, w] = [`${d}/rw/w/a/resolv`, `${d}/rw/w/a/artifact.log`];

@@ -11,6 +11,8 @@
  *   read PATH                  open(O_RDONLY) and print the first line
  *   write PATH TEXT            open(O_WRONLY|O_TRUNC) and write TEXT
  *   flags PATH                 open(O_RDONLY), print "nonblock=0" or "=1"
+ *   reopen PATH                open(PATH, O_RDONLY) as fd N, then open
+ *                              /proc/self/fd/N for writing ("reopen-rw")
  *   read-in-root PATH          openat2(AT_FDCWD, PATH, RESOLVE_IN_ROOT)
  *   mkfifo PATH                replace PATH by a FIFO (rename away, mknod)
  *   bind-mount SOURCE TARGET   mount(SOURCE, TARGET, MS_BIND)
@@ -256,6 +258,22 @@ int main(int argc, char **argv)
 			if (fd >= 0) {
 				printf("data %s: nonblock=%d\n", a,
 				       !!(fcntl(fd, F_GETFL) & O_NONBLOCK));
+				close(fd);
+			}
+			i += 1;
+		} else if (!strcmp(op, "reopen")) {
+			int fd = open(a, O_RDONLY);
+			report(op, a, fd < 0 ? errno : 0);
+			if (fd >= 0) {
+				char magic[64];
+				snprintf(magic, sizeof(magic), "/proc/self/fd/%d", fd);
+				int rw = open(magic, O_RDWR);
+				report("reopen-rw", a, rw < 0 ? errno : 0);
+				if (rw >= 0) {
+					if (write(rw, "PWNED\n", 6) < 0)
+						perror("write");
+					close(rw);
+				}
 				close(fd);
 			}
 			i += 1;
