@@ -74,7 +74,6 @@ for (const as of USERS) {
 
   Deno.test(`[${as}] relative paths and .. after a symlink are matched lexically: the broker opens the declared file or nothing`, async () => {
     const d = attackTree();
-    const w = `${d}/rw/w/a/artifact.log`;
     const out = await runBounded(
       [
         ...["run", "--policy-file", attackPolicy(d)],
