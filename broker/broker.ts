@@ -15,11 +15,16 @@
 
 import {
   AT_REMOVEDIR,
+  F_GETFL,
+  F_SETFL,
   O_CREAT,
   O_DIRECTORY,
+  O_NONBLOCK,
   O_TMPFILE,
   RESOLVE_BENEATH,
+  RESOLVE_IN_ROOT,
   RESOLVE_NO_MAGICLINKS,
+  RESOLVE_NO_SYMLINKS,
 } from "../syscalls/constants.ts";
 import type { AuditSink } from "../audit/audit.ts";
 import {
@@ -114,19 +119,19 @@ export class Broker {
     arch: Arch,
     /** The mount helper's socket, or -1 without brokered mounts. */
     readonly helperFd = -1,
+    /**
+     * An O_PATH fd of each scratch and export root, opened before the
+     * command started (broker/roots.ts); the broker owns them from now on.
+     */
+    roots: readonly [string, number][] = [],
   ) {
     this.#names = namesByNumber(arch);
+    for (const [root, fd] of roots) this.#roots.set(root, fd);
     for (const root of [...plan.grants.scratch, ...plan.grants.export]) {
-      this.#roots.set(
-        root,
-        this.#openat2(
-          AT_FDCWD,
-          root,
-          O_PATH | O_DIRECTORY,
-          0,
-          RESOLVE_NO_MAGICLINKS,
-        ),
-      );
+      if (!this.#roots.has(root)) {
+        // The caller closes `roots` (openBroker does).
+        throw new Error(`no fd for the root "${root}", opened before start`);
+      }
     }
   }
 
@@ -447,6 +452,17 @@ export class Broker {
     );
   }
 
+  /**
+   * Clears the O_NONBLOCK the broker opened `fd` with, so the sandbox gets
+   * the blocking fd it asked for. Returns an errno, or 0.
+   */
+  #blocking(fd: number): number {
+    const fl = rawSyscall(NR.fcntl, fd, F_GETFL);
+    if (fl < 0) return -fl;
+    const r = rawSyscall(NR.fcntl, fd, F_SETFL, fl & ~O_NONBLOCK);
+    return r < 0 ? -r : 0;
+  }
+
   /** An O_PATH fd of the directory holding `at`, and the last component. */
   #parent(at: Beneath): [number, string] | number {
     const i = at.rel.lastIndexOf("/");
@@ -494,22 +510,41 @@ export class Broker {
         if (req.op !== "open") return { errno: EACCES };
         const creates = (req.flags & (O_CREAT | O_TMPFILE)) !== 0;
         const mode = creates ? req.mode & 0o7777 : 0;
+        // The sandbox's RESOLVE_BENEATH / RESOLVE_IN_ROOT would apply to the
+        // broker's dirfd (AT_FDCWD: landlockd's cwd), not the sandbox's:
+        // the broker resolves the path itself and keeps only the
+        // sandbox's restrictions.
+        const resolve = req.resolve & ~(RESOLVE_BENEATH | RESOLVE_IN_ROOT);
+        // Never block in open (a FIFO without a writer, a file under a
+        // lease): a stuck open would stall the broker's thread, and in the
+        // daemon every run it serves. openat2 refuses O_NONBLOCK with
+        // O_PATH, which never blocks anyway.
+        const nonblock = (req.flags & O_PATH) ? 0 : O_NONBLOCK;
+        const flags = req.flags | nonblock;
         const fd = action.act === "open_file"
+          // The canonical path has no symlink (plan time): any symlink met
+          // now was put there since, by the sandbox perhaps, so no
+          // component may be one (ELOOP).
           ? this.#openat2(
             AT_FDCWD,
             action.canonical,
-            req.flags,
+            flags,
             mode,
-            RESOLVE_NO_MAGICLINKS | req.resolve,
+            RESOLVE_NO_SYMLINKS | resolve,
           )
           : this.#openat2(
             this.#roots.get(action.at.root)!,
             action.at.rel || ".",
-            req.flags,
+            flags,
             mode,
-            RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | req.resolve,
+            RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | resolve,
           );
-        return fd < 0 ? deny(-fd) : { fd, errno: 0 };
+        if (fd < 0) return deny(-fd);
+        const e = nonblock && !(req.flags & O_NONBLOCK)
+          ? this.#blocking(fd)
+          : 0;
+        if (e) close(fd);
+        return e ? deny(e) : { fd, errno: 0 };
       }
       case "mkdir":
         return deny(

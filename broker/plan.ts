@@ -11,6 +11,7 @@ import type { Arch } from "../seccomp/filter.ts";
 import { syscallTable } from "../seccomp/table.ts";
 import type { FastPath } from "../syscalls/seccomp_notify.ts";
 import { type Grants, normalize } from "./paths.ts";
+import { plantable } from "./symlinks.ts";
 import {
   callsOn,
   MOUNT_CALLS,
@@ -33,11 +34,21 @@ export interface BrokerPlan {
 type Kind = "allow_read" | "allow_write" | "scratch" | "export";
 
 function canonical(
+  policy: Policy,
   path: string,
   key: Kind,
   index: number,
   want: "file" | "directory",
 ): string {
+  const planted = plantable(path, policy);
+  if (planted) {
+    throw new PathError({
+      severity: "error",
+      path: ["broker", key, index],
+      message:
+        `"${path}" goes through the symlink "${planted.link}", in a directory the sandbox may change (make_sym, or make_dir with refer): an earlier run could have put it there. Declare the path it leads to instead`,
+    });
+  }
   let real: string;
   try {
     real = Deno.realPathSync(path);
@@ -70,7 +81,7 @@ export function planBroker(policy: Policy, arch: Arch): BrokerPlan | undefined {
   const files: Grants["files"] = new Map();
   const addFiles = (key: "allow_read" | "allow_write", writable: boolean) =>
     (b[key] ?? []).forEach((path, i) => {
-      const real = canonical(path, key, i, "file");
+      const real = canonical(policy, path, key, i, "file");
       const grant = {
         canonical: real,
         writable: writable || (files.get(real)?.writable ?? false),
@@ -81,7 +92,7 @@ export function planBroker(policy: Policy, arch: Arch): BrokerPlan | undefined {
   addFiles("allow_read", false);
   addFiles("allow_write", true);
   const roots = (key: "scratch" | "export") =>
-    (b[key] ?? []).map((p, i) => canonical(p, key, i, "directory"));
+    (b[key] ?? []).map((p, i) => canonical(policy, p, key, i, "directory"));
   const grants: Grants = {
     files,
     scratch: roots("scratch"),

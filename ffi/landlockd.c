@@ -77,7 +77,20 @@
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
 #endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
 #define LL_MOUNT_ATTR_RDONLY 0x00000001
+#define LL_MOUNT_ATTR_NOSUID 0x00000002
+#define LL_MOUNT_ATTR_NODEV 0x00000004
+#define LL_MOUNT_ATTR_NOEXEC 0x00000008
+#define LL_OPEN_TREE_CLONE 1
+#define LL_MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#define LL_MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#define LL_FSCONFIG_SET_FLAG 0
+#define LL_FSCONFIG_SET_STRING 1
+#define LL_FSCONFIG_CMD_CREATE 6
+#define LL_RESOLVE_NO_SYMLINKS 0x04
 
 /* struct clone_args and struct mount_attr, as in the kernel's uapi. */
 struct ll_clone_args {
@@ -378,6 +391,138 @@ static int resolve_as_client(const struct ll_spawn_req *r)
 }
 
 /*
+ * The mount helper's paths are as the sandbox names them, in a tree the
+ * sandbox may change: each is opened (O_PATH) without following any
+ * symlink, so a symlink swapped in for a declared source or target, or for
+ * a directory above one, fails with ELOOP instead of redirecting the mount.
+ * Mounts are then made through those fds (open_tree, fsmount, move_mount).
+ */
+struct ll_open_how {
+	uint64_t flags, mode, resolve;
+};
+
+static int open_nofollow(const char *path)
+{
+	struct ll_open_how how = { .flags = O_PATH | O_CLOEXEC,
+				   .resolve = LL_RESOLVE_NO_SYMLINKS };
+	return (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+}
+
+/* Closes fd, keeping errno. */
+static void close_keep(int fd)
+{
+	int e = errno;
+	close(fd);
+	errno = e;
+}
+
+/* A detached copy of the tree at source (open_tree(OPEN_TREE_CLONE)). */
+static int clone_tree(const char *source, uint32_t flags)
+{
+	int src = open_nofollow(source);
+	if (src < 0)
+		return -1;
+	int tree = (int)syscall(SYS_open_tree, src, "",
+				LL_OPEN_TREE_CLONE | O_CLOEXEC | AT_EMPTY_PATH |
+					(flags & AT_RECURSIVE));
+	close_keep(src);
+	return tree;
+}
+
+/* Makes a detached mount read-only before anyone can reach it. */
+static int make_rdonly(int mnt)
+{
+	struct ll_mount_attr attr = { .attr_set = LL_MOUNT_ATTR_RDONLY };
+	return (int)syscall(SYS_mount_setattr, mnt, "",
+			    AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr));
+}
+
+/* Attaches the detached mount mnt on target. */
+static int attach(int mnt, const char *target)
+{
+	int dst = open_nofollow(target);
+	if (dst < 0)
+		return -1;
+	int rc = (int)syscall(SYS_move_mount, mnt, "", dst, "",
+			      LL_MOVE_MOUNT_F_EMPTY_PATH |
+				      LL_MOVE_MOUNT_T_EMPTY_PATH);
+	close_keep(dst);
+	return rc;
+}
+
+/* A tmpfs on target: options "k=v,k" (already checked), nosuid, nodev. */
+static int mount_tmpfs(const char *target, uint32_t ms_flags, char *data)
+{
+	int fs = (int)syscall(SYS_fsopen, "tmpfs", 1 /* FSOPEN_CLOEXEC */);
+	if (fs < 0)
+		return -1;
+	char *save = NULL;
+	for (char *opt = strtok_r(data, ",", &save); opt;
+	     opt = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(opt, '=');
+		if (eq)
+			*eq = 0;
+		if (syscall(SYS_fsconfig, fs,
+			    eq ? LL_FSCONFIG_SET_STRING : LL_FSCONFIG_SET_FLAG,
+			    opt, eq ? eq + 1 : NULL, 0) < 0) {
+			close_keep(fs);
+			return -1;
+		}
+	}
+	if (syscall(SYS_fsconfig, fs, LL_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+		close_keep(fs);
+		return -1;
+	}
+	uint32_t attrs = LL_MOUNT_ATTR_NOSUID | LL_MOUNT_ATTR_NODEV |
+			 (ms_flags & MS_RDONLY ? LL_MOUNT_ATTR_RDONLY : 0) |
+			 (ms_flags & MS_NOEXEC ? LL_MOUNT_ATTR_NOEXEC : 0);
+	int mnt = (int)syscall(SYS_fsmount, fs, 1 /* FSMOUNT_CLOEXEC */, attrs);
+	close_keep(fs);
+	if (mnt < 0)
+		return -1;
+	int rc = attach(mnt, target);
+	close_keep(mnt);
+	return rc;
+}
+
+/* A bind of source on target, read-only from the start when declared so. */
+static int bind_tree(const char *source, const char *target, int read_only)
+{
+	int tree = clone_tree(source, AT_RECURSIVE);
+	if (tree < 0)
+		return -1;
+	int rc = read_only ? make_rdonly(tree) : 0;
+	if (rc == 0)
+		rc = attach(tree, target);
+	close_keep(tree);
+	return rc;
+}
+
+/* umount2 of target; its path is checked to hold no symlink first. */
+static int umount_nofollow(const char *target, uint32_t flags)
+{
+	int dst = open_nofollow(target);
+	if (dst < 0)
+		return -1;
+	close(dst);
+	return umount2(target, (int)(flags & MNT_DETACH) | UMOUNT_NOFOLLOW);
+}
+
+/* mount_setattr on target, through an fd. */
+static int setattr_nofollow(const char *target, uint32_t flags,
+			    struct ll_mount_attr *attr)
+{
+	int dst = open_nofollow(target);
+	if (dst < 0)
+		return -1;
+	int rc = (int)syscall(SYS_mount_setattr, dst, "",
+			      AT_EMPTY_PATH | (flags & AT_RECURSIVE), attr,
+			      sizeof(*attr));
+	close_keep(dst);
+	return rc;
+}
+
+/*
  * The mount helper: lives in the sandbox's namespaces, outside its Landlock
  * domain and seccomp filter, and performs the mounts the broker has
  * already approved. It answers one request at a time until the broker
@@ -414,25 +559,21 @@ static __attribute__((noreturn)) void mount_helper(int sock)
 		} else {
 			switch (r.op) {
 			case LL_REQ_TMPFS:
-				rc = mount("tmpfs", r.target, "tmpfs",
-					   MS_NOSUID | MS_NODEV |
-						   (r.flags & (MS_RDONLY | MS_NOEXEC)),
-					   r.data[0] ? r.data : NULL);
+				rc = mount_tmpfs(r.target, r.flags, r.data);
 				break;
 			case LL_REQ_BIND:
-				rc = mount(r.source, r.target, NULL, MS_BIND | MS_REC, NULL);
+				rc = bind_tree(r.source, r.target, r.read_only);
 				break;
 			case LL_REQ_UMOUNT:
-				rc = umount2(r.target, r.flags & MNT_DETACH);
+				rc = umount_nofollow(r.target, r.flags);
 				break;
 			case LL_REQ_OPEN_TREE:
-				rc = out_fd = (int)syscall(SYS_open_tree, AT_FDCWD, r.source,
-							   1 /* OPEN_TREE_CLONE */ | O_CLOEXEC |
-								   (r.flags & AT_RECURSIVE));
+				rc = out_fd = clone_tree(r.source, r.flags);
 				break;
 			case LL_REQ_MOVE_MOUNT:
-				rc = syscall(SYS_move_mount, in_fd, "", AT_FDCWD, r.target,
-					     0x00000004 /* MOVE_MOUNT_F_EMPTY_PATH */);
+				rc = r.read_only ? make_rdonly(in_fd) : 0;
+				if (rc == 0)
+					rc = attach(in_fd, r.target);
 				break;
 			case LL_REQ_FSOPEN:
 				rc = out_fd = (int)syscall(SYS_fsopen, r.source,
@@ -450,8 +591,7 @@ static __attribute__((noreturn)) void mount_helper(int sock)
 			case LL_REQ_SETATTR:
 				attr.attr_set = r.read_only;
 				attr.attr_clr = r.attr_clr;
-				rc = syscall(SYS_mount_setattr, AT_FDCWD, r.target,
-					     r.flags & AT_RECURSIVE, &attr, sizeof(attr));
+				rc = setattr_nofollow(r.target, r.flags, &attr);
 				break;
 			default:
 				rc = -1;
@@ -459,16 +599,6 @@ static __attribute__((noreturn)) void mount_helper(int sock)
 			}
 			if (rc < 0)
 				err = errno;
-			/* Declared read-only: a bind becomes read-only at once. */
-			if (!err && r.read_only &&
-			    (r.op == LL_REQ_BIND || r.op == LL_REQ_MOVE_MOUNT)) {
-				attr.attr_set = LL_MOUNT_ATTR_RDONLY;
-				if (syscall(SYS_mount_setattr, AT_FDCWD, r.target,
-					    AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
-					err = errno;
-					umount2(r.target, MNT_DETACH);
-				}
-			}
 		}
 		if (in_fd >= 0)
 			close(in_fd);

@@ -72,10 +72,10 @@ struct ll_mount {
 /* ll_mount_req.op: what the mount helper does on the broker's behalf. */
 enum ll_mount_req_op {
 	LL_REQ_TMPFS = 1, /* mount a tmpfs on target (nosuid, nodev) */
-	LL_REQ_BIND = 2, /* bind source on target; read_only via mount_setattr */
+	LL_REQ_BIND = 2, /* bind source on target; read_only before attaching */
 	LL_REQ_UMOUNT = 3, /* umount2(target, flags & MNT_DETACH) */
 	LL_REQ_OPEN_TREE = 4, /* open_tree(source, CLONE | flags) -> fd */
-	LL_REQ_MOVE_MOUNT = 5, /* move_mount(fd, "", target); read_only after */
+	LL_REQ_MOVE_MOUNT = 5, /* move_mount(fd, "", target); read_only before */
 	LL_REQ_FSOPEN = 6, /* fsopen(source = fs type) -> fd */
 	LL_REQ_FSCONFIG = 7, /* fsconfig(fd, flags = cmd, source = key, data = value) */
 	LL_REQ_FSMOUNT = 8, /* fsmount(fd, 0, flags = attrs) -> fd */

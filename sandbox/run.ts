@@ -44,7 +44,7 @@ export const FORWARDED_SIGNALS = [1, 2, 3, 15] as const; // HUP INT QUIT TERM
  */
 async function brokerModules() {
   const url = (p: string) => new URL(p, import.meta.url).href;
-  const [plan, broker, notify] = await Promise.all([
+  const [plan, broker, notify, roots] = await Promise.all([
     import(url("../broker/plan.ts")) as Promise<
       typeof import("../broker/plan.ts")
     >,
@@ -54,8 +54,11 @@ async function brokerModules() {
     import(url("../syscalls/seccomp_notify.ts")) as Promise<
       typeof import("../syscalls/seccomp_notify.ts")
     >,
+    import(url("../broker/roots.ts")) as Promise<
+      typeof import("../broker/roots.ts")
+    >,
   ]);
-  return { plan, broker, notify };
+  return { plan, broker, notify, roots };
 }
 
 /** The Landlock ABI that added `LANDLOCK_SCOPE_SIGNAL` (Linux 6.12). */
@@ -185,7 +188,8 @@ export interface RunContext {
 /** A command that has been executed under its plan. */
 export interface StartedRun {
   plan: SandboxPlan;
-  child: Child;
+  /** With the broker's roots, opened before the command started. */
+  child: Child & Pick<BrokerFds, "roots">;
   policyName: string;
   argv0: string;
   /** `performance.now()` just before the spawn. */
@@ -204,7 +208,11 @@ export async function startPlanned(
   ctx: RunContext = {},
 ): Promise<StartedRun> {
   const filter = await compileSeccomp(plan.seccomp);
-  if (plan.broker) await brokerModules(); // loaded before the clock starts
+  // Loaded before the clock starts. The roots are opened before the command
+  // exists, so it cannot move or replace them first.
+  const roots = plan.broker
+    ? (await brokerModules()).roots.openRoots(plan.broker.grants, ctx.ids)
+    : [];
   await ctx.beforeSpawn?.();
   // No \`await\` from here to the spawn: Deno arms its SIGUSR1 inspector
   // (500 ms after start) only when its event loop runs, so a handler that
@@ -232,6 +240,7 @@ export async function startPlanned(
       cwd: plan.mounts?.cwd ?? ctx.cwd,
     });
   } catch (e) {
+    roots.forEach(([, fd]) => close(fd));
     throw setupError(e, plan.mounts);
   } finally {
     layerFds.forEach(close);
@@ -254,7 +263,13 @@ export async function startPlanned(
     status: plan.landlock.status,
     dropped: plan.landlock.dropped,
   });
-  return { plan, child, policyName, argv0: cmd.argv[0], started };
+  return {
+    plan,
+    child: { ...child, roots },
+    policyName,
+    argv0: cmd.argv[0],
+    started,
+  };
 }
 
 /** The fds a run's broker owns: the seccomp listener and the mount helper's. */
@@ -263,6 +278,11 @@ export interface BrokerFds {
   pidfd: number;
   /** -1 without brokered mounts. */
   helperFd: number;
+  /**
+   * The scratch and export roots, opened before the command started; the
+   * broker owns and closes them.
+   */
+  roots?: [string, number][];
 }
 
 /** Closes what a broker owns (not the pidfd, which the run's waiter holds). */
@@ -289,9 +309,17 @@ export async function openBroker(
       fds.pidfd,
       lib.plan.fastPath(broker, arch),
     );
-    return new lib.broker.Broker(broker, listener, audit, arch, fds.helperFd);
+    return new lib.broker.Broker(
+      broker,
+      listener,
+      audit,
+      arch,
+      fds.helperFd,
+      fds.roots ?? [],
+    );
   } catch (e) {
     closeBrokerFds(fds);
+    lib.roots.closeRoots(fds.roots ?? []);
     throw e;
   }
 }

@@ -17,14 +17,20 @@ export const O_RDONLY = 0;
 export const O_WRONLY = 1;
 export const O_CREAT = 0o100;
 export const O_TRUNC = 0o1000;
+export const O_NONBLOCK = 0o4000;
 export const O_CLOEXEC = 0o2000000;
 export const O_PATH = 0o10000000;
 export const O_TMPFILE = 0o20000000;
 /** `O_DIRECTORY` differs between architectures. */
 export const O_DIRECTORY = Deno.build.arch === "aarch64" ? 0o40000 : 0o200000;
 
+export const F_GETFL = 3;
+export const F_SETFL = 4;
+
 export const RESOLVE_NO_MAGICLINKS = 0x02;
+export const RESOLVE_NO_SYMLINKS = 0x04;
 export const RESOLVE_BENEATH = 0x08;
+export const RESOLVE_IN_ROOT = 0x10;
 
 export const RENAME_EXCHANGE = 2;
 export const RENAME_WHITEOUT = 4;
