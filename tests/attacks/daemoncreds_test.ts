@@ -225,7 +225,8 @@ mount_bind = [{ source = "${source}", target = "${play}/mnt" }]
 
       // The declared source is nobody's own directory, so the run starts;
       // the sandbox then replaces it with a symlink into the vault. The
-      // mount helper resolves the source as nobody: EACCES.
+      // mount helper resolves the source without following symlinks (ELOOP),
+      // and as nobody (EACCES, proven in the next test's direct spawn).
       const swapped = await attack(d, policy(`${play}/src`), [
         "swap",
         `${play}/src`,
@@ -240,7 +241,7 @@ mount_bind = [{ source = "${source}", target = "${play}/mnt" }]
       assert.deepEqual(outcome(swapped), {
         steps: {
           [`swap ${play}/src`]: "OK",
-          [`bind ${play}/src`]: "EACCES",
+          [`bind ${play}/src`]: "ELOOP",
           [`read ${play}/mnt/secret`]: "ENOENT",
         },
         content: [],
