@@ -13,6 +13,7 @@ import { fitRuleToTarget } from "../policy/plan.ts";
 import { ruleTargetKind } from "../sandbox/landlock.ts";
 import { planSandbox, runPlanned, type SandboxPlan } from "../sandbox/run.ts";
 import { degradedWarning, runFailure } from "../sandbox/report.ts";
+import { refuseSelfWrite } from "../sandbox/self_write.ts";
 import { openAudit } from "./audit_option.ts";
 import { EXIT } from "./exit_codes.ts";
 import { printError, stableJson } from "./output.ts";
@@ -82,6 +83,7 @@ export async function runDirect(
       console.log(await dryRunReport(source, plan, command));
       return EXIT.OK;
     }
+    refuseSelfWrite(policy, plan, source.file);
     const warning = degradedWarning(plan);
     if (warning) printError(warning);
     audit = openAudit(values);

@@ -59,7 +59,8 @@ export interface Result {
   stderr: string;
 }
 
-const NOBODY_HOME = "/tmp/landlockd-test-nobody";
+/** Not under /tmp: landlockd refuses policies that can write its DENO_DIR. */
+const NOBODY_HOME = "/var/lib/landlockd-test-nobody";
 
 function nobodyPrefix(): string[] {
   Deno.mkdirSync(NOBODY_HOME, { recursive: true });
@@ -105,7 +106,7 @@ export function landlockdCommand(
   if (as === "nobody") {
     argv = [...nobodyPrefix(), ...argv];
     env.HOME = NOBODY_HOME;
-    env.DENO_DIR = `${NOBODY_HOME}/deno`;
+    env.DENO_DIR = opts.env?.DENO_DIR ?? `${NOBODY_HOME}/deno`;
   } else {
     for (const k of ["HOME", "DENO_DIR", "XDG_CACHE_HOME"]) {
       const v = Deno.env.get(k);

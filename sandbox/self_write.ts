@@ -1,0 +1,189 @@
+/**
+ * Refuses, before anything starts, a plan that lets the command change
+ * what a later landlockd run trusts: the policy file itself, landlockd's
+ * own files (source tree with node_modules/ and ffi/build/, or the compiled
+ * binary), the Deno runtime, and the Deno cache (DENO_DIR) that `deno run`
+ * loads transpiled code, V8 code cache and npm packages from.
+ *
+ * @module
+ */
+
+import { PathError } from "../policy/diagnostic.ts";
+import type { Policy } from "../policy/schema.ts";
+import {
+  type Place,
+  type ResolvedGrant,
+  type ResolvedLayer,
+  type Target,
+  writeGrant,
+} from "../policy/self_write.ts";
+import { isBeneath } from "../policy/paths.ts";
+import type { SandboxPlan } from "./run.ts";
+
+/** Something landlockd trusts on its next start, and what to call it. */
+export interface Trusted {
+  path: string;
+  /** A directory and everything beneath it, or just this object. */
+  tree: boolean;
+  /** e.g. `landlockd's source tree`. */
+  what: string;
+  /** What to do about it. */
+  hint: string;
+}
+
+function parent(path: string): string {
+  const i = path.replace(/\/+$/, "").lastIndexOf("/");
+  return i <= 0 ? "/" : path.slice(0, i);
+}
+
+function idOf(info: Deno.FileInfo): string {
+  return `${info.dev}:${info.ino}`;
+}
+
+/** The inode chain of `path` (following symlinks), or undefined if missing. */
+export function placeOf(path: string): Place | undefined {
+  let real: string;
+  try {
+    real = Deno.realPathSync(path);
+  } catch {
+    return undefined;
+  }
+  const chain = [idOf(Deno.statSync(real))];
+  for (let dir = real; dir !== "/";) {
+    dir = parent(dir);
+    chain.push(idOf(Deno.statSync(dir)));
+  }
+  return { id: chain[0], chain };
+}
+
+/** The Deno cache `deno run` uses here. */
+export function denoDir(): string | undefined {
+  const explicit = Deno.env.get("DENO_DIR");
+  if (explicit) return explicit;
+  const xdg = Deno.env.get("XDG_CACHE_HOME");
+  if (xdg) return `${xdg}/deno`;
+  const home = Deno.env.get("HOME");
+  return home ? `${home}/.cache/deno` : undefined;
+}
+
+/** landlockd's own files and the runtime's, for this way of running it. */
+export function trustedFiles(): Trusted[] {
+  const exec = Deno.execPath();
+  if (Deno.build.standalone) {
+    return [{
+      path: exec,
+      tree: false,
+      what: "the landlockd binary",
+      hint: "install it where this policy cannot write",
+    }];
+  }
+  const root = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+  const out: Trusted[] = [
+    {
+      path: root,
+      tree: true,
+      what: "landlockd's source tree (its modules and ffi/build/)",
+      hint: "run landlockd from a directory this policy cannot write",
+    },
+    {
+      path: `${root}/node_modules`,
+      tree: true,
+      what: "landlockd's node_modules/",
+      hint: "run landlockd from a directory this policy cannot write",
+    },
+    {
+      path: exec,
+      tree: false,
+      what: "the Deno runtime",
+      hint: "install Deno where this policy cannot write",
+    },
+  ];
+  const cache = denoDir();
+  if (cache) {
+    out.push({
+      path: cache,
+      tree: true,
+      what: "Deno's cache (DENO_DIR), which the next start loads code from",
+      hint: "set DENO_DIR to a directory this policy cannot write",
+    });
+  }
+  return out;
+}
+
+function resolveLayers(plan: SandboxPlan): ResolvedLayer[] {
+  // Rules on a per-run tmpfs or proc apply to that fresh filesystem only.
+  const fresh = (plan.mounts?.mounts ?? []).filter((m) => m.kind !== "bind");
+  return plan.landlock.layers.map((layer) => ({
+    handled_access_fs: layer.handled_access_fs,
+    path_beneath: layer.path_beneath.flatMap((rule) => {
+      if (fresh.some((m) => isBeneath(rule.path, m.host_target))) return [];
+      const place = placeOf(rule.path);
+      return place ? [{ ...rule, ...place }] : [];
+    }),
+  }));
+}
+
+function resolveGrants(policy: Policy): ResolvedGrant[] {
+  const out: ResolvedGrant[] = [];
+  for (const kind of ["allow_write", "scratch", "export"] as const) {
+    (policy.broker?.[kind] ?? []).forEach((path, index) => {
+      const place = placeOf(path);
+      if (place) out.push({ kind, index, path, ...place });
+    });
+  }
+  return out;
+}
+
+/** The object itself when it exists, else its nearest existing directory. */
+function targetOf(t: Trusted): Target | undefined {
+  const place = placeOf(t.path);
+  if (place) return { path: t.path, tree: t.tree, ...place };
+  for (let dir = parent(t.path);; dir = parent(dir)) {
+    const up = placeOf(dir);
+    if (up) return { path: dir, tree: false, ...up };
+    if (dir === "/") return undefined;
+  }
+}
+
+/**
+ * Throws PathError (exit 1, at the rule's line) when `plan` lets the
+ * command change `policyFile` or anything in `trusted`.
+ */
+export function refuseSelfWrite(
+  policy: Policy,
+  plan: SandboxPlan,
+  policyFile: string | undefined,
+  trusted: Trusted[] = trustedFiles(),
+): void {
+  const layers = resolveLayers(plan);
+  const grants = resolveGrants(policy);
+  const all: Trusted[] = [
+    ...trusted,
+    ...(policyFile
+      ? [{
+        path: policyFile,
+        tree: false,
+        what: "this policy file",
+        hint: "keep the policy where the policy itself cannot write",
+      }]
+      : []),
+  ];
+  for (const t of all) {
+    const target = targetOf(t);
+    if (!target) continue;
+    const grant = writeGrant(target, layers, grants);
+    if (!grant) continue;
+    const how = grant.key[0] === "broker"
+      ? `the broker's ${grant.right} "${grant.path}"`
+      : `"${grant.right}" on "${grant.path}"`;
+    const where = target.path === t.path
+      ? `"${t.path}"`
+      : `"${t.path}" (not there yet: its directory "${target.path}")`;
+    throw new PathError({
+      severity: "error",
+      path: grant.key,
+      message:
+        `${how} lets the command change ${t.what}, ${where}, and a later run would trust what it wrote there; ${t.hint}`,
+    });
+  }
+}
