@@ -5,6 +5,24 @@
  * binary), the Deno runtime, and the Deno cache (DENO_DIR) that `deno run`
  * loads transpiled code, V8 code cache and npm packages from.
  *
+ * What Deno 2.9 checks in DENO_DIR (tried here, December 2026):
+ * - `gen/` (transpiled modules): each file ends with a source hash and an
+ *   XxHash64 of the code and a cache-version string. A naive edit is
+ *   detected and the module re-transpiled; but the hash is not a secret
+ *   (Deno's own comment calls it an insecure hash, fine "because if someone
+ *   can change the emit source then they can also change the version
+ *   hash"), so an attacker who computes it is not stopped.
+ * - `v8_code_cache_v2` (bytecode, SQLite): another module's bytecode of the
+ *   same length swapped into a row was rejected by V8; not proven safe.
+ * - `npm/` (extracted packages): when `node_modules/` is missing or
+ *   incomplete (`nodeModulesDir: "auto"`), Deno copies packages from here
+ *   without re-checking their integrity: a line appended to
+ *   `npm/registry.npmjs.org/smol-toml/1.4.2/dist/index.js` ran in the next
+ *   landlockd start. `node_modules/` itself is never verified.
+ * - `latest.txt` (upgrade notice text), `dl/` (the `denort` that
+ *   `deno compile` embeds: build time, not run time).
+ * So the whole of DENO_DIR is treated as landlockd's own code.
+ *
  * @module
  */
 

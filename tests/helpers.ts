@@ -28,7 +28,10 @@ export const RUN_ROOT: string = (() => {
     ],
   }).outputSync();
   if (probe.success) return ROOT;
-  const copy = `${Deno.makeTempDirSync({ prefix: "landlockd-repo-" })}/`;
+  // Not under /tmp: run refuses policies (ci-default) that can write it.
+  const copy = `${
+    Deno.makeTempDirSync({ dir: "/var/lib", prefix: "landlockd-repo-" })
+  }/`;
   Deno.chmodSync(copy, 0o755);
   new Deno.Command("cp", { args: ["-a", `${ROOT}.`, copy] }).outputSync();
   new Deno.Command("chmod", { args: ["-R", "a+rX", copy] }).outputSync();
