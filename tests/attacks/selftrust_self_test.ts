@@ -290,3 +290,57 @@ for (const as of USERS) {
     assert.equal(ours(clean.stderr), "");
   });
 }
+
+for (const as of USERS) {
+  Deno.test(`[${as}] the daemon refuses a policy that lets the command change the daemon's own files`, async () => {
+    const { startDaemon } = await import("../daemon_helpers.ts");
+    const d = await startDaemon({ as });
+    try {
+      const build = `${RUN_ROOT}ffi/build`;
+      const policy = writesOnly(build);
+      const r = await landlockd([
+        "run",
+        "--socket",
+        d.socket,
+        "--policy-file",
+        policy,
+        "--",
+        "sh",
+        "-c",
+        `echo x > ${build}/selftrust-planted`,
+      ], { as });
+      assert.throws(
+        () => Deno.statSync(`${build}/selftrust-planted`),
+        Deno.errors.NotFound,
+      );
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, "");
+      assert.equal(
+        ours(r.stderr),
+        `landlockd: ${policy}:9: fs_layer[0].rule[1].allowed_access: "write_file" on "${build}" lets the command change landlockd's source tree (its modules and ffi/build/), "${
+          RUN_ROOT.replace(/\/$/, "")
+        }", and a later run would trust what it wrote there; run landlockd from a directory this policy cannot write\n`,
+      );
+
+      // The allowed counterpart: a policy that writes elsewhere runs.
+      const dir = tempDir();
+      chownTree(dir);
+      const ok = await landlockd([
+        "run",
+        "--socket",
+        d.socket,
+        "--policy-file",
+        writesOnly(dir),
+        "--",
+        "sh",
+        "-c",
+        `echo y > ${dir}/y`,
+      ], { as });
+      assert.equal(ours(ok.stderr), "");
+      assert.equal(ok.code, 0);
+    } finally {
+      d.proc.kill("SIGTERM");
+      await d.exited();
+    }
+  });
+}
