@@ -2,8 +2,9 @@
  * Refuses, before anything starts, a plan that lets the command change
  * what a later landlockd run trusts: the policy file itself, landlockd's
  * own files (source tree with node_modules/ and ffi/build/, or the compiled
- * binary), the Deno runtime, and the Deno cache (DENO_DIR) that `deno run`
- * loads transpiled code, V8 code cache and npm packages from.
+ * binary), the Deno runtime, the Deno cache (DENO_DIR) that `deno run`
+ * loads transpiled code, V8 code cache and npm packages from, and the
+ * default daemon socket.
  *
  * What Deno 2.9 checks in DENO_DIR (tried here, December 2026):
  * - `gen/` (transpiled modules): each file ends with a source hash and an
@@ -84,6 +85,22 @@ export function denoDir(): string | undefined {
   return home ? `${home}/.cache/deno` : undefined;
 }
 
+/**
+ * The daemon socket that `run --socket`, `status`, `stop` and the library
+ * use by default: whoever can create it there answers for the daemon.
+ */
+function defaultSocket(): Trusted[] {
+  const dir = Deno.env.get("XDG_RUNTIME_DIR");
+  return dir
+    ? [{
+      path: `${dir}/landlockd.sock`,
+      tree: false,
+      what: "the default daemon socket",
+      hint: "keep $XDG_RUNTIME_DIR out of what the policy may write",
+    }]
+    : [];
+}
+
 /** landlockd's own files and the runtime's, for this way of running it. */
 export function trustedFiles(): Trusted[] {
   const exec = Deno.execPath();
@@ -93,7 +110,7 @@ export function trustedFiles(): Trusted[] {
       tree: false,
       what: "the landlockd binary",
       hint: "install it where this policy cannot write",
-    }];
+    }, ...defaultSocket()];
   }
   const root = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
   const out: Trusted[] = [
@@ -125,7 +142,7 @@ export function trustedFiles(): Trusted[] {
       hint: "set DENO_DIR to a directory this policy cannot write",
     });
   }
-  return out;
+  return [...out, ...defaultSocket()];
 }
 
 function resolveLayers(plan: SandboxPlan): ResolvedLayer[] {

@@ -252,6 +252,21 @@ for (const as of USERS) {
     );
   });
 
+  Deno.test(`[${as}] a policy that can plant the default daemon socket is refused`, async () => {
+    const runtime = tempDir();
+    chownTree(runtime);
+    const file = writesOnly(runtime);
+    const r = await landlockd(
+      ["run", "--policy-file", file, "--", "true"],
+      { as, env: { XDG_RUNTIME_DIR: runtime } },
+    );
+    assert.equal(r.code, 1);
+    assert.equal(
+      ours(r.stderr),
+      `landlockd: ${file}:9: fs_layer[0].rule[1].allowed_access: "write_file" on "${runtime}" lets the command change the default daemon socket, "${runtime}/landlockd.sock" (not there yet: its directory "${runtime}"), and a later run would trust what it wrote there; keep $XDG_RUNTIME_DIR out of what the policy may write\n`,
+    );
+  });
+
   Deno.test(`[${as}] a named policy planted in the user's policy directory is read with a warning naming it`, async () => {
     const config = tempDir();
     chownTree(config);
