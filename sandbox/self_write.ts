@@ -59,18 +59,26 @@ function idOf(info: Deno.FileInfo): string {
   return `${info.dev}:${info.ino}`;
 }
 
+/** `dev:ino` by real path, for one check (directories repeat a lot). */
+type Ids = Map<string, string>;
+
 /** The inode chain of `path` (following symlinks), or undefined if missing. */
-export function placeOf(path: string): Place | undefined {
+export function placeOf(path: string, ids: Ids = new Map()): Place | undefined {
   let real: string;
   try {
     real = Deno.realPathSync(path);
   } catch {
     return undefined;
   }
-  const chain = [idOf(Deno.statSync(real))];
-  for (let dir = real; dir !== "/";) {
-    dir = parent(dir);
-    chain.push(idOf(Deno.statSync(dir)));
+  const chain: string[] = [];
+  for (let dir = real;; dir = parent(dir)) {
+    let id = ids.get(dir);
+    if (id === undefined) {
+      id = idOf(Deno.statSync(dir));
+      ids.set(dir, id);
+    }
+    chain.push(id);
+    if (dir === "/") break;
   }
   return { id: chain[0], chain };
 }
@@ -145,24 +153,24 @@ export function trustedFiles(): Trusted[] {
   return [...out, ...defaultSocket()];
 }
 
-function resolveLayers(plan: SandboxPlan): ResolvedLayer[] {
+function resolveLayers(plan: SandboxPlan, ids: Ids): ResolvedLayer[] {
   // Rules on a per-run tmpfs or proc apply to that fresh filesystem only.
   const fresh = (plan.mounts?.mounts ?? []).filter((m) => m.kind !== "bind");
   return plan.landlock.layers.map((layer) => ({
     handled_access_fs: layer.handled_access_fs,
     path_beneath: layer.path_beneath.flatMap((rule) => {
       if (fresh.some((m) => isBeneath(rule.path, m.host_target))) return [];
-      const place = placeOf(rule.path);
+      const place = placeOf(rule.path, ids);
       return place ? [{ ...rule, ...place }] : [];
     }),
   }));
 }
 
-function resolveGrants(policy: Policy): ResolvedGrant[] {
+function resolveGrants(policy: Policy, ids: Ids): ResolvedGrant[] {
   const out: ResolvedGrant[] = [];
   for (const kind of ["allow_write", "scratch", "export"] as const) {
     (policy.broker?.[kind] ?? []).forEach((path, index) => {
-      const place = placeOf(path);
+      const place = placeOf(path, ids);
       if (place) out.push({ kind, index, path, ...place });
     });
   }
@@ -170,11 +178,11 @@ function resolveGrants(policy: Policy): ResolvedGrant[] {
 }
 
 /** The object itself when it exists, else its nearest existing directory. */
-function targetOf(t: Trusted): Target | undefined {
-  const place = placeOf(t.path);
+function targetOf(t: Trusted, ids: Ids): Target | undefined {
+  const place = placeOf(t.path, ids);
   if (place) return { path: t.path, tree: t.tree, ...place };
   for (let dir = parent(t.path);; dir = parent(dir)) {
-    const up = placeOf(dir);
+    const up = placeOf(dir, ids);
     if (up) return { path: dir, tree: false, ...up };
     if (dir === "/") return undefined;
   }
@@ -190,8 +198,9 @@ export function refuseSelfWrite(
   policyFile: string | undefined,
   trusted: Trusted[] = trustedFiles(),
 ): void {
-  const layers = resolveLayers(plan);
-  const grants = resolveGrants(policy);
+  const ids: Ids = new Map();
+  const layers = resolveLayers(plan, ids);
+  const grants = resolveGrants(policy, ids);
   const all: Trusted[] = [
     ...trusted,
     ...(policyFile
@@ -204,7 +213,7 @@ export function refuseSelfWrite(
       : []),
   ];
   for (const t of all) {
-    const target = targetOf(t);
+    const target = targetOf(t, ids);
     if (!target) continue;
     const grant = writeGrant(target, layers, grants);
     if (!grant) continue;

@@ -49,7 +49,15 @@ for (const as of USERS) {
     Deno.writeTextFileSync(`${secretDir}/secret`, "s3cret\n");
     chownTree(home);
     const policy = cachePolicy(cache);
-    const env = { XDG_CACHE_HOME: cache };
+    // Deno's own cache stays where it was: inside a writable cache
+    // directory, run refuses (selftrust_self_test.ts).
+    const env: Record<string, string> = { XDG_CACHE_HOME: cache };
+    if (as !== "nobody") {
+      env.DENO_DIR = Deno.env.get("DENO_DIR") ??
+        `${
+          Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME")}/.cache`
+        }/deno`;
+    }
     const run = (argv: string[]) =>
       landlockd(["run", "--policy-file", policy, "--", ...argv], { as, env });
 
