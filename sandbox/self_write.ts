@@ -177,6 +177,24 @@ function resolveGrants(policy: Policy, ids: Ids): ResolvedGrant[] {
   return out;
 }
 
+/** A writable bind mount: `source` shows again at `at` (a host path). */
+interface Bind {
+  source: string;
+  at: string;
+}
+
+function writableBinds(policy: Policy, plan: SandboxPlan): Bind[] {
+  const root = plan.mounts?.root ?? "";
+  return [
+    ...(plan.mounts?.mounts ?? []).filter((m) =>
+      m.kind === "bind" && !m.read_only && m.source
+    ).map((m) => ({ source: m.source!, at: m.host_target })),
+    ...(policy.broker?.mount_bind ?? []).filter((b) => !b.read_only).map((
+      b,
+    ) => ({ source: b.source, at: root + b.target })),
+  ];
+}
+
 /** The object itself when it exists, else its nearest existing directory. */
 function targetOf(t: Trusted, ids: Ids): Target | undefined {
   const place = placeOf(t.path, ids);
@@ -212,10 +230,30 @@ export function refuseSelfWrite(
       }]
       : []),
   ];
+  const binds = writableBinds(policy, plan);
   for (const t of all) {
     const target = targetOf(t, ids);
     if (!target) continue;
-    const grant = writeGrant(target, layers, grants);
+    let grant = writeGrant(target, layers, grants);
+    let via = "";
+    // A writable bind of (part of) the target shows it again under the
+    // bind's target, where other rules cover it: Landlock skips the
+    // mount point itself and continues above it.
+    for (const b of grant ? [] : binds) {
+      const source = placeOf(b.source, ids);
+      const at = placeOf(b.at, ids);
+      if (!source || !at) continue;
+      if (
+        !source.chain.includes(target.id) && !target.chain.includes(source.id)
+      ) {
+        continue;
+      }
+      grant = writeGrant({ path: b.at, tree: true, ...at }, layers, grants);
+      if (grant) {
+        via = ` through the bind mount of "${b.source}" on "${b.at}"`;
+        break;
+      }
+    }
     if (!grant) continue;
     const how = grant.key[0] === "broker"
       ? `the broker's ${grant.right} "${grant.path}"`
@@ -227,7 +265,7 @@ export function refuseSelfWrite(
       severity: "error",
       path: grant.key,
       message:
-        `${how} lets the command change ${t.what}, ${where}, and a later run would trust what it wrote there; ${t.hint}`,
+        `${how} lets the command change ${t.what}, ${where}${via}, and a later run would trust what it wrote there; ${t.hint}`,
     });
   }
 }

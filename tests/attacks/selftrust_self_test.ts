@@ -252,6 +252,25 @@ for (const as of USERS) {
     );
   });
 
+  Deno.test(`[${as}] a writable bind mount of landlockd under a writable directory is refused`, async () => {
+    const dir = tempDir();
+    Deno.mkdirSync(`${dir}/ll`);
+    chownTree(dir);
+    const root = RUN_ROOT.replace(/\/$/, "");
+    const file = policyFile(
+      Deno.readTextFileSync(writesOnly(dir)) +
+        `[mount]\nbind = [{ source = "${root}", target = "${dir}/ll" }]\n`,
+    );
+    const r = await landlockd(["run", "--policy-file", file, "--", "true"], {
+      as,
+    });
+    assert.equal(r.code, 1);
+    assert.equal(
+      ours(r.stderr),
+      `landlockd: ${file}:9: fs_layer[0].rule[1].allowed_access: "write_file" on "${dir}" lets the command change landlockd's source tree (its modules and ffi/build/), "${root}" through the bind mount of "${root}" on "${dir}/ll", and a later run would trust what it wrote there; run landlockd from a directory this policy cannot write\n`,
+    );
+  });
+
   Deno.test(`[${as}] a policy that can plant the default daemon socket is refused`, async () => {
     const runtime = tempDir();
     chownTree(runtime);
