@@ -97,7 +97,8 @@ export function readNamedPolicy(name: string): NamedSource {
     return {
       name: `policy "${name}" (built in)`,
       text,
-      file: builtin.pathname,
+      // Embedded in a compiled binary: no file on disk to protect.
+      file: Deno.build.standalone ? undefined : builtin.pathname,
       shadows: [],
     };
   }
