@@ -271,6 +271,24 @@ for (const as of USERS) {
     );
   });
 
+  Deno.test(`[${as}] a named policy in the user's directory that lets the command rewrite it is refused`, async () => {
+    const config = tempDir();
+    const dir = `${config}/landlockd/policies`;
+    Deno.mkdirSync(dir, { recursive: true });
+    const file = `${dir}/selftrust.toml`;
+    Deno.writeTextFileSync(file, Deno.readTextFileSync(writesOnly(config)));
+    chownTree(config);
+    const r = await landlockd(["run", "--policy", "selftrust", "--", "true"], {
+      as,
+      env: { XDG_CONFIG_HOME: config },
+    });
+    assert.equal(r.code, 1);
+    assert.equal(
+      ours(r.stderr),
+      `landlockd: ${file}:9: fs_layer[0].rule[1].allowed_access: "write_file" on "${config}" lets the command change this policy file, "${file}", and a later run would trust what it wrote there; keep the policy where the policy itself cannot write\n`,
+    );
+  });
+
   Deno.test(`[${as}] a policy that can plant the default daemon socket is refused`, async () => {
     const runtime = tempDir();
     chownTree(runtime);
