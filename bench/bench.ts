@@ -126,7 +126,7 @@ if (!which("hyperfine")) {
   Deno.exit(1);
 }
 
-// Warm landlockd's policy cache and Deno's module cache once.
+// Warm Deno's module cache once.
 new Deno.Command(DENO, {
   args: [
     "run",

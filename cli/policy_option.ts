@@ -6,7 +6,12 @@
  */
 
 import { formatDiagnostic, type Source } from "../policy/diagnostic.ts";
-import { readNamedPolicy, readPolicyFile } from "../policy/source.ts";
+import {
+  readNamedPolicy,
+  readPolicyFile,
+  shadowWarning,
+} from "../policy/source.ts";
+import { printError } from "./output.ts";
 import { UsageError } from "./exit_codes.ts";
 
 /** Thrown when an OCI config cannot be turned into a policy. */
@@ -28,7 +33,11 @@ export async function readPolicyOption(
     );
   }
   if (file !== undefined) return readPolicyFile(file);
-  if (policy !== undefined) return readNamedPolicy(policy);
+  if (policy !== undefined) {
+    const named = readNamedPolicy(policy);
+    if (named.shadows.length) printError(shadowWarning(policy, named));
+    return named;
+  }
   if (oci !== undefined) return await ociSource(oci);
   throw new UsageError(
     "a policy is needed: --policy NAME or --policy-file PATH",
@@ -55,6 +64,7 @@ async function ociSource(path: string): Promise<Source> {
   }
   return {
     name: `${path} (process.landlock)`,
+    file: path,
     text: policyToToml(result.document, result.notes),
   };
 }

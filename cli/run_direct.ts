@@ -14,6 +14,7 @@ import { fitRuleToTarget } from "../policy/plan.ts";
 import { ruleTargetKind } from "../sandbox/landlock.ts";
 import { planSandbox, runPlanned, type SandboxPlan } from "../sandbox/run.ts";
 import { runFailure } from "../sandbox/report.ts";
+import { refuseSelfWrite } from "../sandbox/self_write.ts";
 import { openAudit } from "./audit_option.ts";
 import { EXIT } from "./exit_codes.ts";
 import { RunReporter } from "./github.ts";
@@ -90,6 +91,7 @@ export async function runDirect(
       console.log(await dryRunReport(source, plan, command));
       return EXIT.OK;
     }
+    refuseSelfWrite(policy, plan, source.file);
     report.planned(plan);
     audit = report.audit(openAudit(values));
     const result = await runPlanned(

@@ -15,6 +15,7 @@ import { validatePolicy } from "../policy/validate.ts";
 import { planSandbox, type SandboxPlan } from "../sandbox/run.ts";
 import type { Identity } from "../syscalls/process.ts";
 import { checkClientPaths } from "./client_paths.ts";
+import { refuseSelfWrite } from "../sandbox/self_write.ts";
 
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
@@ -87,6 +88,9 @@ export class PolicyCache {
     // Signal scope always (where the kernel has it): a sandbox must not be
     // able to signal the daemon that serves everyone else.
     const plan = await planSandbox(policy, owner, true);
+    // Nor may it change the daemon's own code (the client sent the text,
+    // so there is no policy file here).
+    refuseSelfWrite(policy, plan, undefined);
     if (this.#plans.size >= this.capacity) {
       this.#plans.delete(this.#plans.keys().next().value!);
     }

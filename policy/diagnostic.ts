@@ -23,6 +23,8 @@ export interface Source {
   /** What to call it in messages: a file path or `policy "ci-default"`. */
   name: string;
   text: string;
+  /** The file the text was read from, when there is one. */
+  file?: string;
 }
 
 /** Adds line numbers from the document to diagnostics that lack one. */

@@ -1,8 +1,9 @@
 /**
  * `${NAME}` in policy paths, expanded from the environment when a policy is
  * used, so one starter policy serves many jobs (`/run/jobs/${JOB}/root`).
- * The validated (cached) policy keeps the placeholders; expansion is cheap
- * and reruns every time, so a changed variable is never served stale.
+ * The validated policy keeps the placeholders (the daemon keeps it in
+ * memory by its text); expansion is cheap and reruns every time, so a
+ * changed variable is never served stale.
  *
  * @module
  */

@@ -51,17 +51,57 @@ function readIfExists(path: string | URL): string | undefined {
   }
 }
 
+/** A named policy, and the policies of that name it hides. */
+export interface NamedSource extends Source {
+  /** Files later in the search path, or `the built-in one`, it shadows. */
+  shadows: string[];
+}
+
+function exists(path: string | URL): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The warning for a named policy that hides another of the same name (a
+ * sandbox that could write a search directory may have planted it).
+ */
+export function shadowWarning(name: string, source: NamedSource): string {
+  return `warning: policy "${name}" is read from "${source.file}", which shadows ${
+    source.shadows.join(" and ")
+  }; check that file: whoever can write its directory chooses this policy`;
+}
+
 /** Reads a named policy: search path first, then the starter policies. */
-export function readNamedPolicy(name: string): Source {
+export function readNamedPolicy(name: string): NamedSource {
   checkPolicyName(name);
   const file = `${name}.toml`;
-  for (const dir of policySearchPath()) {
+  const dirs = policySearchPath();
+  const builtin = new URL(file, BUILTIN_POLICIES);
+  for (const [i, dir] of dirs.entries()) {
     const path = `${dir}/${file}`;
     const text = readIfExists(path);
-    if (text !== undefined) return { name: path, text };
+    if (text === undefined) continue;
+    const shadows = dirs.slice(i + 1).map((d) => `${d}/${file}`).filter(
+      exists,
+    ).map((p) => `"${p}"`);
+    if (exists(builtin)) shadows.push("the built-in one");
+    return { name: path, text, file: path, shadows };
   }
-  const text = readIfExists(new URL(file, BUILTIN_POLICIES));
-  if (text !== undefined) return { name: `policy "${name}" (built in)`, text };
+  const text = readIfExists(builtin);
+  if (text !== undefined) {
+    return {
+      name: `policy "${name}" (built in)`,
+      text,
+      // Embedded in a compiled binary: no file on disk to protect.
+      file: Deno.build.standalone ? undefined : builtin.pathname,
+      shadows: [],
+    };
+  }
   throw new PolicyLookupError(
     `No policy named "${name}" in ${
       policySearchPath().join(", ")
@@ -72,7 +112,7 @@ export function readNamedPolicy(name: string): Source {
 /** Reads a policy file. */
 export function readPolicyFile(path: string): Source {
   try {
-    return { name: path, text: Deno.readTextFileSync(path) };
+    return { name: path, text: Deno.readTextFileSync(path), file: path };
   } catch (e) {
     const why = e instanceof Deno.errors.NotFound
       ? "No such file or directory (ENOENT)"

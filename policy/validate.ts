@@ -1,7 +1,7 @@
 /**
  * TOML text → validated {@link Policy}, with one precise diagnostic per
- * problem. This module imports zod and smol-toml; `run` loads it only when
- * the policy cache has no entry for the text.
+ * problem. This module imports zod and smol-toml; commands load it only when
+ * they have a policy to validate.
  *
  * @module
  */

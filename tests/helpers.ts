@@ -28,7 +28,10 @@ export const RUN_ROOT: string = (() => {
     ],
   }).outputSync();
   if (probe.success) return ROOT;
-  const copy = `${Deno.makeTempDirSync({ prefix: "landlockd-repo-" })}/`;
+  // Not under /tmp: run refuses policies (ci-default) that can write it.
+  const copy = `${
+    Deno.makeTempDirSync({ dir: "/var/lib", prefix: "landlockd-repo-" })
+  }/`;
   Deno.chmodSync(copy, 0o755);
   new Deno.Command("cp", { args: ["-a", `${ROOT}.`, copy] }).outputSync();
   new Deno.Command("chmod", { args: ["-R", "a+rX", copy] }).outputSync();
@@ -59,7 +62,8 @@ export interface Result {
   stderr: string;
 }
 
-const NOBODY_HOME = "/tmp/landlockd-test-nobody";
+/** Not under /tmp: landlockd refuses policies that can write its DENO_DIR. */
+const NOBODY_HOME = "/var/lib/landlockd-test-nobody";
 
 function nobodyPrefix(): string[] {
   Deno.mkdirSync(NOBODY_HOME, { recursive: true });
@@ -105,7 +109,7 @@ export function landlockdCommand(
   if (as === "nobody") {
     argv = [...nobodyPrefix(), ...argv];
     env.HOME = NOBODY_HOME;
-    env.DENO_DIR = `${NOBODY_HOME}/deno`;
+    env.DENO_DIR = opts.env?.DENO_DIR ?? `${NOBODY_HOME}/deno`;
   } else {
     for (const k of ["HOME", "DENO_DIR", "XDG_CACHE_HOME"]) {
       const v = Deno.env.get(k);

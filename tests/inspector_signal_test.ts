@@ -27,7 +27,8 @@ console.log(JSON.stringify({ armed, exitCode }));
 `,
   );
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script],
+    // The config resolves zod and smol-toml: every run validates its policy.
+    args: ["run", "-A", "--config", `${ROOT}deno.json`, script],
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
