@@ -10,7 +10,7 @@
  */
 
 import { parse } from "yaml";
-import { As, chownTree, ROOT } from "./helpers.ts";
+import { As, chownTree, NOBODY_HOME, ROOT } from "./helpers.ts";
 
 /** One step of a composite action. */
 interface Step {
@@ -135,10 +135,10 @@ export async function runAction(
       GITHUB_OUTPUT: outputFile,
     };
     if (as === "nobody") {
-      Deno.mkdirSync("/tmp/landlockd-test-nobody", { recursive: true });
-      Deno.chownSync("/tmp/landlockd-test-nobody", 65534, 65534);
-      stepEnv.HOME = "/tmp/landlockd-test-nobody";
-      stepEnv.DENO_DIR = "/tmp/landlockd-test-nobody/deno";
+      Deno.mkdirSync(NOBODY_HOME, { recursive: true });
+      Deno.chownSync(NOBODY_HOME, 65534, 65534);
+      stepEnv.HOME = NOBODY_HOME;
+      stepEnv.DENO_DIR = `${NOBODY_HOME}/deno`;
     }
     for (const [k, v] of Object.entries(step.env ?? {})) {
       stepEnv[k] = evaluate(String(v), {

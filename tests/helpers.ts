@@ -62,8 +62,12 @@ export interface Result {
   stderr: string;
 }
 
-/** Not under /tmp: landlockd refuses policies that can write its DENO_DIR. */
-const NOBODY_HOME = "/var/lib/landlockd-test-nobody";
+/**
+ * nobody's HOME (and DENO_DIR beneath it) in tests. Not under /tmp:
+ * landlockd refuses policies that can write its DENO_DIR, and the starter
+ * policies write /tmp.
+ */
+export const NOBODY_HOME = "/var/lib/landlockd-test-nobody";
 
 function nobodyPrefix(): string[] {
   Deno.mkdirSync(NOBODY_HOME, { recursive: true });
@@ -180,6 +184,25 @@ export function tempDir(prefix = "t-"): string {
 }
 
 /** Writes a policy file into a fresh temp dir and returns its path. */
+/**
+ * A fresh directory outside /tmp, for policy files that grant /tmp
+ * (landlockd refuses a policy that can rewrite its own file). Removed when
+ * the test process ends.
+ */
+export function outsideTmpDir(): string {
+  const base = Deno.uid() === 0 ? "/var/lib" : Deno.env.get("HOME") ?? ROOT;
+  const dir = Deno.makeTempDirSync({ dir: base, prefix: "landlockd-test-" });
+  Deno.chmodSync(dir, 0o755);
+  globalThis.addEventListener("unload", () => {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch {
+      // best effort
+    }
+  });
+  return dir;
+}
+
 export function policyFile(toml: string, dir = tempDir()): string {
   const path = `${dir}/policy.toml`;
   Deno.writeTextFileSync(path, toml);

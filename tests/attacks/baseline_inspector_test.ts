@@ -36,7 +36,7 @@ console.log(JSON.stringify({ armedAtStart, armedBeforeSpawn, exitCode }));
 `,
   );
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script],
+    args: ["run", "-A", "--config", `${ROOT}deno.json`, script],
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",

@@ -11,6 +11,7 @@ import {
   type As,
   chownTree,
   landlockd,
+  NOBODY_HOME,
   policyFile,
   type Result,
   RUN_ROOT,
@@ -71,8 +72,6 @@ function cloneUnderTmp(as: As): string {
   }
   return clone;
 }
-
-const NOBODY_HOME = "/var/lib/landlockd-test-nobody";
 
 /** stderr without Deno's first-use `Download`/`Initialize` lines. */
 function ours(stderr: string): string {
