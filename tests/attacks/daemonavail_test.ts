@@ -234,6 +234,12 @@ Deno.test({
     );
     assert.equal(header.error, "timeout");
     assert.match(header.message, /idle for 1 s/);
+    // The library connects again after an idle close.
+    const client = await connect(d.socket);
+    await client.status();
+    await sleep(1600);
+    assert.equal((await client.status()).pid, d.pid);
+    client.close();
     await stop(d);
   },
 });
