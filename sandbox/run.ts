@@ -298,10 +298,18 @@ export async function serveBroker(
   audit: AuditSink,
 ): Promise<void> {
   const served = await openBroker(broker, arch, fds, audit);
+  const { notify, broker: brokerModule } = await brokerModules();
+  const slot = notify.watchRemoteReads();
+  const kills = notify.watchdogKills(slot);
   try {
     served.serve();
   } finally {
     closeBrokerFds(fds);
+  }
+  if (notify.watchdogKills(slot) !== kills) {
+    throw new brokerModule.BrokerError(
+      `broker failed, sandbox killed: reading its memory waited longer than ${notify.REMOTE_READ_DEADLINE_MS} ms (a page held back with userfaultfd?)`,
+    );
   }
 }
 
