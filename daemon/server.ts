@@ -26,7 +26,7 @@ import type { ExitStatus } from "../syscalls/process.ts";
 import { close, rawSyscall } from "../syscalls/sys.ts";
 import { daemonLibrary, NR } from "../ffi/mod.ts";
 import { VERSION } from "../version.ts";
-import { teeAudit } from "./audit.ts";
+import { nonBlocking, teeAudit } from "./audit.ts";
 import { BrokerPool } from "./broker_pool.ts";
 import { captureStdio, type Output } from "./capture.ts";
 import {
@@ -745,7 +745,10 @@ export class Daemon {
     const [stdio, auditFd] = req.stdio === "fds"
       ? [fds.slice(0, 3) as [number, number, number], fds[3] ?? -1]
       : [undefined, -1];
-    const auditFds = [this.#opts.auditFd, auditFd].filter((fd) => fd >= 0);
+    // A client's audit fd never blocks the daemon: a pipe its client does
+    // not read loses events instead (O_NONBLOCK; no effect on files).
+    const clientAudit = auditFd >= 0 && nonBlocking(auditFd) ? auditFd : -1;
+    const auditFds = [this.#opts.auditFd, clientAudit].filter((fd) => fd >= 0);
     const jobId = req.env.LANDLOCKD_JOB_ID || undefined;
     // A root daemon runs another user's commands as that user.
     const ids = this.#uid === 0 && run.peer.uid !== 0

@@ -209,6 +209,44 @@ for (const { daemon, args } of DAEMONS) {
   });
 }
 
+for (const { daemon, args } of DAEMONS) {
+  Deno.test({
+    name:
+      `[${daemon} daemon] attack: a run whose audit fd is a full pipe nobody reads starts, and the daemon keeps serving`,
+    ...opts,
+    fn: async () => {
+      const d = await startDaemon({ as: daemon, args });
+      const child = landlockdCommand([
+        "run",
+        "--policy",
+        "ci-default",
+        "--",
+        "python3",
+        `${RUN_ROOT}tests/attacks/daemonavail_audit_pipe.py`,
+        d.socket,
+        `${RUN_ROOT}policies/ci-default.toml`,
+      ], { as: ATTACKER, stdin: "" }).spawn();
+      const lines = child.stdout.pipeThrough(new TextDecoderStream())
+        .getReader();
+      let out = "";
+      while (!out.includes("\n")) {
+        const { value, done } = await lines.read();
+        if (done) break;
+        out += value;
+      }
+      // Before the fix: "ready no reply", and the daemon froze writing
+      // run.start to the pipe.
+      assert.match(out, /^ready \{.*"type":"started"/);
+      await freshClient(d);
+      await child.stdin.close();
+      await lines.cancel();
+      await child.stderr.cancel();
+      assert.equal((await child.status).code, 0);
+      await stop(d);
+    },
+  });
+}
+
 Deno.test({
   name:
     "daemon: an idle connection is closed after the idle deadline, with a timeout error",
