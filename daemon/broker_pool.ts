@@ -47,6 +47,8 @@ const PER_THREAD = 64;
  * kill ends the read (REMOTE_READ_DEADLINE_MS).
  */
 const STUCK_MS = 20;
+/** Threads beyond maxThreads the pool adds while others are stuck. */
+const SPARE_THREADS = 4;
 
 interface Thread {
   worker: Worker;
@@ -85,11 +87,18 @@ export class BrokerPool {
     const idle = usable.find((t) => t.sessions === 0);
     if (idle) return idle;
     if (this.#threads.length < this.maxThreads) return this.#spawn();
-    const least = usable.length
-      ? usable.reduce((a, b) => a.sessions <= b.sessions ? a : b)
-      : undefined;
-    if (least && least.sessions < PER_THREAD) return least;
-    return this.#spawn(); // every thread is full or stuck: one more
+    const least = (ts: Thread[]) =>
+      ts.length
+        ? ts.reduce((a, b) => a.sessions <= b.sessions ? a : b)
+        : undefined;
+    const open = least(usable);
+    if (open && open.sessions < PER_THREAD) return open;
+    // Every thread is full or stuck: one more, but only a few spare ones
+    // for stuck threads (a stuck read ends within the watchdog's deadline).
+    const spare = this.#threads.length < this.maxThreads + SPARE_THREADS;
+    const any = least(this.#threads)!;
+    if (!spare && any.sessions < PER_THREAD) return any;
+    return this.#spawn();
   }
 
   #spawn(): Thread {

@@ -184,7 +184,16 @@ self.onmessage = (e: MessageEvent<BrokerJob>) => {
   if (!looping) loop();
 };
 
-/** This thread's slot in the remote-read watchdog (ffi/watchdog.c). */
-const slot = watchRemoteReads();
+/**
+ * This thread's slot in the remote-read watchdog (ffi/watchdog.c); without
+ * one (every slot taken) its reads are not watched, and it still serves.
+ */
+const slot = (() => {
+  try {
+    return watchRemoteReads();
+  } catch {
+    return undefined;
+  }
+})();
 
 self.postMessage({ ready: wake, slot });
