@@ -355,11 +355,14 @@ export class Broker {
     // For an open-family call (one path argument) the fast path has read
     // it already; other calls have no n.path.
     const known = n.path;
+    // Every read waits at most the watchdog's deadline (a sandbox can hold
+    // a page back with userfaultfd); then the sandbox is killed.
+    const watched = <T>(read: () => T) => this.listener.watched(n, read);
     return {
-      path: (addr) => known ?? readRemotePath(pid, addr),
+      path: (addr) => known ?? watched(() => readRemotePath(pid, addr)),
       mountAttr: (addr, size) => {
         if (size < 32n) return -22; // EINVAL
-        const r = readRemote(pid, addr, 32);
+        const r = watched(() => readRemote(pid, addr, 32));
         if (typeof r === "number") return r;
         if (r.length < 32) return -14;
         const v = new DataView(r.buffer, r.byteOffset, 32);
@@ -372,7 +375,7 @@ export class Broker {
       },
       openHow: (addr, size) => {
         if (size < 24n) return -22; // EINVAL
-        const r = readRemote(pid, addr, 24);
+        const r = watched(() => readRemote(pid, addr, 24));
         if (typeof r === "number") return r;
         if (r.length < 24) return -14;
         const v = new DataView(r.buffer, r.byteOffset, 24);

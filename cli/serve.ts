@@ -11,6 +11,7 @@ import { type OptionSpecs, parseOptions } from "./args.ts";
 import { EXIT, UsageError } from "./exit_codes.ts";
 import { printError } from "./output.ts";
 import { graceOption, socketPath } from "./socket_option.ts";
+import { type ConnectionLimits, LIMITS } from "../daemon/protocol.ts";
 
 const OPTIONS = {
   socket: { type: "string" },
@@ -18,6 +19,10 @@ const OPTIONS = {
   "allow-uid": { type: "string", multiple: true },
   "allow-gid": { type: "string", multiple: true },
   grace: { type: "string" },
+  "max-connections": { type: "string" },
+  "max-connections-per-uid": { type: "string" },
+  "frame-timeout": { type: "string" },
+  "idle-timeout": { type: "string" },
   "audit-file": { type: "string" },
   "audit-fd": { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -38,6 +43,11 @@ Options:
                      and its directory to others, peers are checked by uid
   --allow-gid GID    also serve members of this group (repeatable)
   --grace SECONDS    on SIGTERM/SIGINT, how long runs may finish (default 10)
+  --max-connections N          connections at once (default 1024)
+  --max-connections-per-uid N  connections of one uid at once (default 256,
+                               at most --max-connections)
+  --frame-timeout SECONDS      to complete a frame once begun (default 10)
+  --idle-timeout SECONDS       a connection with no run may stay (default 60)
   --audit-file PATH  append JSON audit events to PATH
   --audit-fd N       write JSON audit events to file descriptor N
   -h, --help         show this help
@@ -57,6 +67,57 @@ function ids(values: string[] | undefined, flag: string): number[] {
   });
 }
 
+/** A whole number from 1 to `max` given to `flag`. */
+function count(
+  value: string | undefined,
+  flag: string,
+  fallback: number,
+  max = 1 << 20,
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > max) {
+    throw new UsageError(
+      `${flag} takes a whole number from 1 to ${max}, got "${value}"`,
+      "serve",
+    );
+  }
+  return n;
+}
+
+/** The connection limits and deadlines the options ask for. */
+function connectionLimits(
+  values: Record<string, unknown>,
+): ConnectionLimits {
+  const v = values as Record<string, string | undefined>;
+  const connections = count(
+    v["max-connections"],
+    "--max-connections",
+    LIMITS.connections,
+  );
+  return {
+    connections,
+    connectionsPerUid: count(
+      v["max-connections-per-uid"],
+      "--max-connections-per-uid",
+      Math.min(LIMITS.connectionsPerUid, connections),
+      connections,
+    ),
+    frameTimeout: count(
+      v["frame-timeout"],
+      "--frame-timeout",
+      LIMITS.frameTimeout,
+      86400,
+    ),
+    idleTimeout: count(
+      v["idle-timeout"],
+      "--idle-timeout",
+      LIMITS.idleTimeout,
+      86400,
+    ),
+  };
+}
+
 /** `landlockd serve`; returns the exit code once the daemon has stopped. */
 export async function main(args: string[]): Promise<number> {
   const { values } = parseOptions("serve", args, OPTIONS);
@@ -71,6 +132,7 @@ export async function main(args: string[]): Promise<number> {
     throw new UsageError("use --audit-file or --audit-fd, not both", "serve");
   }
   const grace = graceOption(values.grace, "serve");
+  const limits = connectionLimits(values);
   const widen = {
     allowUids: ids(values["allow-uid"], "--allow-uid"),
     allowGids: ids(values["allow-gid"], "--allow-gid"),
@@ -125,6 +187,7 @@ export async function main(args: string[]): Promise<number> {
     auditFd,
     hardening,
     grace,
+    limits,
   });
   try {
     return await daemon.serve();

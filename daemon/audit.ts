@@ -7,6 +7,7 @@
  */
 
 import type { AuditSink } from "../audit/audit.ts";
+import { setNonBlocking } from "./socket.ts";
 
 /** Sends every event to each sink, with the run's job id when it has one. */
 export function teeAudit(sinks: AuditSink[], jobId?: string): AuditSink {
@@ -25,4 +26,19 @@ export function teeAudit(sinks: AuditSink[], jobId?: string): AuditSink {
       sinks.forEach((s) => s.close());
     },
   };
+}
+
+/**
+ * Makes a client's audit fd non-blocking, so that a pipe the client never
+ * reads costs it events (teeAudit drops a write that fails with EAGAIN),
+ * not the daemon a thread. It changes the client's file description; for
+ * regular files it changes nothing. False when the flag cannot be set.
+ */
+export function nonBlocking(fd: number): boolean {
+  try {
+    setNonBlocking(fd);
+    return true;
+  } catch {
+    return false; // then it is not written to at all
+  }
 }

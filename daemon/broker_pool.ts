@@ -11,7 +11,7 @@
 import type { BrokerPlan } from "../broker/plan.ts";
 import type { BrokerFds } from "../sandbox/run.ts";
 import type { Arch } from "../seccomp/filter.ts";
-import { NR } from "../ffi/mod.ts";
+import { daemonLibrary, NR } from "../ffi/mod.ts";
 import { rawSyscall } from "../syscalls/sys.ts";
 
 /** What a broker thread needs; every fd stays open until it answers. */
@@ -41,11 +41,21 @@ function brokerError(message: string): Error {
 const WORKER_URL = new URL("./broker_worker.ts", import.meta.url).href;
 /** Matches LL_BROKER_MAX in ffi/landlockd.h. */
 const PER_THREAD = 64;
+/**
+ * A thread whose read of a sandbox's memory has waited this long is
+ * stuck (a userfaultfd page): new runs go elsewhere until the watchdog's
+ * kill ends the read (REMOTE_READ_DEADLINE_MS).
+ */
+const STUCK_MS = 20;
+/** Threads beyond maxThreads the pool adds while others are stuck. */
+const SPARE_THREADS = 4;
 
 interface Thread {
   worker: Worker;
   ready: Promise<number>;
   sessions: number;
+  /** Its remote-read watchdog slot, once it is ready. */
+  slot?: number;
 }
 
 /** A job waiting for its broker to stop, and the thread serving it. */
@@ -66,15 +76,29 @@ export class BrokerPool {
     readonly maxThreads = Math.min(4, navigator.hardwareConcurrency),
   ) {}
 
+  /** Whether `t` is waiting on a read of a sandbox's memory. */
+  #stuck(t: Thread): boolean {
+    return t.slot !== undefined &&
+      daemonLibrary().ll_watch_busy_ms(t.slot) > STUCK_MS;
+  }
+
   #thread(): Thread {
-    const idle = this.#threads.find((t) => t.sessions === 0);
+    const usable = this.#threads.filter((t) => !this.#stuck(t));
+    const idle = usable.find((t) => t.sessions === 0);
     if (idle) return idle;
     if (this.#threads.length < this.maxThreads) return this.#spawn();
-    const least = this.#threads.reduce((a, b) =>
-      a.sessions <= b.sessions ? a : b
-    );
-    if (least.sessions < PER_THREAD) return least;
-    return this.#spawn(); // every thread is full: one more
+    const least = (ts: Thread[]) =>
+      ts.length
+        ? ts.reduce((a, b) => a.sessions <= b.sessions ? a : b)
+        : undefined;
+    const open = least(usable);
+    if (open && open.sessions < PER_THREAD) return open;
+    // Every thread is full or stuck: one more, but only a few spare ones
+    // for stuck threads (a stuck read ends within the watchdog's deadline).
+    const spare = this.#threads.length < this.maxThreads + SPARE_THREADS;
+    const any = least(this.#threads)!;
+    if (!spare && any.sessions < PER_THREAD) return any;
+    return this.#spawn();
   }
 
   #spawn(): Thread {
@@ -87,10 +111,19 @@ export class BrokerPool {
     };
     worker.onmessage = (
       e: MessageEvent<
-        { ready?: number; key?: number; ok?: boolean; message?: string }
+        {
+          ready?: number;
+          slot?: number;
+          key?: number;
+          ok?: boolean;
+          message?: string;
+        }
       >,
     ) => {
-      if (e.data.ready !== undefined) return ready(e.data.ready);
+      if (e.data.ready !== undefined) {
+        thread.slot = e.data.slot;
+        return ready(e.data.ready);
+      }
       const done = this.#jobs.get(e.data.key!);
       if (!done) return;
       this.#jobs.delete(e.data.key!);
@@ -135,11 +168,12 @@ export class BrokerPool {
     return await done;
   }
 
-  /** Broker threads and the runs they serve. */
-  stats(): { threads: number; busy: number } {
+  /** Broker threads, the runs they serve, and those stuck on a read. */
+  stats(): { threads: number; busy: number; stuck: number } {
     return {
       threads: this.#threads.length,
       busy: this.#threads.reduce((n, t) => n + t.sessions, 0),
+      stuck: this.#threads.filter((t) => this.#stuck(t)).length,
     };
   }
 

@@ -19,6 +19,7 @@ import type { Broker } from "../broker/broker.ts";
 import type { BrokerJob } from "./broker_pool.ts";
 import { teeAudit } from "./audit.ts";
 import { auditToFd } from "../audit/audit.ts";
+import { watchRemoteReads } from "../syscalls/seccomp_notify.ts";
 
 const EFD_CLOEXEC = 0o2000000;
 const EFD_NONBLOCK = 0o4000;
@@ -183,4 +184,16 @@ self.onmessage = (e: MessageEvent<BrokerJob>) => {
   if (!looping) loop();
 };
 
-self.postMessage({ ready: wake });
+/**
+ * This thread's slot in the remote-read watchdog (ffi/watchdog.c); without
+ * one (every slot taken) its reads are not watched, and it still serves.
+ */
+const slot = (() => {
+  try {
+    return watchRemoteReads();
+  } catch {
+    return undefined;
+  }
+})();
+
+self.postMessage({ ready: wake, slot });

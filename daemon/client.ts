@@ -90,8 +90,9 @@ type Pending = {
 /** One connection to a daemon; runs may overlap on it. */
 export class Client {
   readonly #pending = new Map<number, Pending>();
-  readonly #reader = new FrameReader();
+  #reader = new FrameReader();
   #transport!: Transport;
+  #path = "";
   #nextId = 1;
   #closed: Error | undefined;
 
@@ -134,6 +135,12 @@ export class Client {
     body?: Uint8Array,
     onStart?: (frame: Frame) => void,
   ): Promise<Frame> {
+    // The daemon closes idle connections (docs/protocol.md): connect again.
+    if (
+      this.#closed instanceof DaemonError && this.#closed.kind === "timeout"
+    ) {
+      await this.#open();
+    }
     if (this.#closed) throw this.#closed;
     const id = this.#nextId++;
     const reply = new Promise<Frame>((resolve, reject) => {
@@ -246,18 +253,28 @@ export class Client {
   /** @internal */
   static async open(path: string): Promise<Client> {
     const client = new Client();
-    const closed = () =>
-      client.#fail(
-        new DaemonError(
-          "the daemon closed the connection",
-          "closed",
-          3,
-        ),
-      );
-    client.#transport = "Deno" in globalThis
-      ? await denoTransport(path, (b) => client.#receive(b), closed)
-      : await nodeTransport(path, (b) => client.#receive(b), closed);
+    client.#path = path;
+    await client.#open();
     return client;
+  }
+
+  async #open(): Promise<void> {
+    const reader = new FrameReader();
+    const closed = () => {
+      if (this.#reader !== reader) return; // an earlier connection's end
+      this.#fail(
+        new DaemonError("the daemon closed the connection", "closed", 3),
+      );
+    };
+    const onData = (b: Uint8Array) => {
+      if (this.#reader === reader) this.#receive(b);
+    };
+    const transport = "Deno" in globalThis
+      ? await denoTransport(this.#path, onData, closed)
+      : await nodeTransport(this.#path, onData, closed);
+    this.#reader = reader;
+    this.#transport = transport;
+    this.#closed = undefined;
   }
 }
 

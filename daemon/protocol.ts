@@ -29,9 +29,34 @@ export const LIMITS = {
   output: 4 << 20,
   /** Runs in flight on one connection. */
   runsPerConnection: 256,
-  /** Connections open at once. */
+  /** Connections open at once (`serve --max-connections`). */
   connections: 1024,
+  /** Connections one uid may have open at once (`serve --max-connections-per-uid`). */
+  connectionsPerUid: 256,
+  /**
+   * Connections over either limit that the daemon's own uid and root still
+   * get: they may ask for `status` and `stop`, nothing else.
+   */
+  controlConnections: 8,
+  /** fds received and waiting for their frame, per connection. */
+  queuedFds: 8,
+  /** Replies waiting for a peer that does not read, in bytes. */
+  outbox: 32 << 20,
+  /** Seconds to complete a frame once its first byte arrived (`serve --frame-timeout`). */
+  frameTimeout: 10,
+  /** Seconds a connection may be idle: no run, no partial frame (`serve --idle-timeout`). */
+  idleTimeout: 60,
+  /** Seconds a peer may leave replies unread before it is disconnected. */
+  writeTimeout: 30,
 } as const;
+
+/** The connection limits a daemon can be started with. */
+export interface ConnectionLimits {
+  connections: number;
+  connectionsPerUid: number;
+  frameTimeout: number;
+  idleTimeout: number;
+}
 
 /** `$XDG_RUNTIME_DIR/landlockd.sock`, or undefined when that is unset. */
 export function defaultSocketPath(

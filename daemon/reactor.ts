@@ -16,8 +16,11 @@ import { O_CLOEXEC } from "../syscalls/constants.ts";
 
 /** `EPOLLIN`: readable (or at end of file, or hung up). */
 export const EPOLLIN = 0x1;
+/** `EPOLLOUT`: writable. */
+export const EPOLLOUT = 0x4;
 const EPOLL_CTL_ADD = 1;
 const EPOLL_CTL_DEL = 2;
+const EPOLL_CTL_MOD = 3;
 const EFD_CLOEXEC = O_CLOEXEC;
 const NR_EVENTFD2 = NR.eventfd2;
 
@@ -49,6 +52,18 @@ export class Reactor {
     );
     unwrap(r, "epoll_ctl(ADD)", String(fd));
     this.#handlers.set(fd, handler);
+  }
+
+  /** Changes what `fd` is watched for (hang-ups and errors always are). */
+  modify(fd: number, events: number): void {
+    if (!this.#handlers.has(fd)) return;
+    const r = daemonLibrary().ll_poll_ctl(
+      this.#epfd,
+      EPOLL_CTL_MOD,
+      fd,
+      events,
+    );
+    unwrap(r, "epoll_ctl(MOD)", String(fd));
   }
 
   /** Stops watching `fd`; call before closing it. */

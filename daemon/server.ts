@@ -26,12 +26,24 @@ import type { ExitStatus } from "../syscalls/process.ts";
 import { close, rawSyscall } from "../syscalls/sys.ts";
 import { daemonLibrary, NR } from "../ffi/mod.ts";
 import { VERSION } from "../version.ts";
-import { teeAudit } from "./audit.ts";
+import { nonBlocking, teeAudit } from "./audit.ts";
 import { BrokerPool } from "./broker_pool.ts";
 import { captureStdio, type Output } from "./capture.ts";
+import {
+  ClientConn,
+  PAUSE_READING_BYTES,
+  refuseConnection,
+} from "./connection.ts";
+import {
+  checkInterval,
+  type Deadlines,
+  expired,
+  expiredMessage,
+} from "./deadlines.ts";
 import { type Hardening, inspectorSignalRearmed } from "./harden.ts";
 import { PolicyCache } from "./policies.ts";
 import {
+  type ConnectionLimits,
   encodeFrame,
   fdsFor,
   type Frame,
@@ -44,7 +56,6 @@ import {
 import { EPOLLIN, Reactor } from "./reactor.ts";
 import {
   acceptNow,
-  Conn,
   type Peer,
   peerOf,
   setNonBlocking,
@@ -53,6 +64,8 @@ import {
 
 const SIGKILL = 9;
 const EAGAIN = 11;
+/** Frames of one connection handled in a row before the others' turn. */
+const FRAMES_PER_TURN = 8;
 
 /** How the daemon was started. */
 export interface DaemonOptions {
@@ -69,13 +82,15 @@ export interface DaemonOptions {
   hardening: Hardening;
   /** Grace for SIGTERM and SIGINT, in seconds. */
   grace: number;
+  /** Connection limits and deadlines other than LIMITS' defaults. */
+  limits?: Partial<ConnectionLimits>;
 }
 
 /** One run in flight. */
 interface ActiveRun {
   key: string;
   id: number;
-  conn: Conn;
+  conn: ClientConn;
   peer: Peer;
   policy: string;
   argv0: string;
@@ -89,9 +104,17 @@ interface ActiveRun {
 
 /** Who a connection belongs to. */
 interface Client {
-  conn: Conn;
+  conn: ClientConn;
   peer: Peer;
   runs: Map<number, ActiveRun>;
+  /** Frames read and not yet handled (reading pauses while replies wait). */
+  backlog: Frame[];
+  /** The peer has closed its side. */
+  eof: boolean;
+  /** Over a connection limit: the owner or root, for `status` and `stop`. */
+  control: boolean;
+  /** Whether it still holds its slot (see #uncount). */
+  counted: boolean;
   /** Set once the connection is ending. */
   gone?: Promise<void>;
 }
@@ -107,7 +130,14 @@ export class Daemon {
   readonly #clients = new Set<Client>();
   readonly #started = Date.now();
   readonly #uid = Deno.uid() ?? 0;
-  readonly #stopWaiters: { conn: Conn; id: number }[] = [];
+  readonly #stopWaiters: { conn: ClientConn; id: number }[] = [];
+  readonly #limits: ConnectionLimits & Deadlines;
+  /** Open connections per peer uid, control connections not counted. */
+  readonly #perUid = new Map<number, number>();
+  #control = 0;
+  #normal = 0;
+  /** Connections with frames left for a later turn. */
+  readonly #waiting = new Set<Client>();
   #serial = 0;
   #stopping: Promise<void> | undefined;
   #stopNow: (() => void) | undefined;
@@ -122,6 +152,14 @@ export class Daemon {
 
   constructor(opts: DaemonOptions) {
     this.#opts = opts;
+    this.#limits = {
+      connections: LIMITS.connections,
+      connectionsPerUid: LIMITS.connectionsPerUid,
+      frameTimeout: LIMITS.frameTimeout,
+      idleTimeout: LIMITS.idleTimeout,
+      writeTimeout: LIMITS.writeTimeout,
+      ...opts.limits,
+    };
     setNonBlocking(opts.listenFd);
     this.#audit = opts.auditFd >= 0
       ? auditToFd(opts.auditFd)
@@ -158,8 +196,13 @@ export class Daemon {
         });
       }
     }, 500);
+    const deadlines = setInterval(
+      () => this.#deadlines(),
+      checkInterval(this.#limits),
+    );
     await this.#reactor.run();
     clearInterval(watchdog);
+    clearInterval(deadlines);
     await this.#stopping;
     Deno.removeSignalListener("SIGTERM", onSignal);
     Deno.removeSignalListener("SIGINT", onSignal);
@@ -187,25 +230,88 @@ export class Daemon {
       }
       if (fd < 0) return;
       if (this.#stopping) close(fd);
-      else if (this.#clients.size >= LIMITS.connections) this.#tooMany(fd);
       else this.#connection(fd);
     }
   }
 
-  /** Refuses a connection over the limit, with a reason. */
-  #tooMany(fd: number): void {
-    this.#totals.refused++;
-    const conn = new Conn(fd);
-    conn.send(encodeFrame({
-      type: "error",
-      error: "limit",
-      message:
-        `the daemon has ${LIMITS.connections} connections open; try again later`,
-      exit_code: EXIT.DAEMON,
-    })).then(() => {
-      conn.shutdown();
-      conn.release();
-    });
+  /**
+   * Why a new connection of `peer` is over a limit, or undefined. Each
+   * uid has its own limit below the global one, so no one uid can fill
+   * the daemon; the daemon's uid and root then still get a control slot.
+   */
+  #overLimit(peer: Peer): string | undefined {
+    const { connections, connectionsPerUid } = this.#limits;
+    if (this.#normal >= connections) {
+      return `the daemon has ${connections} connections open; try again later`;
+    }
+    if ((this.#perUid.get(peer.uid) ?? 0) >= connectionsPerUid) {
+      return `uid ${peer.uid} has ${connectionsPerUid} connections open, the limit per uid; try again later`;
+    }
+    return undefined;
+  }
+
+  /**
+   * Whether a control slot is free, freeing one if need be: the oldest
+   * control connection with no request in hand makes way, so a flood of
+   * connections by the daemon's own uid cannot keep `stop` out.
+   */
+  #controlSlot(): boolean {
+    if (this.#control < LIMITS.controlConnections) return true;
+    for (const client of this.#clients) {
+      if (!client.control || client.gone || client.backlog.length) continue;
+      client.conn.send(encodeFrame({
+        type: "error",
+        error: "limit",
+        message: "a newer control connection took this one's slot",
+        exit_code: EXIT.DAEMON,
+      }));
+      this.#uncount(client);
+      this.#disconnect(client);
+      return true;
+    }
+    return false;
+  }
+
+  /** Checks every connection's deadlines (daemon/deadlines.ts). */
+  #deadlines(): void {
+    const now = performance.now();
+    for (const client of this.#clients) {
+      const { conn } = client;
+      // A control connection is for one quick question.
+      const limits = client.control
+        ? { ...this.#limits, idleTimeout: this.#limits.frameTimeout }
+        : this.#limits;
+      const why = expired(
+        {
+          partialSince: conn.partialSince,
+          lastActive: conn.lastActive,
+          lastWrite: conn.lastWrite,
+          queued: conn.queued,
+          busy: client.runs.size + client.backlog.length,
+        },
+        limits,
+        now,
+      );
+      if (!why || (client.gone && why !== "write")) continue;
+      if (why === "write") {
+        conn.shutdown(); // the peer does not read: nothing more is sent
+      } else {
+        conn.send(encodeFrame({
+          type: "error",
+          error: "timeout",
+          message: expiredMessage(why, limits),
+          exit_code: EXIT.DAEMON,
+        }));
+      }
+      this.#audit.emit("daemon", "daemon.request", {
+        peer_pid: client.peer.pid,
+        peer_uid: client.peer.uid,
+        type: "invalid",
+        accepted: false,
+        error: expiredMessage(why, limits),
+      });
+      this.#disconnect(client);
+    }
   }
 
   /** Resolves with the exit status once the reactor sees `pidfd` ready. */
@@ -299,12 +405,11 @@ export class Daemon {
 
   #connection(fd: number): void {
     this.#totals.connections++;
-    const conn = new Conn(fd);
     let peer: Peer;
     try {
       peer = peerOf(fd);
     } catch {
-      conn.release();
+      close(fd);
       return;
     }
     const allowed = this.#allowed(peer);
@@ -316,32 +421,68 @@ export class Daemon {
     });
     if (!allowed) {
       this.#totals.refused++;
-      conn.send(encodeFrame({
-        type: "error",
-        error: "refused",
-        message:
-          `uid ${peer.uid} may not use this landlockd daemon (it serves uid ${this.#uid}; see serve --allow-uid and --allow-gid)`,
-        exit_code: EXIT.DAEMON,
-      })).then(() => {
-        conn.shutdown();
-        conn.release();
-      });
+      refuseConnection(
+        fd,
+        encodeFrame({
+          type: "error",
+          error: "refused",
+          message:
+            `uid ${peer.uid} may not use this landlockd daemon (it serves uid ${this.#uid}; see serve --allow-uid and --allow-gid)`,
+          exit_code: EXIT.DAEMON,
+        }),
+      );
       return;
     }
-    const client: Client = { conn, peer, runs: new Map() };
+    const over = this.#overLimit(peer);
+    const control = over !== undefined &&
+      (peer.uid === this.#uid || peer.uid === 0) && this.#controlSlot();
+    if (over !== undefined && !control) {
+      this.#totals.refused++;
+      refuseConnection(
+        fd,
+        encodeFrame({
+          type: "error",
+          error: "limit",
+          message: over,
+          exit_code: EXIT.DAEMON,
+        }),
+      );
+      return;
+    }
+    if (control) this.#control++;
+    else {
+      this.#normal++;
+      this.#perUid.set(peer.uid, (this.#perUid.get(peer.uid) ?? 0) + 1);
+    }
+    const client: Client = {
+      conn: undefined as unknown as ClientConn,
+      peer,
+      runs: new Map(),
+      backlog: [],
+      eof: false,
+      control,
+      counted: true,
+    };
+    client.conn = new ClientConn(fd, this.#reactor, {
+      readable: () => this.#readable(client),
+      drained: () => {
+        if (!client.conn.isReading) this.#work(client);
+      },
+      overflow: () => this.#disconnect(client),
+    });
     this.#clients.add(client);
-    this.#reactor.add(fd, EPOLLIN, () => this.#readable(client));
   }
 
   /** The client's socket is ready: handle its frames, or its departure. */
   #readable(client: Client): void {
     const { conn, peer } = client;
     try {
+      // A hang-up while reading is paused: the peer is gone.
+      if (!conn.isReading) return this.#disconnect(client);
       const { frames, eof } = conn.readNow();
-      for (const frame of frames) {
-        if (!conn.closed) this.#request(client, frame);
-      }
-      if (eof || conn.closed) this.#disconnect(client);
+      client.backlog.push(...frames);
+      client.eof ||= eof;
+      this.#work(client);
     } catch (e) {
       // A frame that cannot be read: say why, then end this connection only.
       this.#totals.protocol_errors++;
@@ -363,19 +504,68 @@ export class Daemon {
     }
   }
 
-  /** Ends a connection: its sandboxes are killed, then its fd is closed. */
+  /**
+   * Handles the frames read, one at a time; while more than
+   * PAUSE_READING_BYTES of replies wait, reading pauses until they are
+   * written. fds that no frame took are closed once no frame is half-read.
+   */
+  #work(client: Client): void {
+    const { conn } = client;
+    let handled = 0;
+    while (client.backlog.length && !conn.closed) {
+      if (conn.queued > PAUSE_READING_BYTES) return conn.reading(false);
+      if (handled++ === FRAMES_PER_TURN) {
+        // Others' turn: the rest waits, and so does reading.
+        conn.reading(false);
+        return this.#later(client);
+      }
+      this.#request(client, client.backlog.shift()!);
+    }
+    if (!conn.closed && conn.partial === 0) conn.dropFds();
+    if (!conn.closed) conn.reading(true);
+    if (client.eof || conn.closed) this.#disconnect(client);
+  }
+
+  /** Continues `client`'s backlog after the other connections' turns. */
+  #later(client: Client): void {
+    this.#waiting.add(client);
+    if (this.#waiting.size > 1) return;
+    setTimeout(() => {
+      const turn = [...this.#waiting];
+      this.#waiting.clear();
+      for (const c of turn) if (!c.gone) this.#work(c);
+    }, 0);
+  }
+
+  /**
+   * Ends a connection: replies already queued are written (within the
+   * write deadline), its sandboxes are killed, then its fd is closed.
+   */
   #disconnect(client: Client): void {
     if (client.gone) return;
     const { conn } = client;
-    this.#reactor.remove(conn.fd);
+    conn.end();
+    client.backlog.length = 0;
     client.gone = (async () => {
       await conn.flush();
       conn.shutdown();
       for (const run of client.runs.values()) this.#kill(run);
       await Promise.all([...client.runs.values()].map((r) => r.done));
       this.#clients.delete(client);
+      this.#uncount(client);
       conn.release();
     })();
+  }
+
+  /** Gives back the slot a connection took (once). */
+  #uncount(client: Client): void {
+    if (!client.counted) return;
+    client.counted = false;
+    if (client.control) return void this.#control--;
+    this.#normal--;
+    const n = (this.#perUid.get(client.peer.uid) ?? 1) - 1;
+    if (n > 0) this.#perUid.set(client.peer.uid, n);
+    else this.#perUid.delete(client.peer.uid);
   }
 
   /** Handles one frame; never throws (a bad frame ends the connection). */
@@ -406,7 +596,7 @@ export class Daemon {
       }));
       // A malformed request leaves the stream's state unknown (fds may be
       // queued for it): end the connection, keep the daemon serving.
-      conn.shutdown();
+      conn.end();
       return;
     }
     const refuse = (error: string, message: string) => {
@@ -426,6 +616,13 @@ export class Daemon {
         exit_code: EXIT.DAEMON,
       }));
     };
+    if (client.control && req.type !== "status" && req.type !== "stop") {
+      if (req.type === "run") conn.dropFds();
+      return refuse(
+        "limit",
+        "the daemon is at its connection limit: this connection may only ask for status and stop",
+      );
+    }
     switch (req.type) {
       case "status":
         conn.send(
@@ -473,7 +670,7 @@ export class Daemon {
               fdsFor(req)
             } file descriptors passed with its frame (SCM_RIGHTS)`,
           );
-          conn.shutdown();
+          conn.end();
           return;
         }
         if (this.#stopping) {
@@ -523,6 +720,7 @@ export class Daemon {
         run.done = this.#run(run, req, fds, frame.body).finally(() => {
           client.runs.delete(req.id);
           this.#runs.delete(run.key);
+          conn.lastActive = performance.now();
         });
         return;
       }
@@ -547,7 +745,10 @@ export class Daemon {
     const [stdio, auditFd] = req.stdio === "fds"
       ? [fds.slice(0, 3) as [number, number, number], fds[3] ?? -1]
       : [undefined, -1];
-    const auditFds = [this.#opts.auditFd, auditFd].filter((fd) => fd >= 0);
+    // A client's audit fd never blocks the daemon: a pipe its client does
+    // not read loses events instead (O_NONBLOCK; no effect on files).
+    const clientAudit = auditFd >= 0 && nonBlocking(auditFd) ? auditFd : -1;
+    const auditFds = [this.#opts.auditFd, clientAudit].filter((fd) => fd >= 0);
     const jobId = req.env.LANDLOCKD_JOB_ID || undefined;
     // A root daemon runs another user's commands as that user.
     const ids = this.#uid === 0 && run.peer.uid !== 0
@@ -660,7 +861,7 @@ export class Daemon {
   }
 
   #sendExit(
-    conn: Conn,
+    conn: ClientConn,
     id: number,
     status: ExitStatus,
     exitCode: number,

@@ -15,7 +15,7 @@ const COMMON = ["-O2", "-std=gnu11", "-Wall", "-Wextra", "-Werror"];
 const TARGETS = [
   {
     output: "build/liblandlockd.so",
-    sources: ["landlockd.c", "unix_socket.c", "landlockd.h"],
+    sources: ["landlockd.c", "unix_socket.c", "watchdog.c", "landlockd.h"],
     flags: ["-fPIC", "-shared"],
   },
   {

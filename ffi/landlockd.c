@@ -1146,8 +1146,13 @@ static int32_t broker_recv(struct ll_broker *b, struct seccomp_notif *n)
 			break;
 		}
 	}
-	if (arg < 0 ||
-	    read_remote_path(n->pid, n->data.args[arg], path, sizeof(path)) < 0)
+	if (arg < 0)
+		return 1;
+	ll_watch_begin(b->listener, n->id, b->pidfd, (int32_t)n->pid);
+	int read = read_remote_path(n->pid, n->data.args[arg], path,
+				    sizeof(path));
+	ll_watch_end();
+	if (read < 0)
 		return 1;
 	if (!is_simple_absolute(path) || under_prefix(path, b->prefixes)) {
 		/* Hand the path over: JavaScript need not read it again. */

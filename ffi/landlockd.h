@@ -246,6 +246,24 @@ int32_t ll_poll_wait(int32_t epfd, uint32_t *out, uint32_t max,
 int64_t ll_syscall(int64_t nr, int64_t a0, int64_t a1, int64_t a2, int64_t a3,
 		   int64_t a4, int64_t a5);
 
+/*
+ * The remote-read watchdog (ffi/watchdog.c). A broker thread takes a slot
+ * (ll_watch_thread: its index, or -ENOSPC past LL_WATCH_SLOTS threads) and
+ * brackets each read of a sandbox's memory with ll_watch_begin/end; after
+ * ll_watchdog_start(deadline_ms), a read waiting longer than the deadline
+ * gets its sandbox killed (the run's pidfd, and the calling task while the
+ * notification id is still pending), again every deadline while it waits.
+ */
+#define LL_WATCH_SLOTS 256
+int32_t ll_watch_thread(void);
+void ll_watch_begin(int32_t listener, uint64_t id, int32_t pidfd, int32_t pid);
+void ll_watch_end(void);
+/* How long the slot's current read has waited, in ms (0: none). */
+int64_t ll_watch_busy_ms(int32_t slot);
+/* How many times the watchdog killed for the slot's reads. */
+uint32_t ll_watch_kills(int32_t slot);
+int32_t ll_watchdog_start(int32_t deadline_ms);
+
 /* Forward the listed signals to the child once ll_forward_to() names it. */
 int32_t ll_forward_signals(const int32_t *sigs, uint32_t n);
 void ll_forward_to(int32_t pidfd);

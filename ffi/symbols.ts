@@ -33,6 +33,17 @@ export const symbols = {
   ll_forward_to: { parameters: ["i32"], result: "void" },
   /** uint32_t ll_forwarded(int32_t sig); */
   ll_forwarded: { parameters: ["i32"], result: "u32" },
+  /** int32_t ll_watch_thread(void); this thread's watchdog slot. */
+  ll_watch_thread: { parameters: [], result: "i32" },
+  /** void ll_watch_begin(int32_t listener, uint64_t id, int32_t pidfd,
+   *  int32_t pid); */
+  ll_watch_begin: { parameters: ["i32", "u64", "i32", "i32"], result: "void" },
+  /** void ll_watch_end(void); */
+  ll_watch_end: { parameters: [], result: "void" },
+  /** uint32_t ll_watch_kills(int32_t slot); */
+  ll_watch_kills: { parameters: ["i32"], result: "u32" },
+  /** int32_t ll_watchdog_start(int32_t deadline_ms); */
+  ll_watchdog_start: { parameters: ["i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The libc functions needed before landlockd's own library is loaded. */
@@ -59,6 +70,10 @@ export const daemonSymbols = {
     parameters: ["i32", "buffer", "buffer", "u32"],
     result: "i32",
   },
+  /** int64_t ll_watch_busy_ms(int32_t slot); */
+  ll_watch_busy_ms: { parameters: ["i32"], result: "i64" },
+  ll_watch_kills: symbols.ll_watch_kills,
+  ll_watchdog_start: symbols.ll_watchdog_start,
   /** int32_t ll_wait_now(int32_t pidfd); -EAGAIN while it runs. */
   ll_wait_now: { parameters: ["i32"], result: "i32" },
   /** int32_t ll_reach_as(uint32_t uid, uint32_t gid, const uint32_t *groups,

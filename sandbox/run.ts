@@ -336,11 +336,19 @@ export async function serveBroker(
   audit: AuditSink,
 ): Promise<void> {
   const served = await openBroker(broker, arch, fds, audit);
-  disarmInspectorSignal(); // the await above ran the event loop
+  const { notify, broker: brokerModule } = await brokerModules();
+  const slot = notify.watchRemoteReads();
+  const kills = notify.watchdogKills(slot);
+  disarmInspectorSignal(); // the awaits above ran the event loop
   try {
     served.serve();
   } finally {
     closeBrokerFds(fds);
+  }
+  if (notify.watchdogKills(slot) !== kills) {
+    throw new brokerModule.BrokerError(
+      `broker failed, sandbox killed: reading its memory waited longer than ${notify.REMOTE_READ_DEADLINE_MS} ms (a page held back with userfaultfd?)`,
+    );
   }
 }
 

@@ -198,6 +198,45 @@ export class Listener {
     if (r >= 0) this.succeed(id, BigInt(r));
     return r;
   }
+
+  /**
+   * Runs `read` (a read of the task's memory) under the remote-read
+   * watchdog: if it waits longer than {@link REMOTE_READ_DEADLINE_MS}
+   * (a userfaultfd page), the sandbox is killed, which ends the read.
+   */
+  watched<T>(n: Notification, read: () => T): T {
+    const lib = library();
+    lib.ll_watch_begin(this.fd, n.id, this.pidfd, n.pid);
+    try {
+      return read();
+    } finally {
+      lib.ll_watch_end();
+    }
+  }
+}
+
+/**
+ * How long a broker waits for one read of a sandbox's memory before the
+ * watchdog kills that sandbox (ffi/watchdog.c). A read takes microseconds;
+ * only a page the sandbox holds back with userfaultfd (or a swap-in slower
+ * than this) waits longer.
+ */
+export const REMOTE_READ_DEADLINE_MS = 1000;
+
+/**
+ * Starts the remote-read watchdog (once per process) and gives the calling
+ * thread a slot in it; returns the slot. Every thread that serves brokers
+ * calls this first.
+ */
+export function watchRemoteReads(): number {
+  const lib = library();
+  unwrap(lib.ll_watchdog_start(REMOTE_READ_DEADLINE_MS), "start the watchdog");
+  return unwrap(lib.ll_watch_thread(), "take a watchdog slot");
+}
+
+/** How many times the watchdog killed for reads of `slot`'s thread. */
+export function watchdogKills(slot: number): number {
+  return library().ll_watch_kills(slot);
 }
 
 const PAGE = 4096;

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { connect, DaemonError } from "../mod.ts";
-import { encodeFrame, LIMITS, PREFIX } from "../daemon/protocol.ts";
+import { encodeFrame, PREFIX } from "../daemon/protocol.ts";
 import { assertDocumented } from "./audit_schema.ts";
 import { childrenOf, fdCount, startDaemon } from "./daemon_helpers.ts";
 import { ROOT, tempDir } from "./helpers.ts";
@@ -406,12 +406,12 @@ function nodeBinary(): string | undefined {
 
 Deno.test({
   name:
-    "daemon: connections over the limit get a limit error; those within keep working",
+    "daemon: over the connection limit the owner still gets status (not runs); closed connections are released",
   ...opts,
   fn: async () => {
-    const d = await startDaemon();
+    const d = await startDaemon({ args: ["--max-connections", "64"] });
     const open: Deno.UnixConn[] = [];
-    while (open.length < LIMITS.connections) {
+    while (open.length < 64) {
       try {
         open.push(await Deno.connect({ transport: "unix", path: d.socket }));
       } catch (e) {
@@ -420,11 +420,29 @@ Deno.test({
         await new Promise((r) => setTimeout(r, 10));
       }
     }
-    // The daemon has taken them all once a status on the last one answers.
-    const replies = await raw(d.socket, encodeFrame({ type: "status", id: 1 }));
-    assert.equal(replies.length, 1);
-    assert.equal(replies[0].error, "limit");
-    assert.match(String(replies[0].message), /1024 connections open/);
+    // Over the limit, the daemon's own uid gets a control connection:
+    // status answers, a run is refused; a bad frame then ends it.
+    const replies = await raw(
+      d.socket,
+      new Uint8Array([
+        ...encodeFrame({ type: "status", id: 1 }),
+        ...encodeFrame({
+          type: "run",
+          id: 2,
+          policy: { name: "p", text: CI_DEFAULT },
+          argv: ["true"],
+          env: {},
+          cwd: "/",
+          stdio: "capture",
+        }),
+        ...encodeFrame({ type: "bogus", id: 3 }),
+      ]),
+    );
+    assert.equal(replies.length, 3);
+    assert.equal(replies[0].type, "status");
+    assert.equal(replies[1].error, "limit");
+    assert.match(String(replies[1].message), /only ask for status and stop/);
+    assert.equal(replies[2].error, "protocol");
     open.forEach((c) => c.close());
     // Closed ones are released: a new client is served again.
     let client;
