@@ -106,7 +106,7 @@ function run(cmd: string, args: string[], cwd?: string): Run {
     return {
       ok: o.success,
       out: dec.decode(o.stdout),
-      err: dec.decode(o.stderr).trim(),
+      err: dec.decode(o.stderr).trim() || `exit status ${o.code}`,
     };
   } catch (e) {
     return { ok: false, out: "", err: `${cmd}: ${(e as Error).message}` };
@@ -138,24 +138,42 @@ function aptOptions(cache: string): string[] {
   return Object.entries(opts).flatMap(([k, v]) => ["-o", `${k}=${v}`]);
 }
 
-/** Kernels unpacked by an earlier run, newest first per series. */
+/** What kernel.json keeps beside each unpacked vmlinuz. */
+type Meta = Pick<Kernel, "series" | "pkg" | "version" | "release">;
+
+/** The kernel unpacked in `dir`, if that finished. */
+function readCached(dir: string): Kernel | undefined {
+  try {
+    const meta: Meta = JSON.parse(Deno.readTextFileSync(`${dir}/kernel.json`));
+    const vmlinuz = `${dir}/vmlinuz`;
+    Deno.statSync(vmlinuz);
+    return { ...meta, vmlinuz, abi: abiOfSeries(meta.series) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Kernels unpacked by an earlier run, newest first. */
 function cachedKernels(cache: string): Kernel[] {
   const found: Kernel[] = [];
   try {
     for (const e of Deno.readDirSync(`${cache}/kernels`)) {
-      const dir = `${cache}/kernels/${e.name}`;
-      try {
-        const meta = JSON.parse(Deno.readTextFileSync(`${dir}/kernel.json`));
-        Deno.statSync(meta.vmlinuz);
-        found.push(meta);
-      } catch {
-        // an unfinished unpack: ignore it
-      }
+      const k = readCached(`${cache}/kernels/${e.name}`);
+      if (k) found.push(k);
     }
   } catch {
     // no cache yet
   }
   return found.sort((a, b) => compareReleases(b.release, a.release));
+}
+
+/** Removes the cached kernels of `k`'s series that `k` supersedes. */
+function pruneOlder(cache: string, k: Kernel): void {
+  for (const old of cachedKernels(cache)) {
+    if (old.series === k.series && old.release !== k.release) {
+      Deno.removeSync(`${cache}/kernels/${old.release}`, { recursive: true });
+    }
+  }
 }
 
 /** Downloads and unpacks one package into the cache; returns its kernel. */
@@ -167,13 +185,8 @@ function fetchKernel(
   series: string,
 ): Kernel | string {
   const dir = `${cache}/kernels/${release}`;
-  try {
-    const meta = JSON.parse(Deno.readTextFileSync(`${dir}/kernel.json`));
-    Deno.statSync(meta.vmlinuz);
-    return meta;
-  } catch {
-    // not cached yet
-  }
+  const cached = readCached(dir);
+  if (cached) return cached;
   const work = Deno.makeTempDirSync({ dir: cache, prefix: "download-" });
   try {
     const dl = run("apt-get", [...apt, "-qq", "download", pkg], work);
@@ -187,16 +200,9 @@ function fetchKernel(
     Deno.mkdirSync(dir, { recursive: true });
     Deno.renameSync(`${work}/root/boot/vmlinuz-${release}`, `${dir}/vmlinuz`);
     Deno.renameSync(`${work}/root/boot/config-${release}`, `${dir}/config`);
-    const kernel: Kernel = {
-      series,
-      pkg,
-      version,
-      release,
-      vmlinuz: `${dir}/vmlinuz`,
-      abi: abiOfSeries(series),
-    };
-    Deno.writeTextFileSync(`${dir}/kernel.json`, JSON.stringify(kernel));
-    return kernel;
+    const meta: Meta = { series, pkg, version, release };
+    Deno.writeTextFileSync(`${dir}/kernel.json`, JSON.stringify(meta));
+    return readCached(dir) ?? `unpacking ${deb.name} left no kernel`;
   } finally {
     Deno.removeSync(work, { recursive: true });
   }
@@ -243,7 +249,10 @@ export function catalogue(): Catalogue {
   for (const [series, { pkg, release }] of newest) {
     const k = fetchKernel(cache, apt, pkg, release, series);
     if (typeof k === "string") problems.push(k);
-    else kernels.push(k);
+    else {
+      kernels.push(k);
+      pruneOlder(cache, k);
+    }
   }
   // Offline, or a download failed: whatever series the cache still has.
   for (const k of cachedKernels(cache)) {
