@@ -73,7 +73,7 @@ export function abiOfSeries(series: string): number {
 }
 
 /** Compares release strings by their numbers: 6.1.0-9 < 6.1.0-57. */
-function compareReleases(a: string, b: string): number {
+export function compareReleases(a: string, b: string): number {
   const na = a.match(/\d+/g)!.map(Number);
   const nb = b.match(/\d+/g)!.map(Number);
   for (let i = 0; i < Math.max(na.length, nb.length); i++) {
