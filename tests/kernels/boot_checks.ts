@@ -87,6 +87,9 @@ function booted(k: Kernel): Promise<Boot> {
       console.log(
         `${k.release}: VM ran ${r.ms} ms (checks ${inVm} ms in the guest)`,
       );
+      for (const x of r.results.values()) {
+        console.log(`  ${(x.ms / 1000).toFixed(1)} s  ${x.name.slice(0, 70)}`);
+      }
       return r;
     })();
     boots.set(k.release, b);
