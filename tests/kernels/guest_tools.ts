@@ -1,8 +1,9 @@
 /**
  * What the checks use inside the virtual machine: run landlockd as root or
  * as nobody, build a fresh directory tree with the probe, write a policy.
- * Nothing here is called on the host (tests/helpers.ts is the host's
- * counterpart; it is not imported because it probes the host at load time).
+ * Only `probeResults` is also used on the host. tests/helpers.ts is the
+ * host suite's counterpart; it is not imported because it probes the host
+ * (setpriv, a copy of the repository) when it loads.
  *
  * @module
  */
