@@ -16,7 +16,10 @@ const TARGETS = [
   {
     output: "build/liblandlockd.so",
     sources: ["landlockd.c", "unix_socket.c", "watchdog.c", "landlockd.h"],
-    flags: ["-fPIC", "-shared"],
+    // nodelete: the broker watchdog's thread runs in this library until the
+    // process ends, so closing it (Deno does at runtime teardown) must not
+    // unmap the code under that thread.
+    flags: ["-fPIC", "-shared", "-pthread", "-Wl,-z,nodelete"],
   },
   {
     output: "build/probe",
@@ -42,7 +45,11 @@ const cc = Deno.env.get("CC") ?? "cc";
 Deno.mkdirSync(path("build/"), { recursive: true });
 for (const t of TARGETS) {
   const out = path(t.output);
-  const newest = Math.max(...t.sources.map((s) => mtime(path(s))));
+  // This file too: a changed flag rebuilds.
+  const newest = Math.max(
+    mtime(new URL(import.meta.url).pathname),
+    ...t.sources.map((s) => mtime(path(s))),
+  );
   if (newest <= mtime(out)) continue;
   const cfiles = t.sources.filter((s) => s.endsWith(".c")).map(path);
   let result;
