@@ -6,16 +6,19 @@
  */
 
 import assert from "node:assert/strict";
+import { sharedCopy, starterWritable } from "./shared_copy.ts";
 
 /** The repository root. */
 export const ROOT = new URL("../", import.meta.url).pathname;
 
 /**
- * Where sandboxed runs find landlockd and the probe: the repository, or,
- * when `nobody` cannot read it (a checkout under a private home), a
- * world-readable copy, so the unprivileged tests still run.
+ * Where sandboxed runs find landlockd and the probe: the repository, or a
+ * world-readable copy (tests/shared_copy.ts) when `nobody` cannot read it
+ * (a checkout under a private home), or when the starter policies could
+ * write it (a clone under /tmp: landlockd refuses to run from there).
  */
 export const RUN_ROOT: string = (() => {
+  if (starterWritable(ROOT)) return sharedCopy("repo", ROOT);
   if (Deno.uid() !== 0) return ROOT;
   const probe = new Deno.Command("setpriv", {
     args: [
@@ -27,22 +30,26 @@ export const RUN_ROOT: string = (() => {
       `${ROOT}main.ts`,
     ],
   }).outputSync();
-  if (probe.success) return ROOT;
-  // Not under /tmp: run refuses policies (ci-default) that can write it.
-  const copy = `${
-    Deno.makeTempDirSync({ dir: "/var/lib", prefix: "landlockd-repo-" })
-  }/`;
-  Deno.chmodSync(copy, 0o755);
-  new Deno.Command("cp", { args: ["-a", `${ROOT}.`, copy] }).outputSync();
-  new Deno.Command("chmod", { args: ["-R", "a+rX", copy] }).outputSync();
-  globalThis.addEventListener("unload", () => {
-    try {
-      Deno.removeSync(copy, { recursive: true });
-    } catch {
-      // best effort
-    }
-  });
-  return copy;
+  return probe.success ? ROOT : sharedCopy("repo", ROOT);
+})();
+
+/**
+ * The DENO_DIR landlockd runs with in tests: the caller's, or a copy of it
+ * when the starter policies could write it (`DENO_DIR=$(mktemp -d)`).
+ */
+const DENO_DIR: string | undefined = (() => {
+  const dir = Deno.env.get("DENO_DIR") ??
+    `${
+      Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME") ?? "/"}/.cache`
+    }/deno`;
+  let exists = true;
+  try {
+    Deno.statSync(dir);
+  } catch {
+    exists = false;
+  }
+  if (!exists || !starterWritable(dir)) return Deno.env.get("DENO_DIR");
+  return sharedCopy("deno", `${dir}/`);
 })();
 
 /** The static probe built by `deno task build` (ffi/probe.c). */
@@ -115,9 +122,12 @@ export function landlockdCommand(
     env.HOME = NOBODY_HOME;
     env.DENO_DIR = opts.env?.DENO_DIR ?? `${NOBODY_HOME}/deno`;
   } else {
-    for (const k of ["HOME", "DENO_DIR", "XDG_CACHE_HOME"]) {
+    for (const k of ["HOME", "XDG_CACHE_HOME"]) {
       const v = Deno.env.get(k);
       if (v !== undefined && !(k in env)) env[k] = v;
+    }
+    if (DENO_DIR !== undefined && !("DENO_DIR" in env)) {
+      env.DENO_DIR = DENO_DIR;
     }
   }
   const stdio = opts.stdio ?? "piped";
