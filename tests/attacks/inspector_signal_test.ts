@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { ROOT, tempDir } from "./helpers.ts";
+import { ROOT, tempDir } from "../helpers.ts";
 
 Deno.test("a direct run that starts after Deno armed its SIGUSR1 inspector disarms it; the command keeps SIGUSR1", async () => {
   const script = `${tempDir()}/late_run.ts`;
