@@ -18,6 +18,7 @@ import {
   NET_RIGHT_NAMES,
   type NetRight,
 } from "./rights.ts";
+import { expandFsRights, FS_GROUP_NAMES } from "./groups.ts";
 
 /** The kernel's limit on stacked Landlock layers per process. */
 export const MAX_LAYERS = 16;
@@ -32,12 +33,16 @@ const absolutePath = z.string().check(
 );
 
 const pathList = z.array(absolutePath);
-const fsRight = z.enum(FS_RIGHT_NAMES);
+/** Rights and groups (policy/groups.ts); validated lists hold rights only. */
+const fsRights = z.array(z.enum([...FS_RIGHT_NAMES, ...FS_GROUP_NAMES])).min(1)
+  .transform(expandFsRights);
 const netRight = z.enum(NET_RIGHT_NAMES);
 
 const pathBeneathRule = z.strictObject({
   path: absolutePath.describe("Host path the rule applies to, and beneath it"),
-  allowed_access: z.array(fsRight).min(1).describe("Rights granted here"),
+  allowed_access: fsRights.describe(
+    'Rights granted here; groups "ro", "rx", "rw", "all" may stand for rights',
+  ),
   optional: z.boolean().default(false).describe(
     "Skip the rule when the path does not exist on this host (it only narrows access)",
   ),
@@ -51,11 +56,12 @@ function subsetOfHandled<R extends string>(
 ) {
   const set = new Set(handled);
   (rules ?? []).forEach((rule, i) =>
-    rule.allowed_access.forEach((right, j) => {
+    rule.allowed_access.forEach((right) => {
       if (!set.has(right)) {
         ctx.addIssue({
           code: "custom",
-          path: ["rule", i, "allowed_access", j],
+          // No index: a group in the list stands for several rights.
+          path: ["rule", i, "allowed_access"],
           message:
             `right "${right}" is not in this layer's ${handledKey}; a rule can only allow rights its layer handles`,
         });
@@ -65,8 +71,8 @@ function subsetOfHandled<R extends string>(
 }
 
 const fsLayer = z.strictObject({
-  handled_access_fs: z.array(fsRight).min(1).describe(
-    "Rights this layer denies unless a rule allows them",
+  handled_access_fs: fsRights.describe(
+    'Rights this layer denies unless a rule allows them; groups "ro", "rx", "rw", "all" may stand for rights',
   ),
   rule: z.array(pathBeneathRule).optional(),
 }).superRefine((layer, ctx) =>

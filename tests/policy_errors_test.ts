@@ -43,7 +43,7 @@ const CASES: { name: string; toml: string; message: string }[] = [
     toml:
       `version = 1\n[[fs_layer]]\nhandled_access_fs = ["read_file"]\n[[fs_layer.rule]]\npath = "/"\nallowed_access = ["read_file", "write_file"]\n`,
     message:
-      ':6: fs_layer[0].rule[0].allowed_access[1]: right "write_file" is not in this layer\'s handled_access_fs; a rule can only allow rights its layer handles',
+      ':6: fs_layer[0].rule[0].allowed_access: right "write_file" is not in this layer\'s handled_access_fs; a rule can only allow rights its layer handles',
   },
   {
     name: "a relative path",
