@@ -54,7 +54,7 @@ export function readBase(spec: string): PolicyDocument {
   const source: Source = spec.includes("/") || spec.endsWith(".toml")
     ? readPolicyFile(spec)
     : readNamedPolicy(spec);
-  const result = validatePolicy(source);
+  const result = validatePolicy(source, { resolve: true });
   if (!result.policy) throw new PolicyError(source, result.diagnostics);
   return result.policy;
 }

@@ -13,6 +13,7 @@ import { EXIT, UsageError } from "./exit_codes.ts";
 import { printError } from "./output.ts";
 import { openAudit } from "./audit_option.ts";
 import { openAuditFile } from "../audit/audit.ts";
+import { mayExtend } from "../policy/origins.ts";
 
 const OPTIONS = {
   policy: { type: "string" },
@@ -102,7 +103,13 @@ export async function main(args: string[]): Promise<number> {
   }
 
   if (values.socket !== undefined && !values["dry-run"]) {
-    return await remote(values, source, command);
+    // The daemon reads no files for a client: send it the merged policy.
+    const sent = mayExtend(source.text)
+      ? (await import(
+        new URL("../policy/flatten.ts", import.meta.url).href
+      ) as typeof import("../policy/flatten.ts")).flattenPolicy(source)
+      : source;
+    return await remote(values, sent, command);
   }
   const { runDirect }: typeof import("./run_direct.ts") = await import(
     new URL("./run_direct.ts", import.meta.url).href

@@ -10,6 +10,8 @@ import { library } from "../ffi/mod.ts";
 import { makeNonDumpable } from "../syscalls/dumpable.ts";
 import type { Source } from "../policy/diagnostic.ts";
 import { loadPolicy } from "../policy/load.ts";
+import { loadedFrom, ruleOrigins } from "../policy/origins.ts";
+import type { Policy } from "../policy/schema.ts";
 import { fitRuleToTarget } from "../policy/plan.ts";
 import { ruleTargetKind } from "../sandbox/landlock.ts";
 import { planSandbox, runPlanned, type SandboxPlan } from "../sandbox/run.ts";
@@ -23,7 +25,10 @@ async function dryRunReport(
   source: Source,
   plan: SandboxPlan,
   argv: string[],
+  policy: Policy,
 ): Promise<string> {
+  // A merged policy (extends) shows where each layer and rule was written.
+  const origins = ruleOrigins(policy);
   const describeBroker = plan.broker
     ? (await import(
       new URL("../broker/plan.ts", import.meta.url).href
@@ -33,13 +38,23 @@ async function dryRunReport(
     ...layer,
     path_beneath: layer.path_beneath.map((planned) => {
       const kind = ruleTargetKind(planned);
-      if (kind === "missing") return { ...planned, target: kind };
+      const origin = origins?.[planned.key];
+      const from = origin ? { origin } : {};
+      if (kind === "missing") return { ...planned, target: kind, ...from };
       const { rule, ignored } = fitRuleToTarget(planned, kind);
-      return { ...rule, target: kind, ...(ignored.length ? { ignored } : {}) };
+      return {
+        ...rule,
+        target: kind,
+        ...(ignored.length ? { ignored } : {}),
+        ...from,
+      };
     }),
   }));
   return stableJson({
     policy: source.name,
+    ...(origins
+      ? { extends: loadedFrom(policy).slice(1).map((s) => s.name), origins }
+      : {}),
     command: argv,
     seccomp: plan.seccomp,
     ...(plan.mounts
@@ -87,7 +102,7 @@ export async function runDirect(
     const policy = await loadPolicy(source);
     const plan = await planSandbox(policy);
     if (values["dry-run"]) {
-      console.log(await dryRunReport(source, plan, command));
+      console.log(await dryRunReport(source, plan, command, policy));
       return EXIT.OK;
     }
     report.planned(plan);

@@ -89,6 +89,31 @@ const netPortRule = z.strictObject({
   allowed_access: z.array(netRight).min(1),
 });
 
+/** `[[fs_rule]]`: a rule an extending file adds to its bases' layers. */
+export const fsRuleSchema = z.strictObject({
+  path: absolutePath.describe("Host path the rule applies to, and beneath it"),
+  allowed_access: fsRights.describe("Rights granted here"),
+  optional: z.boolean().default(false).describe(
+    "Skip the rule when the path does not exist on this host",
+  ),
+  layer: z.int().min(0).max(MAX_LAYERS - 1).optional().describe(
+    "Index of the base layer to add the rule to; default: every base layer, each with the rights it handles",
+  ),
+});
+
+/** The keys only an extending file uses (policy/extends.ts). */
+export const extendingKeys = z.strictObject({
+  extends: z.union([z.string(), z.array(z.string()).min(1)]).describe(
+    "Policies this one builds on: names (like --policy) or paths relative to this file",
+  ),
+  fs_rule: z.array(fsRuleSchema).optional().describe(
+    "Rules added to the bases' [[fs_layer]]s (widening them)",
+  ),
+  net_rule: z.array(netPortRule).optional().describe(
+    "Port rules added to the bases' [net] (widening it)",
+  ),
+});
+
 const net = z.strictObject({
   handled_access_net: z.array(netRight).min(1).describe(
     "TCP operations denied unless a rule allows the port",
@@ -190,6 +215,9 @@ const seccomp = z.strictObject({
 /** The policy document. */
 export const policySchema = z.strictObject({
   version: z.literal(1).describe("Policy format version"),
+  extends: extendingKeys.shape.extends.optional(),
+  fs_rule: extendingKeys.shape.fs_rule,
+  net_rule: extendingKeys.shape.net_rule,
   description: z.string().optional(),
   compat: z.enum(["strict", "best_effort"]).default("strict").describe(
     "strict: refuse to run when the kernel lacks a requested right; best_effort: drop it and report",

@@ -58,10 +58,13 @@ export function readNamedPolicy(name: string): Source {
   for (const dir of policySearchPath()) {
     const path = `${dir}/${file}`;
     const text = readIfExists(path);
-    if (text !== undefined) return { name: path, text };
+    if (text !== undefined) return { name: path, text, location: path };
   }
-  const text = readIfExists(new URL(file, BUILTIN_POLICIES));
-  if (text !== undefined) return { name: `policy "${name}" (built in)`, text };
+  const url = new URL(file, BUILTIN_POLICIES);
+  const text = readIfExists(url);
+  if (text !== undefined) {
+    return { name: `policy "${name}" (built in)`, text, location: url.href };
+  }
   throw new PolicyLookupError(
     `No policy named "${name}" in ${
       policySearchPath().join(", ")
@@ -72,7 +75,7 @@ export function readNamedPolicy(name: string): Source {
 /** Reads a policy file. */
 export function readPolicyFile(path: string): Source {
   try {
-    return { name: path, text: Deno.readTextFileSync(path) };
+    return { name: path, text: Deno.readTextFileSync(path), location: path };
   } catch (e) {
     const why = e instanceof Deno.errors.NotFound
       ? "No such file or directory (ENOENT)"
