@@ -18,7 +18,7 @@ Commands:
   run     run a command under a policy (directly, or --socket: by a daemon)
   lint    check a policy
   abi     show what this kernel supports
-  policy  derive a policy: from-oci (OCI config.json), from-pod (Kubernetes)
+  policy  show and list named policies; derive one: from-oci, from-pod
   k8s     inject landlockd into Kubernetes manifests
   serve   the daemon: runs commands for clients on a Unix socket
   status  show a daemon's state as JSON
