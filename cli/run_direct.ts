@@ -56,6 +56,7 @@ async function dryRunReport(
       ? { extends: loadedFrom(policy).slice(1).map((s) => s.name), origins }
       : {}),
     command: argv,
+    ...(plan.env ? { env: plan.env } : {}),
     seccomp: plan.seccomp,
     ...(plan.mounts
       ? {

@@ -82,7 +82,8 @@ export function expandPolicy(
       }
       return v;
     });
-    if (!out.startsWith("/") && !diagnostics.length) {
+    const text = path[0] === "env" && path[1] === "set"; // a value, not a path
+    if (!text && !out.startsWith("/") && !diagnostics.length) {
       diagnostics.push({
         severity: "error",
         path,

@@ -177,6 +177,32 @@ const runtime = z.strictObject({
   cwd: absolutePath.optional().describe("Working directory inside the root"),
 });
 
+const envPattern = z.string().regex(/^[A-Za-z0-9_*?]+$/, {
+  message:
+    "expected a variable name or a pattern of letters, digits, _, * and ?",
+});
+
+const env = z.strictObject({
+  clear: z.boolean().default(false).describe(
+    "Start the command from an empty environment",
+  ),
+  keep: z.array(envPattern).default([]).describe(
+    "Names or patterns (* and ?) passed on even when cleared, unset or landlockd's own",
+  ),
+  set: z.record(
+    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+      message:
+        "expected a variable name (a letter or _, then letters, digits, _)",
+    }),
+    z.string().refine((v) => !v.includes("\0"), {
+      message: "a value cannot contain a NUL byte",
+    }),
+  ).default({}).describe("Variables to set; values may use ${VAR}"),
+  unset: z.array(envPattern).default([]).describe(
+    "Names or patterns (* and ?) removed from the environment",
+  ),
+});
+
 /** Calls landlockd itself makes between installing the filter and exec. */
 /**
  * What `[seccomp] allow` may lift from the built-in baseline (lint warns
@@ -231,6 +257,9 @@ export const policySchema = z.strictObject({
   mount: mount.optional(),
   runtime: runtime.optional(),
   seccomp: seccomp.optional(),
+  env: env.optional().describe(
+    "The command's environment: clear, keep, set, unset (landlockd's own LANDLOCKD_* and LISTEN_* are always removed unless kept)",
+  ),
 }).superRefine((p, ctx) => {
   const restricts = (p.fs_layer?.length ?? 0) > 0 || p.net !== undefined ||
     p.scope?.abstract_unix_socket === true || p.scope?.signal === true ||

@@ -255,6 +255,8 @@ function describeIssue(issue: z.core.$ZodIssue, doc: unknown): Diagnostic[] {
         : "a value in range";
       return [error(path, `expected ${range}, got ${typeName(value)}`)];
     }
+    case "invalid_key":
+      return [error(path, issue.issues[0]?.message ?? issue.message)];
     default:
       return [error(path, issue.message)];
   }

@@ -12,6 +12,7 @@ import {
   planLandlock,
 } from "../policy/plan.ts";
 import type { Policy } from "../policy/schema.ts";
+import { commandEnvironment, type EnvSpec } from "../policy/env.ts";
 import { close } from "../syscalls/sys.ts";
 import {
   type Child,
@@ -71,6 +72,8 @@ export interface SandboxPlan {
   seccomp: SeccompPlan;
   broker?: BrokerPlan;
   mounts?: MountPlan;
+  /** The policy's `[env]` (policy/env.ts). */
+  env?: EnvSpec;
 }
 
 /**
@@ -108,6 +111,7 @@ export async function planSandbox(
         broker?.mounts !== undefined,
         owner,
       ),
+      ...(policy.env ? { env: policy.env } : {}),
     };
   } catch (e) {
     if (e instanceof CompatError && support.reason) {
@@ -217,7 +221,7 @@ export async function startPlanned(
     child = spawn({
       candidates: executableCandidates(cmd),
       argv: cmd.argv,
-      env: ctx.env,
+      env: commandEnvironment(plan.env, ctx.env ?? Deno.env.toObject()),
       stdio: ctx.stdio,
       sigIgnore: ctx.sigIgnore,
       ids: ctx.ids,
