@@ -126,6 +126,13 @@ export async function main(args: string[]): Promise<number> {
   }
 
   if (values.socket !== undefined && !values["dry-run"]) {
+    // ${PWD} is the working directory, as in a direct run (the client's
+    // environment is what the daemon expands against).
+    try {
+      Deno.env.set("PWD", Deno.cwd());
+    } catch {
+      // the working directory was removed: ${PWD} stays as the shell set it
+    }
     // The daemon reads no files for a client: send it the merged policy.
     const sent = mayExtend(source.text)
       ? (await import(

@@ -301,3 +301,17 @@ Deno.test("a reader that does not resolve (the daemon) refuses extends", () => {
   const r = validatePolicy({ name: "x", text: 'extends = "ci-default"\n' });
   assert.match(r.diagnostics[0].message, /must be merged where it is read/);
 });
+
+Deno.test("policySourceFiles lists the file and every base it extends", async () => {
+  const { policySourceFiles } = await import("./flatten.ts");
+  file("base.toml", BASE);
+  const top = file("files.toml", 'extends = ["./base.toml", "ci-default"]\n');
+  const files = policySourceFiles(top);
+  assert.equal(files.length, 3);
+  assert.equal(files[0], `${dir}/files.toml`);
+  assert.equal(files[1], `${dir}/base.toml`);
+  assert.match(files[2], /policies\/ci-default\.toml$/);
+  assert.deepEqual(policySourceFiles(file("plain.toml", BASE)), [
+    `${dir}/plain.toml`,
+  ]);
+});

@@ -7,7 +7,7 @@
 
 import { stringify } from "smol-toml";
 import { PolicyError, type Source } from "./diagnostic.ts";
-import { mayExtend } from "./origins.ts";
+import { loadedFrom, mayExtend } from "./origins.ts";
 import { validatePolicy } from "./validate.ts";
 
 /**
@@ -27,4 +27,20 @@ export function flattenPolicy(source: Source): Source {
         stringify(doc)
       }\n`,
   };
+}
+
+/**
+ * Every file a policy is read from: its own (when it is a file) and,
+ * through `extends`, each base, recursively; paths for files, `file:` or
+ * other URLs for the starter policies built into landlockd. Throws
+ * PolicyError when the chain cannot be read.
+ */
+export function policySourceFiles(source: Source): string[] {
+  const own = source.location === undefined ? [] : [source.location];
+  if (!mayExtend(source.text)) return own;
+  const result = validatePolicy(source, { resolve: true });
+  if (!result.policy) throw new PolicyError(source, result.diagnostics);
+  return loadedFrom(result.policy).flatMap((s) =>
+    s.location === undefined ? [] : [s.location]
+  );
 }

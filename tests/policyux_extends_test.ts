@@ -5,6 +5,7 @@
  * base; `--dry-run` shows where each rule was written. Root and nobody.
  */
 import assert from "node:assert/strict";
+import { startDaemon } from "./daemon_helpers.ts";
 import {
   assertProbe,
   fsTree,
@@ -51,6 +52,30 @@ for (const as of USERS) {
       [`create ${dir}/denied/new`]: "EACCES",
       [`write ${dir}/denied/file`]: "EACCES",
     });
+  });
+}
+
+for (const as of USERS) {
+  Deno.test(`[${as}] run --socket sends the merged policy: the daemon enforces the widened base`, async () => {
+    const dir = treeOutsideTmp();
+    const d = await startDaemon({ as });
+    try {
+      const r = await landlockd([
+        "run",
+        ...["--socket", d.socket, "--policy-file", EXAMPLE],
+        "--",
+        `${dir}/bin/probe`,
+        ...["create", `${dir}/allowed/new`],
+        ...["create", `${dir}/denied/new`],
+      ], { as, cwd: `${dir}/allowed`, env: { PWD: `${dir}/allowed` } });
+      assertProbe(r, {
+        [`create ${dir}/allowed/new`]: "OK",
+        [`create ${dir}/denied/new`]: "EACCES",
+      });
+    } finally {
+      d.proc.kill("SIGTERM");
+      await d.exited();
+    }
   });
 }
 
