@@ -14,7 +14,17 @@ import { loadedFrom, ruleOrigins } from "../policy/origins.ts";
 import type { Policy } from "../policy/schema.ts";
 import { fitRuleToTarget } from "../policy/plan.ts";
 import { ruleTargetKind } from "../sandbox/landlock.ts";
-import { planSandbox, runPlanned, type SandboxPlan } from "../sandbox/run.ts";
+import {
+  executableCandidates,
+  planSandbox,
+  runPlanned,
+  type SandboxPlan,
+} from "../sandbox/run.ts";
+import {
+  type CommandResolution,
+  resolveCommand,
+  skippedWarnings,
+} from "../sandbox/command_path.ts";
 import { runFailure } from "../sandbox/report.ts";
 import { openAudit } from "./audit_option.ts";
 import { EXIT } from "./exit_codes.ts";
@@ -26,6 +36,7 @@ async function dryRunReport(
   plan: SandboxPlan,
   argv: string[],
   policy: Policy,
+  executable: CommandResolution | undefined,
 ): Promise<string> {
   // A merged policy (extends) shows where each layer and rule was written.
   const origins = ruleOrigins(policy);
@@ -56,6 +67,7 @@ async function dryRunReport(
       ? { extends: loadedFrom(policy).slice(1).map((s) => s.name), origins }
       : {}),
     command: argv,
+    ...(executable ? { executable } : {}),
     ...(plan.env ? { env: plan.env } : {}),
     seccomp: plan.seccomp,
     ...(plan.mounts
@@ -102,8 +114,18 @@ export async function runDirect(
   try {
     const policy = await loadPolicy(source);
     const plan = await planSandbox(policy);
+    // A PATH candidate the policy denies is skipped by the child: say so.
+    const executable = command.length && !plan.mounts?.root
+      ? resolveCommand(
+        plan.landlock,
+        executableCandidates({ argv: command, path: Deno.env.get("PATH") }),
+      )
+      : undefined;
+    if (executable) skippedWarnings(executable).forEach(printError);
     if (values["dry-run"]) {
-      console.log(await dryRunReport(source, plan, command, policy));
+      console.log(
+        await dryRunReport(source, plan, command, policy, executable),
+      );
       return EXIT.OK;
     }
     report.planned(plan);
