@@ -149,6 +149,13 @@ export function warnings(
     } else ports.set(rule.port, j);
   });
 
+  if (policy.broker && !layers.length) {
+    out.push(warning(
+      ["broker"],
+      "without an [[fs_layer]], the broker's exceptions grant nothing beyond what the command can already do",
+    ));
+  }
+
   (policy.seccomp?.allow ?? []).forEach((name, i) => {
     out.push(warning(["seccomp", "allow", i], GIVES_UP[name]));
   });

@@ -261,15 +261,20 @@ export const policySchema = z.strictObject({
     "The command's environment: clear, keep, set, unset (landlockd's own LANDLOCKD_* and LISTEN_* are always removed unless kept)",
   ),
 }).superRefine((p, ctx) => {
+  // A [mount] view or a [runtime] root confines what the command can see;
+  // a [broker] alone is valid too (lint warns that it grants nothing).
+  const confines = (p.mount?.tmpfs?.length ?? 0) > 0 ||
+    (p.mount?.bind?.length ?? 0) > 0 || (p.mount?.proc?.length ?? 0) > 0 ||
+    p.runtime?.root !== undefined || p.broker !== undefined;
   const restricts = (p.fs_layer?.length ?? 0) > 0 || p.net !== undefined ||
     p.scope?.abstract_unix_socket === true || p.scope?.signal === true ||
-    (p.seccomp?.deny.length ?? 0) > 0;
+    (p.seccomp?.deny.length ?? 0) > 0 || confines;
   if (!restricts) {
     ctx.addIssue({
       code: "custom",
       path: [],
       message:
-        "this policy restricts nothing: add an [[fs_layer]], [net], [scope] or [seccomp] deny list",
+        "this policy restricts nothing: add an [[fs_layer]], [net], [scope], [seccomp] deny list, [mount] or [runtime] root",
     });
   }
 });

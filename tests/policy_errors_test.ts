@@ -69,7 +69,7 @@ const CASES: { name: string; toml: string; message: string }[] = [
     name: "a policy that restricts nothing",
     toml: `version = 1\n`,
     message:
-      ": this policy restricts nothing: add an [[fs_layer]], [net], [scope] or [seccomp] deny list",
+      ": this policy restricts nothing: add an [[fs_layer]], [net], [scope], [seccomp] deny list, [mount] or [runtime] root",
   },
   {
     name: "a wrong version",
