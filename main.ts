@@ -83,7 +83,10 @@ async function main(): Promise<number> {
       printError(e.message);
       return EXIT.POLICY;
     }
-    throw e;
+    // A bug: the stack helps; the status must still say "landlockd failed",
+    // not look like the command's own (Deno exits 1 on an uncaught error).
+    console.error(e);
+    return EXIT.POLICY;
   }
 }
 

@@ -54,8 +54,9 @@ ${ALLOW_HELP}
   -h, --help           show this help
 
 Exit status: COMMAND's own; 128+N if it died of signal N; 126 cannot execute;
-127 not found; 1 policy or set-up error; 2 usage error; 3 (--socket) the
-daemon cannot be reached, refused the run, or went away during it.
+127 not found; 125 landlockd's own failure: a usage, policy or set-up error,
+a broker failure that ended the sandbox, or (--socket) the daemon cannot be
+reached, refused the run, or went away during it.
 `;
 
 /** The policy --policy or --policy-file names (the base --allow-* widen). */

@@ -104,7 +104,7 @@ Deno.test("a relative --allow-* path is taken from the working directory", async
   assert.equal(plan.landlock.layers[0].path_beneath[0].path, dir);
 });
 
-/** One usage error per class: exit 2, naming the flag and what it expects. */
+/** One usage error per class: exit 125, naming the flag and what it expects. */
 const USAGE: { args: string[]; message: string }[] = [
   {
     args: ["--allow-bind", "http"],
@@ -138,7 +138,7 @@ const USAGE: { args: string[]; message: string }[] = [
 for (const c of USAGE) {
   Deno.test(`usage error: run ${c.args.join(" ")}`, async () => {
     const r = await landlockd(["run", ...c.args, "--", "true"]);
-    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.code, 125, r.stderr);
     assert.ok(r.stderr.includes(c.message), r.stderr);
   });
 }
@@ -198,9 +198,9 @@ Deno.test("policy show prints a built-in policy with its source; --merged merges
   assert.ok(!/^extends/m.test(m.stdout), m.stdout);
 });
 
-Deno.test("an unknown policy subcommand says so (exit 2)", async () => {
+Deno.test("an unknown policy subcommand says so (exit 125)", async () => {
   const r = await landlockd(["policy", "shwo", "ci-default"]);
-  assert.equal(r.code, 2);
+  assert.equal(r.code, 125);
   assert.match(r.stderr, /unknown subcommand "shwo": use show, list/);
 });
 
