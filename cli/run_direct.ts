@@ -25,6 +25,7 @@ import {
   resolveCommand,
   skippedWarnings,
 } from "../sandbox/command_path.ts";
+import { cwdWarnings } from "../sandbox/cwd_check.ts";
 import { runFailure } from "../sandbox/report.ts";
 import { openAudit } from "./audit_option.ts";
 import { EXIT } from "./exit_codes.ts";
@@ -123,6 +124,7 @@ export async function runDirect(
       : undefined;
     if (executable) skippedWarnings(executable).forEach(printError);
     if (values["dry-run"]) {
+      cwdWarnings(plan, Deno.cwd()).forEach(printError);
       console.log(
         await dryRunReport(source, plan, command, policy, executable),
       );
