@@ -18,7 +18,7 @@ Commands:
   run     run a command under a policy (directly, or --socket: by a daemon)
   lint    check a policy
   abi     show what this kernel supports
-  policy  derive a policy: from-oci (OCI config.json), from-pod (Kubernetes)
+  policy  show and list named policies; derive one: from-oci, from-pod
   k8s     inject landlockd into Kubernetes manifests
   serve   the daemon: runs commands for clients on a Unix socket
   status  show a daemon's state as JSON
@@ -83,7 +83,10 @@ async function main(): Promise<number> {
       printError(e.message);
       return EXIT.POLICY;
     }
-    throw e;
+    // A bug: the stack helps; the status must still say "landlockd failed",
+    // not look like the command's own (Deno exits 1 on an uncaught error).
+    console.error(e);
+    return EXIT.POLICY;
   }
 }
 

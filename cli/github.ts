@@ -117,6 +117,11 @@ export function printDiagnostic(
   d: Diagnostic,
   file: string | undefined,
 ): void {
+  if (d.source) { // about a policy this one extends
+    source = d.source;
+    const loc = d.source.location;
+    file = loc && !/^[a-z]+:/.test(loc) ? loc : undefined;
+  }
   if (format === "github") console.log(diagnosticAnnotation(source, d, file));
   else console.error(formatDiagnostic(source, d));
 }

@@ -28,7 +28,7 @@ for rules that can never matter.
 (::error file=…,line=…,col=…::message) on stdout; it is the default when
 GITHUB_ACTIONS=true.
 
-Exit status: 0 valid (warnings allowed), 1 invalid, 2 usage error.
+Exit status: 0 valid (warnings allowed), 1 invalid, 125 usage error.
 `;
 
 /** `landlockd lint`; returns the exit code. */
@@ -52,7 +52,7 @@ export async function main(args: string[]): Promise<number> {
         warnings ? `, ${warnings} warning${warnings > 1 ? "s" : ""}` : ""
       }`,
     );
-    return EXIT.POLICY;
+    return EXIT.INVALID;
   }
   console.error(
     `${source.name}: valid${

@@ -24,6 +24,7 @@ import {
 import { type OptionSpecs, parseOptions } from "./args.ts";
 import { EXIT, UsageError } from "./exit_codes.ts";
 import { printError } from "./output.ts";
+import { POLICY_CMD_HELP, POLICY_COMMANDS } from "./policy_cmd.ts";
 
 const OPTIONS = {
   container: { type: "string" },
@@ -33,7 +34,7 @@ const OPTIONS = {
 } as const satisfies OptionSpecs;
 
 export const HELP = `Usage: landlockd policy from-oci CONFIG.json
-       landlockd policy from-pod MANIFEST.yaml [--container NAME] [--workload NAME] [--base POLICY]
+       landlockd policy from-pod MANIFEST.yaml [--container NAME] [--workload NAME] [--base POLICY]${POLICY_CMD_HELP}
 
 Print a policy (TOML) derived from what operators already declare:
 
@@ -54,7 +55,7 @@ export function readBase(spec: string): PolicyDocument {
   const source: Source = spec.includes("/") || spec.endsWith(".toml")
     ? readPolicyFile(spec)
     : readNamedPolicy(spec);
-  const result = validatePolicy(source);
+  const result = validatePolicy(source, { resolve: true });
   if (!result.policy) throw new PolicyError(source, result.diagnostics);
   return result.policy;
 }
@@ -68,11 +69,18 @@ function readText(path: string): string {
 }
 
 /** `landlockd policy …`; returns the exit code. */
-export function main(args: string[]): number {
+export function main(args: string[]): number | Promise<number> {
   const [sub, ...rest] = args;
   if (sub === undefined || sub === "--help" || sub === "-h") {
     console.log(HELP);
     return sub === undefined ? EXIT.USAGE : EXIT.OK;
+  }
+  if (Object.hasOwn(POLICY_COMMANDS, sub)) return POLICY_COMMANDS[sub](rest);
+  if (sub !== "from-oci" && sub !== "from-pod") {
+    throw new UsageError(
+      `unknown subcommand "${sub}": use show, list, from-oci or from-pod`,
+      "policy",
+    );
   }
   const { values, rest: files } = parseOptions(`policy ${sub}`, rest, OPTIONS, {
     positionals: 1,

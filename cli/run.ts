@@ -13,6 +13,9 @@ import { EXIT, UsageError } from "./exit_codes.ts";
 import { printError } from "./output.ts";
 import { openAudit } from "./audit_option.ts";
 import { openAuditFile } from "../audit/audit.ts";
+import { mayExtend } from "../policy/origins.ts";
+import { ALLOW_HELP, ALLOW_OPTIONS, allowFlagsPolicy } from "./allow_flags.ts";
+import { readNamedPolicy, readPolicyFile } from "../policy/source.ts";
 
 const OPTIONS = {
   policy: { type: "string" },
@@ -23,10 +26,12 @@ const OPTIONS = {
   "audit-fd": { type: "string" },
   socket: { type: "string" },
   help: { type: "boolean", short: "h" },
+  ...ALLOW_OPTIONS,
 } as const satisfies OptionSpecs;
 
 export const HELP =
   `Usage: landlockd run (--policy NAME | --policy-file PATH) [options] [--] COMMAND [ARG...]
+       landlockd run --allow-exec /usr [--allow-* ...] [options] [--] COMMAND [ARG...]
 
 Run COMMAND under a policy. Its stdin, stdout, stderr, environment and
 working directory are landlockd's own; landlockd exits with its status.
@@ -45,12 +50,26 @@ Options:
                        the policy is read here and sent, and audit events
                        go to --audit-file/--audit-fd as well as the daemon's
                        (--dry-run is still planned here, on the same kernel)
+${ALLOW_HELP}
   -h, --help           show this help
 
 Exit status: COMMAND's own; 128+N if it died of signal N; 126 cannot execute;
-127 not found; 1 policy or set-up error; 2 usage error; 3 (--socket) the
-daemon cannot be reached, refused the run, or went away during it.
+127 not found; 125 landlockd's own failure: a usage, policy or set-up error,
+a broker failure that ended the sandbox, or (--socket) the daemon cannot be
+reached, refused the run, or went away during it.
 `;
+
+/** The policy --policy or --policy-file names (the base --allow-* widen). */
+function readPolicyFlag(values: { policy?: string; "policy-file"?: string }) {
+  if (values.policy !== undefined && values["policy-file"] !== undefined) {
+    throw new UsageError("use one of --policy and --policy-file", "run");
+  }
+  return values["policy-file"] !== undefined
+    ? readPolicyFile(values["policy-file"])
+    : values.policy !== undefined
+    ? readNamedPolicy(values.policy)
+    : undefined;
+}
 
 /** `run --socket`: the daemon runs it; loaded only then. */
 async function remote(
@@ -93,7 +112,8 @@ export async function main(args: string[]): Promise<number> {
     console.log(HELP);
     return EXIT.OK;
   }
-  const source = await readPolicyOption(values, "run");
+  const source = allowFlagsPolicy(values, () => readPolicyFlag(values)) ??
+    await readPolicyOption(values, "run");
   if (command.length === 0 && !values["dry-run"]) {
     throw new UsageError(
       "no command given: landlockd run --policy NAME -- COMMAND",
@@ -101,8 +121,26 @@ export async function main(args: string[]): Promise<number> {
     );
   }
 
+  if (command[0] === "") {
+    printError('cannot run "": the command name is empty');
+    return EXIT.NOT_FOUND;
+  }
+
   if (values.socket !== undefined && !values["dry-run"]) {
-    return await remote(values, source, command);
+    // ${PWD} is the working directory, as in a direct run (the client's
+    // environment is what the daemon expands against).
+    try {
+      Deno.env.set("PWD", Deno.cwd());
+    } catch {
+      // the working directory was removed: ${PWD} stays as the shell set it
+    }
+    // The daemon reads no files for a client: send it the merged policy.
+    const sent = mayExtend(source.text)
+      ? (await import(
+        new URL("../policy/flatten.ts", import.meta.url).href
+      ) as typeof import("../policy/flatten.ts")).flattenPolicy(source)
+      : source;
+    return await remote(values, sent, command);
   }
   const { runDirect }: typeof import("./run_direct.ts") = await import(
     new URL("./run_direct.ts", import.meta.url).href

@@ -10,9 +10,22 @@ import { library } from "../ffi/mod.ts";
 import { makeNonDumpable } from "../syscalls/dumpable.ts";
 import type { Source } from "../policy/diagnostic.ts";
 import { loadPolicy } from "../policy/load.ts";
+import { loadedFrom, ruleOrigins } from "../policy/origins.ts";
+import type { Policy } from "../policy/schema.ts";
 import { fitRuleToTarget } from "../policy/plan.ts";
 import { ruleTargetKind } from "../sandbox/landlock.ts";
-import { planSandbox, runPlanned, type SandboxPlan } from "../sandbox/run.ts";
+import {
+  executableCandidates,
+  planSandbox,
+  runPlanned,
+  type SandboxPlan,
+} from "../sandbox/run.ts";
+import {
+  type CommandResolution,
+  resolveCommand,
+  skippedWarnings,
+} from "../sandbox/command_path.ts";
+import { cwdWarnings } from "../sandbox/cwd_check.ts";
 import { runFailure } from "../sandbox/report.ts";
 import { refuseSelfWrite } from "../sandbox/self_write.ts";
 import { openAudit } from "./audit_option.ts";
@@ -24,7 +37,11 @@ async function dryRunReport(
   source: Source,
   plan: SandboxPlan,
   argv: string[],
+  policy: Policy,
+  executable: CommandResolution | undefined,
 ): Promise<string> {
+  // A merged policy (extends) shows where each layer and rule was written.
+  const origins = ruleOrigins(policy);
   const describeBroker = plan.broker
     ? (await import(
       new URL("../broker/plan.ts", import.meta.url).href
@@ -34,14 +51,26 @@ async function dryRunReport(
     ...layer,
     path_beneath: layer.path_beneath.map((planned) => {
       const kind = ruleTargetKind(planned);
-      if (kind === "missing") return { ...planned, target: kind };
+      const origin = origins?.[planned.key];
+      const from = origin ? { origin } : {};
+      if (kind === "missing") return { ...planned, target: kind, ...from };
       const { rule, ignored } = fitRuleToTarget(planned, kind);
-      return { ...rule, target: kind, ...(ignored.length ? { ignored } : {}) };
+      return {
+        ...rule,
+        target: kind,
+        ...(ignored.length ? { ignored } : {}),
+        ...from,
+      };
     }),
   }));
   return stableJson({
     policy: source.name,
+    ...(origins
+      ? { extends: loadedFrom(policy).slice(1).map((s) => s.name), origins }
+      : {}),
     command: argv,
+    ...(executable ? { executable } : {}),
+    ...(plan.env ? { env: plan.env } : {}),
     seccomp: plan.seccomp,
     ...(plan.mounts
       ? {
@@ -87,11 +116,22 @@ export async function runDirect(
   try {
     const policy = await loadPolicy(source);
     const plan = await planSandbox(policy);
+    // A PATH candidate the policy denies is skipped by the child: say so.
+    const executable = command.length && !plan.mounts?.root
+      ? resolveCommand(
+        plan.landlock,
+        executableCandidates({ argv: command, path: Deno.env.get("PATH") }),
+      )
+      : undefined;
+    if (executable) skippedWarnings(executable).forEach(printError);
     if (values["dry-run"]) {
-      console.log(await dryRunReport(source, plan, command));
+      cwdWarnings(plan, Deno.cwd()).forEach(printError);
+      console.log(
+        await dryRunReport(source, plan, command, policy, executable),
+      );
       return EXIT.OK;
     }
-    refuseSelfWrite(policy, plan, source.file);
+    refuseSelfWrite(policy, plan, source.file, basePaths(policy));
     report.planned(plan);
     audit = report.audit(openAudit(values));
     const result = await runPlanned(
@@ -111,4 +151,14 @@ export async function runDirect(
   } finally {
     audit.close();
   }
+}
+
+/** The files on disk a policy's `extends` read (built-in ones are code). */
+function basePaths(policy: Policy): string[] {
+  return loadedFrom(policy).flatMap((s) => {
+    const loc = s.file ?? s.location;
+    if (loc === undefined) return [];
+    if (!/^[a-z]+:/.test(loc)) return [loc];
+    return loc.startsWith("file:") ? [new URL(loc).pathname] : [];
+  });
 }

@@ -55,7 +55,7 @@ Options:
 Only the daemon's own uid (or root) may stop it. The daemon runs with
 no_new_privs and a seccomp deny list that every sandbox inherits.
 
-Exit status: 0 after a stop; 1 set-up error; 2 usage error.
+Exit status: 0 after a stop; 125 set-up or usage error.
 `;
 
 function ids(values: string[] | undefined, flag: string): number[] {

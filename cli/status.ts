@@ -20,7 +20,7 @@ export const HELP = `Usage: landlockd status [--socket PATH]
 Print the daemon's state as JSON: pid, version, uptime, Landlock ABI,
 active runs (pid, policy, argv0, start time), totals, policy cache.
 
-Exit status: 0; 3 no daemon answers; 2 usage error.
+Exit status: 0; 125 no daemon answers, or a usage error.
 `;
 
 /** `landlockd status`; returns the exit code. */

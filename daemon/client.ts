@@ -17,6 +17,7 @@
  * @module
  */
 
+import { EXIT } from "../cli/exit_codes.ts";
 import {
   defaultSocketPath,
   encodeFrame,
@@ -283,7 +284,7 @@ function errorOf(frame: Frame): DaemonError {
   return new DaemonError(
     String(h.message ?? "the daemon reported an error"),
     String(h.error ?? "protocol"),
-    typeof h.exit_code === "number" ? h.exit_code : 3,
+    typeof h.exit_code === "number" ? h.exit_code : EXIT.DAEMON,
   );
 }
 

@@ -16,6 +16,8 @@ export interface Diagnostic {
   /** 1-based; set when the TOML parser or the line index knows it. */
   line?: number;
   column?: number;
+  /** The file it is about, when not the policy being read (a base it extends). */
+  source?: Source;
 }
 
 /** The document a diagnostic is about. */
@@ -25,21 +27,24 @@ export interface Source {
   text: string;
   /** The file the text was read from, when there is one. */
   file?: string;
+  /** Where it was read from (a path or URL), to resolve `extends` against. */
+  location?: string;
 }
 
 /** Adds line numbers from the document to diagnostics that lack one. */
 export function locate(source: Source, diags: Diagnostic[]): Diagnostic[] {
-  let index: Map<string, number> | undefined;
+  const indexes = new Map<Source, Map<string, number>>();
   return diags.map((d) => {
     if (d.line !== undefined || d.path.length === 0) return d;
-    index ??= indexLines(source.text);
-    return { ...d, line: lineOf(index, d.path) };
+    const of = d.source ?? source;
+    if (!indexes.has(of)) indexes.set(of, indexLines(of.text));
+    return { ...d, line: lineOf(indexes.get(of)!, d.path) };
   });
 }
 
 /** `ci.toml:7: fs_layer[0].rule[0].path: "/nope" does not exist` */
 export function formatDiagnostic(source: Source, d: Diagnostic): string {
-  let where = source.name;
+  let where = (d.source ?? source).name;
   if (d.line !== undefined) where += `:${d.line}`;
   if (d.column !== undefined) where += `:${d.column}`;
   const key = formatKeyPath(d.path);

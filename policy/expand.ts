@@ -17,10 +17,44 @@ const NOT_PATHS = new Set(["description", "name"]);
 
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
+/** The user's home directory from /etc/passwd, when HOME is unset. */
+function passwdHome(uid: number | null): string | undefined {
+  if (uid === null) return undefined;
+  try {
+    for (const line of Deno.readTextFileSync("/etc/passwd").split("\n")) {
+      const f = line.split(":");
+      if (f.length >= 7 && Number(f[2]) === uid && f[5].startsWith("/")) {
+        return f[5];
+      }
+    }
+  } catch {
+    // no passwd file: HOME stays unset
+  }
+  return undefined;
+}
+
+/**
+ * The variables of a direct run: the environment, except that `${PWD}` is
+ * always the working directory landlockd runs in and `${HOME}` falls back
+ * to the user's home in /etc/passwd, so both are always available.
+ */
+export function runVariable(name: string): string | undefined {
+  if (name === "PWD") {
+    try {
+      return Deno.cwd();
+    } catch {
+      return undefined; // the working directory was removed
+    }
+  }
+  const v = Deno.env.get(name);
+  if (name === "HOME" && !v) return passwdHome(Deno.uid());
+  return v;
+}
+
 /** Expands every `${NAME}` in the policy's strings; reports unset names. */
 export function expandPolicy(
   policy: Policy,
-  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
+  env: (name: string) => string | undefined = runVariable,
 ): { policy: Policy; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const walk = (value: unknown, path: (string | number)[]): unknown => {
@@ -49,7 +83,8 @@ export function expandPolicy(
       }
       return v;
     });
-    if (!out.startsWith("/") && !diagnostics.length) {
+    const text = path[0] === "env" && path[1] === "set"; // a value, not a path
+    if (!text && !out.startsWith("/") && !diagnostics.length) {
       diagnostics.push({
         severity: "error",
         path,

@@ -11,6 +11,7 @@ import { isBeneath } from "./paths.ts";
 import { FILE_RIGHTS, type FsRight } from "./rights.ts";
 import type { BaselineRelaxation, Policy } from "./schema.ts";
 import { validatePolicy } from "./validate.ts";
+import { relocate } from "./origins.ts";
 
 /** How a path looks on this host, for lint's checks. */
 export type PathInfo = "directory" | "file" | "missing";
@@ -31,11 +32,13 @@ export function lintPolicy(
   source: Source,
   probe: (path: string) => PathInfo = statPath,
 ): Diagnostic[] {
-  const result = validatePolicy(source);
+  const result = validatePolicy(source, { resolve: true });
   if (!result.policy) return result.diagnostics;
   const { policy, diagnostics } = expandPolicy(result.policy);
-  if (diagnostics.length) return diagnostics;
-  return [...checkPaths(policy, probe), ...warnings(policy, probe)];
+  // Diagnostics about a merged policy name the file each key came from.
+  const placed = (d: Diagnostic[]) => relocate(result.policy, source, d);
+  if (diagnostics.length) return placed(diagnostics);
+  return placed([...checkPaths(policy, probe), ...warnings(policy, probe)]);
 }
 
 function checkPaths(
@@ -145,6 +148,13 @@ export function warnings(
       ));
     } else ports.set(rule.port, j);
   });
+
+  if (policy.broker && !layers.length) {
+    out.push(warning(
+      ["broker"],
+      "without an [[fs_layer]], the broker's exceptions grant nothing beyond what the command can already do",
+    ));
+  }
 
   (policy.seccomp?.allow ?? []).forEach((name, i) => {
     out.push(warning(["seccomp", "allow", i], GIVES_UP[name]));

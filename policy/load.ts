@@ -8,6 +8,7 @@
 
 import { PolicyError, type Source } from "./diagnostic.ts";
 import { expandPolicy } from "./expand.ts";
+import { carryOrigins, mayExtend, relocate } from "./origins.ts";
 import type { Policy } from "./schema.ts";
 
 /** Validates `source` and expands `${NAME}` in its paths. Throws PolicyError. */
@@ -16,11 +17,16 @@ export async function loadPolicy(source: Source): Promise<Policy> {
   const { validatePolicy }: typeof import("./validate.ts") = await import(
     new URL("./validate.ts", import.meta.url).href
   );
-  const result = validatePolicy(source);
+  const result = validatePolicy(source, { resolve: true });
   if (!result.policy) throw new PolicyError(source, result.diagnostics);
-  const expanded = expandPolicy(result.policy);
+  const policy = result.policy;
+  const expanded = expandPolicy(policy);
   if (expanded.diagnostics.length) {
-    throw new PolicyError(source, expanded.diagnostics);
+    throw new PolicyError(
+      source,
+      relocate(policy, source, expanded.diagnostics),
+    );
   }
+  carryOrigins(policy, expanded.policy);
   return expanded.policy;
 }

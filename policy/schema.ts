@@ -18,6 +18,7 @@ import {
   NET_RIGHT_NAMES,
   type NetRight,
 } from "./rights.ts";
+import { expandFsRights, FS_GROUP_NAMES } from "./groups.ts";
 
 /** The kernel's limit on stacked Landlock layers per process. */
 export const MAX_LAYERS = 16;
@@ -32,12 +33,16 @@ const absolutePath = z.string().check(
 );
 
 const pathList = z.array(absolutePath);
-const fsRight = z.enum(FS_RIGHT_NAMES);
+/** Rights and groups (policy/groups.ts); validated lists hold rights only. */
+const fsRights = z.array(z.enum([...FS_RIGHT_NAMES, ...FS_GROUP_NAMES])).min(1)
+  .transform(expandFsRights);
 const netRight = z.enum(NET_RIGHT_NAMES);
 
 const pathBeneathRule = z.strictObject({
   path: absolutePath.describe("Host path the rule applies to, and beneath it"),
-  allowed_access: z.array(fsRight).min(1).describe("Rights granted here"),
+  allowed_access: fsRights.describe(
+    'Rights granted here; groups "ro", "rx", "rw", "all" may stand for rights',
+  ),
   optional: z.boolean().default(false).describe(
     "Skip the rule when the path does not exist on this host (it only narrows access)",
   ),
@@ -51,11 +56,12 @@ function subsetOfHandled<R extends string>(
 ) {
   const set = new Set(handled);
   (rules ?? []).forEach((rule, i) =>
-    rule.allowed_access.forEach((right, j) => {
+    rule.allowed_access.forEach((right) => {
       if (!set.has(right)) {
         ctx.addIssue({
           code: "custom",
-          path: ["rule", i, "allowed_access", j],
+          // No index: a group in the list stands for several rights.
+          path: ["rule", i, "allowed_access"],
           message:
             `right "${right}" is not in this layer's ${handledKey}; a rule can only allow rights its layer handles`,
         });
@@ -65,8 +71,8 @@ function subsetOfHandled<R extends string>(
 }
 
 const fsLayer = z.strictObject({
-  handled_access_fs: z.array(fsRight).min(1).describe(
-    "Rights this layer denies unless a rule allows them",
+  handled_access_fs: fsRights.describe(
+    'Rights this layer denies unless a rule allows them; groups "ro", "rx", "rw", "all" may stand for rights',
   ),
   rule: z.array(pathBeneathRule).optional(),
 }).superRefine((layer, ctx) =>
@@ -81,6 +87,31 @@ const fsLayer = z.strictObject({
 const netPortRule = z.strictObject({
   port: z.int().min(0).max(65535).describe("TCP port"),
   allowed_access: z.array(netRight).min(1),
+});
+
+/** `[[fs_rule]]`: a rule an extending file adds to its bases' layers. */
+export const fsRuleSchema = z.strictObject({
+  path: absolutePath.describe("Host path the rule applies to, and beneath it"),
+  allowed_access: fsRights.describe("Rights granted here"),
+  optional: z.boolean().default(false).describe(
+    "Skip the rule when the path does not exist on this host",
+  ),
+  layer: z.int().min(0).max(MAX_LAYERS - 1).optional().describe(
+    "Index of the base layer to add the rule to; default: every base layer, each with the rights it handles",
+  ),
+});
+
+/** The keys only an extending file uses (policy/extends.ts). */
+export const extendingKeys = z.strictObject({
+  extends: z.union([z.string(), z.array(z.string()).min(1)]).describe(
+    "Policies this one builds on: names (like --policy) or paths relative to this file",
+  ),
+  fs_rule: z.array(fsRuleSchema).optional().describe(
+    "Rules added to the bases' [[fs_layer]]s (widening them)",
+  ),
+  net_rule: z.array(netPortRule).optional().describe(
+    "Port rules added to the bases' [net] (widening it)",
+  ),
 });
 
 const net = z.strictObject({
@@ -146,6 +177,32 @@ const runtime = z.strictObject({
   cwd: absolutePath.optional().describe("Working directory inside the root"),
 });
 
+const envPattern = z.string().regex(/^[A-Za-z0-9_*?]+$/, {
+  message:
+    "expected a variable name or a pattern of letters, digits, _, * and ?",
+});
+
+const env = z.strictObject({
+  clear: z.boolean().default(false).describe(
+    "Start the command from an empty environment",
+  ),
+  keep: z.array(envPattern).default([]).describe(
+    "Names or patterns (* and ?) passed on even when cleared, unset or landlockd's own",
+  ),
+  set: z.record(
+    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+      message:
+        "expected a variable name (a letter or _, then letters, digits, _)",
+    }),
+    z.string().refine((v) => !v.includes("\0"), {
+      message: "a value cannot contain a NUL byte",
+    }),
+  ).default({}).describe("Variables to set; values may use ${VAR}"),
+  unset: z.array(envPattern).default([]).describe(
+    "Names or patterns (* and ?) removed from the environment",
+  ),
+});
+
 /** Calls landlockd itself makes between installing the filter and exec. */
 /**
  * What `[seccomp] allow` may lift from the built-in baseline (lint warns
@@ -184,6 +241,9 @@ const seccomp = z.strictObject({
 /** The policy document. */
 export const policySchema = z.strictObject({
   version: z.literal(1).describe("Policy format version"),
+  extends: extendingKeys.shape.extends.optional(),
+  fs_rule: extendingKeys.shape.fs_rule,
+  net_rule: extendingKeys.shape.net_rule,
   description: z.string().optional(),
   compat: z.enum(["strict", "best_effort"]).default("strict").describe(
     "strict: refuse to run when the kernel lacks a requested right; best_effort: drop it and report",
@@ -197,16 +257,24 @@ export const policySchema = z.strictObject({
   mount: mount.optional(),
   runtime: runtime.optional(),
   seccomp: seccomp.optional(),
+  env: env.optional().describe(
+    "The command's environment: clear, keep, set, unset (landlockd's own LANDLOCKD_* and LISTEN_* are always removed unless kept)",
+  ),
 }).superRefine((p, ctx) => {
+  // A [mount] view or a [runtime] root confines what the command can see;
+  // a [broker] alone is valid too (lint warns that it grants nothing).
+  const confines = (p.mount?.tmpfs?.length ?? 0) > 0 ||
+    (p.mount?.bind?.length ?? 0) > 0 || (p.mount?.proc?.length ?? 0) > 0 ||
+    p.runtime?.root !== undefined || p.broker !== undefined;
   const restricts = (p.fs_layer?.length ?? 0) > 0 || p.net !== undefined ||
     p.scope?.abstract_unix_socket === true || p.scope?.signal === true ||
-    (p.seccomp?.deny.length ?? 0) > 0;
+    (p.seccomp?.deny.length ?? 0) > 0 || confines;
   if (!restricts) {
     ctx.addIssue({
       code: "custom",
       path: [],
       message:
-        "this policy restricts nothing: add an [[fs_layer]], [net], [scope] or [seccomp] deny list",
+        "this policy restricts nothing: add an [[fs_layer]], [net], [scope], [seccomp] deny list, [mount] or [runtime] root",
     });
   }
 });

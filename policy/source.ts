@@ -90,7 +90,7 @@ export function readNamedPolicy(name: string): NamedSource {
       exists,
     ).map((p) => `"${p}"`);
     if (exists(builtin)) shadows.push("the built-in one");
-    return { name: path, text, file: path, shadows };
+    return { name: path, text, file: path, location: path, shadows };
   }
   const text = readIfExists(builtin);
   if (text !== undefined) {
@@ -99,6 +99,7 @@ export function readNamedPolicy(name: string): NamedSource {
       text,
       // Embedded in a compiled binary: no file on disk to protect.
       file: Deno.build.standalone ? undefined : builtin.pathname,
+      location: builtin.href,
       shadows: [],
     };
   }
@@ -112,7 +113,12 @@ export function readNamedPolicy(name: string): NamedSource {
 /** Reads a policy file. */
 export function readPolicyFile(path: string): Source {
   try {
-    return { name: path, text: Deno.readTextFileSync(path), file: path };
+    return {
+      name: path,
+      text: Deno.readTextFileSync(path),
+      file: path,
+      location: path,
+    };
   } catch (e) {
     const why = e instanceof Deno.errors.NotFound
       ? "No such file or directory (ENOENT)"

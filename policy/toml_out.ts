@@ -108,6 +108,18 @@ export function policyToToml(
     if (doc.mount.proc) out.push(`proc = ${list(doc.mount.proc)}`);
     if (doc.mount.bind) out.push(`bind = ${binds(doc.mount.bind)}`);
   }
+  if (doc.env) {
+    out.push("", "[env]");
+    if (doc.env.clear) out.push("clear = true");
+    if (doc.env.keep?.length) out.push(`keep = ${list(doc.env.keep)}`);
+    if (doc.env.unset?.length) out.push(`unset = ${list(doc.env.unset)}`);
+    const set = Object.entries(doc.env.set ?? {});
+    if (set.length) {
+      out.push(
+        `set = { ${set.map(([k, v]) => `${k} = ${str(v)}`).join(", ")} }`,
+      );
+    }
+  }
   if (doc.runtime) {
     out.push("", "[runtime]");
     if (doc.runtime.root) out.push(`root = ${str(doc.runtime.root)}`);

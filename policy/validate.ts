@@ -10,39 +10,108 @@ import { parse, TomlError } from "smol-toml";
 import type { z } from "zod";
 import type { Diagnostic, Source } from "./diagnostic.ts";
 import { type Policy, policySchema } from "./schema.ts";
+import { findSyntaxProblem } from "./toml_syntax.ts";
+import { isExtending, resolveExtends } from "./extends.ts";
+import { type Origins, registerOrigins, toOrigin } from "./origins.ts";
 
-/** Parses and validates a policy document; errors only, no filesystem. */
-export function validatePolicy(
+/** Parses TOML, or says where the syntax is wrong. */
+export function parseDocument(
   source: Source,
-): { policy: Policy; diagnostics: [] } | {
-  policy?: undefined;
+): { doc: Record<string, unknown>; diagnostics?: undefined } | {
+  doc?: undefined;
   diagnostics: Diagnostic[];
 } {
-  let doc: unknown;
+  // Our own scan first: it names the right line for the usual mistakes,
+  // and catches a header smol-toml accepts without its closing "]".
+  const problem = findSyntaxProblem(source.text);
+  const error = (line: number, column: number, message: string) => ({
+    diagnostics: [{
+      severity: "error" as const,
+      path: [],
+      line,
+      column,
+      message: `TOML syntax error: ${message}`,
+    }],
+  });
+  let doc: Record<string, unknown>;
   try {
-    doc = parse(source.text);
+    doc = parse(source.text) as Record<string, unknown>;
   } catch (e) {
     if (!(e instanceof TomlError)) throw e;
+    if (problem && problem.line <= e.line) {
+      return error(problem.line, problem.column, problem.message);
+    }
     const first = e.message.split("\n")[0].replace(
       /^Invalid TOML document: /,
       "",
     );
-    return {
-      diagnostics: [{
-        severity: "error",
-        path: [],
-        line: e.line,
-        column: e.column,
-        message: `TOML syntax error: ${first}`,
-      }],
-    };
+    return error(e.line, e.column, first);
+  }
+  if (problem) return error(problem.line, problem.column, problem.message);
+  return { doc };
+}
+
+/** Options for {@link validatePolicy}. */
+export interface ValidateOptions {
+  /**
+   * Read the files `extends` names (policy/extends.ts). Off by default: a
+   * reader that must not open files (the daemon) refuses `extends`, and
+   * its client sends the merged policy instead.
+   */
+  resolve?: boolean;
+}
+
+/**
+ * Parses and validates a policy document; errors only. With
+ * `{ resolve: true }` it also reads the policies `extends` names, and
+ * errors found in them name their own file.
+ */
+export function validatePolicy(
+  source: Source,
+  options: ValidateOptions = {},
+): { policy: Policy; diagnostics: [] } | {
+  policy?: undefined;
+  diagnostics: Diagnostic[];
+} {
+  const parsed = parseDocument(source);
+  if (!parsed.doc) return { diagnostics: parsed.diagnostics };
+  let doc: unknown = parsed.doc;
+  let origins: Origins | undefined;
+  let sources: Source[] = [];
+  if (isExtending(parsed.doc)) {
+    if (!options.resolve) {
+      return {
+        diagnostics: [{
+          severity: "error",
+          path: ["extends" in parsed.doc ? "extends" : "fs_rule"],
+          message:
+            "a policy that extends others must be merged where it is read; send the merged policy (landlockd run --socket does)",
+        }],
+      };
+    }
+    const resolved = resolveExtends(source, parsed.doc, {
+      parse: parseDocument,
+      describe: (issues, d) => issues.flatMap((i) => describeIssue(i, d)),
+    });
+    if (resolved.diagnostics.length) {
+      return { diagnostics: resolved.diagnostics };
+    }
+    doc = resolved.doc;
+    origins = resolved.origins;
+    sources = resolved.sources;
   }
   const result = policySchema.safeParse(doc);
-  if (result.success) return { policy: result.data, diagnostics: [] };
+  if (result.success) {
+    if (origins) registerOrigins(result.data, origins, sources);
+    return { policy: result.data, diagnostics: [] };
+  }
+  const diagnostics = result.error.issues.flatMap((issue) =>
+    describeIssue(issue, doc)
+  );
   return {
-    diagnostics: result.error.issues.flatMap((issue) =>
-      describeIssue(issue, doc)
-    ),
+    diagnostics: origins
+      ? diagnostics.map((d) => toOrigin(d, origins, source))
+      : diagnostics,
   };
 }
 
@@ -197,6 +266,8 @@ function describeIssue(issue: z.core.$ZodIssue, doc: unknown): Diagnostic[] {
         : "a value in range";
       return [error(path, `expected ${range}, got ${typeName(value)}`)];
     }
+    case "invalid_key":
+      return [error(path, issue.issues[0]?.message ?? issue.message)];
     default:
       return [error(path, issue.message)];
   }

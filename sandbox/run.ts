@@ -12,6 +12,7 @@ import {
   planLandlock,
 } from "../policy/plan.ts";
 import type { Policy } from "../policy/schema.ts";
+import { commandEnvironment, type EnvSpec } from "../policy/env.ts";
 import { close } from "../syscalls/sys.ts";
 import {
   type Child,
@@ -74,6 +75,8 @@ export interface SandboxPlan {
   seccomp: SeccompPlan;
   broker?: BrokerPlan;
   mounts?: MountPlan;
+  /** The policy's `[env]` (policy/env.ts). */
+  env?: EnvSpec;
 }
 
 /**
@@ -111,6 +114,7 @@ export async function planSandbox(
         broker?.mounts !== undefined,
         owner,
       ),
+      ...(policy.env ? { env: policy.env } : {}),
     };
   } catch (e) {
     if (e instanceof CompatError && support.reason) {
@@ -225,7 +229,7 @@ export async function startPlanned(
     child = spawn({
       candidates: executableCandidates(cmd),
       argv: cmd.argv,
-      env: ctx.env,
+      env: commandEnvironment(plan.env, ctx.env ?? Deno.env.toObject()),
       stdio: ctx.stdio,
       sigIgnore: ctx.sigIgnore,
       ids: ctx.ids,

@@ -207,13 +207,15 @@ function targetOf(t: Trusted, ids: Ids): Target | undefined {
 }
 
 /**
- * Throws PathError (exit 1, at the rule's line) when `plan` lets the
- * command change `policyFile` or anything in `trusted`.
+ * Throws PathError (at the rule's line) when `plan` lets the command
+ * change `policyFile`, a file it extends (`bases`), or anything in
+ * `trusted`.
  */
 export function refuseSelfWrite(
   policy: Policy,
   plan: SandboxPlan,
   policyFile: string | undefined,
+  bases: readonly string[] = [],
   trusted: Trusted[] = trustedFiles(),
 ): void {
   const ids: Ids = new Map();
@@ -229,6 +231,12 @@ export function refuseSelfWrite(
         hint: "keep the policy where the policy itself cannot write",
       }]
       : []),
+    ...bases.filter((b) => b !== policyFile).map((path) => ({
+      path,
+      tree: false,
+      what: "a policy file it extends",
+      hint: "keep the policy and its bases where the policy cannot write",
+    })),
   ];
   const binds = writableBinds(policy, plan);
   for (const t of all) {

@@ -62,7 +62,7 @@ for (let abi = 0; abi <= 6; abi++) {
       { env: { LANDLOCKD_ABI_MAX: String(abi) } },
     );
     if (abi < 6) {
-      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.code, 125, r.stderr);
       assert.equal(r.stdout, "");
       assert.match(
         r.stderr,
@@ -124,6 +124,6 @@ Deno.test("LANDLOCKD_ABI_MAX must be a whole number", async () => {
   const r = await landlockd(["run", "--policy", "ci-default", "--", "true"], {
     env: { LANDLOCKD_ABI_MAX: "six" },
   });
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 125);
   assert.match(r.stderr, /LANDLOCKD_ABI_MAX must be a whole number, got "six"/);
 });

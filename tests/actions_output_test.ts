@@ -111,7 +111,7 @@ Deno.test("lint prints GitHub annotations with file, line and column", async (t)
       "--policy",
       "ci-default",
     ]);
-    assert.equal(r.code, 2);
+    assert.equal(r.code, 125);
     assert.match(
       r.stderr,
       /^landlockd: lint: --format takes plain or github, got "json"$/m,

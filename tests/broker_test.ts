@@ -226,7 +226,7 @@ Deno.test("a missing declared path is an error naming it", async () => {
   const d = brokerTree();
   Deno.removeSync(`${d}/log`);
   const r = await sandboxed(brokerPolicy(d), ["true"]);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 125);
   assert.match(
     r.stderr,
     /:\d+: broker\.allow_write\[0\]: ".*\/log" does not exist/,

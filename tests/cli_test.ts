@@ -74,6 +74,8 @@ Deno.test("--dry-run prints a stable, sorted plan and runs nothing", async () =>
   assert.deepEqual(Object.keys(plan), [
     "broker",
     "command",
+    "env",
+    "executable",
     "landlock",
     "policy",
     "seccomp",

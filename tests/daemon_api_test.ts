@@ -80,7 +80,7 @@ Deno.test({
     await assert.rejects(
       client.run({ policy: "version = 1\n[oops]\n", argv: ["true"] }),
       (e: DaemonError) =>
-        e.exitCode === 1 && /oops: unknown key/.test(e.message),
+        e.exitCode === 125 && /oops: unknown key/.test(e.message),
     );
     await assert.rejects(
       client.run({ policy: CI_DEFAULT, argv: ["no-such-command-here"] }),

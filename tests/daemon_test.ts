@@ -105,7 +105,7 @@ for (const as of USERS) {
     assert.equal((await d.exited()).code, 0);
     assert.throws(() => Deno.statSync(d.socket), Deno.errors.NotFound);
     const after = await landlockd(["status", "--socket", d.socket], { as });
-    assert.equal(after.code, 3);
+    assert.equal(after.code, 125);
     assert.match(after.stderr, /no landlockd daemon at/);
     d.events().forEach(assertDocumented);
     const names = d.events().map((e) => e.event);
@@ -232,7 +232,7 @@ Deno.test("daemon: SIGTERM is graceful (active runs finish, new ones are refused
   d.proc.kill("SIGTERM");
   await d.waitFor((e) => e.event === "daemon.stop");
   const late = await runViaDaemon(d, ["touch", marker]);
-  assert.equal(late.code, 3, late.stderr);
+  assert.equal(late.code, 125, late.stderr);
   const out = await slow.output();
   assert.equal(out.code, 0);
   assert.equal(new TextDecoder().decode(out.stdout), "finished\n");
@@ -259,7 +259,7 @@ Deno.test("daemon: another uid cannot reach the socket; with --allow-uid others 
   const denied = await landlockd(["status", "--socket", d.socket], {
     as: "nobody",
   });
-  assert.equal(denied.code, 3);
+  assert.equal(denied.code, 125);
   assert.match(denied.stderr, /permission denied/);
   d.proc.kill("SIGTERM");
   await d.exited();
@@ -271,7 +271,7 @@ Deno.test("daemon: another uid cannot reach the socket; with --allow-uid others 
     ["run", "--socket", wide.socket, "--policy", "ci-default", "--", "true"],
     { as: "nobody" },
   );
-  assert.equal(refused.code, 3);
+  assert.equal(refused.code, 125);
   assert.match(refused.stderr, /uid 65534 may not use this landlockd daemon/);
   const peer = await wide.waitFor((e) =>
     e.event === "daemon.peer" && e.allowed === false
@@ -356,7 +356,7 @@ allow_read = ["${dir}/private", "${dir}/public"]
   const stop = await landlockd(["stop", "--socket", shared.socket], {
     as: "nobody",
   });
-  assert.equal(stop.code, 3);
+  assert.equal(stop.code, 125);
   assert.match(stop.stderr, /only uid 0 or root may stop/);
   shared.proc.kill("SIGTERM");
   assert.equal((await shared.exited()).code, 0);
@@ -365,11 +365,11 @@ allow_read = ["${dir}/private", "${dir}/public"]
 Deno.test("daemon: serve refuses a socket directory others can enter, and a second daemon on a live socket", async () => {
   const open = tempDir(); // 0755
   const r = await landlockd(["serve", "--socket", `${open}/landlockd.sock`]);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 125);
   assert.match(r.stderr, /has mode 0755; it must be 0700/);
   const d = await startDaemon();
   const again = await landlockd(["serve", "--socket", d.socket]);
-  assert.equal(again.code, 1);
+  assert.equal(again.code, 125);
   assert.match(again.stderr, /already listening/);
   d.proc.kill("SIGTERM");
   await d.exited();

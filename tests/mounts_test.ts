@@ -178,7 +178,7 @@ signal = true
 tmpfs = ["${d}/nope"]
 `);
   const a = await sandboxed(missing, ["true"]);
-  assert.equal(a.code, 1);
+  assert.equal(a.code, 125);
   assert.match(
     a.stderr,
     /:\d+: mount\.tmpfs\[0\]: mount target ".*\/nope" does not exist/,
@@ -191,7 +191,7 @@ signal = true
 root = "${d}/file"
 `);
   const b = await sandboxed(notDir, ["true"]);
-  assert.equal(b.code, 1);
+  assert.equal(b.code, 125);
   assert.match(
     b.stderr,
     /runtime\.root: the rootfs ".*\/file" is not a directory/,

@@ -121,9 +121,9 @@ Deno.test("run --oci-config enforces the config's rules on the kernel", async ()
   });
 });
 
-Deno.test("malformed OCI configs get one message per problem with its key path, exit 1", async () => {
+Deno.test("malformed OCI configs get one message per problem with its key path, exit 125", async () => {
   const r = await landlockd(["policy", "from-oci", `${FIX}/oci-bad.json`]);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 125);
   const f = `${FIX}/oci-bad.json`;
   for (
     const line of [
@@ -137,7 +137,7 @@ Deno.test("malformed OCI configs get one message per problem with its key path, 
   Deno.writeTextFileSync(`${dir}/a.json`, "{ not json");
   Deno.writeTextFileSync(`${dir}/b.json`, `{"process": {"args": ["sh"]}}`);
   const a = await landlockd(["policy", "from-oci", `${dir}/a.json`]);
-  assert.equal(a.code, 1);
+  assert.equal(a.code, 125);
   assert.match(a.stderr, /a\.json: not valid JSON/);
   const b = await landlockd([
     "run",
@@ -146,7 +146,7 @@ Deno.test("malformed OCI configs get one message per problem with its key path, 
     "--",
     "true",
   ]);
-  assert.equal(b.code, 1);
+  assert.equal(b.code, 125);
   assert.match(
     b.stderr,
     /b\.json: process\.landlock: the config has no process\.landlock object/,
@@ -182,7 +182,7 @@ Deno.test("the seed's Pod (port 80): binding 80 works, binding 100 is EACCES", a
 Deno.test("from-pod covers workload kinds, UDP, hostPort and the extra-ports annotation", async () => {
   const f = `${FIX}/workloads.yaml`;
   const many = await landlockd(["policy", "from-pod", f]);
-  assert.equal(many.code, 1);
+  assert.equal(many.code, 125);
   assert.match(
     many.stderr,
     /has 6 workloads \(Deployment\/api, StatefulSet\/db, DaemonSet\/agent, Job\/migrate, CronJob\/report\): choose one with --workload|has 5 workloads/,
@@ -194,7 +194,7 @@ Deno.test("from-pod covers workload kinds, UDP, hostPort and the extra-ports ann
     "--workload",
     "api",
   ]);
-  assert.equal(twoContainers.code, 1);
+  assert.equal(twoContainers.code, 125);
   assert.match(
     twoContainers.stderr,
     /Deployment "api" has 2 containers \(api, proxy\): choose one with --container/,
@@ -342,7 +342,7 @@ Deno.test("k8s inject refuses a container without a command unless --entrypoint 
     "-f",
     `${FIX}/pod-web.yaml`,
   ]);
-  assert.equal(refused.code, 1);
+  assert.equal(refused.code, 125);
   assert.match(
     refused.stderr,
     /Pod "web", container "web" has no command: its image's entrypoint is unknown here/,
@@ -365,7 +365,7 @@ Deno.test("k8s inject refuses a container without a command unless --entrypoint 
   ]);
 });
 
-Deno.test("malformed manifests get a clear message and exit 1", async () => {
+Deno.test("malformed manifests get a clear message and exit 125", async () => {
   const dir = tempDir();
   const cases: [string, RegExp][] = [
     ["kind: Pod\nmetadata: {name: x\nspec: [", /document 1, line \d+: /],
@@ -385,7 +385,7 @@ Deno.test("malformed manifests get a clear message and exit 1", async () => {
   for (const [i, [text, msg]] of cases.entries()) {
     Deno.writeTextFileSync(`${dir}/m${i}.yaml`, text);
     const r = await landlockd(["policy", "from-pod", `${dir}/m${i}.yaml`]);
-    assert.equal(r.code, 1, text);
+    assert.equal(r.code, 125, text);
     assert.match(r.stderr, msg);
   }
 });

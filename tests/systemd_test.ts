@@ -98,6 +98,6 @@ Deno.test("systemd socket activation: serve --systemd takes the passed socket an
 
 Deno.test("serve --systemd without systemd's variables says what is missing", async () => {
   const r = await landlockd(["serve", "--systemd"]);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 125);
   assert.match(r.stderr, /LISTEN_PID and LISTEN_FDS are not set/);
 });

@@ -88,7 +88,7 @@ function outcome(r: Result) {
 
 /** Asserts the run was refused before it started, naming key and path. */
 function assertRefused(r: Result, key: string, path: string): void {
-  assert.equal(r.code, 1, `expected a refusal; got ${JSON.stringify(r)}`);
+  assert.equal(r.code, 125, `expected a refusal; got ${JSON.stringify(r)}`);
   assert.equal(r.stdout, "");
   const quoted = path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
   assert.match(

@@ -181,6 +181,42 @@ for (const as of USERS) {
     assert.equal(ok.stdout, "fine\n");
   });
 
+  Deno.test(`[${as}] a policy that lets the command rewrite a file it extends is refused`, async () => {
+    // The base lies in a directory the merged policy can write; the
+    // extending file lies where it cannot.
+    const writable = tempDir();
+    chownTree(writable);
+    const base = writesOnly(writable, writable);
+    const top = policyFile(`extends = "${base}"\n`, victimDir(as));
+    const r = await landlockd(
+      ["run", "--policy-file", top, "--", "sh", "-c", `echo x >> ${base}`],
+      { as },
+    );
+    assert.equal(r.code, 125, r.stderr);
+    assert.equal(r.stdout, "");
+    assert.match(
+      ours(r.stderr),
+      new RegExp(
+        `"write_file" on "${writable}" lets the command change a policy file it extends, "${base}", and a later run would trust what it wrote there`,
+      ),
+    );
+    assert.ok(!Deno.readTextFileSync(base).endsWith("x\n"));
+
+    // The allowed counterpart: the same base kept out of reach runs.
+    const safeBase = writesOnly(writable, victimDir(as));
+    const ok = await landlockd(
+      [
+        "run",
+        "--policy-file",
+        policyFile(`extends = "${safeBase}"\n`, victimDir(as)),
+        "--",
+        "true",
+      ],
+      { as },
+    );
+    assert.equal(ok.code, 0, ok.stderr);
+  });
+
   Deno.test(`[${as}] a policy that lets the command rewrite the policy file itself is refused`, async () => {
     const dir = tempDir();
     chownTree(dir);

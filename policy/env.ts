@@ -1,0 +1,76 @@
+/**
+ * `[env]`: the command's environment, made from the one landlockd (or, for
+ * the daemon, its client) has. Pure; the rules, in order:
+ *
+ * 1. Start from the environment, or from nothing with `clear = true`.
+ * 2. Remove landlockd's own variables ({@link OWN_VARIABLES}) and every
+ *    name an `unset` pattern matches.
+ * 3. Put back every name a `keep` pattern matches (keep wins over 1 and 2).
+ * 4. Apply `set` (its `${VAR}` were expanded with the policy's paths).
+ *
+ * Patterns are names with `*` (any run of characters) and `?` (one
+ * character), matched without regard to case (`npm_config__auth` is as
+ * secret as `NPM_CONFIG__AUTH`).
+ *
+ * @module
+ */
+
+/** A policy's `[env]` section, validated. */
+export interface EnvSpec {
+  clear: boolean;
+  keep: readonly string[];
+  set: Readonly<Record<string, string>>;
+  unset: readonly string[];
+}
+
+/** Variables landlockd reads itself; never passed on unless kept. */
+export const OWN_VARIABLES: readonly string[] = ["LANDLOCKD_*", "LISTEN_*"];
+
+/**
+ * Variables that commonly hold credentials: the starter policies that run
+ * third-party code (ci-default, net-fetch, hermetic-build) unset these.
+ */
+export const CREDENTIAL_PATTERNS: readonly string[] = [
+  "*TOKEN*",
+  "*SECRET*",
+  "*PASSWORD*",
+  "*_KEY",
+  "AWS_*",
+  "ACTIONS_RUNTIME_*",
+  "ACTIONS_ID_TOKEN_*",
+  "NPM_CONFIG__AUTH*",
+  "NODE_AUTH_TOKEN",
+];
+
+const compiled = new Map<string, RegExp>();
+
+/** Whether `name` matches the glob `pattern` (case-insensitive). */
+export function globMatches(pattern: string, name: string): boolean {
+  let re = compiled.get(pattern);
+  if (!re) {
+    const body = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replaceAll("*", ".*").replaceAll("?", ".");
+    re = new RegExp(`^${body}$`, "is");
+    compiled.set(pattern, re);
+  }
+  return re.test(name);
+}
+
+const any = (patterns: readonly string[], name: string) =>
+  patterns.some((p) => globMatches(p, name));
+
+/** The command's environment under `spec` (no `[env]`: only rule 2's own variables go). */
+export function commandEnvironment(
+  spec: EnvSpec | undefined,
+  env: Readonly<Record<string, string>>,
+): Record<string, string> {
+  const keep = spec?.keep ?? [];
+  const unset = [...OWN_VARIABLES, ...(spec?.unset ?? [])];
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (any(keep, name) || (!spec?.clear && !any(unset, name))) {
+      out[name] = value;
+    }
+  }
+  return { ...out, ...spec?.set };
+}
