@@ -6,7 +6,13 @@
  * readable from the sandbox as nobody (non-dumpable; syscalls/dumpable.ts).
  */
 import assert from "node:assert/strict";
-import { landlockd, policyFile, tempDir, USERS } from "./helpers.ts";
+import {
+  landlockd,
+  outsideTmpDir,
+  policyFile,
+  tempDir,
+  USERS,
+} from "./helpers.ts";
 import { startDaemon } from "./daemon_helpers.ts";
 
 const SECRETS = {
@@ -46,11 +52,14 @@ for (const as of USERS) {
   }
 
   Deno.test(`[${as}] a policy extending ci-default keeps one credential and sets a variable`, async () => {
-    const policy = policyFile(`extends = "ci-default"
+    const policy = policyFile(
+      `extends = "ci-default"
 [env]
 keep = ["GITHUB_TOKEN"]
 set = { TOOL_HOME = "\${HOME}/tool" }
-`);
+`,
+      outsideTmpDir(),
+    ); // ci-default writes /tmp
     const r = await landlockd(
       ["run", "--policy-file", policy, "--", "/usr/bin/env"],
       { as, env: SECRETS },

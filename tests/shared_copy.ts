@@ -59,6 +59,22 @@ function removeStale(dir: string, prefix: string): void {
   }
 }
 
+/**
+ * `cp -a source dest`, tried again when a file vanished mid-copy (Deno
+ * creates and removes lock files in node_modules/ while other tests run).
+ */
+export function copyTree(source: string, dest: string): void {
+  let why = "";
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const r = new Deno.Command("cp", { args: ["-a", source, dest] })
+      .outputSync();
+    if (r.success) return;
+    why = new TextDecoder().decode(r.stderr);
+    if (!/No such file or directory/.test(why)) break;
+  }
+  throw new Error(`cp -a ${source} ${dest}: ${why}`);
+}
+
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
@@ -90,16 +106,13 @@ export function sharedCopy(name: string, source: string): string {
   const partial = `${dir}/${prefix}${Deno.pid}.partial`;
   Deno.mkdirSync(partial, { mode: 0o755 });
   Deno.chmodSync(partial, 0o755);
-  for (
-    const args of [["-a", `${source}.`, partial], ["-R", "a+rX", partial]]
-  ) {
-    const cmd = args[0] === "-a" ? "cp" : "chmod";
-    const r = new Deno.Command(cmd, { args }).outputSync();
-    if (!r.success) {
-      throw new Error(
-        `${cmd} ${args.join(" ")}: ${new TextDecoder().decode(r.stderr)}`,
-      );
-    }
+  copyTree(`${source}.`, partial);
+  const r = new Deno.Command("chmod", { args: ["-R", "a+rX", partial] })
+    .outputSync();
+  if (!r.success) {
+    throw new Error(
+      `chmod -R a+rX ${partial}: ${new TextDecoder().decode(r.stderr)}`,
+    );
   }
   Deno.renameSync(partial, copy.slice(0, -1));
   return copy;

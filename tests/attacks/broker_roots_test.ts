@@ -136,7 +136,7 @@ Deno.test("a root daemon opens a client's roots as the client: one under a 0700 
         { as },
       );
     const nobody = await run("nobody");
-    assert.equal(nobody.code, 1, nobody.stderr);
+    assert.equal(nobody.code, 125, nobody.stderr);
     // Refused at start, by the daemon's check of every client path
     // (daemon/client_paths.ts), or else by the broker's own open of the root.
     assert.match(
@@ -183,7 +183,7 @@ Deno.test("a root that became a symlink since the plan was made fails the run wi
     Deno.renameSync(`${d}/rw/w`, `${d}/rw/w.orig`);
     Deno.symlinkSync(`${d}/outside/w`, `${d}/rw/w`);
     const second = await via();
-    assert.equal(second.code, 1, second.stdout);
+    assert.equal(second.code, 125, second.stdout);
     assert.match(
       second.stderr,
       new RegExp(`Cannot open scratch root "${s}": .*\\(ELOOP\\)`),

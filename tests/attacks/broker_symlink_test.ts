@@ -135,7 +135,7 @@ for (const as of USERS) {
     );
     assert.equal(first.code, 0, first.stderr);
     const next = await run(d, as, "read", r, "write", w, "PWNED\n");
-    assert.equal(next.code, 1, next.stdout);
+    assert.equal(next.code, 125, next.stdout);
     assert.ok(!next.stdout.includes("SECRET"), next.stdout);
     assert.match(
       next.stderr,

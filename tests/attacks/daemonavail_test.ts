@@ -294,7 +294,7 @@ Deno.test("serve: connection limits must be whole numbers, per uid at most the t
     ] as const
   ) {
     const r = await landlockd(["serve", "--socket", "/tmp/x.sock", ...flags]);
-    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.code, 125, r.stderr);
     assert.match(r.stderr, message);
   }
 });

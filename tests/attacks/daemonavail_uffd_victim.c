@@ -1,8 +1,8 @@
 /*
  * Another run's brokered opens, timed (issue 10, item 8): opens PATH N
- * times and prints "first_us F max_us M": the first open (which also waits
- * for its broker to start serving) and the slowest of the others, in
- * microseconds.
+ * times and prints "first_us F max_us M median_us D": the first open (which
+ * also waits for its broker to start serving), the slowest and the median
+ * of the others, in microseconds.
  *
  * usage: daemonavail_uffd_victim PATH N
  */
@@ -20,10 +20,18 @@ static long long now_us(void)
 	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
 
+static int cmp(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+	return (x > y) - (x < y);
+}
+
 int main(int argc, char **argv)
 {
 	int n = argc > 2 ? atoi(argv[2]) : 20;
 	long long max = 0, first = 0;
+	long long *all = calloc(n > 1 ? n : 1, sizeof(*all));
+	int count = 0;
 	for (int i = 0; i < n; i++) {
 		long long t = now_us();
 		int fd = open(argv[1], O_RDONLY);
@@ -35,9 +43,14 @@ int main(int argc, char **argv)
 		close(fd);
 		if (i == 0)
 			first = d;
-		else if (d > max)
-			max = d;
+		else {
+			all[count++] = d;
+			if (d > max)
+				max = d;
+		}
 	}
-	printf("first_us %lld max_us %lld\n", first, max);
+	qsort(all, count, sizeof(*all), cmp);
+	printf("first_us %lld max_us %lld median_us %lld\n", first, max,
+	       count ? all[count / 2] : 0);
 	return 0;
 }

@@ -18,6 +18,7 @@ import {
   tempDir,
   USERS,
 } from "../helpers.ts";
+import { copyTree } from "../shared_copy.ts";
 
 const ALL_WRITE =
   `"write_file", "truncate", "remove_dir", "remove_file", "make_char", "make_dir", "make_reg", "make_sock", "make_fifo", "make_block", "make_sym", "refer"`;
@@ -63,9 +64,7 @@ function victimDir(as: As): string {
 /** A copy of landlockd under /tmp, as a user's clone there would be. */
 function cloneUnderTmp(as: As): string {
   const clone = `${tempDir()}/landlockd`;
-  const cp = new Deno.Command("cp", { args: ["-a", RUN_ROOT, clone] })
-    .outputSync();
-  assert.ok(cp.success, new TextDecoder().decode(cp.stderr));
+  copyTree(RUN_ROOT, clone);
   if (as === "nobody") {
     new Deno.Command("chown", { args: ["-R", "65534:65534", clone] })
       .outputSync();
@@ -144,7 +143,7 @@ for (const as of USERS) {
       `${RUN_ROOT}tests/attacks/selftrust_rewrite_self.sh`,
       clone,
     ], as);
-    assert.equal(rewrite.code, 1, rewrite.stderr);
+    assert.equal(rewrite.code, 125, rewrite.stderr);
     assert.equal(rewrite.stdout, "");
     assert.equal(rewrite.stderr, expected);
     assert.equal(
@@ -161,7 +160,7 @@ for (const as of USERS) {
       "-c",
       `echo escaped > ${victim}/f`,
     ], as);
-    assert.equal(escape.code, 1);
+    assert.equal(escape.code, 125);
     assert.equal(escape.stderr, expected);
     assert.throws(() => Deno.statSync(`${victim}/f`), Deno.errors.NotFound);
 
@@ -225,7 +224,7 @@ for (const as of USERS) {
       ["run", "--policy-file", file, "--", "sh", "-c", `echo x >> ${file}`],
       { as },
     );
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 125);
     assert.equal(r.stdout, "");
     assert.equal(
       ours(r.stderr),
@@ -245,7 +244,7 @@ for (const as of USERS) {
         as,
       },
     );
-    assert.equal(b.code, 1);
+    assert.equal(b.code, 125);
     assert.equal(
       ours(b.stderr),
       `landlockd: ${brokered}:14: broker.allow_write[0]: the broker's allow_write "${dir}/policy.toml" lets the command change this policy file, "${brokered}", and a later run would trust what it wrote there; keep the policy where the policy itself cannot write\n`,
@@ -279,7 +278,7 @@ for (const as of USERS) {
       ["run", "--policy-file", file, "--", "true"],
       { as, env: { DENO_DIR: denoDir } },
     );
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 125);
     assert.equal(
       ours(r.stderr),
       `landlockd: ${file}:9: fs_layer[0].rule[1].allowed_access: "write_file" on "${home}" lets the command change Deno's cache (DENO_DIR), which the next start loads code from, "${denoDir}", and a later run would trust what it wrote there; set DENO_DIR to a directory this policy cannot write
@@ -299,7 +298,7 @@ for (const as of USERS) {
     const r = await landlockd(["run", "--policy-file", file, "--", "true"], {
       as,
     });
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 125);
     assert.equal(
       ours(r.stderr),
       `landlockd: ${file}:9: fs_layer[0].rule[1].allowed_access: "write_file" on "${dir}" lets the command change landlockd's source tree (its modules and ffi/build/), "${root}" through the bind mount of "${root}" on "${dir}/ll", and a later run would trust what it wrote there; run landlockd from a directory this policy cannot write\n`,
@@ -317,7 +316,7 @@ for (const as of USERS) {
       as,
       env: { XDG_CONFIG_HOME: config },
     });
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 125);
     assert.equal(
       ours(r.stderr),
       `landlockd: ${file}:9: fs_layer[0].rule[1].allowed_access: "write_file" on "${config}" lets the command change this policy file, "${file}", and a later run would trust what it wrote there; keep the policy where the policy itself cannot write\n`,
@@ -332,7 +331,7 @@ for (const as of USERS) {
       ["run", "--policy-file", file, "--", "true"],
       { as, env: { XDG_RUNTIME_DIR: runtime } },
     );
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 125);
     assert.equal(
       ours(r.stderr),
       `landlockd: ${file}:9: fs_layer[0].rule[1].allowed_access: "write_file" on "${runtime}" lets the command change the default daemon socket, "${runtime}/landlockd.sock" (not there yet: its directory "${runtime}"), and a later run would trust what it wrote there; keep $XDG_RUNTIME_DIR out of what the policy may write\n`,
@@ -400,7 +399,7 @@ for (const as of USERS) {
         () => Deno.statSync(`${build}/selftrust-planted`),
         Deno.errors.NotFound,
       );
-      assert.equal(r.code, 1);
+      assert.equal(r.code, 125);
       assert.equal(r.stdout, "");
       assert.equal(
         ours(r.stderr),
