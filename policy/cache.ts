@@ -13,6 +13,7 @@
  * @module
  */
 
+import { envSwitch } from "../env.ts";
 import { VERSION } from "../version.ts";
 import type { Policy } from "./schema.ts";
 
@@ -24,7 +25,7 @@ interface Entry {
 }
 
 function cacheDir(): string | undefined {
-  if (Deno.env.get("LANDLOCKD_NO_CACHE") === "1") return undefined;
+  if (envSwitch("LANDLOCKD_NO_CACHE")) return undefined;
   const explicit = Deno.env.get("LANDLOCKD_CACHE_DIR");
   if (explicit) return explicit;
   const xdg = Deno.env.get("XDG_CACHE_HOME");

@@ -42,6 +42,18 @@ export const RUN_ROOT: string = (() => {
   return copy;
 })();
 
+/**
+ * How tests start landlockd from source: `--cached-only`, as the landlockd
+ * task does, so a package missing from the cache is an error, never a
+ * `Download …` line in a command's stderr.
+ */
+export const DENO_RUN = [
+  Deno.execPath(),
+  "run",
+  "--cached-only",
+  "--allow-all",
+];
+
 /** The static probe built by `deno task build` (ffi/probe.c). */
 export const PROBE = `${RUN_ROOT}ffi/build/probe`;
 
@@ -95,13 +107,7 @@ export function landlockdCommand(
     NO_COLOR: "1",
     ...opts.env,
   };
-  let argv = [
-    Deno.execPath(),
-    "run",
-    "--allow-all",
-    `${RUN_ROOT}main.ts`,
-    ...args,
-  ];
+  let argv = [...DENO_RUN, `${RUN_ROOT}main.ts`, ...args];
   if (as === "nobody") {
     argv = [...nobodyPrefix(), ...argv];
     env.HOME = NOBODY_HOME;
@@ -111,6 +117,12 @@ export function landlockdCommand(
       const v = Deno.env.get(k);
       if (v !== undefined && !(k in env)) env[k] = v;
     }
+  }
+  // A simulated older kernel (LANDLOCKD_ABI_MAX=4 deno task test) reaches
+  // every landlockd the tests start, unless a test sets its own.
+  const cap = Deno.env.get("LANDLOCKD_ABI_MAX");
+  if (cap !== undefined && !("LANDLOCKD_ABI_MAX" in env)) {
+    env.LANDLOCKD_ABI_MAX = cap;
   }
   const stdio = opts.stdio ?? "piped";
   return new Deno.Command(argv[0], {
@@ -271,10 +283,9 @@ export async function runInBackground(
   argv: string[],
 ): Promise<Background> {
   const audit = `${tempDir()}/audit.jsonl`;
-  const proc = new Deno.Command(Deno.execPath(), {
+  const proc = new Deno.Command(DENO_RUN[0], {
     args: [
-      "run",
-      "-A",
+      ...DENO_RUN.slice(1),
       `${ROOT}main.ts`,
       "run",
       "--policy-file",
