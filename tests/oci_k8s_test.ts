@@ -5,7 +5,6 @@
  * which has its own deno.json so that kubernetes-models stays test-only.
  */
 import assert from "node:assert/strict";
-import { parseAllDocuments } from "yaml";
 import {
   assertProbe,
   freePort,
