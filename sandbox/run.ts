@@ -139,7 +139,7 @@ export async function planSandbox(
     : undefined;
   const implied = impliedSignalScope(
     policy,
-    broker ? "broker" : scopeSignals ? "daemon" : undefined,
+    scopeSignals ? "daemon" : broker ? "broker" : undefined,
     support.abi,
   );
   const landlockPolicy = implied.some((i) => i.enforced)

@@ -36,7 +36,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts `landlockd serve --socket DIR/run/landlockd.sock --audit-file …`. */
 export async function startDaemon(
-  opts: { as?: As; args?: string[]; socket?: string } = {},
+  opts: {
+    as?: As;
+    args?: string[];
+    socket?: string;
+    env?: Record<string, string>;
+  } = {},
 ): Promise<TestDaemon> {
   const as = opts.as ?? "root";
   const dir = tempDir("daemon-");
@@ -45,7 +50,7 @@ export async function startDaemon(
   const audit = `${dir}/audit.jsonl`;
   const proc = landlockdCommand(
     ["serve", "--socket", socket, "--audit-file", audit, ...opts.args ?? []],
-    { as },
+    { as, env: opts.env },
   ).spawn();
   let output: Promise<Deno.CommandOutput> | undefined;
   const events = () => {
