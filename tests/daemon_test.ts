@@ -13,6 +13,7 @@ import {
   startViaDaemon,
 } from "./daemon_helpers.ts";
 import { mountPolicy, mountTree } from "./mount_helpers.ts";
+import { needs, requiring } from "./fresh_needs.ts";
 import {
   alive,
   assertProbe,
@@ -253,55 +254,61 @@ Deno.test("daemon: SIGTERM is graceful (active runs finish, new ones are refused
   assert.equal((await d2.exited()).code, 0);
 });
 
-Deno.test("daemon: another uid cannot reach the socket; with --allow-uid others are checked by SO_PEERCRED; refusals are audited", async () => {
-  if (Deno.uid() !== 0) return; // needs a second uid
-  const d = await startDaemon();
-  const denied = await landlockd(["status", "--socket", d.socket], {
-    as: "nobody",
-  });
-  assert.equal(denied.code, 3);
-  assert.match(denied.stderr, /permission denied/);
-  d.proc.kill("SIGTERM");
-  await d.exited();
-
-  // Socket opened to everyone, but only uid 12345 (and root) may use it.
-  const wide = await startDaemon({ args: ["--allow-uid", "12345"] });
-  assert.equal(Deno.statSync(wide.socket).mode! & 0o777, 0o666);
-  const refused = await landlockd(
-    ["run", "--socket", wide.socket, "--policy", "ci-default", "--", "true"],
-    { as: "nobody" },
-  );
-  assert.equal(refused.code, 3);
-  assert.match(refused.stderr, /uid 65534 may not use this landlockd daemon/);
-  const peer = await wide.waitFor((e) =>
-    e.event === "daemon.peer" && e.allowed === false
-  );
-  assert.equal(peer.peer_uid, 65534);
-  wide.events().forEach(assertDocumented);
-  wide.proc.kill("SIGTERM");
-  await wide.exited();
-
-  // Allowed: nobody may run (as nobody, not as the root daemon), a broker
-  // grants nobody nothing nobody could not open itself, and only the
-  // daemon's user may stop it.
-  const shared = await startDaemon({ args: ["--allow-uid", "65534"] });
-  const viaShared = (policy: string[], argv: string[]) =>
-    landlockd(["run", "--socket", shared.socket, ...policy, "--", ...argv], {
+Deno.test({
+  ...requiring(
+    "daemon: another uid cannot reach the socket; with --allow-uid others are checked by SO_PEERCRED; refusals are audited",
+    needs.root(),
+  ),
+  fn: async () => {
+    const d = await startDaemon();
+    const denied = await landlockd(["status", "--socket", d.socket], {
       as: "nobody",
     });
-  const ran = await viaShared(["--policy", "ci-default"], [
-    "sh",
-    "-c",
-    "id -u; id -G",
-  ]);
-  assert.equal(ran.code, 0, ran.stderr);
-  assert.equal(ran.stdout, "65534\n65534\n");
-  const dir = tempDir();
-  for (const [name, mode] of [["private", 0o600], ["public", 0o644]] as const) {
-    Deno.writeTextFileSync(`${dir}/${name}`, `${name} content\n`);
-    Deno.chmodSync(`${dir}/${name}`, mode);
-  }
-  const brokered = policyFile(`version = 1
+    assert.equal(denied.code, 3);
+    assert.match(denied.stderr, /permission denied/);
+    d.proc.kill("SIGTERM");
+    await d.exited();
+
+    // Socket opened to everyone, but only uid 12345 (and root) may use it.
+    const wide = await startDaemon({ args: ["--allow-uid", "12345"] });
+    assert.equal(Deno.statSync(wide.socket).mode! & 0o777, 0o666);
+    const refused = await landlockd(
+      ["run", "--socket", wide.socket, "--policy", "ci-default", "--", "true"],
+      { as: "nobody" },
+    );
+    assert.equal(refused.code, 3);
+    assert.match(refused.stderr, /uid 65534 may not use this landlockd daemon/);
+    const peer = await wide.waitFor((e) =>
+      e.event === "daemon.peer" && e.allowed === false
+    );
+    assert.equal(peer.peer_uid, 65534);
+    wide.events().forEach(assertDocumented);
+    wide.proc.kill("SIGTERM");
+    await wide.exited();
+
+    // Allowed: nobody may run (as nobody, not as the root daemon), a broker
+    // grants nobody nothing nobody could not open itself, and only the
+    // daemon's user may stop it.
+    const shared = await startDaemon({ args: ["--allow-uid", "65534"] });
+    const viaShared = (policy: string[], argv: string[]) =>
+      landlockd(["run", "--socket", shared.socket, ...policy, "--", ...argv], {
+        as: "nobody",
+      });
+    const ran = await viaShared(["--policy", "ci-default"], [
+      "sh",
+      "-c",
+      "id -u; id -G",
+    ]);
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.equal(ran.stdout, "65534\n65534\n");
+    const dir = tempDir();
+    for (
+      const [name, mode] of [["private", 0o600], ["public", 0o644]] as const
+    ) {
+      Deno.writeTextFileSync(`${dir}/${name}`, `${name} content\n`);
+      Deno.chmodSync(`${dir}/${name}`, mode);
+    }
+    const brokered = policyFile(`version = 1
 [[fs_layer]]
 handled_access_fs = ["read_file"]
   [[fs_layer.rule]]
@@ -313,53 +320,57 @@ handled_access_fs = ["read_file"]
 [broker]
 allow_read = ["${dir}/private", "${dir}/public"]
 `);
-  const cat = await viaShared(["--policy-file", brokered], [
-    "cat",
-    `${dir}/public`,
-    `${dir}/private`,
-  ]);
-  assert.equal(cat.code, 1);
-  assert.equal(cat.stdout, "public content\n");
-  assert.match(cat.stderr, /private: Permission denied/);
-  // Its tmpfs mounts are nobody's, as in nobody's own direct run.
-  const t = mountTree();
-  const mounted = await viaShared(["--policy-file", mountPolicy(t)], [
-    `${t}/bin/probe`,
-    "create",
-    `${t}/tmp/new`,
-  ]);
-  assertProbe(mounted, { [`create ${t}/tmp/new`]: "OK" });
+    const cat = await viaShared(["--policy-file", brokered], [
+      "cat",
+      `${dir}/public`,
+      `${dir}/private`,
+    ]);
+    assert.equal(cat.code, 1);
+    assert.equal(cat.stdout, "public content\n");
+    assert.match(cat.stderr, /private: Permission denied/);
+    // Its tmpfs mounts are nobody's, as in nobody's own direct run.
+    const t = mountTree();
+    const mounted = await viaShared(["--policy-file", mountPolicy(t)], [
+      `${t}/bin/probe`,
+      "create",
+      `${t}/tmp/new`,
+    ]);
+    assertProbe(mounted, { [`create ${t}/tmp/new`]: "OK" });
 
-  // A group works the same way: the socket is 0660 and its directory 0710
-  // for that group, and members pass the credential check.
-  const group = await startDaemon({ args: ["--allow-gid", "65534"] });
-  const socketStat = Deno.statSync(group.socket);
-  assert.deepEqual([socketStat.mode! & 0o777, socketStat.gid], [0o660, 65534]);
-  const member = await landlockd(
-    [
-      "run",
-      "--socket",
-      group.socket,
-      "--policy",
-      "ci-default",
-      "--",
-      "id",
-      "-g",
-    ],
-    { as: "nobody" },
-  );
-  assert.equal(member.code, 0, member.stderr);
-  assert.equal(member.stdout, "65534\n");
-  group.proc.kill("SIGTERM");
-  await group.exited();
+    // A group works the same way: the socket is 0660 and its directory 0710
+    // for that group, and members pass the credential check.
+    const group = await startDaemon({ args: ["--allow-gid", "65534"] });
+    const socketStat = Deno.statSync(group.socket);
+    assert.deepEqual([socketStat.mode! & 0o777, socketStat.gid], [
+      0o660,
+      65534,
+    ]);
+    const member = await landlockd(
+      [
+        "run",
+        "--socket",
+        group.socket,
+        "--policy",
+        "ci-default",
+        "--",
+        "id",
+        "-g",
+      ],
+      { as: "nobody" },
+    );
+    assert.equal(member.code, 0, member.stderr);
+    assert.equal(member.stdout, "65534\n");
+    group.proc.kill("SIGTERM");
+    await group.exited();
 
-  const stop = await landlockd(["stop", "--socket", shared.socket], {
-    as: "nobody",
-  });
-  assert.equal(stop.code, 3);
-  assert.match(stop.stderr, /only uid 0 or root may stop/);
-  shared.proc.kill("SIGTERM");
-  assert.equal((await shared.exited()).code, 0);
+    const stop = await landlockd(["stop", "--socket", shared.socket], {
+      as: "nobody",
+    });
+    assert.equal(stop.code, 3);
+    assert.match(stop.stderr, /only uid 0 or root may stop/);
+    shared.proc.kill("SIGTERM");
+    assert.equal((await shared.exited()).code, 0);
+  },
 });
 
 Deno.test("daemon: serve refuses a socket directory others can enter, and a second daemon on a live socket", async () => {
