@@ -60,3 +60,18 @@ export function requiring(
     ignore: false,
   };
 }
+
+/**
+ * `Deno.test(name, fn)` for a test whose policy needs Landlock ABI `abi`
+ * (for `what`): ignored, with that reason in its name, on an older kernel
+ * or under a lower LANDLOCKD_ABI_MAX, or when one of `also` is set.
+ */
+export function testAtAbi(
+  abi: number,
+  what: string,
+  name: string,
+  fn: () => void | Promise<void>,
+  also: (string | undefined)[] = [],
+): void {
+  Deno.test({ ...requiring(name, needs.abi(abi, what), ...also), fn });
+}

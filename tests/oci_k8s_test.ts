@@ -16,6 +16,7 @@ import {
   sandboxed,
   tempDir,
 } from "./helpers.ts";
+import { testAtAbi } from "./fresh_needs.ts";
 
 const FIX = `${ROOT}tests/fixtures`;
 
@@ -59,59 +60,64 @@ Deno.test("from-oci is strict when the config says nothing about best effort", a
   assert.match(r.stdout, /compat = "strict"/);
 });
 
-Deno.test("run --oci-config enforces the config's rules on the kernel", async () => {
-  const dir = fsTree();
-  const [allowed, other] = [freePort(), freePort()];
-  Deno.writeTextFileSync(
-    `${dir}/config.json`,
-    JSON.stringify({
-      process: {
-        landlock: {
-          handledAccess: {
-            handledAccessFS: ["execute", "read_file"],
-            handledAccessNetwork: ["bind"],
-          },
-          rules: {
-            pathBeneath: [
-              {
-                allowedAccess: ["execute", "read_file"],
-                paths: [`${dir}/bin`],
-              },
-              { allowedAccess: ["read_file"], paths: [`${dir}/allowed`] },
-            ],
-            networkPort: [{
-              allowedAccess: ["bind"],
-              ports: [String(allowed)],
-            }],
+testAtAbi(
+  4,
+  "bind_tcp",
+  "run --oci-config enforces the config's rules on the kernel",
+  async () => {
+    const dir = fsTree();
+    const [allowed, other] = [freePort(), freePort()];
+    Deno.writeTextFileSync(
+      `${dir}/config.json`,
+      JSON.stringify({
+        process: {
+          landlock: {
+            handledAccess: {
+              handledAccessFS: ["execute", "read_file"],
+              handledAccessNetwork: ["bind"],
+            },
+            rules: {
+              pathBeneath: [
+                {
+                  allowedAccess: ["execute", "read_file"],
+                  paths: [`${dir}/bin`],
+                },
+                { allowedAccess: ["read_file"], paths: [`${dir}/allowed`] },
+              ],
+              networkPort: [{
+                allowedAccess: ["bind"],
+                ports: [String(allowed)],
+              }],
+            },
           },
         },
-      },
-    }),
-  );
-  const r = await landlockd([
-    "run",
-    "--oci-config",
-    `${dir}/config.json`,
-    "--",
-    `${dir}/bin/probe`,
-    ...[
-      "read",
-      `${dir}/allowed/file`,
-      "read",
-      `${dir}/denied/file`,
-      "bind",
-      String(allowed),
-      "bind",
-      String(other),
-    ],
-  ]);
-  assertProbe(r, {
-    [`read ${dir}/allowed/file`]: "OK",
-    [`read ${dir}/denied/file`]: "EACCES",
-    [`bind ${allowed}`]: "OK",
-    [`bind ${other}`]: "EACCES",
-  });
-});
+      }),
+    );
+    const r = await landlockd([
+      "run",
+      "--oci-config",
+      `${dir}/config.json`,
+      "--",
+      `${dir}/bin/probe`,
+      ...[
+        "read",
+        `${dir}/allowed/file`,
+        "read",
+        `${dir}/denied/file`,
+        "bind",
+        String(allowed),
+        "bind",
+        String(other),
+      ],
+    ]);
+    assertProbe(r, {
+      [`read ${dir}/allowed/file`]: "OK",
+      [`read ${dir}/denied/file`]: "EACCES",
+      [`bind ${allowed}`]: "OK",
+      [`bind ${other}`]: "EACCES",
+    });
+  },
+);
 
 Deno.test("malformed OCI configs get one message per problem with its key path, exit 1", async () => {
   const r = await landlockd(["policy", "from-oci", `${FIX}/oci-bad.json`]);
@@ -145,31 +151,36 @@ Deno.test("malformed OCI configs get one message per problem with its key path, 
   );
 });
 
-Deno.test("the seed's Pod (port 80): binding 80 works, binding 100 is EACCES", async () => {
-  const r = await landlockd(["policy", "from-pod", `${FIX}/pod-web.yaml`]);
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(
-    r.stdout,
-    /handled_access_net = \["bind_tcp"]\n\n {2}\[\[net\.rule\]\]\n {2}port = 80\n/,
-  );
-  const policy = policyFile(r.stdout);
-  assert.equal((await landlockd(["lint", "--policy-file", policy])).code, 0);
-  const run = await sandboxed(policy, [
-    PROBE,
-    "bind",
-    "80",
-    "bind",
-    "100",
-    "connect",
-    "1",
-  ]);
-  const res = Object.fromEntries(
-    run.stdout.trim().split("\n").map((l) => l.split(": ")),
-  );
-  assert.equal(res["bind 80"], Deno.uid() === 0 ? "OK" : "EACCES");
-  assert.equal(res["bind 100"], "EACCES");
-  assert.notEqual(res["connect 1"], "EACCES", "connect stays unrestricted");
-});
+testAtAbi(
+  4,
+  "bind_tcp",
+  "the seed's Pod (port 80): binding 80 works, binding 100 is EACCES",
+  async () => {
+    const r = await landlockd(["policy", "from-pod", `${FIX}/pod-web.yaml`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /handled_access_net = \["bind_tcp"]\n\n {2}\[\[net\.rule\]\]\n {2}port = 80\n/,
+    );
+    const policy = policyFile(r.stdout);
+    assert.equal((await landlockd(["lint", "--policy-file", policy])).code, 0);
+    const run = await sandboxed(policy, [
+      PROBE,
+      "bind",
+      "80",
+      "bind",
+      "100",
+      "connect",
+      "1",
+    ]);
+    const res = Object.fromEntries(
+      run.stdout.trim().split("\n").map((l) => l.split(": ")),
+    );
+    assert.equal(res["bind 80"], Deno.uid() === 0 ? "OK" : "EACCES");
+    assert.equal(res["bind 100"], "EACCES");
+    assert.notEqual(res["connect 1"], "EACCES", "connect stays unrestricted");
+  },
+);
 
 Deno.test("from-pod covers workload kinds, UDP, hostPort and the extra-ports annotation", async () => {
   const f = `${FIX}/workloads.yaml`;
