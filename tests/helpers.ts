@@ -71,7 +71,9 @@ export interface Result {
   stderr: string;
 }
 
-const NOBODY_HOME = "/tmp/landlockd-test-nobody";
+/** `nobody`'s HOME and DENO_DIR parent (.ci/run gives each run a new one). */
+const NOBODY_HOME = Deno.env.get("LANDLOCKD_TEST_NOBODY_HOME") ??
+  "/tmp/landlockd-test-nobody";
 
 function nobodyPrefix(): string[] {
   Deno.mkdirSync(NOBODY_HOME, { recursive: true });
