@@ -49,8 +49,9 @@ for (const as of USERS) {
   });
 }
 
-/** Runtime directories `deno task deps` caches (its arguments). */
-const cached: string[] = config.tasks.deps.command.split(/\s+/).slice(2);
+/** What `deno task deps` caches: its entry points, after --entrypoint. */
+const depsArgs: string[] = config.tasks.deps.command.split(/\s+/);
+const cached = depsArgs.slice(depsArgs.indexOf("--entrypoint") + 1);
 
 function* lazyImports(dir: string): Generator<[string, string]> {
   for (const e of Deno.readDirSync(`${ROOT}${dir}`)) {
@@ -83,6 +84,10 @@ Deno.test("deno task deps caches every module reached by a computed specifier", 
     }
   }
   assert.deepEqual(missing, []);
+  assert.ok(
+    depsArgs.includes("--entrypoint"),
+    "deps: deno install --entrypoint",
+  );
   assert.ok(cached.includes("main.ts"));
   assert.deepEqual(config.tasks.build.dependencies, ["deps"]);
 });
