@@ -6,6 +6,7 @@
  */
 
 import { EXIT, UsageError } from "./cli/exit_codes.ts";
+import { checkEnvironment } from "./env.ts";
 import { printError } from "./cli/output.ts";
 import { VERSION } from "./version.ts";
 
@@ -66,7 +67,27 @@ async function dispatch(args: string[]): Promise<number> {
   if (!COMMANDS.includes(name)) {
     throw new UsageError(`unknown command "${name}"`, "");
   }
+  checkEnvironment();
   return await (await loadCommand(name)).main(rest);
+}
+
+/**
+ * JavaScript's own error types: landlockd throws none of them for bad input
+ * (that is a named Error subclass), so one of these is a bug and crashes
+ * with its stack trace.
+ */
+const BUGS = [
+  TypeError,
+  RangeError,
+  ReferenceError,
+  SyntaxError,
+  EvalError,
+  URIError,
+];
+
+function isBug(e: unknown): boolean {
+  return !(e instanceof Error) || e.name === "Error" ||
+    BUGS.some((b) => e instanceof b);
 }
 
 async function main(): Promise<number> {
@@ -79,8 +100,8 @@ async function main(): Promise<number> {
       printError(`see "landlockd ${cmd}--help"`);
       return EXIT.USAGE;
     }
-    if (e instanceof Error && e.name !== "Error" && !(e instanceof TypeError)) {
-      printError(e.message);
+    if (!isBug(e)) {
+      printError((e as Error).message);
       return EXIT.POLICY;
     }
     // A bug: the stack helps; the status must still say "landlockd failed",

@@ -92,6 +92,10 @@ async function dryRunReport(
       compat: plan.landlock.compat,
       status: plan.landlock.status,
       dropped: plan.landlock.dropped,
+      ...(plan.landlock.stricter.length
+        ? { stricter: plan.landlock.stricter }
+        : {}),
+      ...(plan.implied.length ? { implied: plan.implied } : {}),
       layers,
     },
   });

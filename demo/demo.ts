@@ -31,7 +31,7 @@ const [port, backdoor] = Deno.uid() === 0 && free(80) && free(100)
 const tmp = Deno.makeTempDirSync({ prefix: "landlockd-demo-" });
 const landlockd = (args: string[]) =>
   new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", `${root}main.ts`, ...args],
+    args: ["run", "--cached-only", "--allow-all", `${root}main.ts`, ...args],
     stdout: "piped",
     stderr: "inherit",
   });

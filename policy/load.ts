@@ -8,7 +8,7 @@
 
 import { PolicyError, type Source } from "./diagnostic.ts";
 import { expandPolicy } from "./expand.ts";
-import { carryOrigins, mayExtend, relocate } from "./origins.ts";
+import { carryOrigins, relocate } from "./origins.ts";
 import type { Policy } from "./schema.ts";
 
 /** Validates `source` and expands `${NAME}` in its paths. Throws PolicyError. */

@@ -55,6 +55,24 @@ export interface DroppedRight {
   needs_abi: number;
 }
 
+/**
+ * A right the kernel lacks whose absence makes the sandbox stricter than
+ * the policy, never looser: on Landlock ABI 1, which predates `refer`, the
+ * kernel denies every rename and link across directories, so a rule that
+ * allows `refer` cannot be honoured. Not a dropped right: nothing the
+ * policy denies becomes possible, so even strict compat accepts it.
+ */
+export interface StricterRight {
+  key: string;
+  right: "refer";
+  needs_abi: number;
+  effect: string;
+}
+
+/** What ABI 1 does instead of `refer`, in the kernel's terms. */
+export const REFER_ON_ABI_1 =
+  "the kernel denies every rename and link across directories (EXDEV), including where this rule allows them";
+
 /** How much of the policy the kernel enforces. */
 export type EnforcementStatus =
   | "fully_enforced"
@@ -67,6 +85,8 @@ export interface LandlockPlan {
   compat: Policy["compat"];
   layers: PlannedLayer[];
   dropped: DroppedRight[];
+  /** Rights whose absence is stricter than the policy (see StricterRight). */
+  stricter: StricterRight[];
   status: EnforcementStatus;
 }
 
@@ -122,19 +142,35 @@ function emptyLayer(from: string): PlannedLayer {
  */
 export function planLandlock(policy: Policy, abi: number): LandlockPlan {
   const dropped: DroppedRight[] = [];
+  const stricter: StricterRight[] = [];
   const layers: PlannedLayer[] = [];
+  // ABI 1 denies what `refer` governs outright: handling it there is exact.
+  const referImplied = abi >= 1 && abi < FS_RIGHTS.refer.abi;
 
   (policy.fs_layer ?? []).forEach((layer, i) => {
     const key = formatKeyPath(["fs_layer", i]);
     const planned = emptyLayer(key);
+    const handlesRefer = layer.handled_access_fs.includes("refer");
     planned.handled_access_fs = keep(
       FS_RIGHTS,
-      layer.handled_access_fs,
+      referImplied
+        ? layer.handled_access_fs.filter((r) => r !== "refer")
+        : layer.handled_access_fs,
       abi,
       `${key}.handled_access_fs`,
       dropped,
     );
     (layer.rule ?? []).forEach((rule, j) => {
+      if (
+        referImplied && handlesRefer && rule.allowed_access.includes("refer")
+      ) {
+        stricter.push({
+          key: `${key}.rule[${j}].allowed_access`,
+          right: "refer",
+          needs_abi: FS_RIGHTS.refer.abi,
+          effect: REFER_ON_ABI_1,
+        });
+      }
       const allowed = keep(
         FS_RIGHTS,
         rule.allowed_access,
@@ -195,7 +231,7 @@ export function planLandlock(policy: Policy, abi: number): LandlockPlan {
     : layers.length
     ? "partially_enforced"
     : "not_enforced";
-  return { abi, compat: policy.compat, layers, dropped, status };
+  return { abi, compat: policy.compat, layers, dropped, stricter, status };
 }
 
 /** What a rule path turned out to be when it was opened. */

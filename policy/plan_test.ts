@@ -4,6 +4,7 @@ import {
   fitRuleToTarget,
   type LandlockPlan,
   planLandlock,
+  REFER_ON_ABI_1,
 } from "./plan.ts";
 import type { Policy } from "./schema.ts";
 
@@ -59,8 +60,8 @@ const TABLE: {
     net: [],
     scoped: [],
     rules: 1,
+    // refer is handled but allowed nowhere: ABI 1 denies it everywhere too.
     dropped: [
-      "refer",
       "truncate",
       "ioctl_dev",
       "bind_tcp",
@@ -138,6 +139,73 @@ for (const row of TABLE) {
       assert.match(err.message, /needs Landlock ABI \d \(Linux [\d.]+\)/);
       return true;
     });
+  });
+}
+
+/** A rule that allows refer: moving files between two directories. */
+const REFER = policy({
+  fs_layer: [{
+    handled_access_fs: ["read_file", "make_reg", "remove_file", "refer"],
+    rule: [{ path: "/srv", allowed_access: ["read_file"] }, {
+      path: "/srv/in",
+      allowed_access: ["make_reg", "remove_file", "refer"],
+    }],
+  }],
+});
+
+const REFER_TABLE: {
+  abi: number;
+  fs: string[];
+  dropped: string[];
+  stricter: string[];
+  strict: "accepts" | "refuses";
+}[] = [
+  // No Landlock: nothing is enforced, refer included; that is dropped.
+  {
+    abi: 0,
+    fs: [],
+    dropped: ["read_file", "remove_file", "make_reg", "refer"],
+    stricter: [],
+    strict: "refuses",
+  },
+  // ABI 1 denies every cross-directory rename and link: stricter, not dropped.
+  {
+    abi: 1,
+    fs: ["read_file", "remove_file", "make_reg"],
+    dropped: [],
+    stricter: ["fs_layer[0].rule[1].allowed_access"],
+    strict: "accepts",
+  },
+  {
+    abi: 2,
+    fs: ["read_file", "remove_file", "make_reg", "refer"],
+    dropped: [],
+    stricter: [],
+    strict: "accepts",
+  },
+];
+
+for (const row of REFER_TABLE) {
+  Deno.test(`refer on ABI ${row.abi}: dropped [${row.dropped}], stricter [${row.stricter}], strict ${row.strict}`, () => {
+    const plan = planLandlock(REFER, row.abi);
+    assert.deepEqual(plan.layers[0]?.handled_access_fs ?? [], row.fs);
+    assert.deepEqual(plan.dropped.map((d) => d.right), row.dropped);
+    assert.deepEqual(plan.stricter.map((s) => s.key), row.stricter);
+    for (const s of plan.stricter) {
+      assert.deepEqual(s, {
+        key: s.key,
+        right: "refer",
+        needs_abi: 2,
+        effect: REFER_ON_ABI_1,
+      });
+    }
+    if (row.dropped.length === 0) assert.equal(plan.status, "fully_enforced");
+    const strict = { ...REFER, compat: "strict" } as Policy;
+    if (row.strict === "accepts") {
+      assert.deepEqual(planLandlock(strict, row.abi).stricter, plan.stricter);
+    } else {
+      assert.throws(() => planLandlock(strict, row.abi), CompatError);
+    }
   });
 }
 

@@ -6,6 +6,7 @@
 
 import { probeAbi } from "../syscalls/landlock.ts";
 import { clampAbi } from "../policy/rights.ts";
+import { envWholeNumber } from "../env.ts";
 
 /** The Landlock ABI landlockd will use, and why it may be lower. */
 export interface LandlockSupport {
@@ -17,16 +18,9 @@ export interface LandlockSupport {
   reason?: string;
 }
 
-/** Parses `LANDLOCKD_ABI_MAX`; throws on anything but an integer ≥ 0. */
+/** Parses `LANDLOCKD_ABI_MAX`; throws EnvError on anything but an integer ≥ 0. */
 export function abiCap(): number | undefined {
-  const raw = Deno.env.get("LANDLOCKD_ABI_MAX");
-  if (raw === undefined || raw === "") return undefined;
-  if (!/^\d+$/.test(raw)) {
-    throw new TypeError(
-      `LANDLOCKD_ABI_MAX must be a whole number, got ${JSON.stringify(raw)}`,
-    );
-  }
-  return Number(raw);
+  return envWholeNumber("LANDLOCKD_ABI_MAX");
 }
 
 /** Probes the kernel and applies the cap. */

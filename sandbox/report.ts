@@ -54,10 +54,21 @@ export function runFailure(e: unknown, source: Source): RunFailure | undefined {
   return undefined;
 }
 
-/** The warning for a run whose Landlock rules were partly dropped, if any. */
+/**
+ * The warning for a run whose Landlock rules were partly dropped, or the
+ * note for one that is stricter than its policy (refer on ABI 1), if any.
+ */
 export function degradedWarning(plan: SandboxPlan): string | undefined {
-  const { status, dropped } = plan.landlock;
-  if (dropped.length === 0) return undefined;
+  const { status, dropped, stricter } = plan.landlock;
+  if (dropped.length === 0) {
+    return stricter.length
+      ? `note: stricter than the policy on Landlock ABI ${plan.landlock.abi}: ${
+        stricter.map((s) => `${s.key} ${s.right} (ABI ${s.needs_abi})`).join(
+          ", ",
+        )
+      }: ${stricter[0].effect}`
+      : undefined;
+  }
   const what = status === "not_enforced"
     ? "Landlock is NOT enforced"
     : "Landlock is partially enforced";

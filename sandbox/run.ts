@@ -11,6 +11,7 @@ import {
   type LandlockPlan,
   planLandlock,
 } from "../policy/plan.ts";
+import { kernelForAbi } from "../policy/rights.ts";
 import type { Policy } from "../policy/schema.ts";
 import { commandEnvironment, type EnvSpec } from "../policy/env.ts";
 import { close } from "../syscalls/sys.ts";
@@ -68,10 +69,28 @@ const SIGNAL_SCOPE_ABI = 6;
 /** `SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` */
 const LISTENER_FILTER_FLAGS = (1 << 3) | (1 << 5);
 
+/**
+ * A Landlock scope landlockd adds for its own protection, not declared by
+ * the policy. It is best effort whatever the policy's compat: a kernel
+ * without it runs the command anyway (`enforced: false`), which widens no
+ * access: a command that kills landlockd ends its own sandbox
+ * (PR_SET_PDEATHSIG) and its pending brokered calls fail.
+ */
+export interface ImpliedScope {
+  scope: "signal";
+  /** Whom it protects: a direct run's broker, or the daemon. */
+  for: "broker" | "daemon";
+  enforced: boolean;
+  needs_abi: number;
+  note: string;
+}
+
 /** Everything decided before anything runs; `--dry-run` prints this. */
 export interface SandboxPlan {
   support: LandlockSupport;
   landlock: LandlockPlan;
+  /** Scopes landlockd added (or could not add) for itself; see ImpliedScope. */
+  implied: ImpliedScope[];
   seccomp: SeccompPlan;
   broker?: BrokerPlan;
   mounts?: MountPlan;
@@ -80,9 +99,35 @@ export interface SandboxPlan {
 }
 
 /**
+ * The signal scope landlockd adds for `who` when the policy does not
+ * declare it: enforced where the kernel has it (ABI 6+), else noted.
+ */
+export function impliedSignalScope(
+  policy: Policy,
+  who: ImpliedScope["for"] | undefined,
+  abi: number,
+): ImpliedScope[] {
+  if (!who || policy.scope?.signal === true) return [];
+  const enforced = abi >= SIGNAL_SCOPE_ABI;
+  const whom = who === "broker" ? "landlockd (the broker)" : "the daemon";
+  return [{
+    scope: "signal",
+    for: who,
+    enforced,
+    needs_abi: SIGNAL_SCOPE_ABI,
+    note: enforced
+      ? `added: the command cannot signal ${whom}`
+      : `best effort: Landlock ABI ${abi} has no signal scope (ABI ${SIGNAL_SCOPE_ABI}, Linux ${
+        kernelForAbi(SIGNAL_SCOPE_ABI)
+      }), so the command can signal ${whom}; killing it ends the sandbox`,
+  }];
+}
+
+/**
  * Fits `policy` to this kernel; throws CompatError under strict compat.
  * A broker implies Landlock's signal scope: the sandbox must not be able to
- * signal the broker (landlockd itself).
+ * signal the broker (landlockd itself). That scope is landlockd's, not the
+ * policy's, so it is best effort (see ImpliedScope).
  */
 export async function planSandbox(
   policy: Policy,
@@ -98,14 +143,19 @@ export async function planSandbox(
   const broker = policy.broker
     ? (await brokerModules()).plan.planBroker(policy, hostArch())
     : undefined;
-  const landlockPolicy =
-    broker || (scopeSignals && support.abi >= SIGNAL_SCOPE_ABI)
-      ? { ...policy, scope: { ...policy.scope, signal: true } }
-      : policy;
+  const implied = impliedSignalScope(
+    policy,
+    scopeSignals ? "daemon" : broker ? "broker" : undefined,
+    support.abi,
+  );
+  const landlockPolicy = implied.some((i) => i.enforced)
+    ? { ...policy, scope: { ...policy.scope, signal: true } }
+    : policy;
   try {
     return {
       support,
       landlock: planLandlock(landlockPolicy, support.abi),
+      implied,
       seccomp: planSeccomp(policy, broker?.notify ?? [], broker?.deny ?? []),
       broker,
       mounts: planMounts(
@@ -266,6 +316,10 @@ export async function startPlanned(
     kernel_abi: plan.support.kernel_abi,
     status: plan.landlock.status,
     dropped: plan.landlock.dropped,
+    ...(plan.landlock.stricter.length
+      ? { stricter: plan.landlock.stricter }
+      : {}),
+    ...(plan.implied.length ? { implied: plan.implied } : {}),
   });
   return {
     plan,

@@ -42,12 +42,12 @@ function loadParser(): Promise<Parser> {
         `export { parseAction } from "${PARSER}/actions/action-parser";\n`,
     );
     const out = await new Deno.Command(Deno.execPath(), {
-      // The repository's config and lock file pin the parser's integrity.
+      // The test-only config and lock file pin the parser's integrity.
       args: [
         "bundle",
         "--quiet",
         "--config",
-        `${ROOT}deno.json`,
+        `${ROOT}tests/testonly/deno.jsonc`,
         "entry.ts",
         "-o",
         "parser.js",

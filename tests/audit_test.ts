@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { assertDocumented } from "./audit_schema.ts";
 import {
+  DENO_RUN,
   landlockd,
   policyFile,
   PROBE,
@@ -78,9 +79,7 @@ Deno.test("--audit-fd writes events to an inherited descriptor, which the child 
       "-c",
       `exec 3>>"${dir}/audit.jsonl"; exec "$@"`,
       "sh",
-      Deno.execPath(),
-      "run",
-      "-A",
+      ...DENO_RUN,
       `${ROOT}main.ts`,
       "run",
       "--policy-file",

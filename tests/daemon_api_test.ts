@@ -10,6 +10,7 @@ import { encodeFrame, PREFIX } from "../daemon/protocol.ts";
 import { assertDocumented } from "./audit_schema.ts";
 import { childrenOf, fdCount, startDaemon } from "./daemon_helpers.ts";
 import { ROOT, tempDir } from "./helpers.ts";
+import { needs, requiring, testAtAbi } from "./fresh_needs.ts";
 
 const CI_DEFAULT = Deno.readTextFileSync(`${ROOT}policies/ci-default.toml`);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -46,9 +47,11 @@ allow_read = ["${secret}"]
 }
 
 Deno.test({
-  name:
-    "library API: one connection runs commands with stdin, captured output, exit codes and failures",
   ...opts,
+  ...requiring(
+    "library API: one connection runs commands with stdin, captured output, exit codes and failures",
+    needs.abi(3, "truncate (ci-default)"),
+  ),
   fn: async () => {
     const d = await startDaemon();
     const client = await connect(d.socket);
@@ -161,8 +164,11 @@ Deno.test({
 });
 
 Deno.test({
-  name: "daemon: no fd, zombie or thread leaks after thousands of runs",
   ...opts,
+  ...requiring(
+    "daemon: no fd, zombie or thread leaks after thousands of runs",
+    needs.abi(3, "truncate (ci-default)"),
+  ),
   fn: async () => {
     const d = await startDaemon();
     const dir = tempDir();
@@ -251,107 +257,114 @@ async function raw(
   return frames;
 }
 
-Deno.test("daemon: malformed or oversized frames get an error reply and a closed connection; the daemon keeps serving", async () => {
-  const d = await startDaemon();
-  const prefix = (h: number, b: number) => {
-    const p = new Uint8Array(PREFIX);
-    new DataView(p.buffer).setUint32(0, h, true);
-    new DataView(p.buffer).setUint32(4, b, true);
-    return p;
-  };
-  const junk = new TextEncoder().encode("{not json");
-  const cases: [string, Uint8Array, RegExp, string][] = [
-    [
-      "bad JSON",
-      new Uint8Array([...prefix(junk.length, 0), ...junk]),
-      /not UTF-8 JSON/,
-      "protocol",
-    ],
-    ["huge header", prefix(64 << 20, 0), /over the limit/, "limit"],
-    ["huge body", prefix(2, 1 << 30), /over the limit/, "limit"],
-    [
-      "wrong version",
-      encodeFrame({ v: 99, type: "status", id: 1 }),
-      /version 99 is not supported/,
-      "protocol",
-    ],
-    [
-      "unknown type",
-      encodeFrame({ type: "launch", id: 1 }),
-      /type: expected/,
-      "protocol",
-    ],
-    [
-      "argv not strings",
-      encodeFrame({
-        type: "run",
-        id: 1,
-        policy: { name: "p", text: "" },
-        argv: [1],
-        env: {},
-        cwd: "/",
-        stdio: "capture",
-      }),
-      /argv\[0\]: expected a string/,
-      "protocol",
-    ],
-    [
-      "policy too long",
-      encodeFrame({
-        type: "run",
-        id: 1,
-        policy: { name: "p", text: "#".repeat(300 << 10) },
-        argv: ["true"],
-        env: {},
-        cwd: "/",
-        stdio: "capture",
-      }),
-      /policy.text: longer than the limit/,
-      "limit",
-    ],
-    [
-      "fds missing",
-      encodeFrame({
-        type: "run",
-        id: 1,
-        policy: { name: "p", text: CI_DEFAULT },
-        argv: ["true"],
-        env: {},
-        cwd: "/",
-        stdio: "fds",
-      }),
-      /needs 3 file descriptors/,
-      "protocol",
-    ],
-  ];
-  for (const [what, bytes, message, error] of cases) {
-    const replies = await raw(d.socket, bytes);
-    assert.equal(replies.length, 1, `${what}: ${JSON.stringify(replies)}`);
-    assert.equal(replies[0].type, "error", what);
-    assert.equal(replies[0].error, error, what);
-    assert.match(String(replies[0].message), message, what);
-  }
-  const client = await connect(d.socket);
-  const r = await client.run({
-    policy: CI_DEFAULT,
-    argv: ["echo", "still serving"],
-  });
-  assert.equal(text(r.stdout), "still serving\n");
-  client.close();
-  d.events().forEach(assertDocumented);
-  const refused = d.events().filter((e) =>
-    e.event === "daemon.request" && e.accepted === false
-  );
-  assert.equal(refused.length, cases.length);
-  d.proc.kill("SIGTERM");
-  assert.equal((await d.exited()).code, 0);
-});
+testAtAbi(
+  3,
+  "truncate",
+  "daemon: malformed or oversized frames get an error reply and a closed connection; the daemon keeps serving",
+  async () => {
+    const d = await startDaemon();
+    const prefix = (h: number, b: number) => {
+      const p = new Uint8Array(PREFIX);
+      new DataView(p.buffer).setUint32(0, h, true);
+      new DataView(p.buffer).setUint32(4, b, true);
+      return p;
+    };
+    const junk = new TextEncoder().encode("{not json");
+    const cases: [string, Uint8Array, RegExp, string][] = [
+      [
+        "bad JSON",
+        new Uint8Array([...prefix(junk.length, 0), ...junk]),
+        /not UTF-8 JSON/,
+        "protocol",
+      ],
+      ["huge header", prefix(64 << 20, 0), /over the limit/, "limit"],
+      ["huge body", prefix(2, 1 << 30), /over the limit/, "limit"],
+      [
+        "wrong version",
+        encodeFrame({ v: 99, type: "status", id: 1 }),
+        /version 99 is not supported/,
+        "protocol",
+      ],
+      [
+        "unknown type",
+        encodeFrame({ type: "launch", id: 1 }),
+        /type: expected/,
+        "protocol",
+      ],
+      [
+        "argv not strings",
+        encodeFrame({
+          type: "run",
+          id: 1,
+          policy: { name: "p", text: "" },
+          argv: [1],
+          env: {},
+          cwd: "/",
+          stdio: "capture",
+        }),
+        /argv\[0\]: expected a string/,
+        "protocol",
+      ],
+      [
+        "policy too long",
+        encodeFrame({
+          type: "run",
+          id: 1,
+          policy: { name: "p", text: "#".repeat(300 << 10) },
+          argv: ["true"],
+          env: {},
+          cwd: "/",
+          stdio: "capture",
+        }),
+        /policy.text: longer than the limit/,
+        "limit",
+      ],
+      [
+        "fds missing",
+        encodeFrame({
+          type: "run",
+          id: 1,
+          policy: { name: "p", text: CI_DEFAULT },
+          argv: ["true"],
+          env: {},
+          cwd: "/",
+          stdio: "fds",
+        }),
+        /needs 3 file descriptors/,
+        "protocol",
+      ],
+    ];
+    for (const [what, bytes, message, error] of cases) {
+      const replies = await raw(d.socket, bytes);
+      assert.equal(replies.length, 1, `${what}: ${JSON.stringify(replies)}`);
+      assert.equal(replies[0].type, "error", what);
+      assert.equal(replies[0].error, error, what);
+      assert.match(String(replies[0].message), message, what);
+    }
+    const client = await connect(d.socket);
+    const r = await client.run({
+      policy: CI_DEFAULT,
+      argv: ["echo", "still serving"],
+    });
+    assert.equal(text(r.stdout), "still serving\n");
+    client.close();
+    d.events().forEach(assertDocumented);
+    const refused = d.events().filter((e) =>
+      e.event === "daemon.request" && e.accepted === false
+    );
+    assert.equal(refused.length, cases.length);
+    d.proc.kill("SIGTERM");
+    assert.equal((await d.exited()).code, 0);
+  },
+);
 
 Deno.test({
-  name:
-    "library API from Node: the same client, bundled to JavaScript, runs a command over node:net",
   ...opts,
-  ignore: !nodeBinary(),
+  ...requiring(
+    "library API from Node: the same client, bundled to JavaScript, runs a command over node:net",
+    nodeBinary() ? undefined : "needs node on PATH",
+    needs.abi(3, "truncate (ci-default)"),
+  ),
   fn: async () => {
     const d = await startDaemon();
     const dir = tempDir();

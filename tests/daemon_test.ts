@@ -13,6 +13,7 @@ import {
   startViaDaemon,
 } from "./daemon_helpers.ts";
 import { mountPolicy, mountTree } from "./mount_helpers.ts";
+import { needs, requiring, testAtAbi } from "./fresh_needs.ts";
 import {
   alive,
   assertProbe,
@@ -155,153 +156,183 @@ for (const as of USERS) {
     await d.exited();
   });
 
-  Deno.test(`[${as}] daemon: stdin piped through the daemon reaches the sandboxed program; cwd, env and the audit file are the client's`, async () => {
-    const d = await startDaemon({ as });
-    const cwd = tempDir();
-    chownTree(cwd);
-    const audit = `${cwd}/client-audit.jsonl`;
-    const r = await landlockd(
-      [
-        "run",
-        "--socket",
-        d.socket,
-        "--policy",
-        "ci-default",
-        "--audit-file",
-        audit,
-        "--",
-        "sh",
-        "-c",
-        'tr a-z A-Z; pwd; echo "$GREETING"',
-      ],
-      {
-        as,
-        stdin: "piped through\n",
-        cwd,
-        env: { GREETING: "hello from the client", LANDLOCKD_JOB_ID: "job-7" },
-      },
-    );
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, `PIPED THROUGH\n${cwd}\nhello from the client\n`);
-    // The client's own audit file gets its run's events, not the daemon's.
-    const events = Deno.readTextFileSync(audit).split("\n").filter((l) => l)
-      .map((l) => JSON.parse(l));
-    assert.deepEqual(events.map((e) => e.event), ["run.start", "run.exit"]);
-    assert.ok(events.every((e) => e.job_id === "job-7"));
-    events.forEach(assertDocumented);
-    await landlockd(["stop", "--socket", d.socket], { as });
-    await d.exited();
-  });
+  testAtAbi(
+    3,
+    "truncate",
+    `[${as}] daemon: stdin piped through the daemon reaches the sandboxed program; cwd, env and the audit file are the client's`,
+    async () => {
+      const d = await startDaemon({ as });
+      const cwd = tempDir();
+      chownTree(cwd);
+      const audit = `${cwd}/client-audit.jsonl`;
+      const r = await landlockd(
+        [
+          "run",
+          "--socket",
+          d.socket,
+          "--policy",
+          "ci-default",
+          "--audit-file",
+          audit,
+          "--",
+          "sh",
+          "-c",
+          'tr a-z A-Z; pwd; echo "$GREETING"',
+        ],
+        {
+          as,
+          stdin: "piped through\n",
+          cwd,
+          env: { GREETING: "hello from the client", LANDLOCKD_JOB_ID: "job-7" },
+        },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `PIPED THROUGH\n${cwd}\nhello from the client\n`);
+      // The client's own audit file gets its run's events, not the daemon's.
+      const events = Deno.readTextFileSync(audit).split("\n").filter((l) => l)
+        .map((l) => JSON.parse(l));
+      assert.deepEqual(events.map((e) => e.event), ["run.start", "run.exit"]);
+      assert.ok(events.every((e) => e.job_id === "job-7"));
+      events.forEach(assertDocumented);
+      await landlockd(["stop", "--socket", d.socket], { as });
+      await d.exited();
+    },
+  );
 }
 
-Deno.test("daemon: the client's SIGTERM reaches the sandbox and the client exits 128+15", async () => {
-  const d = await startDaemon();
-  const client = startViaDaemon(d, ["sleep", "30"]);
-  const start = await d.waitFor((e) => e.event === "run.start");
-  client.kill("SIGTERM");
-  const out = await client.output();
-  assert.equal(out.code, 143);
-  const exit = await d.waitFor((e) => e.event === "run.signal");
-  assert.equal(exit.pid, start.pid);
-  assert.equal(exit.signal, "SIGTERM");
-  assert.deepEqual(exit.forwarded_signals, ["SIGTERM"]);
-  d.proc.kill("SIGTERM");
-  await d.exited();
-});
+testAtAbi(
+  3,
+  "truncate (ci-default)",
+  "daemon: the client's SIGTERM reaches the sandbox and the client exits 128+15",
+  async () => {
+    const d = await startDaemon();
+    const client = startViaDaemon(d, ["sleep", "30"]);
+    const start = await d.waitFor((e) => e.event === "run.start");
+    client.kill("SIGTERM");
+    const out = await client.output();
+    assert.equal(out.code, 143);
+    const exit = await d.waitFor((e) => e.event === "run.signal");
+    assert.equal(exit.pid, start.pid);
+    assert.equal(exit.signal, "SIGTERM");
+    assert.deepEqual(exit.forwarded_signals, ["SIGTERM"]);
+    d.proc.kill("SIGTERM");
+    await d.exited();
+  },
+);
 
-Deno.test("daemon: a client killed mid-run leaves no sandbox behind", async () => {
-  const d = await startDaemon();
-  const client = startViaDaemon(d, ["sleep", "30"]);
-  const start = await d.waitFor((e) => e.event === "run.start");
-  assert.ok(alive(start.pid as number));
-  client.kill("SIGKILL");
-  await client.output();
-  assert.ok(await gone(start.pid as number), "the sandbox outlived its client");
-  const exit = await d.waitFor((e) => e.event === "run.signal");
-  assert.equal(exit.signal, "SIGKILL");
-  assert.deepEqual(childrenOf(d.pid), []);
-  d.proc.kill("SIGTERM");
-  assert.equal((await d.exited()).code, 0);
-});
+testAtAbi(
+  3,
+  "truncate (ci-default)",
+  "daemon: a client killed mid-run leaves no sandbox behind",
+  async () => {
+    const d = await startDaemon();
+    const client = startViaDaemon(d, ["sleep", "30"]);
+    const start = await d.waitFor((e) => e.event === "run.start");
+    assert.ok(alive(start.pid as number));
+    client.kill("SIGKILL");
+    await client.output();
+    assert.ok(
+      await gone(start.pid as number),
+      "the sandbox outlived its client",
+    );
+    const exit = await d.waitFor((e) => e.event === "run.signal");
+    assert.equal(exit.signal, "SIGKILL");
+    assert.deepEqual(childrenOf(d.pid), []);
+    d.proc.kill("SIGTERM");
+    assert.equal((await d.exited()).code, 0);
+  },
+);
 
-Deno.test("daemon: SIGTERM is graceful (active runs finish, new ones are refused); stop --now kills", async () => {
-  const d = await startDaemon({ args: ["--grace", "30"] });
-  const marker = `${tempDir()}/marker`;
-  const slow = startViaDaemon(d, ["sh", "-c", "sleep 1; echo finished"]);
-  await d.waitFor((e) => e.event === "run.start");
-  d.proc.kill("SIGTERM");
-  await d.waitFor((e) => e.event === "daemon.stop");
-  const late = await runViaDaemon(d, ["touch", marker]);
-  assert.equal(late.code, 125, late.stderr);
-  const out = await slow.output();
-  assert.equal(out.code, 0);
-  assert.equal(new TextDecoder().decode(out.stdout), "finished\n");
-  assert.equal((await d.exited()).code, 0);
-  assert.throws(() => Deno.statSync(marker), Deno.errors.NotFound);
-  const exit = d.events().find((e) => e.event === "daemon.exit")!;
-  assert.equal(exit.reason, "signal");
-  assert.equal(exit.killed, 0);
+testAtAbi(
+  3,
+  "truncate (ci-default)",
+  "daemon: SIGTERM is graceful (active runs finish, new ones are refused); stop --now kills",
+  async () => {
+    const d = await startDaemon({ args: ["--grace", "30"] });
+    const marker = `${tempDir()}/marker`;
+    const slow = startViaDaemon(d, ["sh", "-c", "sleep 1; echo finished"]);
+    await d.waitFor((e) => e.event === "run.start");
+    d.proc.kill("SIGTERM");
+    await d.waitFor((e) => e.event === "daemon.stop");
+    const late = await runViaDaemon(d, ["touch", marker]);
+    assert.equal(late.code, 125, late.stderr);
+    const out = await slow.output();
+    assert.equal(out.code, 0);
+    assert.equal(new TextDecoder().decode(out.stdout), "finished\n");
+    assert.equal((await d.exited()).code, 0);
+    assert.throws(() => Deno.statSync(marker), Deno.errors.NotFound);
+    const exit = d.events().find((e) => e.event === "daemon.exit")!;
+    assert.equal(exit.reason, "signal");
+    assert.equal(exit.killed, 0);
 
-  const d2 = await startDaemon();
-  const long = startViaDaemon(d2, ["sleep", "30"]);
-  const start = await d2.waitFor((e) => e.event === "run.start");
-  const stop = await landlockd(["stop", "--socket", d2.socket, "--now"]);
-  assert.equal(stop.code, 0, stop.stderr);
-  assert.match(stop.stderr, /1 run\(s\) killed/);
-  assert.equal((await long.output()).code, 137);
-  assert.ok(!alive(start.pid as number));
-  assert.equal((await d2.exited()).code, 0);
-});
+    const d2 = await startDaemon();
+    const long = startViaDaemon(d2, ["sleep", "30"]);
+    const start = await d2.waitFor((e) => e.event === "run.start");
+    const stop = await landlockd(["stop", "--socket", d2.socket, "--now"]);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.match(stop.stderr, /1 run\(s\) killed/);
+    assert.equal((await long.output()).code, 137);
+    assert.ok(!alive(start.pid as number));
+    assert.equal((await d2.exited()).code, 0);
+  },
+);
 
-Deno.test("daemon: another uid cannot reach the socket; with --allow-uid others are checked by SO_PEERCRED; refusals are audited", async () => {
-  if (Deno.uid() !== 0) return; // needs a second uid
-  const d = await startDaemon();
-  const denied = await landlockd(["status", "--socket", d.socket], {
-    as: "nobody",
-  });
-  assert.equal(denied.code, 125);
-  assert.match(denied.stderr, /permission denied/);
-  d.proc.kill("SIGTERM");
-  await d.exited();
-
-  // Socket opened to everyone, but only uid 12345 (and root) may use it.
-  const wide = await startDaemon({ args: ["--allow-uid", "12345"] });
-  assert.equal(Deno.statSync(wide.socket).mode! & 0o777, 0o666);
-  const refused = await landlockd(
-    ["run", "--socket", wide.socket, "--policy", "ci-default", "--", "true"],
-    { as: "nobody" },
-  );
-  assert.equal(refused.code, 125);
-  assert.match(refused.stderr, /uid 65534 may not use this landlockd daemon/);
-  const peer = await wide.waitFor((e) =>
-    e.event === "daemon.peer" && e.allowed === false
-  );
-  assert.equal(peer.peer_uid, 65534);
-  wide.events().forEach(assertDocumented);
-  wide.proc.kill("SIGTERM");
-  await wide.exited();
-
-  // Allowed: nobody may run (as nobody, not as the root daemon), a broker
-  // grants nobody nothing nobody could not open itself, and only the
-  // daemon's user may stop it.
-  const shared = await startDaemon({ args: ["--allow-uid", "65534"] });
-  const viaShared = (policy: string[], argv: string[]) =>
-    landlockd(["run", "--socket", shared.socket, ...policy, "--", ...argv], {
+Deno.test({
+  ...requiring(
+    "daemon: another uid cannot reach the socket; with --allow-uid others are checked by SO_PEERCRED; refusals are audited",
+    needs.root(),
+    needs.abi(3, "truncate (ci-default)"),
+  ),
+  fn: async () => {
+    const d = await startDaemon();
+    const denied = await landlockd(["status", "--socket", d.socket], {
       as: "nobody",
     });
-  const ran = await viaShared(["--policy", "ci-default"], [
-    "sh",
-    "-c",
-    "id -u; id -G",
-  ]);
-  assert.equal(ran.code, 0, ran.stderr);
-  assert.equal(ran.stdout, "65534\n65534\n");
-  const dir = tempDir();
-  for (const [name, mode] of [["private", 0o600], ["public", 0o644]] as const) {
-    Deno.writeTextFileSync(`${dir}/${name}`, `${name} content\n`);
-    Deno.chmodSync(`${dir}/${name}`, mode);
-  }
-  const brokered = policyFile(`version = 1
+    assert.equal(denied.code, 125);
+    assert.match(denied.stderr, /permission denied/);
+    d.proc.kill("SIGTERM");
+    await d.exited();
+
+    // Socket opened to everyone, but only uid 12345 (and root) may use it.
+    const wide = await startDaemon({ args: ["--allow-uid", "12345"] });
+    assert.equal(Deno.statSync(wide.socket).mode! & 0o777, 0o666);
+    const refused = await landlockd(
+      ["run", "--socket", wide.socket, "--policy", "ci-default", "--", "true"],
+      { as: "nobody" },
+    );
+    assert.equal(refused.code, 125);
+    assert.match(refused.stderr, /uid 65534 may not use this landlockd daemon/);
+    const peer = await wide.waitFor((e) =>
+      e.event === "daemon.peer" && e.allowed === false
+    );
+    assert.equal(peer.peer_uid, 65534);
+    wide.events().forEach(assertDocumented);
+    wide.proc.kill("SIGTERM");
+    await wide.exited();
+
+    // Allowed: nobody may run (as nobody, not as the root daemon), a broker
+    // grants nobody nothing nobody could not open itself, and only the
+    // daemon's user may stop it.
+    const shared = await startDaemon({ args: ["--allow-uid", "65534"] });
+    const viaShared = (policy: string[], argv: string[]) =>
+      landlockd(["run", "--socket", shared.socket, ...policy, "--", ...argv], {
+        as: "nobody",
+      });
+    const ran = await viaShared(["--policy", "ci-default"], [
+      "sh",
+      "-c",
+      "id -u; id -G",
+    ]);
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.equal(ran.stdout, "65534\n65534\n");
+    const dir = tempDir();
+    for (
+      const [name, mode] of [["private", 0o600], ["public", 0o644]] as const
+    ) {
+      Deno.writeTextFileSync(`${dir}/${name}`, `${name} content\n`);
+      Deno.chmodSync(`${dir}/${name}`, mode);
+    }
+    const brokered = policyFile(`version = 1
 [[fs_layer]]
 handled_access_fs = ["read_file"]
   [[fs_layer.rule]]
@@ -313,53 +344,57 @@ handled_access_fs = ["read_file"]
 [broker]
 allow_read = ["${dir}/private", "${dir}/public"]
 `);
-  const cat = await viaShared(["--policy-file", brokered], [
-    "cat",
-    `${dir}/public`,
-    `${dir}/private`,
-  ]);
-  assert.equal(cat.code, 1);
-  assert.equal(cat.stdout, "public content\n");
-  assert.match(cat.stderr, /private: Permission denied/);
-  // Its tmpfs mounts are nobody's, as in nobody's own direct run.
-  const t = mountTree();
-  const mounted = await viaShared(["--policy-file", mountPolicy(t)], [
-    `${t}/bin/probe`,
-    "create",
-    `${t}/tmp/new`,
-  ]);
-  assertProbe(mounted, { [`create ${t}/tmp/new`]: "OK" });
+    const cat = await viaShared(["--policy-file", brokered], [
+      "cat",
+      `${dir}/public`,
+      `${dir}/private`,
+    ]);
+    assert.equal(cat.code, 1);
+    assert.equal(cat.stdout, "public content\n");
+    assert.match(cat.stderr, /private: Permission denied/);
+    // Its tmpfs mounts are nobody's, as in nobody's own direct run.
+    const t = mountTree();
+    const mounted = await viaShared(["--policy-file", mountPolicy(t)], [
+      `${t}/bin/probe`,
+      "create",
+      `${t}/tmp/new`,
+    ]);
+    assertProbe(mounted, { [`create ${t}/tmp/new`]: "OK" });
 
-  // A group works the same way: the socket is 0660 and its directory 0710
-  // for that group, and members pass the credential check.
-  const group = await startDaemon({ args: ["--allow-gid", "65534"] });
-  const socketStat = Deno.statSync(group.socket);
-  assert.deepEqual([socketStat.mode! & 0o777, socketStat.gid], [0o660, 65534]);
-  const member = await landlockd(
-    [
-      "run",
-      "--socket",
-      group.socket,
-      "--policy",
-      "ci-default",
-      "--",
-      "id",
-      "-g",
-    ],
-    { as: "nobody" },
-  );
-  assert.equal(member.code, 0, member.stderr);
-  assert.equal(member.stdout, "65534\n");
-  group.proc.kill("SIGTERM");
-  await group.exited();
+    // A group works the same way: the socket is 0660 and its directory 0710
+    // for that group, and members pass the credential check.
+    const group = await startDaemon({ args: ["--allow-gid", "65534"] });
+    const socketStat = Deno.statSync(group.socket);
+    assert.deepEqual([socketStat.mode! & 0o777, socketStat.gid], [
+      0o660,
+      65534,
+    ]);
+    const member = await landlockd(
+      [
+        "run",
+        "--socket",
+        group.socket,
+        "--policy",
+        "ci-default",
+        "--",
+        "id",
+        "-g",
+      ],
+      { as: "nobody" },
+    );
+    assert.equal(member.code, 0, member.stderr);
+    assert.equal(member.stdout, "65534\n");
+    group.proc.kill("SIGTERM");
+    await group.exited();
 
-  const stop = await landlockd(["stop", "--socket", shared.socket], {
-    as: "nobody",
-  });
-  assert.equal(stop.code, 125);
-  assert.match(stop.stderr, /only uid 0 or root may stop/);
-  shared.proc.kill("SIGTERM");
-  assert.equal((await shared.exited()).code, 0);
+    const stop = await landlockd(["stop", "--socket", shared.socket], {
+      as: "nobody",
+    });
+    assert.equal(stop.code, 125);
+    assert.match(stop.stderr, /only uid 0 or root may stop/);
+    shared.proc.kill("SIGTERM");
+    assert.equal((await shared.exited()).code, 0);
+  },
 });
 
 Deno.test("daemon: serve refuses a socket directory others can enter, and a second daemon on a live socket", async () => {
@@ -376,92 +411,109 @@ Deno.test("daemon: serve refuses a socket directory others can enter, and a seco
 });
 
 for (const as of USERS) {
-  Deno.test(`[${as}] daemon: namespaces and mounts work through the daemon, and a disconnect ends the whole PID namespace`, async () => {
-    const d = await startDaemon({ as });
-    const t = mountTree();
-    const policy = mountPolicy(t, `proc = ["/proc"]`);
-    const via = (argv: string[]) =>
-      landlockd(
-        ["run", "--socket", d.socket, "--policy-file", policy, "--", ...argv],
-        { as },
-      );
-    const r = await via([
-      `${t}/bin/probe`,
-      ...["create", `${t}/tmp/new`, "write", `${t}/ro/f`, "read", `${t}/ro/f`],
-    ]);
-    assertProbe(r, {
-      [`create ${t}/tmp/new`]: "OK",
-      [`write ${t}/ro/f`]: "EROFS",
-      [`read ${t}/ro/f`]: "OK",
-    });
-    assert.deepEqual([...Deno.readDirSync(`${t}/tmp`)], []);
-    const pid = await via(["sh", "-c", "echo $$"]);
-    assert.equal(pid.stdout, "2\n", pid.stderr);
+  testAtAbi(
+    3,
+    "truncate",
+    `[${as}] daemon: namespaces and mounts work through the daemon, and a disconnect ends the whole PID namespace`,
+    async () => {
+      const d = await startDaemon({ as });
+      const t = mountTree();
+      const policy = mountPolicy(t, `proc = ["/proc"]`);
+      const via = (argv: string[]) =>
+        landlockd(
+          ["run", "--socket", d.socket, "--policy-file", policy, "--", ...argv],
+          { as },
+        );
+      const r = await via([
+        `${t}/bin/probe`,
+        ...[
+          "create",
+          `${t}/tmp/new`,
+          "write",
+          `${t}/ro/f`,
+          "read",
+          `${t}/ro/f`,
+        ],
+      ]);
+      assertProbe(r, {
+        [`create ${t}/tmp/new`]: "OK",
+        [`write ${t}/ro/f`]: "EROFS",
+        [`read ${t}/ro/f`]: "OK",
+      });
+      assert.deepEqual([...Deno.readDirSync(`${t}/tmp`)], []);
+      const pid = await via(["sh", "-c", "echo $$"]);
+      assert.equal(pid.stdout, "2\n", pid.stderr);
 
-    // A background process inside the namespace goes when the client does.
-    const marker = `${t}/dst/still-running`;
-    const client = landlockdCommand(
-      [
-        "run",
-        "--socket",
-        d.socket,
-        "--policy-file",
-        policy,
-        "--",
-        "sh",
-        "-c",
-        `(while :; do touch ${marker}; sleep 0.1; done) & sleep 30`,
-      ],
-      { as },
-    ).spawn();
-    const start = await d.waitFor((e) =>
-      e.event === "run.start" && e.argv0 === "sh"
-    );
-    for (let i = 0; i < 100; i++) {
-      try {
-        Deno.statSync(`${t}/src/still-running`);
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 50));
+      // A background process inside the namespace goes when the client does.
+      const marker = `${t}/dst/still-running`;
+      const client = landlockdCommand(
+        [
+          "run",
+          "--socket",
+          d.socket,
+          "--policy-file",
+          policy,
+          "--",
+          "sh",
+          "-c",
+          `(while :; do touch ${marker}; sleep 0.1; done) & sleep 30`,
+        ],
+        { as },
+      ).spawn();
+      const start = await d.waitFor((e) =>
+        e.event === "run.start" && e.argv0 === "sh"
+      );
+      for (let i = 0; i < 100; i++) {
+        try {
+          Deno.statSync(`${t}/src/still-running`);
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 50));
+        }
       }
-    }
-    client.kill("SIGKILL");
-    await client.output();
-    assert.ok(await gone(start.pid as number));
-    Deno.removeSync(`${t}/src/still-running`);
-    await new Promise((r) => setTimeout(r, 400));
-    assert.throws(
-      () => Deno.statSync(`${t}/src/still-running`),
-      Deno.errors.NotFound,
-      "a process of the killed sandbox is still writing",
-    );
-    await landlockd(["stop", "--socket", d.socket], { as });
-    await d.exited();
-  });
+      client.kill("SIGKILL");
+      await client.output();
+      assert.ok(await gone(start.pid as number));
+      Deno.removeSync(`${t}/src/still-running`);
+      await new Promise((r) => setTimeout(r, 400));
+      assert.throws(
+        () => Deno.statSync(`${t}/src/still-running`),
+        Deno.errors.NotFound,
+        "a process of the killed sandbox is still writing",
+      );
+      await landlockd(["stop", "--socket", d.socket], { as });
+      await d.exited();
+    },
+  );
 }
 
-Deno.test("daemon: its sandboxes cannot signal it, and SIGUSR1 (Deno's inspector) is ignored", async () => {
-  const d = await startDaemon();
-  // ci-default asks for no signal scope: a direct run may signal its parent;
-  // through the daemon, Landlock's signal scope is added (ABI 6+).
-  const direct = await sandboxed(CI_DEFAULT, [PROBE, "kill-parent"]);
-  assertProbe(direct, { "kill-parent 0": "OK" });
-  const via = await runViaDaemon(d, [PROBE, "kill-parent"]);
-  assertProbe(via, { "kill-parent 0": "EPERM" });
+testAtAbi(
+  6,
+  "the signal scope the daemon adds",
+  "daemon: its sandboxes cannot signal it, and SIGUSR1 (Deno's inspector) is ignored",
+  async () => {
+    const d = await startDaemon();
+    // ci-default asks for no signal scope: a direct run may signal its parent;
+    // through the daemon, Landlock's signal scope is added (ABI 6+).
+    const direct = await sandboxed(CI_DEFAULT, [PROBE, "kill-parent"]);
+    assertProbe(direct, { "kill-parent 0": "OK" });
+    const via = await runViaDaemon(d, [PROBE, "kill-parent"]);
+    assertProbe(via, { "kill-parent 0": "EPERM" });
 
-  // Deno opens a V8 inspector on 127.0.0.1:9229 on SIGUSR1; not here.
-  const status = Deno.readTextFileSync(`/proc/${d.pid}/status`);
-  const ignored = BigInt(`0x${/^SigIgn:\s*(\w+)$/m.exec(status)![1]}`);
-  assert.equal((ignored >> 9n) & 1n, 1n, "SIGUSR1 is not ignored");
-  Deno.kill(d.pid, "SIGUSR1");
-  await new Promise((r) => setTimeout(r, 700));
-  await assert.rejects(
-    Deno.connect({ hostname: "127.0.0.1", port: 9229 }),
-    Deno.errors.ConnectionRefused,
-  );
-  assert.ok(alive(d.pid));
-  d.proc.kill("SIGTERM");
-  const { code, stderr } = await d.exited();
-  assert.equal(code, 0);
-  assert.doesNotMatch(stderr, /Debugger listening/);
-});
+    // Deno opens a V8 inspector on 127.0.0.1:9229 on SIGUSR1; not here.
+    const status = Deno.readTextFileSync(`/proc/${d.pid}/status`);
+    const ignored = BigInt(`0x${/^SigIgn:\s*(\w+)$/m.exec(status)![1]}`);
+    assert.equal((ignored >> 9n) & 1n, 1n, "SIGUSR1 is not ignored");
+    Deno.kill(d.pid, "SIGUSR1");
+    await new Promise((r) => setTimeout(r, 700));
+    await assert.rejects(
+      Deno.connect({ hostname: "127.0.0.1", port: 9229 }),
+      Deno.errors.ConnectionRefused,
+    );
+    assert.ok(alive(d.pid));
+    d.proc.kill("SIGTERM");
+    const { code, stderr } = await d.exited();
+    assert.equal(code, 0);
+    assert.doesNotMatch(stderr, /Debugger listening/);
+  },
+);

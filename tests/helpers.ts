@@ -52,6 +52,18 @@ const DENO_DIR: string | undefined = (() => {
   return sharedCopy("deno", `${dir}/`);
 })();
 
+/**
+ * How tests start landlockd from source: `--cached-only`, as the landlockd
+ * task does, so a package missing from the cache is an error, never a
+ * `Download …` line in a command's stderr.
+ */
+export const DENO_RUN = [
+  Deno.execPath(),
+  "run",
+  "--cached-only",
+  "--allow-all",
+];
+
 /** The static probe built by `deno task build` (ffi/probe.c). */
 export const PROBE = `${RUN_ROOT}ffi/build/probe`;
 
@@ -70,11 +82,20 @@ export interface Result {
 }
 
 /**
- * nobody's HOME (and DENO_DIR beneath it) in tests. Not under /tmp:
- * landlockd refuses policies that can write its DENO_DIR, and the starter
- * policies write /tmp.
+ * nobody's HOME and DENO_DIR parent in tests (.ci/run gives each run a new
+ * one). Not under /tmp: landlockd refuses policies that can write its
+ * DENO_DIR, and the starter policies write /tmp.
  */
-export const NOBODY_HOME = "/var/lib/landlockd-test-nobody";
+export const NOBODY_HOME: string = (() => {
+  const home = Deno.env.get("LANDLOCKD_TEST_NOBODY_HOME") ??
+    "/var/lib/landlockd-test-nobody";
+  if (starterWritable(home)) {
+    throw new Error(
+      `LANDLOCKD_TEST_NOBODY_HOME=${home}: the starter policies can write it; choose a directory outside /tmp and /var/tmp`,
+    );
+  }
+  return home;
+})();
 
 function nobodyPrefix(): string[] {
   Deno.mkdirSync(NOBODY_HOME, { recursive: true });
@@ -110,13 +131,7 @@ export function landlockdCommand(
     NO_COLOR: "1",
     ...opts.env,
   };
-  let argv = [
-    Deno.execPath(),
-    "run",
-    "--allow-all",
-    `${RUN_ROOT}main.ts`,
-    ...args,
-  ];
+  let argv = [...DENO_RUN, `${RUN_ROOT}main.ts`, ...args];
   if (as === "nobody") {
     argv = [...nobodyPrefix(), ...argv];
     env.HOME = NOBODY_HOME;
@@ -129,6 +144,12 @@ export function landlockdCommand(
     if (DENO_DIR !== undefined && !("DENO_DIR" in env)) {
       env.DENO_DIR = DENO_DIR;
     }
+  }
+  // A simulated older kernel (LANDLOCKD_ABI_MAX=4 deno task test) reaches
+  // every landlockd the tests start, unless a test sets its own.
+  const cap = Deno.env.get("LANDLOCKD_ABI_MAX");
+  if (cap !== undefined && !("LANDLOCKD_ABI_MAX" in env)) {
+    env.LANDLOCKD_ABI_MAX = cap;
   }
   const stdio = opts.stdio ?? "piped";
   return new Deno.Command(argv[0], {
@@ -193,7 +214,6 @@ export function tempDir(prefix = "t-"): string {
   return dir;
 }
 
-/** Writes a policy file into a fresh temp dir and returns its path. */
 /**
  * A fresh directory outside /tmp, for policy files that grant /tmp
  * (landlockd refuses a policy that can rewrite its own file). Removed when
@@ -213,6 +233,7 @@ export function outsideTmpDir(): string {
   return dir;
 }
 
+/** Writes a policy file into a fresh temp dir and returns its path. */
 export function policyFile(toml: string, dir = tempDir()): string {
   const path = `${dir}/policy.toml`;
   Deno.writeTextFileSync(path, toml);
@@ -308,10 +329,9 @@ export async function runInBackground(
   argv: string[],
 ): Promise<Background> {
   const audit = `${tempDir()}/audit.jsonl`;
-  const proc = new Deno.Command(Deno.execPath(), {
+  const proc = new Deno.Command(DENO_RUN[0], {
     args: [
-      "run",
-      "-A",
+      ...DENO_RUN.slice(1),
       `${ROOT}main.ts`,
       "run",
       "--policy-file",

@@ -8,6 +8,7 @@ import {
   sandboxed,
   USERS,
 } from "./helpers.ts";
+import { testAtAbi } from "./fresh_needs.ts";
 
 const FS =
   `"execute", "read_file", "read_dir", "write_file", "make_reg", "truncate"`;
@@ -29,40 +30,45 @@ handled_access_fs = [${FS}]
 }
 
 for (const as of USERS) {
-  Deno.test(`[${as}] reads, writes, creates, lists and executes only where rules allow (else EACCES)`, async () => {
-    const dir = fsTree();
-    const r = await sandboxed(onePolicy(dir), [
-      `${dir}/bin/probe`,
-      ...["read", `${dir}/allowed/file`],
-      ...["read", `${dir}/allowed/sub/file`],
-      ...["read", `${dir}/denied/file`],
-      ...["write", `${dir}/allowed/file`],
-      ...["write", `${dir}/denied/file`],
-      ...["create", `${dir}/allowed/new`],
-      ...["create", `${dir}/denied/new`],
-      ...["truncate", `${dir}/allowed/file`],
-      ...["truncate", `${dir}/denied/file`],
-      ...["ls", `${dir}/allowed`],
-      ...["ls", `${dir}/denied`],
-      ...["exec", `${dir}/bin/probe`],
-      ...["exec", "/bin/true"],
-    ], { as });
-    assertProbe(r, {
-      [`read ${dir}/allowed/file`]: "OK",
-      [`read ${dir}/allowed/sub/file`]: "OK",
-      [`read ${dir}/denied/file`]: "EACCES",
-      [`write ${dir}/allowed/file`]: "OK",
-      [`write ${dir}/denied/file`]: "EACCES",
-      [`create ${dir}/allowed/new`]: "OK",
-      [`create ${dir}/denied/new`]: "EACCES",
-      [`truncate ${dir}/allowed/file`]: "OK",
-      [`truncate ${dir}/denied/file`]: "EACCES",
-      [`ls ${dir}/allowed`]: "OK",
-      [`ls ${dir}/denied`]: "EACCES",
-      [`exec ${dir}/bin/probe`]: "OK",
-      ["exec /bin/true"]: "EACCES",
-    });
-  });
+  testAtAbi(
+    3,
+    "truncate",
+    `[${as}] reads, writes, creates, lists and executes only where rules allow (else EACCES)`,
+    async () => {
+      const dir = fsTree();
+      const r = await sandboxed(onePolicy(dir), [
+        `${dir}/bin/probe`,
+        ...["read", `${dir}/allowed/file`],
+        ...["read", `${dir}/allowed/sub/file`],
+        ...["read", `${dir}/denied/file`],
+        ...["write", `${dir}/allowed/file`],
+        ...["write", `${dir}/denied/file`],
+        ...["create", `${dir}/allowed/new`],
+        ...["create", `${dir}/denied/new`],
+        ...["truncate", `${dir}/allowed/file`],
+        ...["truncate", `${dir}/denied/file`],
+        ...["ls", `${dir}/allowed`],
+        ...["ls", `${dir}/denied`],
+        ...["exec", `${dir}/bin/probe`],
+        ...["exec", "/bin/true"],
+      ], { as });
+      assertProbe(r, {
+        [`read ${dir}/allowed/file`]: "OK",
+        [`read ${dir}/allowed/sub/file`]: "OK",
+        [`read ${dir}/denied/file`]: "EACCES",
+        [`write ${dir}/allowed/file`]: "OK",
+        [`write ${dir}/denied/file`]: "EACCES",
+        [`create ${dir}/allowed/new`]: "OK",
+        [`create ${dir}/denied/new`]: "EACCES",
+        [`truncate ${dir}/allowed/file`]: "OK",
+        [`truncate ${dir}/denied/file`]: "EACCES",
+        [`ls ${dir}/allowed`]: "OK",
+        [`ls ${dir}/denied`]: "EACCES",
+        [`exec ${dir}/bin/probe`]: "OK",
+        ["exec /bin/true"]: "EACCES",
+      });
+    },
+  );
 
   Deno.test(`[${as}] stacked layers intersect: a right must be allowed by every layer that handles it`, async () => {
     const dir = fsTree();

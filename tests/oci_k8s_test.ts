@@ -1,18 +1,10 @@
 /**
  * Policies from OCI configs and Kubernetes manifests: conversion, the
- * kernel enforcing the result, injection validated against the real
- * Kubernetes object schemas (kubernetes-models), and malformed input.
+ * kernel enforcing the result, and malformed input. Injection validated
+ * against the real Kubernetes object schemas lives in tests/testonly/,
+ * which has its own deno.json so that kubernetes-models stays test-only.
  */
 import assert from "node:assert/strict";
-import { parseAllDocuments } from "yaml";
-import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
-import { Pod } from "kubernetes-models/v1/Pod";
-import { Deployment } from "kubernetes-models/apps/v1/Deployment";
-import { StatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
-import { DaemonSet } from "kubernetes-models/apps/v1/DaemonSet";
-import { Job } from "kubernetes-models/batch/v1/Job";
-import { CronJob } from "kubernetes-models/batch/v1/CronJob";
-import { Service } from "kubernetes-models/v1/Service";
 import {
   assertProbe,
   freePort,
@@ -24,6 +16,7 @@ import {
   sandboxed,
   tempDir,
 } from "./helpers.ts";
+import { testAtAbi } from "./fresh_needs.ts";
 
 const FIX = `${ROOT}tests/fixtures`;
 
@@ -67,59 +60,64 @@ Deno.test("from-oci is strict when the config says nothing about best effort", a
   assert.match(r.stdout, /compat = "strict"/);
 });
 
-Deno.test("run --oci-config enforces the config's rules on the kernel", async () => {
-  const dir = fsTree();
-  const [allowed, other] = [freePort(), freePort()];
-  Deno.writeTextFileSync(
-    `${dir}/config.json`,
-    JSON.stringify({
-      process: {
-        landlock: {
-          handledAccess: {
-            handledAccessFS: ["execute", "read_file"],
-            handledAccessNetwork: ["bind"],
-          },
-          rules: {
-            pathBeneath: [
-              {
-                allowedAccess: ["execute", "read_file"],
-                paths: [`${dir}/bin`],
-              },
-              { allowedAccess: ["read_file"], paths: [`${dir}/allowed`] },
-            ],
-            networkPort: [{
-              allowedAccess: ["bind"],
-              ports: [String(allowed)],
-            }],
+testAtAbi(
+  4,
+  "bind_tcp",
+  "run --oci-config enforces the config's rules on the kernel",
+  async () => {
+    const dir = fsTree();
+    const [allowed, other] = [freePort(), freePort()];
+    Deno.writeTextFileSync(
+      `${dir}/config.json`,
+      JSON.stringify({
+        process: {
+          landlock: {
+            handledAccess: {
+              handledAccessFS: ["execute", "read_file"],
+              handledAccessNetwork: ["bind"],
+            },
+            rules: {
+              pathBeneath: [
+                {
+                  allowedAccess: ["execute", "read_file"],
+                  paths: [`${dir}/bin`],
+                },
+                { allowedAccess: ["read_file"], paths: [`${dir}/allowed`] },
+              ],
+              networkPort: [{
+                allowedAccess: ["bind"],
+                ports: [String(allowed)],
+              }],
+            },
           },
         },
-      },
-    }),
-  );
-  const r = await landlockd([
-    "run",
-    "--oci-config",
-    `${dir}/config.json`,
-    "--",
-    `${dir}/bin/probe`,
-    ...[
-      "read",
-      `${dir}/allowed/file`,
-      "read",
-      `${dir}/denied/file`,
-      "bind",
-      String(allowed),
-      "bind",
-      String(other),
-    ],
-  ]);
-  assertProbe(r, {
-    [`read ${dir}/allowed/file`]: "OK",
-    [`read ${dir}/denied/file`]: "EACCES",
-    [`bind ${allowed}`]: "OK",
-    [`bind ${other}`]: "EACCES",
-  });
-});
+      }),
+    );
+    const r = await landlockd([
+      "run",
+      "--oci-config",
+      `${dir}/config.json`,
+      "--",
+      `${dir}/bin/probe`,
+      ...[
+        "read",
+        `${dir}/allowed/file`,
+        "read",
+        `${dir}/denied/file`,
+        "bind",
+        String(allowed),
+        "bind",
+        String(other),
+      ],
+    ]);
+    assertProbe(r, {
+      [`read ${dir}/allowed/file`]: "OK",
+      [`read ${dir}/denied/file`]: "EACCES",
+      [`bind ${allowed}`]: "OK",
+      [`bind ${other}`]: "EACCES",
+    });
+  },
+);
 
 Deno.test("malformed OCI configs get one message per problem with its key path, exit 125", async () => {
   const r = await landlockd(["policy", "from-oci", `${FIX}/oci-bad.json`]);
@@ -153,31 +151,36 @@ Deno.test("malformed OCI configs get one message per problem with its key path, 
   );
 });
 
-Deno.test("the seed's Pod (port 80): binding 80 works, binding 100 is EACCES", async () => {
-  const r = await landlockd(["policy", "from-pod", `${FIX}/pod-web.yaml`]);
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(
-    r.stdout,
-    /handled_access_net = \["bind_tcp"]\n\n {2}\[\[net\.rule\]\]\n {2}port = 80\n/,
-  );
-  const policy = policyFile(r.stdout);
-  assert.equal((await landlockd(["lint", "--policy-file", policy])).code, 0);
-  const run = await sandboxed(policy, [
-    PROBE,
-    "bind",
-    "80",
-    "bind",
-    "100",
-    "connect",
-    "1",
-  ]);
-  const res = Object.fromEntries(
-    run.stdout.trim().split("\n").map((l) => l.split(": ")),
-  );
-  assert.equal(res["bind 80"], Deno.uid() === 0 ? "OK" : "EACCES");
-  assert.equal(res["bind 100"], "EACCES");
-  assert.notEqual(res["connect 1"], "EACCES", "connect stays unrestricted");
-});
+testAtAbi(
+  4,
+  "bind_tcp",
+  "the seed's Pod (port 80): binding 80 works, binding 100 is EACCES",
+  async () => {
+    const r = await landlockd(["policy", "from-pod", `${FIX}/pod-web.yaml`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /handled_access_net = \["bind_tcp"]\n\n {2}\[\[net\.rule\]\]\n {2}port = 80\n/,
+    );
+    const policy = policyFile(r.stdout);
+    assert.equal((await landlockd(["lint", "--policy-file", policy])).code, 0);
+    const run = await sandboxed(policy, [
+      PROBE,
+      "bind",
+      "80",
+      "bind",
+      "100",
+      "connect",
+      "1",
+    ]);
+    const res = Object.fromEntries(
+      run.stdout.trim().split("\n").map((l) => l.split(": ")),
+    );
+    assert.equal(res["bind 80"], Deno.uid() === 0 ? "OK" : "EACCES");
+    assert.equal(res["bind 100"], "EACCES");
+    assert.notEqual(res["connect 1"], "EACCES", "connect stays unrestricted");
+  },
+);
 
 Deno.test("from-pod covers workload kinds, UDP, hostPort and the extra-ports annotation", async () => {
   const f = `${FIX}/workloads.yaml`;
@@ -242,127 +245,6 @@ Deno.test("--base merges a filesystem policy with the port rules", async () => {
   assert.match(r.stdout, /path = "\/tmp"/);
   assert.match(r.stdout, /port = 80/);
   assert.equal((await lintText(r.stdout)).code, 0);
-});
-
-const SCHEMAS: Record<
-  string,
-  { validate(): void; new (data: unknown): { validate(): void } }
-> = {
-  // deno-lint-ignore no-explicit-any
-  Pod: Pod as any,
-  // deno-lint-ignore no-explicit-any
-  Deployment: Deployment as any,
-  // deno-lint-ignore no-explicit-any
-  StatefulSet: StatefulSet as any,
-  // deno-lint-ignore no-explicit-any
-  DaemonSet: DaemonSet as any,
-  // deno-lint-ignore no-explicit-any
-  Job: Job as any,
-  // deno-lint-ignore no-explicit-any
-  CronJob: CronJob as any,
-  // deno-lint-ignore no-explicit-any
-  ConfigMap: ConfigMap as any,
-  // deno-lint-ignore no-explicit-any
-  Service: Service as any,
-};
-
-// deno-lint-ignore no-explicit-any
-function validateAll(yaml: string): any[] {
-  const docs = parseAllDocuments(yaml).map((d) => d.toJS());
-  for (const doc of docs) {
-    const Model = SCHEMAS[doc.kind];
-    assert.ok(Model, `unexpected kind ${doc.kind}`);
-    new Model(doc).validate(); // throws with the schema path on any error
-  }
-  return docs;
-}
-
-Deno.test("k8s inject output is valid against the Kubernetes schemas, for every workload kind", async () => {
-  const r = await landlockd([
-    "k8s",
-    "inject",
-    "-f",
-    `${FIX}/workloads.yaml`,
-    "--image",
-    "registry.example/landlockd:test",
-  ]);
-  assert.equal(r.code, 0, r.stderr);
-  const docs = validateAll(r.stdout);
-  assert.deepEqual(docs.map((d) => d.kind), [
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "Job",
-    "CronJob",
-    "Service",
-    "ConfigMap",
-    "ConfigMap",
-    "ConfigMap",
-    "ConfigMap",
-    "ConfigMap",
-  ]);
-  const api = docs[0].spec.template.spec;
-  assert.deepEqual(api.containers[0].command, [
-    "/landlockd-bin/landlockd",
-    "run",
-    "--policy-file",
-    "/etc/landlockd/api.toml",
-    "--",
-    "/app/api",
-    "--listen",
-    ":8080",
-  ]);
-  assert.equal(api.containers[0].args, undefined);
-  assert.equal(
-    api.containers[0].securityContext.allowPrivilegeEscalation,
-    false,
-  );
-  assert.equal(api.initContainers[0].image, "registry.example/landlockd:test");
-  assert.deepEqual(api.volumes.map((v: { name: string }) => v.name), [
-    "landlockd-bin",
-    "landlockd-policy",
-  ]);
-  const cm = docs.find((d) =>
-    d.kind === "ConfigMap" && d.metadata.name === "api-landlockd"
-  );
-  assert.equal(cm.metadata.namespace, "shop");
-  assert.deepEqual(Object.keys(cm.data).sort(), ["api.toml", "proxy.toml"]);
-  for (const text of Object.values(cm.data) as string[]) {
-    assert.equal((await lintText(text)).code, 0, text);
-  }
-  assert.match(cm.data["proxy.toml"], /port = 8443/);
-  const cron = docs[4].spec.jobTemplate.spec.template.spec;
-  assert.equal(cron.containers[0].command[0], "/landlockd-bin/landlockd");
-});
-
-Deno.test("k8s inject refuses a container without a command unless --entrypoint is given", async () => {
-  const refused = await landlockd([
-    "k8s",
-    "inject",
-    "-f",
-    `${FIX}/pod-web.yaml`,
-  ]);
-  assert.equal(refused.code, 125);
-  assert.match(
-    refused.stderr,
-    /Pod "web", container "web" has no command: its image's entrypoint is unknown here/,
-  );
-  const given = await landlockd([
-    "k8s",
-    "inject",
-    "-f",
-    `${FIX}/pod-web.yaml`,
-    "--entrypoint",
-    '["/app/server", "--port", "80"]',
-  ]);
-  assert.equal(given.code, 0, given.stderr);
-  const [pod] = validateAll(given.stdout);
-  assert.deepEqual(pod.spec.containers[0].command.slice(4), [
-    "--",
-    "/app/server",
-    "--port",
-    "80",
-  ]);
 });
 
 Deno.test("malformed manifests get a clear message and exit 125", async () => {

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { landlockd, policyFile, tempDir } from "./helpers.ts";
+import { testAtAbi } from "./fresh_needs.ts";
 
 const CASES: { name: string; toml: string; message: string }[] = [
   {
@@ -201,27 +202,32 @@ Deno.test("policy names cannot escape the search path", async () => {
   }
 });
 
-Deno.test("--policy NAME searches LANDLOCKD_POLICY_PATH before the starter policies", async () => {
-  const dir = tempDir();
-  Deno.writeTextFileSync(
-    `${dir}/ci-default.toml`,
-    `version = 1\n[scope]\nsignal = true\n`,
-  );
-  const r = await landlockd(["run", "--policy", "ci-default", "--dry-run"], {
-    env: { LANDLOCKD_POLICY_PATH: `/nonexistent:${dir}` },
-  });
-  assert.equal(r.code, 0, r.stderr);
-  assert.equal(JSON.parse(r.stdout).policy, `${dir}/ci-default.toml`);
-  const missing = await landlockd([
-    "run",
-    "--policy",
-    "no-such-policy",
-    "--",
-    "true",
-  ]);
-  assert.equal(missing.code, 125);
-  assert.match(
-    missing.stderr,
-    /No policy named "no-such-policy" in .* or the starter policies \(ci-default, hermetic-build, net-fetch, prepared-root, prepared-root-net\)/,
-  );
-});
+testAtAbi(
+  6,
+  "scopes",
+  "--policy NAME searches LANDLOCKD_POLICY_PATH before the starter policies",
+  async () => {
+    const dir = tempDir();
+    Deno.writeTextFileSync(
+      `${dir}/ci-default.toml`,
+      `version = 1\n[scope]\nsignal = true\n`,
+    );
+    const r = await landlockd(["run", "--policy", "ci-default", "--dry-run"], {
+      env: { LANDLOCKD_POLICY_PATH: `/nonexistent:${dir}` },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).policy, `${dir}/ci-default.toml`);
+    const missing = await landlockd([
+      "run",
+      "--policy",
+      "no-such-policy",
+      "--",
+      "true",
+    ]);
+    assert.equal(missing.code, 125);
+    assert.match(
+      missing.stderr,
+      /No policy named "no-such-policy" in .* or the starter policies \(ci-default, hermetic-build, net-fetch, prepared-root, prepared-root-net\)/,
+    );
+  },
+);

@@ -15,6 +15,7 @@ import {
   USERS,
 } from "./helpers.ts";
 import { hostArch } from "../seccomp/filter.ts";
+import { testAtAbi } from "./fresh_needs.ts";
 
 for (const as of USERS) {
   Deno.test(`[${as}] denied calls fail with the configured errno while others work`, async () => {
@@ -55,47 +56,57 @@ deny = ["kill"]
     assertProbe(r, { "kill 1": "EPERM" });
   });
 
-  Deno.test(`[${as}] baseline: ioctl(TIOCSTI) is refused with EPERM before the kernel looks at the fd`, async () => {
-    // Outside the sandbox, stdin (/dev/null) is not a terminal: ENOTTY.
-    const bare = new TextDecoder().decode(
-      (await new Deno.Command(PROBE, {
-        args: ["tiocsti"],
-        stdin: "null",
-        stdout: "piped",
-      }).output()).stdout,
-    );
-    assert.equal(probeResults(bare)["tiocsti 0"], "ENOTTY");
-    const policy = policyFile(`version = 1\n[scope]\nsignal = true\n`);
-    const r = await sandboxed(policy, [PROBE, "tiocsti"], { as });
-    assertProbe(r, { "tiocsti 0": "EPERM" });
-  });
+  testAtAbi(
+    6,
+    "scopes",
+    `[${as}] baseline: ioctl(TIOCSTI) is refused with EPERM before the kernel looks at the fd`,
+    async () => {
+      // Outside the sandbox, stdin (/dev/null) is not a terminal: ENOTTY.
+      const bare = new TextDecoder().decode(
+        (await new Deno.Command(PROBE, {
+          args: ["tiocsti"],
+          stdin: "null",
+          stdout: "piped",
+        }).output()).stdout,
+      );
+      assert.equal(probeResults(bare)["tiocsti 0"], "ENOTTY");
+      const policy = policyFile(`version = 1\n[scope]\nsignal = true\n`);
+      const r = await sandboxed(policy, [PROBE, "tiocsti"], { as });
+      assertProbe(r, { "tiocsti 0": "EPERM" });
+    },
+  );
 
-  Deno.test(`[${as}] baseline: MPTCP sockets are refused when TCP is restricted, so programs fall back to TCP`, async () => {
-    const port = String(freePort());
-    const restricted = policyFile(`version = 1
+  testAtAbi(
+    4,
+    "bind_tcp",
+    `[${as}] baseline: MPTCP sockets are refused when TCP is restricted, so programs fall back to TCP`,
+    async () => {
+      const port = String(freePort());
+      const restricted = policyFile(`version = 1
 [net]
 handled_access_net = ["bind_tcp"]
   [[net.rule]]
   port = ${port}
   allowed_access = ["bind_tcp"]
 `);
-    const r = await sandboxed(
-      restricted,
-      [PROBE, "mptcp", port, "bind", port],
-      { as },
-    );
-    assertProbe(r, {
-      [`mptcp ${port}`]: "EPROTONOSUPPORT",
-      [`bind ${port}`]: "OK",
-    });
-    const open = policyFile(`version = 1\n[scope]\nsignal = true\n`);
-    const free = await sandboxed(open, [PROBE, "mptcp", port], { as });
-    // Where the kernel has MPTCP enabled, it works when TCP is not restricted.
-    assert.notEqual(
-      probeResults(free.stdout)[`mptcp ${port}`],
-      "EPROTONOSUPPORT",
-    );
-  });
+      const r = await sandboxed(
+        restricted,
+        [PROBE, "mptcp", port, "bind", port],
+        { as },
+      );
+      assertProbe(r, {
+        [`mptcp ${port}`]: "EPROTONOSUPPORT",
+        [`bind ${port}`]: "OK",
+      });
+      const open = policyFile(`version = 1\n[scope]\nsignal = true\n`);
+      const free = await sandboxed(open, [PROBE, "mptcp", port], { as });
+      // Where the kernel has MPTCP enabled, it works when TCP is not restricted.
+      assert.notEqual(
+        probeResults(free.stdout)[`mptcp ${port}`],
+        "EPROTONOSUPPORT",
+      );
+    },
+  );
 }
 
 Deno.test("a system call this architecture does not have is a lint error naming it", async () => {

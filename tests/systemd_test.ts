@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { landlockd, ROOT, tempDir } from "./helpers.ts";
+import { DENO_RUN, landlockd, ROOT, tempDir } from "./helpers.ts";
 
 function unit(name: string): Map<string, string[]> {
   const keys = new Map<string, string[]>();
@@ -48,9 +48,7 @@ Deno.test("systemd socket activation: serve --systemd takes the passed socket an
     args: [
       "-l",
       socket,
-      Deno.execPath(),
-      "run",
-      "--allow-all",
+      ...DENO_RUN,
       `${ROOT}main.ts`,
       "serve",
       "--systemd",

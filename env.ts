@@ -1,0 +1,67 @@
+/**
+ * landlockd's own environment variables, read strictly: a value landlockd
+ * cannot use is an {@link EnvError} (one line, exit 1), never a guess.
+ *
+ * @module
+ */
+
+/** An environment variable has a value landlockd cannot use. */
+export class EnvError extends Error {
+  override name = "EnvError";
+}
+
+/**
+ * `name` as a whole number ≥ 0, or undefined when unset or empty.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { envWholeNumber } from "./env.ts";
+ * assert.equal(envWholeNumber("X", () => "4"), 4);
+ * assert.equal(envWholeNumber("X", () => undefined), undefined);
+ * assert.throws(() => envWholeNumber("X", () => "six"), /whole number/);
+ * ```
+ */
+export function envWholeNumber(
+  name: string,
+  get: (name: string) => string | undefined = (n) => Deno.env.get(n),
+): number | undefined {
+  const raw = get(name);
+  if (raw === undefined || raw === "") return undefined;
+  if (!/^\d{1,9}$/.test(raw)) {
+    throw new EnvError(
+      `${name} must be a whole number, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return Number(raw);
+}
+
+/**
+ * `name` as an on/off switch: "1" is on; unset, empty or "0" is off.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { envSwitch } from "./env.ts";
+ * assert.equal(envSwitch("X", () => "1"), true);
+ * assert.throws(() => envSwitch("X", () => "yes"), /must be 1 or 0/);
+ * ```
+ */
+export function envSwitch(
+  name: string,
+  get: (name: string) => string | undefined = (n) => Deno.env.get(n),
+): boolean {
+  const raw = get(name);
+  if (raw === undefined || raw === "" || raw === "0") return false;
+  if (raw === "1") return true;
+  throw new EnvError(`${name} must be 1 or 0, got ${JSON.stringify(raw)}`);
+}
+
+/**
+ * Checks every landlockd variable whose value has a format, so a bad one
+ * stops any command before it starts. Throws EnvError.
+ */
+export function checkEnvironment(): void {
+  envWholeNumber("LANDLOCKD_ABI_MAX");
+  envSwitch("LANDLOCKD_NO_CACHE");
+}
