@@ -18,6 +18,7 @@ function plan(rules: { path: string; exec: boolean }[]): LandlockPlan {
     abi: 7,
     compat: "strict",
     dropped: [],
+    stricter: [],
     status: "fully_enforced",
     layers: [{
       from: ["fs_layer[0]"],
