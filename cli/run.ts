@@ -25,6 +25,7 @@ const OPTIONS = {
   "audit-file": { type: "string" },
   "audit-fd": { type: "string" },
   socket: { type: "string" },
+  format: { type: "string" },
   help: { type: "boolean", short: "h" },
   ...ALLOW_OPTIONS,
 } as const satisfies OptionSpecs;
@@ -50,6 +51,9 @@ Options:
                        the policy is read here and sent, and audit events
                        go to --audit-file/--audit-fd as well as the daemon's
                        (--dry-run is still planned here, on the same kernel)
+  --format plain|github
+                       github: a degraded run's warning is a GitHub Actions
+                       annotation (the default when GITHUB_ACTIONS=true)
 ${ALLOW_HELP}
   -h, --help           show this help
 

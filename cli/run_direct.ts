@@ -30,7 +30,7 @@ import { runFailure } from "../sandbox/report.ts";
 import { refuseSelfWrite } from "../sandbox/self_write.ts";
 import { openAudit } from "./audit_option.ts";
 import { EXIT } from "./exit_codes.ts";
-import { RunReporter } from "./github.ts";
+import { outputFormat, RunReporter } from "./github.ts";
 import { printError, stableJson } from "./output.ts";
 
 async function dryRunReport(
@@ -103,7 +103,12 @@ async function dryRunReport(
 
 /** Runs `command` under the policy here, or prints its plan; the exit code. */
 export async function runDirect(
-  values: { "dry-run"?: boolean; "audit-file"?: string; "audit-fd"?: string },
+  values: {
+    "dry-run"?: boolean;
+    "audit-file"?: string;
+    "audit-fd"?: string;
+    format?: string;
+  },
   source: Source,
   command: string[],
 ): Promise<number> {
@@ -116,7 +121,7 @@ export async function runDirect(
     makeNonDumpable();
   }
   let audit: AuditSink = NO_AUDIT;
-  const report = new RunReporter(source);
+  const report = new RunReporter(source, outputFormat(values.format, "run"));
   try {
     const policy = await loadPolicy(source);
     const plan = await planSandbox(policy);

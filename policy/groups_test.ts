@@ -89,17 +89,20 @@ Deno.test("a validated policy holds the expanded rights, not the group names", (
 });
 
 /** How "rw" in handled_access_fs downgrades, per ABI, under best_effort. */
-const DOWNGRADE: { abi: number; dropped: string[] }[] = [
-  { abi: 1, dropped: ["refer", "truncate"] },
-  { abi: 2, dropped: ["truncate"] },
-  { abi: 3, dropped: [] },
-  { abi: 7, dropped: [] },
+// refer on ABI 1 is not dropped but stricter: the kernel then refuses
+// every cross-directory rename and link.
+const DOWNGRADE: { abi: number; dropped: string[]; stricter: string[] }[] = [
+  { abi: 1, dropped: ["truncate"], stricter: ["refer"] },
+  { abi: 2, dropped: ["truncate"], stricter: [] },
+  { abi: 3, dropped: [], stricter: [] },
+  { abi: 7, dropped: [], stricter: [] },
 ];
 
-for (const { abi, dropped } of DOWNGRADE) {
-  Deno.test(`best_effort: "rw" on ABI ${abi} drops [${dropped}]`, () => {
+for (const { abi, dropped, stricter } of DOWNGRADE) {
+  Deno.test(`best_effort: "rw" on ABI ${abi} drops [${dropped}], stricter [${stricter}]`, () => {
     const plan = planLandlock(validated(RW_POLICY("best_effort")), abi);
     assert.deepEqual(plan.dropped.map((d) => d.right), dropped);
+    assert.deepEqual(plan.stricter.map((d) => d.right), stricter);
     const rw = plan.layers[0].path_beneath[1].allowed_access;
     for (const d of dropped) assert.ok(!rw.includes(d as never));
   });

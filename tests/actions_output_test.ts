@@ -209,6 +209,23 @@ for (const as of USERS) {
       [`create ${dir}/allowed/f`]: "OK",
       [`create ${dir}/denied/f`]: "EACCES",
     });
+
+    // --format github asks for annotations outside GitHub Actions too.
+    Deno.removeSync(`${dir}/allowed/f`);
+    const [run, ...rest] = argv;
+    const asked = await landlockd([run, "--format", "github", ...rest], {
+      as,
+      env: { LANDLOCKD_ABI_MAX: "3" },
+    });
+    assert.equal(asked.code, 0, asked.stderr);
+    assert.match(
+      asked.stdout,
+      new RegExp(`^::warning title=landlockd run::${escape(dropped)}$`, "m"),
+    );
+    assert.doesNotMatch(asked.stderr, /warning/);
+    const wrong = await landlockd([run, "--format", "json", ...rest], { as });
+    assert.equal(wrong.code, 125);
+    assert.match(wrong.stderr, /--format takes plain or github, got "json"/);
   });
 }
 

@@ -1,5 +1,5 @@
 /**
- * Bad environment values: one clear line naming the variable, exit 1 (the
+ * Bad environment values: one clear line naming the variable, exit 125 (the
  * set-up error code), and never a stack trace or an uncaught error.
  */
 import assert from "node:assert/strict";
@@ -35,13 +35,13 @@ const CASES: [Record<string, string>, string[], RegExp][] = [
 
 for (const [env, args, message] of CASES) {
   const [name, value] = Object.entries(env)[0];
-  Deno.test(`${name}=${value} (landlockd ${args[0]}): one line, exit 1, no stack trace`, async () => {
+  Deno.test(`${name}=${value} (landlockd ${args[0]}): one line, exit 125, no stack trace`, async () => {
     const r = await landlockd(args, { env });
     assert.doesNotMatch(r.stderr, /^\s+at /m, `a stack trace:\n${r.stderr}`);
     assert.doesNotMatch(r.stderr, /Uncaught|TypeError/, r.stderr);
     assert.match(r.stderr, message);
     assert.equal(r.stdout, "");
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 125);
   });
 }
 

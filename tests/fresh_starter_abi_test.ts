@@ -45,7 +45,7 @@ for (const name of NAMES) {
       assert.equal(JSON.parse(r.stdout).landlock.compat, "strict");
     }
     const below = await dryRun(name, abi - 1);
-    assert.equal(below.code, 1, below.stdout);
+    assert.equal(below.code, 125, below.stdout);
     assert.match(below.stderr, /needs Landlock ABI \d/);
   });
 }
