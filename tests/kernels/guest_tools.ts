@@ -29,7 +29,7 @@ export interface Outcome {
 }
 
 const NOBODY = 65534;
-const NOBODY_HOME = "/tmp/nobody";
+const NOBODY_HOME = "/var/lib/nobody";
 
 /** `deno run --allow-all main.ts ARGS` as `as`, with a clean environment. */
 export async function landlockd(

@@ -12,7 +12,7 @@ mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t securityfs securityfs /sys/kernel/security
 ip link set lo up
 # nobody gets its own copy of the seeded Deno cache (see initramfs.ts).
-mkdir -p /tmp/nobody && cp -a /root/deno /tmp/nobody/deno && chown -R 65534:65534 /tmp/nobody
+mkdir -p /var/lib/nobody && cp -a /root/deno /var/lib/nobody/deno && chown -R 65534:65534 /var/lib/nobody
 echo "llk-init: up $(cut -d' ' -f1 /proc/uptime)s, $(uname -r)"
 cd /project && deno run --allow-all tests/kernels/guest.ts /dev/ttyS1
 echo "llk-init: guest exited $?, $(cut -d' ' -f1 /proc/uptime)s"
