@@ -1,6 +1,6 @@
 /**
- * `extends`: a policy built on other policies. The rules, in full (README
- * "Extending a policy"):
+ * `extends`: a policy built on other policies. The rules, in full (also in
+ * docs/policy.md, "Extending a policy"):
  *
  * 1. The bases named by `extends` (one, or a list) are merged in the order
  *    listed; the extending file is merged on top of them.

@@ -13,7 +13,7 @@
  *
  * A right that no layer handles is not restricted by the policy at all;
  * such a policy makes no promise about writing, and this check does not
- * refuse it (README, "What landlockd trusts").
+ * refuse it (docs/security.md).
  *
  * @module
  */
