@@ -15,7 +15,17 @@ const COMMON = ["-O2", "-std=gnu11", "-Wall", "-Wextra", "-Werror"];
 const TARGETS = [
   {
     output: "build/liblandlockd.so",
-    sources: ["landlockd.c", "unix_socket.c", "watchdog.c", "landlockd.h"],
+    sources: [
+      "spawn.c",
+      "init.c",
+      "process.c",
+      "signals.c",
+      "broker_fast.c",
+      "unix_socket.c",
+      "watchdog.c",
+      "landlockd.h",
+      "internal.h",
+    ],
     // nodelete: the broker watchdog's thread runs in this library until the
     // process ends, so closing it (Deno does at runtime teardown) must not
     // unmap the code under that thread.
