@@ -1,7 +1,9 @@
 /**
- * `deno task build`: compiles the C in ffi/ into ffi/build/:
+ * `deno task build`: compiles the C in ffi/ (and the tests' probe) into
+ * ffi/build/:
  * - liblandlockd.so, the trampoline library landlockd loads;
- * - probe, a static test helper (tests/ and bench/ only);
+ * - probe, a static test helper (tests/ and bench/ only), from
+ *   tests/probe/probe.c;
  * - layout_check, which prints struct layouts for tests/layout_test.ts.
  * A target newer than its sources is left alone.
  *
@@ -33,7 +35,7 @@ const TARGETS = [
   },
   {
     output: "build/probe",
-    sources: ["probe.c"],
+    sources: ["../tests/probe/probe.c"],
     flags: ["-static", "-pthread"],
   },
   {
