@@ -54,25 +54,58 @@ let lib: Library | undefined;
  */
 export function library(): Library {
   if (lib) return lib;
-  const path = map();
   const table = {} as Record<Name, unknown>;
   for (const name of Object.keys(symbols) as Name[]) {
     Object.defineProperty(table, name, {
       configurable: true,
       enumerable: true,
-      get() {
-        const fn = Deno.dlopen(path, { [name]: symbols[name] }).symbols[name];
-        Object.defineProperty(table, name, { value: fn, enumerable: true });
-        return fn;
-      },
+      get: () => bind(table, [name])[name],
     });
   }
+  map();
   lib = table as Library;
   return lib;
 }
 
-/** @deprecated Use {@linkcode library}: there is one table. */
-export const daemonLibrary: () => Library = library;
+/** Binds `names` in one call and replaces their getters with the results. */
+function bind(
+  table: Record<Name, unknown>,
+  names: Name[],
+): Record<string, unknown> {
+  const wanted = Object.fromEntries(names.map((n) => [n, symbols[n]]));
+  const fns = Deno.dlopen(map(), wanted).symbols as Record<string, unknown>;
+  for (const n of names) {
+    Object.defineProperty(table, n, { value: fns[n], enumerable: true });
+  }
+  return fns;
+}
+
+let bound = false;
+
+/**
+ * The library with every symbol bound now, in one call: for a long-lived
+ * thread (the daemon's, a broker thread) that should not pay for binding
+ * on its first request.
+ */
+export function libraryBound(): Library {
+  const l = library();
+  if (!bound) {
+    const table = l as unknown as Record<Name, unknown>;
+    const lazy = (Object.keys(symbols) as Name[]).filter((n) =>
+      Object.getOwnPropertyDescriptor(table, n)?.get
+    );
+    if (lazy.length) bind(table, lazy);
+    bound = true;
+  }
+  return l;
+}
+
+/**
+ * The daemon's symbols, bound at once (the daemon and its broker threads
+ * call this first, off the hot path).
+ * @deprecated Use {@linkcode libraryBound}: there is one table.
+ */
+export const daemonLibrary: () => Library = libraryBound;
 
 /** @deprecated Use {@linkcode library}: there is one table. */
 export const coreLibrary: () => Library = library;
