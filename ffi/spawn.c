@@ -51,7 +51,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-
 /* Sends buf on a SEQPACKET socket, with pass_fd attached when >= 0. */
 ssize_t ll_send_with_fd(int fd, const void *buf, size_t len, int pass_fd)
 {
@@ -227,7 +226,7 @@ int ll_child_main(void *arg)
 	sandbox_and_exec(c);
 }
 
-/* Writes a decimal number and a suffix without stdio. */
+/* Writes v in decimal without stdio; returns its length. */
 static size_t put_uint(char *buf, uint32_t v)
 {
 	char tmp[16];

@@ -81,7 +81,8 @@ export const symbols = {
     parameters: ["i32", "buffer", "u64", "buffer", "u32", "i32"],
     result: "i64",
   },
-  /** The same, blocking, off the JS thread (a peer that reads slowly). */
+  /** ll_sock_send again, blocking, off the JS thread (a peer that reads
+   *  slowly). */
   ll_sock_send_async: {
     name: "ll_sock_send",
     parameters: ["i32", "buffer", "u64", "buffer", "u32", "i32"],
@@ -95,7 +96,8 @@ export const symbols = {
     result: "i64",
     nonblocking: true,
   },
-  /** The same on this thread, for MSG_DONTWAIT reads of a ready socket. */
+  /** ll_sock_recv again, on this thread, for MSG_DONTWAIT reads of a
+   *  ready socket. */
   ll_sock_recv_now: {
     name: "ll_sock_recv",
     parameters: ["i32", "buffer", "u64", "buffer", "buffer", "i32"],
@@ -103,7 +105,7 @@ export const symbols = {
   },
   /** int32_t ll_poll_ctl(int32_t epfd, int32_t op, int32_t fd, uint32_t events); */
   ll_poll_ctl: { parameters: ["i32", "i32", "i32", "u32"], result: "i32" },
-  /** The same with timeout 0 on this thread: what is ready now. */
+  /** ll_poll_wait again, with timeout 0 on this thread: what is ready now. */
   ll_poll_now: {
     name: "ll_poll_wait",
     parameters: ["i32", "buffer", "u32", "i32"],
