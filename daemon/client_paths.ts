@@ -11,7 +11,7 @@
  * This check gives the message and keeps `stat` results of paths the
  * client cannot see from reaching it. The enforcement itself is where the
  * paths are used: the spawned child mounts and pivots, and the mount helper
- * serves brokered mounts, with the client's fsuid (ffi/landlockd.c), and
+ * serves brokered mounts, with the client's fsuid (ffi/spawn.c, ffi/init.c), and
  * the broker thread opens files with it (daemon/broker_worker.ts). So a
  * path swapped for a symlink after this check still fails with EACCES.
  *

@@ -1,7 +1,9 @@
 /**
- * `deno task build`: compiles the C in ffi/ into ffi/build/:
+ * `deno task build`: compiles the C in ffi/ (and the tests' probe) into
+ * ffi/build/:
  * - liblandlockd.so, the trampoline library landlockd loads;
- * - probe, a static test helper (tests/ and bench/ only);
+ * - probe, a static test helper (tests/ and bench/ only), from
+ *   tests/probe/probe.c;
  * - layout_check, which prints struct layouts for tests/layout_test.ts.
  * A target newer than its sources is left alone.
  *
@@ -15,7 +17,17 @@ const COMMON = ["-O2", "-std=gnu11", "-Wall", "-Wextra", "-Werror"];
 const TARGETS = [
   {
     output: "build/liblandlockd.so",
-    sources: ["landlockd.c", "unix_socket.c", "watchdog.c", "landlockd.h"],
+    sources: [
+      "spawn.c",
+      "init.c",
+      "process.c",
+      "signals.c",
+      "broker_fast.c",
+      "unix_socket.c",
+      "watchdog.c",
+      "landlockd.h",
+      "internal.h",
+    ],
     // nodelete: the broker watchdog's thread runs in this library until the
     // process ends, so closing it (Deno does at runtime teardown) must not
     // unmap the code under that thread.
@@ -23,7 +35,7 @@ const TARGETS = [
   },
   {
     output: "build/probe",
-    sources: ["probe.c"],
+    sources: ["../tests/probe/probe.c"],
     flags: ["-static", "-pthread"],
   },
   {

@@ -1,16 +1,28 @@
 /*
- * landlockd's C library: the pre-exec trampoline and a raw syscall entry.
+ * landlockd's C library (liblandlockd.so), called from TypeScript through
+ * Deno.dlopen (the one symbol table is ffi/symbols.ts):
+ *   spawn.c        what runs between clone and exec (the pre-exec path)
+ *   process.c      ll_spawn's parent side, namespace probe, wait, raw syscall
+ *   init.c         PID 1 of a new PID namespace and the mount helper
+ *   broker_fast.c  the seccomp broker's fast path
+ *   signals.c      signal forwarding to the sandboxed command
+ *   unix_socket.c  Unix sockets and epoll for the daemon
+ *   watchdog.c     the broker's remote-read watchdog
+ * Private declarations shared between them are in internal.h.
  *
- * Everything here is called from TypeScript through Deno.dlopen. The byte
- * layout of every struct below is mirrored in ffi/layout.ts and checked by
- * tests/layout_test.ts against ffi/layout_check.c.
+ * Every number and byte layout below that TypeScript relies on is printed
+ * by ffi/layout_check.c and checked against ffi/layout.ts by
+ * tests/layout_test.ts.
  */
 #ifndef LANDLOCKD_H
 #define LANDLOCKD_H
 
 #include <stdint.h>
 
-/* Steps the child performs, in this order. Reported back as (step, errno). */
+/*
+ * The child's pre-exec steps, reported back as (step, errno). These are
+ * numbers, not the order: spawn.c lists the steps in the order they run.
+ */
 enum ll_step {
 	LL_STEP_NONE = 0,
 	LL_STEP_SIGNALS = 1,
@@ -141,7 +153,7 @@ struct ll_spawn_req {
 	uint32_t run_gid;
 };
 
-/* Indices into the int32_t[6] result of ll_spawn(). */
+/* Indices into the int32_t[LL_OUT_LENGTH] result of ll_spawn(). */
 enum ll_spawn_out {
 	LL_OUT_PID = 0,
 	LL_OUT_PIDFD = 1,
@@ -154,9 +166,10 @@ enum ll_spawn_out {
 };
 
 /*
- * Start req->argv in a child (out: int32_t[LL_OUT_LENGTH]). Returns 0 once the child has executed,
- * a positive ll_step when a step failed (the child is reaped and out holds
- * the errno), or a negative errno when the parent could not start a child.
+ * Start req->argv in a child (out: int32_t[LL_OUT_LENGTH]). Returns 0 once
+ * the child has executed, a positive ll_step when a step failed (the child
+ * is reaped and out holds the errno), or a negative errno when the parent
+ * could not start a child.
  */
 int32_t ll_spawn(const struct ll_spawn_req *req, int32_t *out);
 
@@ -177,8 +190,11 @@ struct ll_broker {
 	uint64_t continued; /* count of fast-path answers */
 	uint32_t sync_wake_tried; /* SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP asked for */
 	int32_t path_len; /* length of the path read for the returned call, or -1 */
-	char *path_out; /* 4096 bytes: that path, NUL-terminated */
+	char *path_out; /* LL_BROKER_PATH_SIZE bytes: that path, NUL-terminated */
 };
+
+/* The size of ll_broker.path_out, and the longest path the fast path reads. */
+#define LL_BROKER_PATH_SIZE 4096
 
 /*
  * Waits for the next notification that needs a decision and copies it

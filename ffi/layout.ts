@@ -1,7 +1,9 @@
 /**
  * Byte layouts of every struct landlockd hands to the kernel or to its C
- * library: offsets are explicit, integers little-endian (x86_64 and aarch64).
- * tests/layout_test.ts checks them against ffi/layout_check.c.
+ * library, and every number shared with ffi/landlockd.h (steps, `out[]`
+ * indices, flags, ops, limits): offsets are explicit, integers
+ * little-endian (x86_64 and aarch64). tests/layout_test.ts checks each one
+ * against what ffi/layout_check.c prints.
  *
  * @module
  */
@@ -100,7 +102,7 @@ export const llMount = {
 /** `enum ll_mount_op` */
 export const MOUNT_OPS = { mount: 1, rdonly: 2, pivot: 3 } as const;
 
-/** Fields of ll_spawn()'s `int32_t out[6]`. */
+/** `enum ll_spawn_out`: indices into ll_spawn()'s `int32_t out[length]`. */
 export const spawnOut = {
   pid: 0,
   pidfd: 1,
@@ -167,6 +169,18 @@ export type SpawnStep = typeof spawnSteps[number];
 
 /** `LL_SPAWN_NO_NEW_PRIVS` */
 export const SPAWN_NO_NEW_PRIVS = 1;
+
+/** Limits from ffi/landlockd.h, by their C names. */
+export const limits = {
+  /** How many brokers one thread may serve at once (ll_broker_next_any). */
+  LL_BROKER_MAX: 64,
+  /** The size of `ll_broker.path_out`. */
+  LL_BROKER_PATH_SIZE: 4096,
+  /** How many fds one ll_sock_send/ll_sock_recv passes at most. */
+  LL_SOCK_MAX_FDS: 8,
+  /** How many broker threads the remote-read watchdog can watch. */
+  LL_WATCH_SLOTS: 256,
+} as const;
 
 /** A zeroed buffer with a little-endian view. */
 export function struct(size: number): [Uint8Array<ArrayBuffer>, DataView] {

@@ -3,6 +3,8 @@
  * compiler sees them with this machine's kernel headers, as JSON lines:
  * {"struct":"...","size":N,"fields":{"name":offset,...}}.
  * Structs the installed headers do not define print {"struct":"...","missing":true}.
+ * The last line holds every number ffi/layout.ts shares with landlockd.h
+ * (steps, out[] indices, flags, ops, limits): {"constants":{"NAME":N,...}}.
  */
 #include <linux/filter.h>
 #include <linux/landlock.h>
@@ -16,6 +18,8 @@
 #include "landlockd.h"
 
 #define FIELD(s, f) printf("%s\"%s\":%zu", first ? "" : ",", field_name(#f), offsetof(s, f)), first = 0
+
+#define CONST(name) printf("%s\"%s\":%lld", first ? "" : ",", #name, (long long)(name)), first = 0
 
 /* "data.nr" is printed as "data_nr", the name ffi/layout.ts uses. */
 static const char *field_name(const char *f)
@@ -198,6 +202,52 @@ int main(void)
 	FIELD(struct ll_mount, data);
 	FIELD(struct ll_mount, flags);
 	FIELD(struct ll_mount, op);
+	printf("}}\n");
+
+	first = 1;
+	printf("{\"constants\":{");
+	CONST(LL_STEP_NONE);
+	CONST(LL_STEP_SIGNALS);
+	CONST(LL_STEP_PDEATHSIG);
+	CONST(LL_STEP_STDIO);
+	CONST(LL_STEP_FDS);
+	CONST(LL_STEP_MOUNTS);
+	CONST(LL_STEP_CWD);
+	CONST(LL_STEP_NO_NEW_PRIVS);
+	CONST(LL_STEP_LANDLOCK);
+	CONST(LL_STEP_SECCOMP);
+	CONST(LL_STEP_EXEC);
+	CONST(LL_STEP_USERNS);
+	CONST(LL_STEP_INIT);
+	CONST(LL_STEP_RULES);
+	CONST(LL_STEP_IDS);
+	CONST(LL_OUT_PID);
+	CONST(LL_OUT_PIDFD);
+	CONST(LL_OUT_STEP);
+	CONST(LL_OUT_ERRNO);
+	CONST(LL_OUT_LISTENER);
+	CONST(LL_OUT_DETAIL);
+	CONST(LL_OUT_HELPER);
+	CONST(LL_OUT_LENGTH);
+	CONST(LL_SPAWN_NO_NEW_PRIVS);
+	CONST(LL_SPAWN_MOUNT_HELPER);
+	CONST(LL_SPAWN_SET_IDS);
+	CONST(LL_MOUNT);
+	CONST(LL_MOUNT_RDONLY);
+	CONST(LL_PIVOT);
+	CONST(LL_REQ_TMPFS);
+	CONST(LL_REQ_BIND);
+	CONST(LL_REQ_UMOUNT);
+	CONST(LL_REQ_OPEN_TREE);
+	CONST(LL_REQ_MOVE_MOUNT);
+	CONST(LL_REQ_FSOPEN);
+	CONST(LL_REQ_FSCONFIG);
+	CONST(LL_REQ_FSMOUNT);
+	CONST(LL_REQ_SETATTR);
+	CONST(LL_BROKER_MAX);
+	CONST(LL_BROKER_PATH_SIZE);
+	CONST(LL_SOCK_MAX_FDS);
+	CONST(LL_WATCH_SLOTS);
 	printf("}}\n");
 	return 0;
 }

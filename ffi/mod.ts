@@ -1,24 +1,26 @@
 /**
- * Loads landlockd's C library.
+ * Loads landlockd's C library: one symbol table (./symbols.ts), one mapping
+ * of the library per process.
  *
  * The shared object built by `deno task build` is read as bytes (from the
  * source tree under `deno run`, from the embedded files of a `deno compile`
  * binary), copied into a memfd and opened from /proc/self/fd. Both ways of
  * running landlockd therefore take the same path.
  *
+ * The memfd stays open (close-on-exec) for the life of the process, and
+ * every thread (each Worker has its own module state) opens the library by
+ * that same /proc/self/fd path: the dynamic loader then returns the mapping
+ * it already has, so the C library's static state (the watchdog's slots,
+ * signal forwarding) is one per process.
+ *
+ * Deno spends time binding each symbol, so each is bound on first use: a
+ * direct run binds only the few it calls.
+ *
  * @module
  */
 
 import { cstring } from "./cstring.ts";
-import {
-  type CoreLibrary,
-  coreSymbols,
-  type DaemonLibrary,
-  daemonSymbols,
-  libcSymbols,
-  type Library,
-  symbols,
-} from "./symbols.ts";
+import { libcSymbols, type Library, symbols } from "./symbols.ts";
 
 export type { CoreLibrary, DaemonLibrary, Library } from "./symbols.ts";
 export * from "./cstring.ts";
@@ -26,50 +28,102 @@ export * from "./layout.ts";
 export * from "./syscall_numbers.ts";
 
 const MFD_CLOEXEC = 1;
+const MEMFD_NAME = "liblandlockd.so";
+/** What /proc/self/fd/N of that memfd reads as. */
+const MEMFD_LINK = `/memfd:${MEMFD_NAME} (deleted)`;
 const SUPPORTED_ARCHS = ["x86_64", "aarch64"];
 
 /** Where `deno task build` puts the library. */
 export const LIBRARY_URL = new URL("./build/liblandlockd.so", import.meta.url);
-
-let loaded: Library | undefined;
-let daemon: DaemonLibrary | undefined;
-let core: CoreLibrary | undefined;
 
 /** Thrown when the C library cannot be found or opened. */
 export class LibraryError extends Error {
   override name = "LibraryError";
 }
 
-/** Opens the C library once per thread and returns its symbols. */
+type Name = keyof typeof symbols;
+
+/** This thread's /proc/self/fd path of the library, once mapped. */
+let mapped: string | undefined;
+let lib: Library | undefined;
+
+/**
+ * The C library's symbols, each bound on first use. The first call maps
+ * the library (or finds this process's mapping), so a missing or broken
+ * library throws {@linkcode LibraryError} here.
+ */
 export function library(): Library {
-  loaded ??= open(symbols);
-  return loaded;
+  if (lib) return lib;
+  const table = {} as Record<Name, unknown>;
+  for (const name of Object.keys(symbols) as Name[]) {
+    Object.defineProperty(table, name, {
+      configurable: true,
+      enumerable: true,
+      get: () => bind(table, [name])[name],
+    });
+  }
+  map();
+  lib = table as Library;
+  return lib;
 }
 
-/** Opens the daemon's table once per thread and returns its symbols. */
-export function daemonLibrary(): DaemonLibrary {
-  daemon ??= open(daemonSymbols);
-  return daemon;
+/** Binds `names` in one call and replaces their getters with the results. */
+function bind(
+  table: Record<Name, unknown>,
+  names: Name[],
+): Record<string, unknown> {
+  const wanted = Object.fromEntries(names.map((n) => [n, symbols[n]]));
+  const fns = Deno.dlopen(map(), wanted).symbols as Record<string, unknown>;
+  for (const n of names) {
+    Object.defineProperty(table, n, { value: fns[n], enumerable: true });
+  }
+  return fns;
+}
+
+let bound = false;
+
+/**
+ * The library with every symbol bound now, in one call: for a long-lived
+ * thread (the daemon's, a broker thread) that should not pay for binding
+ * on its first request.
+ */
+export function libraryBound(): Library {
+  const l = library();
+  if (!bound) {
+    const table = l as unknown as Record<Name, unknown>;
+    const lazy = (Object.keys(symbols) as Name[]).filter((n) =>
+      Object.getOwnPropertyDescriptor(table, n)?.get
+    );
+    if (lazy.length) bind(table, lazy);
+    bound = true;
+  }
+  return l;
 }
 
 /**
- * The core symbols (raw system calls, socket I/O): the daemon's table when
- * it is open already, else just these, which open faster.
+ * The daemon's symbols, bound at once (the daemon and its broker threads
+ * call this first, off the hot path).
+ * @deprecated Use {@linkcode libraryBound}: there is one table.
  */
-export function coreLibrary(): CoreLibrary {
-  if (daemon) return daemon;
-  core ??= open(coreSymbols);
-  return core;
-}
+export const daemonLibrary: () => Library = libraryBound;
 
-/** `ll_syscall` from whichever table is open (the core one if none is). */
+/** @deprecated Use {@linkcode library}: there is one table. */
+export const coreLibrary: () => Library = library;
+
+let syscall: Library["ll_syscall"] | undefined;
+
+/** `ll_syscall`, bound once per thread. */
 export function syscallEntry(): Library["ll_syscall"] {
-  return (loaded ?? daemon ?? coreLibrary()).ll_syscall;
+  return syscall ??= library().ll_syscall;
 }
 
-function open<S extends Deno.ForeignLibraryInterface>(
-  wanted: S,
-): Deno.DynamicLibrary<S>["symbols"] {
+/**
+ * Maps the library once per process: finds the memfd another thread of
+ * this process made, or makes it; opens it so that a missing or broken
+ * library fails here. Returns the path every thread opens it by.
+ */
+function map(): string {
+  if (mapped) return mapped;
   if (Deno.build.os !== "linux" || !SUPPORTED_ARCHS.includes(Deno.build.arch)) {
     throw new LibraryError(
       `landlockd runs on Linux x86_64 and aarch64, not ${Deno.build.os} ${Deno.build.arch}`,
@@ -84,22 +138,45 @@ function open<S extends Deno.ForeignLibraryInterface>(
       `Cannot find landlockd's C library at "${LIBRARY_URL.pathname}": run "deno task build" first`,
     );
   }
+  const path = existing(bytes.length) ?? create(bytes);
+  Deno.dlopen(path, {});
+  mapped = path;
+  return path;
+}
+
+/** The /proc/self/fd path of this process's complete memfd, if any. */
+function existing(size: number): string | undefined {
+  for (const e of Deno.readDirSync("/proc/self/fd")) {
+    const path = `/proc/self/fd/${e.name}`;
+    try {
+      // A memfd still being written by another thread is shorter.
+      if (
+        Deno.readLinkSync(path) === MEMFD_LINK &&
+        Deno.statSync(path).size === size
+      ) return path;
+    } catch {
+      // closed meanwhile (readDir's own fd, another thread's)
+    }
+  }
+  return undefined;
+}
+
+/** Copies the library into a new memfd, kept open for the process. */
+function create(bytes: Uint8Array): string {
   const libc = Deno.dlopen("libc.so.6", libcSymbols);
   try {
-    const fd = libc.symbols.memfd_create(
-      cstring("liblandlockd.so"),
-      MFD_CLOEXEC,
-    );
+    const fd = libc.symbols.memfd_create(cstring(MEMFD_NAME), MFD_CLOEXEC);
     if (fd < 0) {
       throw new LibraryError("Cannot create a memfd for landlockd's C library");
     }
+    const path = `/proc/self/fd/${fd}`;
     try {
-      const path = `/proc/self/fd/${fd}`;
       Deno.writeFileSync(path, bytes);
-      return Deno.dlopen(path, wanted).symbols;
-    } finally {
-      libc.symbols.close(fd); // the mapping keeps the library
+    } catch (e) {
+      libc.symbols.close(fd);
+      throw e;
     }
+    return path;
   } finally {
     libc.close();
   }

@@ -1,12 +1,13 @@
 /**
- * The symbol tables of landlockd's C library (ffi/landlockd.c and
- * ffi/unix_socket.c): the runner's, the daemon's, and a small core for
- * short-lived clients. Each entry carries its C prototype. Nothing outside
- * `ffi/` and the modules that wrap them names these symbols.
+ * The one symbol table of landlockd's C library (ffi/*.c, declared in
+ * ffi/landlockd.h), with each entry's C prototype beside it. ffi/mod.ts
+ * maps the library once per process and binds each symbol on first use.
+ * Nothing outside `ffi/` and the modules that wrap them names these symbols.
  *
  * @module
  */
 
+/** Every symbol of liblandlockd.so that TypeScript calls. */
 export const symbols = {
   /** int32_t ll_spawn(const struct ll_spawn_req *req, int32_t *out); */
   ll_spawn: { parameters: ["buffer", "buffer"], result: "i32" },
@@ -44,26 +45,7 @@ export const symbols = {
   ll_watch_kills: { parameters: ["i32"], result: "u32" },
   /** int32_t ll_watchdog_start(int32_t deadline_ms); */
   ll_watchdog_start: { parameters: ["i32"], result: "i32" },
-} as const satisfies Deno.ForeignLibraryInterface;
-
-/** The libc functions needed before landlockd's own library is loaded. */
-export const libcSymbols = {
-  /** int memfd_create(const char *name, unsigned int flags); */
-  memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
-  /** int close(int fd); */
-  close: { parameters: ["i32"], result: "i32" },
-} as const satisfies Deno.ForeignLibraryInterface;
-
-/** landlockd's C library, opened. */
-export type Library = Deno.DynamicLibrary<typeof symbols>["symbols"];
-
-/**
- * The daemon's symbols (sockets, epoll, many brokers on one thread), in a
- * table of their own: every symbol costs Deno time to bind, and a direct
- * run needs none of these.
- */
-export const daemonSymbols = {
-  ll_syscall: symbols.ll_syscall,
+  // The daemon's: sockets, epoll, many brokers on one thread.
   /** int32_t ll_sock_peer(int32_t fd, int32_t *cred, uint32_t *groups,
    *  uint32_t max_groups); */
   ll_sock_peer: {
@@ -72,8 +54,6 @@ export const daemonSymbols = {
   },
   /** int64_t ll_watch_busy_ms(int32_t slot); */
   ll_watch_busy_ms: { parameters: ["i32"], result: "i64" },
-  ll_watch_kills: symbols.ll_watch_kills,
-  ll_watchdog_start: symbols.ll_watchdog_start,
   /** int32_t ll_wait_now(int32_t pidfd); -EAGAIN while it runs. */
   ll_wait_now: { parameters: ["i32"], result: "i32" },
   /** int32_t ll_reach_as(uint32_t uid, uint32_t gid, const uint32_t *groups,
@@ -101,7 +81,8 @@ export const daemonSymbols = {
     parameters: ["i32", "buffer", "u64", "buffer", "u32", "i32"],
     result: "i64",
   },
-  /** The same, blocking, off the JS thread (a peer that reads slowly). */
+  /** ll_sock_send again, blocking, off the JS thread (a peer that reads
+   *  slowly). */
   ll_sock_send_async: {
     name: "ll_sock_send",
     parameters: ["i32", "buffer", "u64", "buffer", "u32", "i32"],
@@ -115,7 +96,8 @@ export const daemonSymbols = {
     result: "i64",
     nonblocking: true,
   },
-  /** The same on this thread, for MSG_DONTWAIT reads of a ready socket. */
+  /** ll_sock_recv again, on this thread, for MSG_DONTWAIT reads of a
+   *  ready socket. */
   ll_sock_recv_now: {
     name: "ll_sock_recv",
     parameters: ["i32", "buffer", "u64", "buffer", "buffer", "i32"],
@@ -123,7 +105,7 @@ export const daemonSymbols = {
   },
   /** int32_t ll_poll_ctl(int32_t epfd, int32_t op, int32_t fd, uint32_t events); */
   ll_poll_ctl: { parameters: ["i32", "i32", "i32", "u32"], result: "i32" },
-  /** The same with timeout 0 on this thread: what is ready now. */
+  /** ll_poll_wait again, with timeout 0 on this thread: what is ready now. */
   ll_poll_now: {
     name: "ll_poll_wait",
     parameters: ["i32", "buffer", "u32", "i32"],
@@ -138,23 +120,25 @@ export const daemonSymbols = {
   },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** The daemon's table, opened. */
-export type DaemonLibrary = Deno.DynamicLibrary<
-  typeof daemonSymbols
->["symbols"];
+/** landlockd's C library (ffi/mod.ts `library()`). */
+export type Library = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
 /**
- * The few symbols a short-lived client needs (raw system calls, socket
- * I/O): opening the whole table costs Deno several milliseconds more.
+ * The daemon's part of the table.
+ * @deprecated The same as {@linkcode Library}: there is one table.
  */
-export const coreSymbols = {
-  ll_syscall: symbols.ll_syscall,
-  ll_sock_connect: daemonSymbols.ll_sock_connect,
-  ll_sock_send: daemonSymbols.ll_sock_send,
-  ll_sock_send_async: daemonSymbols.ll_sock_send_async,
-  ll_sock_recv: daemonSymbols.ll_sock_recv,
-  ll_sock_recv_now: daemonSymbols.ll_sock_recv_now,
-} as const satisfies Deno.ForeignLibraryInterface;
+export type DaemonLibrary = Library;
 
-/** The core symbols, opened (or the whole library, when it is). */
-export type CoreLibrary = Deno.DynamicLibrary<typeof coreSymbols>["symbols"];
+/**
+ * A short-lived client's part of the table.
+ * @deprecated The same as {@linkcode Library}: there is one table.
+ */
+export type CoreLibrary = Library;
+
+/** The libc functions needed before landlockd's own library is loaded. */
+export const libcSymbols = {
+  /** int memfd_create(const char *name, unsigned int flags); */
+  memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
+  /** int close(int fd); */
+  close: { parameters: ["i32"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;

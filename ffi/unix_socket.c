@@ -1,7 +1,8 @@
 /*
  * Unix stream sockets for the daemon and its command-line client: the parts
- * Deno cannot do itself (SCM_RIGHTS, peer credentials), and draining a
- * pipe. Every function returns a count or 0 on success, -errno on failure.
+ * Deno cannot do itself (SCM_RIGHTS, peer credentials), and the epoll calls
+ * of the daemon's reactor. Every function returns a count or 0 on success,
+ * -errno on failure.
  */
 #define _GNU_SOURCE
 #include "landlockd.h"

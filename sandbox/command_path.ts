@@ -1,7 +1,7 @@
 /**
  * Which executable a PATH search will run under a plan, and which PATH
  * candidates the Landlock rules make it skip. The child tries each
- * candidate in order (ffi/landlockd.c, like execvp) and moves on after
+ * candidate in order (ffi/spawn.c, like execvp) and moves on after
  * EACCES, so a candidate the policy denies (a version manager's shim in
  * $HOME) is passed over silently for a later one (/usr/bin/python3):
  * landlockd says so, at `--dry-run` and at run time.

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { AARCH64_SYSCALLS, X86_64_SYSCALLS } from "../ffi/syscall_table.ts";
+import { AARCH64_SYSCALLS, X86_64_SYSCALLS } from "./syscall_table.ts";
 import type { Arch } from "./filter.ts";
 
 /** The syscall table of `arch`. */

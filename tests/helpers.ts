@@ -64,7 +64,7 @@ export const DENO_RUN = [
   "--allow-all",
 ];
 
-/** The static probe built by `deno task build` (ffi/probe.c). */
+/** The static probe built by `deno task build` (tests/probe/probe.c). */
 export const PROBE = `${RUN_ROOT}ffi/build/probe`;
 
 /** Who runs landlockd in a test: root, nobody (dropped with setpriv), or

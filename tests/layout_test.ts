@@ -1,6 +1,7 @@
 /**
  * The byte layouts in ffi/layout.ts agree with the C compiler's view of the
- * kernel headers installed here and of ffi/landlockd.h.
+ * kernel headers installed here and of ffi/landlockd.h, and so does every
+ * number ffi/layout.ts shares with ffi/landlockd.h.
  */
 import assert from "node:assert/strict";
 import * as layout from "../ffi/layout.ts";
@@ -33,8 +34,11 @@ const TS: Record<string, Record<string, number>> = {
 };
 
 const out = new Deno.Command(`${ROOT}ffi/build/layout_check`).outputSync();
-const C: CLayout[] = new TextDecoder().decode(out.stdout).trim().split("\n")
+const lines = new TextDecoder().decode(out.stdout).trim().split("\n")
   .map((l) => JSON.parse(l));
+const C: CLayout[] = lines.filter((l) => "struct" in l);
+const CONSTANTS: Record<string, number> =
+  lines.find((l) => "constants" in l)?.constants ?? {};
 
 for (const c of C) {
   Deno.test({
@@ -79,4 +83,32 @@ Deno.test("landlock_path_beneath_attr is packed into 12 bytes", () => {
     C.find((c) => c.struct === "landlock_path_beneath_attr")?.size,
     12,
   );
+});
+
+/** Every shared number, by its C name, as ffi/layout.ts has it. */
+function tsConstants(): Record<string, number> {
+  const ts: Record<string, number> = { ...layout.limits };
+  layout.spawnSteps.forEach((name, i) => {
+    ts[`LL_STEP_${name.toUpperCase()}`] = i;
+  });
+  for (const [k, v] of Object.entries(layout.spawnOut)) {
+    ts[`LL_OUT_${k.toUpperCase()}`] = v;
+  }
+  ts.LL_SPAWN_NO_NEW_PRIVS = layout.SPAWN_NO_NEW_PRIVS;
+  ts.LL_SPAWN_MOUNT_HELPER = layout.SPAWN_MOUNT_HELPER;
+  ts.LL_SPAWN_SET_IDS = layout.SPAWN_SET_IDS;
+  ts.LL_MOUNT = layout.MOUNT_OPS.mount;
+  ts.LL_MOUNT_RDONLY = layout.MOUNT_OPS.rdonly;
+  ts.LL_PIVOT = layout.MOUNT_OPS.pivot;
+  for (const [k, v] of Object.entries(layout.MOUNT_REQ_OPS)) {
+    ts[`LL_REQ_${k.toUpperCase()}`] = v;
+  }
+  return ts;
+}
+
+Deno.test("every number shared with ffi/landlockd.h matches the C", () => {
+  assert.ok(Object.keys(CONSTANTS).length > 0, "layout_check printed none");
+  // Both ways: a C name TypeScript lacks, or a TypeScript name C lacks,
+  // fails as surely as a differing value.
+  assert.deepEqual(tsConstants(), CONSTANTS);
 });

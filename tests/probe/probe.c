@@ -2,7 +2,7 @@
  * probe: a static test helper that performs one operation per argument
  * group and prints "OP ARG: OK" or "OP ARG: ENAME" for each, so tests can
  * assert the exact errno a sandbox produces. Built by `deno task build`
- * into ffi/build/probe; used only by tests/ and bench/.
+ * (ffi/build.ts) into ffi/build/probe; used only by tests/ and bench/.
  *
  *   probe read /etc/hostname bind 8080 exec /bin/true
  */

@@ -1,0 +1,267 @@
+/*
+ * The parent's side of starting a sandboxed process (ll_spawn: clone, then
+ * read the child's reports; the child's side is spawn.c), the namespace
+ * probe, waiting for a pidfd, resolving paths as another user on a thread
+ * of its own, and the raw syscall entry.
+ */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CHILD_STACK_SIZE (256 * 1024)
+
+static void read_reports(int fd, int32_t *out, int block)
+{
+	for (;;) {
+		int32_t msg[4];
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} control;
+		struct iovec iov = { .iov_base = msg, .iov_len = sizeof(msg) };
+		struct msghdr mh = { .msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = control.buf,
+				     .msg_controllen = sizeof(control.buf) };
+		ssize_t n = recvmsg(fd, &mh,
+				    (block ? 0 : MSG_DONTWAIT) | MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(msg))
+			return; /* end of file: the child executed or exited */
+		if (msg[0] == REPORT_FAILURE) {
+			out[LL_OUT_STEP] = msg[1];
+			out[LL_OUT_ERRNO] = msg[2];
+			out[LL_OUT_DETAIL] = msg[3];
+		}
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		if (msg[0] == REPORT_LISTENER && cm &&
+		    cm->cmsg_type == SCM_RIGHTS)
+			memcpy(&out[LL_OUT_LISTENER], CMSG_DATA(cm), sizeof(int));
+	}
+}
+
+int32_t ll_spawn(const struct ll_spawn_req *req, int32_t *out)
+{
+	int sv[2];
+	sigset_t all, old;
+
+	out[LL_OUT_PID] = -1;
+	out[LL_OUT_PIDFD] = -1;
+	out[LL_OUT_STEP] = LL_STEP_NONE;
+	out[LL_OUT_ERRNO] = 0;
+	out[LL_OUT_LISTENER] = -1;
+	out[LL_OUT_DETAIL] = -1;
+	out[LL_OUT_HELPER] = -1;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	void *stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED) {
+		int err = errno;
+		close(sv[0]);
+		close(sv[1]);
+		return -err;
+	}
+
+	struct child_ctx ctx = { .req = req,
+				 .report_fd = sv[1],
+				 .parent = getpid(),
+				 .helper_fd = -1 };
+	int helper[2] = { -1, -1 };
+	if (req->flags & LL_SPAWN_MOUNT_HELPER) {
+		if (!(req->clone_flags & CLONE_NEWPID) ||
+		    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, helper) < 0) {
+			int err = (req->clone_flags & CLONE_NEWPID) ? errno : EINVAL;
+			close(sv[0]);
+			close(sv[1]);
+			munmap(stack, CHILD_STACK_SIZE);
+			return -err;
+		}
+		ctx.helper_fd = helper[1];
+	}
+	int pidfd = -1;
+	pid_t pid;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (req->clone_flags) {
+		/*
+		 * Namespaces: a fork-like clone3 (no shared memory), so the
+		 * child may stay on as PID 1. Only this thread exists in it, and
+		 * it still makes nothing but system calls.
+		 */
+		struct ll_clone_args a = {
+			.flags = CLONE_PIDFD | req->clone_flags,
+			.pidfd = (uint64_t)(uintptr_t)&pidfd,
+			.exit_signal = SIGCHLD,
+		};
+		pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+		if (pid == 0)
+			ll_child_ns(&ctx);
+	} else {
+		pid = clone(ll_child_main, (char *)stack + CHILD_STACK_SIZE,
+			    CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &ctx,
+			    &pidfd);
+	}
+	int clone_err = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	munmap(stack, CHILD_STACK_SIZE);
+	close(sv[1]);
+	if (helper[1] >= 0)
+		close(helper[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		if (helper[0] >= 0)
+			close(helper[0]);
+		return -clone_err;
+	}
+	out[LL_OUT_HELPER] = helper[0];
+
+	out[LL_OUT_PID] = pid;
+	out[LL_OUT_PIDFD] = pidfd;
+	/* After CLONE_VFORK the child has executed or exited; otherwise wait. */
+	read_reports(sv[0], out, req->clone_flags != 0);
+	close(sv[0]);
+	if (out[LL_OUT_STEP] == LL_STEP_NONE)
+		return 0;
+
+	siginfo_t si;
+	while (waitid(P_PIDFD, pidfd, &si, WEXITED) < 0 && errno == EINTR)
+		;
+	close(pidfd);
+	out[LL_OUT_PIDFD] = -1;
+	if (out[LL_OUT_HELPER] >= 0) {
+		close(out[LL_OUT_HELPER]);
+		out[LL_OUT_HELPER] = -1;
+	}
+	if (out[LL_OUT_LISTENER] >= 0) {
+		close(out[LL_OUT_LISTENER]);
+		out[LL_OUT_LISTENER] = -1;
+	}
+	return out[LL_OUT_STEP];
+}
+
+int32_t ll_probe_namespaces(uint32_t clone_flags)
+{
+	uint32_t uid = getuid(), gid = getgid();
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	struct ll_clone_args a = { .flags = clone_flags, .exit_signal = SIGCHLD };
+	long pid = syscall(SYS_clone3, &a, sizeof(a));
+	if (pid == 0) {
+		int err = 0;
+		if (clone_flags & CLONE_NEWUSER)
+			err = ll_map_ids(uid, gid);
+		if (!err && (clone_flags & CLONE_NEWNS) &&
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+			err = errno;
+		if (!err && (clone_flags & CLONE_NEWNS) &&
+		    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, NULL) < 0)
+			err = errno;
+		if (write(pipefd[1], &err, sizeof(err)) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	int clone_err = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	close(pipefd[1]);
+	if (pid < 0) {
+		close(pipefd[0]);
+		return -clone_err;
+	}
+	int err = EIO;
+	if (read(pipefd[0], &err, sizeof(err)) != sizeof(err))
+		err = EIO;
+	close(pipefd[0]);
+	while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	return -err;
+}
+
+struct reach_job {
+	uint32_t uid, gid, n_groups;
+	const uint32_t *groups;
+	const char *paths;
+	int32_t *errs;
+	int err;
+};
+
+static void *reach_thread(void *arg)
+{
+	struct reach_job *j = arg;
+	j->err = ll_resolve_as(j->uid, j->gid, j->groups, j->n_groups);
+	if (j->err)
+		return NULL;
+	int32_t *out = j->errs;
+	for (const char *p = j->paths; *p; p += strlen(p) + 1) {
+		int fd = open(p, O_PATH | O_CLOEXEC);
+		*out++ = fd < 0 ? errno : 0;
+		if (fd >= 0)
+			close(fd);
+	}
+	return NULL;
+}
+
+int32_t ll_reach_as(uint32_t uid, uint32_t gid, const uint32_t *groups,
+		    uint32_t n_groups, const char *paths, int32_t *errs)
+{
+	struct reach_job j = { .uid = uid, .gid = gid, .n_groups = n_groups,
+			       .groups = groups, .paths = paths, .errs = errs };
+	pthread_t t;
+	int err = pthread_create(&t, NULL, reach_thread, &j);
+	if (err)
+		return -err;
+	pthread_join(t, NULL);
+	return -j.err;
+}
+
+static int32_t wait_pidfd(int32_t pidfd, int options)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	while (waitid(P_PIDFD, pidfd, &si, WEXITED | options) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	if (si.si_pid == 0)
+		return -EAGAIN;
+	if (si.si_code == CLD_EXITED)
+		return si.si_status & 0xff;
+	return 256 + si.si_status;
+}
+
+int32_t ll_wait(int32_t pidfd)
+{
+	return wait_pidfd(pidfd, 0);
+}
+
+int32_t ll_wait_now(int32_t pidfd)
+{
+	return wait_pidfd(pidfd, WNOHANG);
+}
+
+int64_t ll_syscall(int64_t nr, int64_t a0, int64_t a1, int64_t a2, int64_t a3,
+		   int64_t a4, int64_t a5)
+{
+	long r = syscall(nr, a0, a1, a2, a3, a4, a5);
+	return r == -1 ? -(int64_t)errno : (int64_t)r;
+}
