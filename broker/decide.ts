@@ -11,6 +11,14 @@
  * hard link from a scratch root. Anything else naming a declared path is
  * refused with EACCES.
  *
+ * `[[broker.addfd]]` narrows fd injection, never widens it. When the policy
+ * has `open` rules, a declared file gets an fd only when a rule's target is
+ * the file or a directory above it (by declared or canonical path); an
+ * uncovered file is continued (the kernel decides, as for an undeclared
+ * path). A covering rule with `mode = "read"` refuses a write open with
+ * EACCES even when allow_write declares the file. `scratch_open` rules do
+ * the same for opens beneath scratch roots.
+ *
  * @module
  */
 
@@ -25,7 +33,13 @@ import {
   RENAME_EXCHANGE,
   RENAME_WHITEOUT,
 } from "../syscalls/constants.ts";
-import { classify, type Grants, type Target } from "./paths.ts";
+import {
+  type AddfdGrant,
+  beneath,
+  classify,
+  type Grants,
+  type Target,
+} from "./paths.ts";
 
 export const EACCES = 13;
 
@@ -66,6 +80,38 @@ function inScratch(t: Target | undefined): Beneath | undefined {
     : undefined;
 }
 
+/**
+ * What `[[broker.addfd]]` rules of `action` say about an open of one of
+ * `paths` (the same object by different names): "inject", "deny" (covered,
+ * but every covering rule is read-only and the open writes), or "continue"
+ * (rules of this action exist and none covers it). "inject" when the
+ * policy has no rule of this action.
+ */
+export function addfdVerdict(
+  action: AddfdGrant["action"],
+  paths: string[],
+  flags: number,
+  grants: Grants,
+): "inject" | "deny" | "continue" {
+  const rules = (grants.addfd ?? []).filter((r) => r.action === action);
+  if (!rules.length) return "inject";
+  const covering = rules.filter((r) =>
+    r.targets.some((t) => paths.some((p) => beneath(p, t) !== undefined))
+  );
+  if (!covering.length) return "continue";
+  return !writes(flags) || covering.some((r) => r.mode !== "read")
+    ? "inject"
+    : "deny";
+}
+
+function narrowed(verdict: "inject" | "deny" | "continue", ok: Action) {
+  return verdict === "inject"
+    ? ok
+    : verdict === "deny"
+    ? DENY
+    : { act: "continue" } as Action;
+}
+
 /** Decides a request against the grants. */
 export function decide(req: Resolved, grants: Grants): Action {
   if ("oldpath" in req) {
@@ -93,21 +139,41 @@ export function decide(req: Resolved, grants: Grants): Action {
   if (!target) return { act: "continue" };
   if (target.kind === "file") {
     if (req.op !== "open") return DENY;
-    return !target.writable && writes(req.flags)
-      ? DENY
-      : { act: "open_file", canonical: target.canonical };
+    if (!target.writable && writes(req.flags)) return DENY;
+    return narrowed(
+      addfdVerdict(
+        "open",
+        [target.path, target.canonical],
+        req.flags,
+        grants,
+      ),
+      { act: "open_file", canonical: target.canonical },
+    );
   }
   if (target.kind === "export") return DENY;
   const at = { root: target.root, rel: target.rel };
+  const scratchOpen = (flags: number): Action =>
+    narrowed(
+      addfdVerdict(
+        "scratch_open",
+        [
+          target.path,
+          target.rel ? `${target.root}/${target.rel}` : target.root,
+        ],
+        flags,
+        grants,
+      ),
+      { act: "open_beneath", at },
+    );
   if (target.rel === "") {
     // The root itself: readable, never changed.
     return req.op === "open" && !writes(req.flags)
-      ? { act: "open_beneath", at }
+      ? scratchOpen(req.flags)
       : DENY;
   }
   switch (req.op) {
     case "open":
-      return { act: "open_beneath", at };
+      return scratchOpen(req.flags);
     case "mkdir":
       return { act: "mkdir", at };
     case "unlink":

@@ -151,3 +151,84 @@ for (const [name, req, expected] of TABLE) {
     assert.deepEqual(decide(req, G), expected);
   });
 }
+
+/** The same grants, narrowed by `[[broker.addfd]]` rules. */
+const N: Grants = {
+  ...G,
+  addfd: [
+    // canonical target of /etc/resolv.conf, no mode: what the grant allows
+    { action: "open", targets: ["/run"] },
+    { action: "open", targets: ["/var/log/ci.log"], mode: "read" },
+    { action: "scratch_open", targets: ["/s/ro"], mode: "read" },
+    { action: "scratch_open", targets: ["/s/rw"], mode: "write" },
+  ],
+};
+
+const NARROWED: [string, Resolved, Action][] = [
+  ["addfd: read of a file covered by its canonical path", {
+    op: "open",
+    path: "/etc/resolv.conf",
+    flags: O_RDONLY,
+  }, { act: "open_file", canonical: "/run/resolv.conf" }],
+  ["addfd: a rule never widens allow_read", {
+    op: "open",
+    path: "/etc/resolv.conf",
+    flags: O_WRONLY,
+  }, deny],
+  ['addfd: mode = "read" allows a read fd', {
+    op: "open",
+    path: "/var/log/ci.log",
+    flags: O_RDONLY,
+  }, { act: "open_file", canonical: "/var/log/ci.log" }],
+  ['addfd: mode = "read" refuses a write fd allow_write grants', {
+    op: "open",
+    path: "/var/log/ci.log",
+    flags: O_RDWR,
+  }, deny],
+  ['addfd: mode = "read" refuses O_TRUNC', {
+    op: "open",
+    path: "/var/log/ci.log",
+    flags: O_RDONLY | O_TRUNC,
+  }, deny],
+  ["addfd: scratch open under a read rule", {
+    op: "open",
+    path: "/s/ro/a",
+    flags: O_RDONLY,
+  }, { act: "open_beneath", at: { root: "/s", rel: "ro/a" } }],
+  ["addfd: scratch create under a read rule", {
+    op: "open",
+    path: "/s/ro/a",
+    flags: O_WRONLY | O_CREAT,
+  }, deny],
+  ["addfd: scratch create under a write rule", {
+    op: "open",
+    path: "/s/rw/a",
+    flags: O_WRONLY | O_CREAT,
+  }, { act: "open_beneath", at: { root: "/s", rel: "rw/a" } }],
+  ["addfd: scratch open no rule covers is continued", {
+    op: "open",
+    path: "/s/other",
+    flags: O_RDONLY,
+  }, { act: "continue" }],
+  ["addfd: scratch mkdir is not an open", { op: "mkdir", path: "/s/ro/d" }, {
+    act: "mkdir",
+    at: { root: "/s", rel: "ro/d" },
+  }],
+];
+
+for (const [name, req, expected] of NARROWED) {
+  Deno.test(`broker decides: ${name}`, () => {
+    assert.deepEqual(decide(req, N), expected);
+  });
+}
+
+Deno.test("broker decides: addfd open with no rule covering a file continues", () => {
+  const only: Grants = {
+    ...G,
+    addfd: [{ action: "open", targets: ["/elsewhere"], mode: "write" }],
+  };
+  assert.deepEqual(
+    decide({ op: "open", path: "/var/log/ci.log", flags: O_RDWR }, only),
+    { act: "continue" },
+  );
+});
