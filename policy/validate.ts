@@ -225,6 +225,9 @@ function describeIssue(issue: z.core.$ZodIssue, doc: unknown): Diagnostic[] {
       if (path.at(-1) === "version") {
         return [error(path, `expected version = 1, got ${typeName(value)}`)];
       }
+      if (value === undefined) {
+        return [error(path, `missing; expected one of: ${options.join(", ")}`)];
+      }
       const shown = typeof value === "string" ? `"${value}"` : typeName(value);
       return [error(
         path,
