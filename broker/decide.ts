@@ -11,13 +11,13 @@
  * hard link from a scratch root. Anything else naming a declared path is
  * refused with EACCES.
  *
- * `[[broker.addfd]]` narrows fd injection, never widens it. When the policy
- * has `open` rules, a declared file gets an fd only when a rule's target is
- * the file or a directory above it (by declared or canonical path); an
- * uncovered file is continued (the kernel decides, as for an undeclared
- * path). A covering rule with `mode = "read"` refuses a write open with
- * EACCES even when allow_write declares the file. `scratch_open` rules do
- * the same for opens beneath scratch roots.
+ * `[[broker.addfd]]` narrows fd injection, never widens it, as in the C
+ * landlockd: once a policy has any addfd rule, a declared file gets an fd
+ * only when an `open` rule's target is the file or a directory above it (by
+ * declared or canonical path), and an open beneath a scratch root only when
+ * a `scratch_open` rule covers it; anything else is refused with EACCES. A
+ * covering rule with `mode = "read"` refuses a write open with EACCES even
+ * when allow_write declares the file. Without addfd rules, nothing changes.
  *
  * @module
  */
@@ -82,34 +82,29 @@ function inScratch(t: Target | undefined): Beneath | undefined {
 
 /**
  * What `[[broker.addfd]]` rules of `action` say about an open of one of
- * `paths` (the same object by different names): "inject", "deny" (covered,
- * but every covering rule is read-only and the open writes), or "continue"
- * (rules of this action exist and none covers it). "inject" when the
- * policy has no rule of this action.
+ * `paths` (the same object by different names): "inject" when the policy
+ * has no addfd rules or a covering rule allows the open; "deny" when no rule
+ * of this action covers it, or every covering rule is read-only and the
+ * open writes.
  */
 export function addfdVerdict(
   action: AddfdGrant["action"],
   paths: string[],
   flags: number,
   grants: Grants,
-): "inject" | "deny" | "continue" {
-  const rules = (grants.addfd ?? []).filter((r) => r.action === action);
-  if (!rules.length) return "inject";
-  const covering = rules.filter((r) =>
+): "inject" | "deny" {
+  if (!grants.addfd) return "inject";
+  const covering = grants.addfd.filter((r) =>
+    r.action === action &&
     r.targets.some((t) => paths.some((p) => beneath(p, t) !== undefined))
   );
-  if (!covering.length) return "continue";
-  return !writes(flags) || covering.some((r) => r.mode !== "read")
+  return covering.some((r) => r.mode !== "read" || !writes(flags))
     ? "inject"
     : "deny";
 }
 
-function narrowed(verdict: "inject" | "deny" | "continue", ok: Action) {
-  return verdict === "inject"
-    ? ok
-    : verdict === "deny"
-    ? DENY
-    : { act: "continue" } as Action;
+function narrowed(verdict: "inject" | "deny", ok: Action): Action {
+  return verdict === "inject" ? ok : DENY;
 }
 
 /** Decides a request against the grants. */

@@ -205,9 +205,14 @@ const NARROWED: [string, Resolved, Action][] = [
     path: "/s/rw/a",
     flags: O_WRONLY | O_CREAT,
   }, { act: "open_beneath", at: { root: "/s", rel: "rw/a" } }],
-  ["addfd: scratch open no rule covers is continued", {
+  ["addfd: scratch open no rule covers is refused", {
     op: "open",
     path: "/s/other",
+    flags: O_RDONLY,
+  }, deny],
+  ["addfd: undeclared opens still continue", {
+    op: "open",
+    path: "/usr/lib/x.so",
     flags: O_RDONLY,
   }, { act: "continue" }],
   ["addfd: scratch mkdir is not an open", { op: "mkdir", path: "/s/ro/d" }, {
@@ -222,13 +227,21 @@ for (const [name, req, expected] of NARROWED) {
   });
 }
 
-Deno.test("broker decides: addfd open with no rule covering a file continues", () => {
+Deno.test("broker decides: addfd rules of other actions leave a declared file without an fd", () => {
   const only: Grants = {
     ...G,
     addfd: [{ action: "open", targets: ["/elsewhere"], mode: "write" }],
   };
   assert.deepEqual(
     decide({ op: "open", path: "/var/log/ci.log", flags: O_RDWR }, only),
-    { act: "continue" },
+    deny,
+  );
+  // Only mount-action rules (left out of the grants): no open fd either.
+  assert.deepEqual(
+    decide({ op: "open", path: "/etc/resolv.conf", flags: O_RDONLY }, {
+      ...G,
+      addfd: [],
+    }),
+    deny,
   );
 });

@@ -57,7 +57,9 @@ export interface Grants {
   export: string[];
   /**
    * `[[broker.addfd]]` rules for `open` and `scratch_open`, targets
-   * normalised (and canonical when they exist). Absent: no narrowing.
+   * normalised (and canonical when they exist). Absent when the policy has
+   * no addfd rule (no narrowing); present, possibly empty, when it has any
+   * (an fd needs a covering rule).
    */
   addfd?: AddfdGrant[];
 }

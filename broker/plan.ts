@@ -76,9 +76,11 @@ function canonical(
 
 /**
  * The `open` and `scratch_open` rules of `[[broker.addfd]]`, each target
- * normalised and, when it exists, canonical too. The other actions never
- * return an fd here (landlockd makes brokered mounts itself), so they
- * narrow nothing and are left out.
+ * normalised and, when it exists, canonical too. The mount actions
+ * (`open_tree`, `fsopen`, `fsmount`) are left out: landlockd's broker hands
+ * out eventfd tokens for mount fds (broker/mounts.ts), which these rules do
+ * not narrow. Any rule, of any action, still makes the list present, and so
+ * every open and scratch_open fd need a covering rule.
  */
 export function addfdGrants(
   rules: NonNullable<NonNullable<Policy["broker"]>["addfd"]>,

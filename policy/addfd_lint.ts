@@ -49,7 +49,7 @@ export function addfdWarnings(policy: Policy): Diagnostic[] {
     if (NO_FD.has(r.action)) {
       warn(
         ["broker", "addfd", i, "action"],
-        `landlockd's broker never returns an fd for ${r.action}: it makes brokered mounts itself (mount_tmpfs, mount_bind, mount_object) and refuses open_tree, fsopen and fsmount; this rule grants nothing`,
+        `landlockd's broker never injects an fd for ${r.action}: a declared mount (mount_bind, mount_object) gets an eventfd token standing for a mount fd the broker keeps, any other is refused with the policy's errno; this rule grants nothing`,
       );
     } else if (r.action === "open") {
       if (!files.some(([, , p]) => covers([r.target], p))) {
@@ -70,29 +70,24 @@ export function addfdWarnings(policy: Policy): Diagnostic[] {
     }
   });
 
+  // With any addfd rule, every fd the broker injects needs a covering one.
   const open = targets("open");
-  if (open.length) {
-    for (const [key, i, p] of files) {
-      if (!covers(open, p)) {
-        warn(
-          ["broker", key, i],
-          `no [[broker.addfd]] open rule covers "${p}": the broker injects no fd for it and leaves its opens to the kernel`,
-        );
-      }
+  for (const [key, i, p] of files) {
+    if (!covers(open, p)) {
+      warn(
+        ["broker", key, i],
+        `no [[broker.addfd]] open rule covers "${p}": with addfd rules, the broker refuses its opens (EACCES)`,
+      );
     }
   }
   const scratchOpen = targets("scratch_open");
-  if (scratchOpen.length) {
-    (b.scratch ?? []).forEach((s, i) => {
-      if (
-        !scratchOpen.some((t) => covers([t], s) || covers([s], t))
-      ) {
-        warn(
-          ["broker", "scratch", i],
-          `no [[broker.addfd]] scratch_open rule covers "${s}": the broker injects no fd for opens beneath it and leaves them to the kernel`,
-        );
-      }
-    });
-  }
+  (b.scratch ?? []).forEach((s, i) => {
+    if (!scratchOpen.some((t) => covers([t], s) || covers([s], t))) {
+      warn(
+        ["broker", "scratch", i],
+        `no [[broker.addfd]] scratch_open rule covers "${s}": with addfd rules, the broker refuses opens beneath it (EACCES)`,
+      );
+    }
+  });
   return out;
 }

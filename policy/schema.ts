@@ -159,7 +159,7 @@ export const ADDFD_MODES = ["read", "write"] as const;
 
 const addfdRule = z.strictObject({
   action: z.enum(ADDFD_ACTIONS).describe(
-    "Which brokered call may return an fd: open (allow_read/allow_write files), scratch_open (opens beneath scratch roots); open_tree, fsopen, fsmount are accepted and never return an fd here",
+    "Which brokered opens it narrows: open (allow_read/allow_write files), scratch_open (opens beneath scratch roots); open_tree, fsopen, fsmount are accepted and narrow nothing (mount fds stay with the broker)",
   ),
   target: absolutePath.describe(
     "The path the fd may be for, and beneath it",

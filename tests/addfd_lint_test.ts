@@ -93,7 +93,7 @@ allow_write = ["${d}/out.log"]
   target = "${d}/conf"
 `,
     warnings: [
-      /:10: warning: broker\.allow_write\[0\]: no \[\[broker\.addfd\]\] open rule covers ".*out\.log": the broker injects no fd for it/,
+      /:10: warning: broker\.allow_write\[0\]: no \[\[broker\.addfd\]\] open rule covers ".*out\.log": with addfd rules, the broker refuses its opens \(EACCES\)/,
     ],
   },
   ...(["open_tree", "fsopen", "fsmount"] as const).map((action) => ({
@@ -107,7 +107,7 @@ ${LAYER}
 `,
     warnings: [
       new RegExp(
-        `:10: warning: broker\\.addfd\\[0\\]\\.action: landlockd's broker never returns an fd for ${action}`,
+        `:10: warning: broker\\.addfd\\[0\\]\\.action: landlockd's broker never injects an fd for ${action}`,
       ),
     ],
   })),
