@@ -54,7 +54,8 @@ export type Action =
   | { act: "continue" }
   | { act: "deny"; errno: number }
   | { act: "open_file"; canonical: string }
-  | { act: "open_beneath"; at: Beneath }
+  /** `noSymlinks`: resolve without following any symlink (ELOOP). */
+  | { act: "open_beneath"; at: Beneath; noSymlinks?: true }
   | { act: "mkdir"; at: Beneath }
   | { act: "unlink"; at: Beneath }
   | { act: "rename" | "link"; from: Beneath; to: Beneath }
@@ -103,6 +104,63 @@ export function addfdVerdict(
     : "deny";
 }
 
+/**
+ * Whether `scratch_open` rules treat everything beneath `root` alike, so a
+ * symlink inside the root (the broker resolves beneath it) cannot lead
+ * from a path a rule allows to one it does not: some rule covers the whole
+ * root, and either it allows writes or no rule inside the root does.
+ */
+export function uniformBeneath(root: string, grants: Grants): boolean {
+  const rules = (grants.addfd ?? []).filter((r) => r.action === "scratch_open");
+  const whole = rules.filter((r) =>
+    r.targets.some((t) => beneath(root, t) !== undefined)
+  );
+  if (whole.some((r) => r.mode !== "read")) return true;
+  return whole.length > 0 && !rules.some((r) => r.mode !== "read");
+}
+
+/** What `scratch_open` rules give an open of `path`: "rw", "r" or "". */
+function scratchClass(path: string, at: Beneath, grants: Grants): string {
+  const names = [path, at.rel ? `${at.root}/${at.rel}` : at.root];
+  return (addfdVerdict("scratch_open", names, 0, grants) === "inject"
+    ? "r"
+    : "") +
+    (addfdVerdict("scratch_open", names, 2, grants) === "inject" ? "w" : "");
+}
+
+/**
+ * Whether a rename or link within scratch would carry content between
+ * places `scratch_open` rules treat differently (a hard link to a
+ * read-only file from a writable place), or move a subtree across a rule's
+ * target (a directory renamed onto it). Either would undo the narrowing by
+ * path, so with rules that are not uniform over a root it is refused.
+ */
+function movesAcrossAddfd(
+  oldpath: string,
+  src: Beneath,
+  newpath: string,
+  dst: Beneath,
+  grants: Grants,
+): boolean {
+  if (!grants.addfd || !grants.scratch.includes(dst.root)) return false;
+  if (uniformBeneath(src.root, grants) && uniformBeneath(dst.root, grants)) {
+    return false;
+  }
+  if (
+    scratchClass(oldpath, src, grants) !== scratchClass(newpath, dst, grants)
+  ) {
+    return true;
+  }
+  const inside = (p: string, at: Beneath) =>
+    [p, `${at.root}/${at.rel}`].some((base) =>
+      grants.addfd!.some((r) =>
+        r.action === "scratch_open" &&
+        r.targets.some((t) => t !== base && beneath(t, base) !== undefined)
+      )
+    );
+  return inside(oldpath, src) || inside(newpath, dst);
+}
+
 function narrowed(verdict: "inject" | "deny", ok: Action): Action {
   return verdict === "inject" ? ok : DENY;
 }
@@ -125,6 +183,9 @@ export function decide(req: Resolved, grants: Grants): Action {
       if ((req.flags & RENAME_EXCHANGE) && to?.kind === "export") return DENY;
     } else if (req.flags & (AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) {
       // Following a symlink could hard-link a file from outside the root.
+      return DENY;
+    }
+    if (movesAcrossAddfd(req.oldpath, src, req.newpath, dst, grants)) {
       return DENY;
     }
     return { act: req.op, from: src, to: dst };
@@ -158,7 +219,9 @@ export function decide(req: Resolved, grants: Grants): Action {
         flags,
         grants,
       ),
-      { act: "open_beneath", at },
+      grants.addfd && !uniformBeneath(target.root, grants)
+        ? { act: "open_beneath", at, noSymlinks: true }
+        : { act: "open_beneath", at },
     );
   if (target.rel === "") {
     // The root itself: readable, never changed.

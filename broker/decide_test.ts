@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { type Action, decide, type Resolved } from "./decide.ts";
+import {
+  type Action,
+  decide,
+  type Resolved,
+  uniformBeneath,
+} from "./decide.ts";
 import type { Grants } from "./paths.ts";
 
 const G: Grants = {
@@ -194,7 +199,11 @@ const NARROWED: [string, Resolved, Action][] = [
     op: "open",
     path: "/s/ro/a",
     flags: O_RDONLY,
-  }, { act: "open_beneath", at: { root: "/s", rel: "ro/a" } }],
+  }, {
+    act: "open_beneath",
+    at: { root: "/s", rel: "ro/a" },
+    noSymlinks: true,
+  }],
   ["addfd: scratch create under a read rule", {
     op: "open",
     path: "/s/ro/a",
@@ -204,7 +213,11 @@ const NARROWED: [string, Resolved, Action][] = [
     op: "open",
     path: "/s/rw/a",
     flags: O_WRONLY | O_CREAT,
-  }, { act: "open_beneath", at: { root: "/s", rel: "rw/a" } }],
+  }, {
+    act: "open_beneath",
+    at: { root: "/s", rel: "rw/a" },
+    noSymlinks: true,
+  }],
   ["addfd: scratch open no rule covers is refused", {
     op: "open",
     path: "/s/other",
@@ -215,6 +228,34 @@ const NARROWED: [string, Resolved, Action][] = [
     path: "/usr/lib/x.so",
     flags: O_RDONLY,
   }, { act: "continue" }],
+  ["addfd: a hard link from a read-only into a writable place", {
+    op: "link",
+    oldpath: "/s/ro/f",
+    newpath: "/s/rw/f",
+    flags: 0,
+  }, deny],
+  ["addfd: a rename from a read-only into a writable place", {
+    op: "rename",
+    oldpath: "/s/ro/f",
+    newpath: "/s/rw/f",
+    flags: 0,
+  }, deny],
+  ["addfd: a directory renamed onto a rule's target", {
+    op: "rename",
+    oldpath: "/s/other",
+    newpath: "/s/rw",
+    flags: 0,
+  }, deny],
+  ["addfd: a rename within one writable place", {
+    op: "rename",
+    oldpath: "/s/rw/a",
+    newpath: "/s/rw/b",
+    flags: 0,
+  }, {
+    act: "rename",
+    from: { root: "/s", rel: "rw/a" },
+    to: { root: "/s", rel: "rw/b" },
+  }],
   ["addfd: scratch mkdir is not an open", { op: "mkdir", path: "/s/ro/d" }, {
     act: "mkdir",
     at: { root: "/s", rel: "ro/d" },
@@ -243,5 +284,34 @@ Deno.test("broker decides: addfd rules of other actions leave a declared file wi
       addfd: [],
     }),
     deny,
+  );
+});
+
+Deno.test("broker decides: scratch opens follow symlinks only where addfd treats the root alike", () => {
+  const g = (addfd: Grants["addfd"]): Grants => ({ ...G, addfd });
+  const whole = { action: "scratch_open" as const, targets: ["/"] };
+  assert.equal(uniformBeneath("/s", g([whole])), true);
+  assert.equal(
+    uniformBeneath("/s", g([{ ...whole, mode: "read" }])),
+    true,
+  );
+  assert.equal(
+    uniformBeneath(
+      "/s",
+      g([{ ...whole, mode: "read" }, {
+        action: "scratch_open",
+        targets: ["/s/rw"],
+        mode: "write",
+      }]),
+    ),
+    false,
+  );
+  assert.equal(
+    uniformBeneath("/s", g([{ ...whole, targets: ["/s/part"] }])),
+    false,
+  );
+  assert.deepEqual(
+    decide({ op: "open", path: "/s/a", flags: O_RDWR }, g([whole])),
+    { act: "open_beneath", at: { root: "/s", rel: "a" } },
   );
 });
