@@ -191,3 +191,18 @@ for (const c of INVALID) {
     }
   });
 }
+
+Deno.test("addfd rules survive printing a policy as TOML (policy show, OCI)", async () => {
+  const { policyToToml } = await import("../policy/toml_out.ts");
+  const { parse } = await import("smol-toml");
+  const addfd = [
+    { action: "open" as const, target: "/etc/hostname", mode: "read" as const },
+    { action: "scratch_open" as const, target: "/tmp/s" },
+  ];
+  const text = policyToToml({
+    version: 1,
+    broker: { allow_read: ["/etc/hostname"], addfd },
+  });
+  const back = parse(text) as { broker: { addfd: unknown } };
+  assert.deepEqual(back.broker.addfd, addfd);
+});
