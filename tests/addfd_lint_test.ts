@@ -130,7 +130,7 @@ const INVALID: { name: string; toml: string; message: string }[] = [
   {
     name: "a missing target",
     toml: `${HEAD}  action = "open"\n  mode = "read"\n`,
-    message: ":4: broker.addfd[0].target: missing; expected a string",
+    message: ":4: broker.addfd[0].target: missing; expected an absolute path",
   },
   {
     name: "a relative target",
