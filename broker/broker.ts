@@ -540,7 +540,10 @@ export class Broker {
             action.at.rel || ".",
             flags,
             mode,
-            RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | resolve,
+            RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | resolve |
+              (action.act === "open_beneath" && action.noSymlinks
+                ? RESOLVE_NO_SYMLINKS
+                : 0),
           );
         if (fd < 0) return deny(-fd);
         const e = nonblock && !(req.flags & O_NONBLOCK)

@@ -11,6 +11,14 @@
  * hard link from a scratch root. Anything else naming a declared path is
  * refused with EACCES.
  *
+ * `[[broker.addfd]]` narrows fd injection, never widens it, as in the C
+ * landlockd: once a policy has any addfd rule, a declared file gets an fd
+ * only when an `open` rule's target is the file or a directory above it (by
+ * declared or canonical path), and an open beneath a scratch root only when
+ * a `scratch_open` rule covers it; anything else is refused with EACCES. A
+ * covering rule with `mode = "read"` refuses a write open with EACCES even
+ * when allow_write declares the file. Without addfd rules, nothing changes.
+ *
  * @module
  */
 
@@ -25,7 +33,13 @@ import {
   RENAME_EXCHANGE,
   RENAME_WHITEOUT,
 } from "../syscalls/constants.ts";
-import { classify, type Grants, type Target } from "./paths.ts";
+import {
+  type AddfdGrant,
+  beneath,
+  classify,
+  type Grants,
+  type Target,
+} from "./paths.ts";
 
 export const EACCES = 13;
 
@@ -40,7 +54,8 @@ export type Action =
   | { act: "continue" }
   | { act: "deny"; errno: number }
   | { act: "open_file"; canonical: string }
-  | { act: "open_beneath"; at: Beneath }
+  /** `noSymlinks`: resolve without following any symlink (ELOOP). */
+  | { act: "open_beneath"; at: Beneath; noSymlinks?: true }
   | { act: "mkdir"; at: Beneath }
   | { act: "unlink"; at: Beneath }
   | { act: "rename" | "link"; from: Beneath; to: Beneath }
@@ -66,6 +81,90 @@ function inScratch(t: Target | undefined): Beneath | undefined {
     : undefined;
 }
 
+/**
+ * What `[[broker.addfd]]` rules of `action` say about an open of one of
+ * `paths` (the same object by different names): "inject" when the policy
+ * has no addfd rules or a covering rule allows the open; "deny" when no rule
+ * of this action covers it, or every covering rule is read-only and the
+ * open writes.
+ */
+export function addfdVerdict(
+  action: AddfdGrant["action"],
+  paths: string[],
+  flags: number,
+  grants: Grants,
+): "inject" | "deny" {
+  if (!grants.addfd) return "inject";
+  const covering = grants.addfd.filter((r) =>
+    r.action === action &&
+    r.targets.some((t) => paths.some((p) => beneath(p, t) !== undefined))
+  );
+  return covering.some((r) => r.mode !== "read" || !writes(flags))
+    ? "inject"
+    : "deny";
+}
+
+/**
+ * Whether `scratch_open` rules treat everything beneath `root` alike, so a
+ * symlink inside the root (the broker resolves beneath it) cannot lead
+ * from a path a rule allows to one it does not: some rule covers the whole
+ * root, and either it allows writes or no rule inside the root does.
+ */
+export function uniformBeneath(root: string, grants: Grants): boolean {
+  const rules = (grants.addfd ?? []).filter((r) => r.action === "scratch_open");
+  const whole = rules.filter((r) =>
+    r.targets.some((t) => beneath(root, t) !== undefined)
+  );
+  if (whole.some((r) => r.mode !== "read")) return true;
+  return whole.length > 0 && !rules.some((r) => r.mode !== "read");
+}
+
+/** What `scratch_open` rules give an open of `path`: "rw", "r" or "". */
+function scratchClass(path: string, at: Beneath, grants: Grants): string {
+  const names = [path, at.rel ? `${at.root}/${at.rel}` : at.root];
+  return (addfdVerdict("scratch_open", names, 0, grants) === "inject"
+    ? "r"
+    : "") +
+    (addfdVerdict("scratch_open", names, 2, grants) === "inject" ? "w" : "");
+}
+
+/**
+ * Whether a rename or link within scratch would carry content between
+ * places `scratch_open` rules treat differently (a hard link to a
+ * read-only file from a writable place), or move a subtree across a rule's
+ * target (a directory renamed onto it). Either would undo the narrowing by
+ * path, so with rules that are not uniform over a root it is refused.
+ */
+function movesAcrossAddfd(
+  oldpath: string,
+  src: Beneath,
+  newpath: string,
+  dst: Beneath,
+  grants: Grants,
+): boolean {
+  if (!grants.addfd || !grants.scratch.includes(dst.root)) return false;
+  if (uniformBeneath(src.root, grants) && uniformBeneath(dst.root, grants)) {
+    return false;
+  }
+  if (
+    scratchClass(oldpath, src, grants) !== scratchClass(newpath, dst, grants)
+  ) {
+    return true;
+  }
+  const inside = (p: string, at: Beneath) =>
+    [p, `${at.root}/${at.rel}`].some((base) =>
+      grants.addfd!.some((r) =>
+        r.action === "scratch_open" &&
+        r.targets.some((t) => t !== base && beneath(t, base) !== undefined)
+      )
+    );
+  return inside(oldpath, src) || inside(newpath, dst);
+}
+
+function narrowed(verdict: "inject" | "deny", ok: Action): Action {
+  return verdict === "inject" ? ok : DENY;
+}
+
 /** Decides a request against the grants. */
 export function decide(req: Resolved, grants: Grants): Action {
   if ("oldpath" in req) {
@@ -86,6 +185,9 @@ export function decide(req: Resolved, grants: Grants): Action {
       // Following a symlink could hard-link a file from outside the root.
       return DENY;
     }
+    if (movesAcrossAddfd(req.oldpath, src, req.newpath, dst, grants)) {
+      return DENY;
+    }
     return { act: req.op, from: src, to: dst };
   }
 
@@ -93,21 +195,43 @@ export function decide(req: Resolved, grants: Grants): Action {
   if (!target) return { act: "continue" };
   if (target.kind === "file") {
     if (req.op !== "open") return DENY;
-    return !target.writable && writes(req.flags)
-      ? DENY
-      : { act: "open_file", canonical: target.canonical };
+    if (!target.writable && writes(req.flags)) return DENY;
+    return narrowed(
+      addfdVerdict(
+        "open",
+        [target.path, target.canonical],
+        req.flags,
+        grants,
+      ),
+      { act: "open_file", canonical: target.canonical },
+    );
   }
   if (target.kind === "export") return DENY;
   const at = { root: target.root, rel: target.rel };
+  const scratchOpen = (flags: number): Action =>
+    narrowed(
+      addfdVerdict(
+        "scratch_open",
+        [
+          target.path,
+          target.rel ? `${target.root}/${target.rel}` : target.root,
+        ],
+        flags,
+        grants,
+      ),
+      grants.addfd && !uniformBeneath(target.root, grants)
+        ? { act: "open_beneath", at, noSymlinks: true }
+        : { act: "open_beneath", at },
+    );
   if (target.rel === "") {
     // The root itself: readable, never changed.
     return req.op === "open" && !writes(req.flags)
-      ? { act: "open_beneath", at }
+      ? scratchOpen(req.flags)
       : DENY;
   }
   switch (req.op) {
     case "open":
-      return { act: "open_beneath", at };
+      return scratchOpen(req.flags);
     case "mkdir":
       return { act: "mkdir", at };
     case "unlink":

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { type Action, decide, type Resolved } from "./decide.ts";
+import {
+  type Action,
+  decide,
+  type Resolved,
+  uniformBeneath,
+} from "./decide.ts";
 import type { Grants } from "./paths.ts";
 
 const G: Grants = {
@@ -151,3 +156,162 @@ for (const [name, req, expected] of TABLE) {
     assert.deepEqual(decide(req, G), expected);
   });
 }
+
+/** The same grants, narrowed by `[[broker.addfd]]` rules. */
+const N: Grants = {
+  ...G,
+  addfd: [
+    // canonical target of /etc/resolv.conf, no mode: what the grant allows
+    { action: "open", targets: ["/run"] },
+    { action: "open", targets: ["/var/log/ci.log"], mode: "read" },
+    { action: "scratch_open", targets: ["/s/ro"], mode: "read" },
+    { action: "scratch_open", targets: ["/s/rw"], mode: "write" },
+  ],
+};
+
+const NARROWED: [string, Resolved, Action][] = [
+  ["addfd: read of a file covered by its canonical path", {
+    op: "open",
+    path: "/etc/resolv.conf",
+    flags: O_RDONLY,
+  }, { act: "open_file", canonical: "/run/resolv.conf" }],
+  ["addfd: a rule never widens allow_read", {
+    op: "open",
+    path: "/etc/resolv.conf",
+    flags: O_WRONLY,
+  }, deny],
+  ['addfd: mode = "read" allows a read fd', {
+    op: "open",
+    path: "/var/log/ci.log",
+    flags: O_RDONLY,
+  }, { act: "open_file", canonical: "/var/log/ci.log" }],
+  ['addfd: mode = "read" refuses a write fd allow_write grants', {
+    op: "open",
+    path: "/var/log/ci.log",
+    flags: O_RDWR,
+  }, deny],
+  ['addfd: mode = "read" refuses O_TRUNC', {
+    op: "open",
+    path: "/var/log/ci.log",
+    flags: O_RDONLY | O_TRUNC,
+  }, deny],
+  ["addfd: scratch open under a read rule", {
+    op: "open",
+    path: "/s/ro/a",
+    flags: O_RDONLY,
+  }, {
+    act: "open_beneath",
+    at: { root: "/s", rel: "ro/a" },
+    noSymlinks: true,
+  }],
+  ["addfd: scratch create under a read rule", {
+    op: "open",
+    path: "/s/ro/a",
+    flags: O_WRONLY | O_CREAT,
+  }, deny],
+  ["addfd: scratch create under a write rule", {
+    op: "open",
+    path: "/s/rw/a",
+    flags: O_WRONLY | O_CREAT,
+  }, {
+    act: "open_beneath",
+    at: { root: "/s", rel: "rw/a" },
+    noSymlinks: true,
+  }],
+  ["addfd: scratch open no rule covers is refused", {
+    op: "open",
+    path: "/s/other",
+    flags: O_RDONLY,
+  }, deny],
+  ["addfd: undeclared opens still continue", {
+    op: "open",
+    path: "/usr/lib/x.so",
+    flags: O_RDONLY,
+  }, { act: "continue" }],
+  ["addfd: a hard link from a read-only into a writable place", {
+    op: "link",
+    oldpath: "/s/ro/f",
+    newpath: "/s/rw/f",
+    flags: 0,
+  }, deny],
+  ["addfd: a rename from a read-only into a writable place", {
+    op: "rename",
+    oldpath: "/s/ro/f",
+    newpath: "/s/rw/f",
+    flags: 0,
+  }, deny],
+  ["addfd: a directory renamed onto a rule's target", {
+    op: "rename",
+    oldpath: "/s/other",
+    newpath: "/s/rw",
+    flags: 0,
+  }, deny],
+  ["addfd: a rename within one writable place", {
+    op: "rename",
+    oldpath: "/s/rw/a",
+    newpath: "/s/rw/b",
+    flags: 0,
+  }, {
+    act: "rename",
+    from: { root: "/s", rel: "rw/a" },
+    to: { root: "/s", rel: "rw/b" },
+  }],
+  ["addfd: scratch mkdir is not an open", { op: "mkdir", path: "/s/ro/d" }, {
+    act: "mkdir",
+    at: { root: "/s", rel: "ro/d" },
+  }],
+];
+
+for (const [name, req, expected] of NARROWED) {
+  Deno.test(`broker decides: ${name}`, () => {
+    assert.deepEqual(decide(req, N), expected);
+  });
+}
+
+Deno.test("broker decides: addfd rules of other actions leave a declared file without an fd", () => {
+  const only: Grants = {
+    ...G,
+    addfd: [{ action: "open", targets: ["/elsewhere"], mode: "write" }],
+  };
+  assert.deepEqual(
+    decide({ op: "open", path: "/var/log/ci.log", flags: O_RDWR }, only),
+    deny,
+  );
+  // Only mount-action rules (left out of the grants): no open fd either.
+  assert.deepEqual(
+    decide({ op: "open", path: "/etc/resolv.conf", flags: O_RDONLY }, {
+      ...G,
+      addfd: [],
+    }),
+    deny,
+  );
+});
+
+Deno.test("broker decides: scratch opens follow symlinks only where addfd treats the root alike", () => {
+  const g = (addfd: Grants["addfd"]): Grants => ({ ...G, addfd });
+  const whole = { action: "scratch_open" as const, targets: ["/"] };
+  assert.equal(uniformBeneath("/s", g([whole])), true);
+  assert.equal(
+    uniformBeneath("/s", g([{ ...whole, mode: "read" }])),
+    true,
+  );
+  assert.equal(
+    uniformBeneath(
+      "/s",
+      g([{ ...whole, mode: "read" }, {
+        action: "scratch_open",
+        targets: ["/s/rw"],
+        mode: "write",
+      }]),
+    ),
+    false,
+  );
+  assert.equal(
+    uniformBeneath("/s", g([{ ...whole, targets: ["/s/part"] }])),
+    false,
+  );
+  assert.deepEqual(
+    decide({ op: "open", path: "/s/a", flags: O_RDWR }, g([whole])),
+    { act: "open_beneath", at: { root: "/s", rel: "a" } },
+  );
+});

@@ -55,6 +55,21 @@ export interface Grants {
   files: Map<string, { canonical: string; writable: boolean }>;
   scratch: string[];
   export: string[];
+  /**
+   * `[[broker.addfd]]` rules for `open` and `scratch_open`, targets
+   * normalised (and canonical when they exist). Absent when the policy has
+   * no addfd rule (no narrowing); present, possibly empty, when it has any
+   * (an fd needs a covering rule).
+   */
+  addfd?: AddfdGrant[];
+}
+
+/** One `[[broker.addfd]]` rule as the broker matches it. */
+export interface AddfdGrant {
+  action: "open" | "scratch_open";
+  /** The target as written (normalised) and its canonical path. */
+  targets: string[];
+  mode?: "read" | "write";
 }
 
 /** The declared thing `path` (absolute, normalised) touches, if any. */

@@ -10,7 +10,7 @@ import type { Policy } from "../policy/schema.ts";
 import type { Arch } from "../seccomp/filter.ts";
 import { syscallTable } from "../seccomp/table.ts";
 import type { FastPath } from "../syscalls/seccomp_notify.ts";
-import { type Grants, normalize } from "./paths.ts";
+import { type AddfdGrant, type Grants, normalize } from "./paths.ts";
 import { plantable } from "./symlinks.ts";
 import {
   callsOn,
@@ -74,6 +74,36 @@ function canonical(
   return real;
 }
 
+/**
+ * The `open` and `scratch_open` rules of `[[broker.addfd]]`, each target
+ * normalised and, when it exists, canonical too. The mount actions
+ * (`open_tree`, `fsopen`, `fsmount`) are left out: landlockd's broker hands
+ * out eventfd tokens for mount fds (broker/mounts.ts), which these rules do
+ * not narrow. Any rule, of any action, still makes the list present, and so
+ * every open and scratch_open fd need a covering rule.
+ */
+export function addfdGrants(
+  rules: NonNullable<NonNullable<Policy["broker"]>["addfd"]>,
+): AddfdGrant[] {
+  const out: AddfdGrant[] = [];
+  for (const r of rules) {
+    if (r.action !== "open" && r.action !== "scratch_open") continue;
+    const targets = [normalize(r.target)];
+    try {
+      const real = Deno.realPathSync(r.target);
+      if (real !== targets[0]) targets.push(real);
+    } catch {
+      // a target that does not exist covers only its written path
+    }
+    out.push({
+      action: r.action,
+      targets,
+      ...(r.mode ? { mode: r.mode } : {}),
+    });
+  }
+  return out;
+}
+
 /** The broker plan, or undefined when `[broker]` declares nothing. */
 export function planBroker(policy: Policy, arch: Arch): BrokerPlan | undefined {
   const b = policy.broker;
@@ -97,6 +127,7 @@ export function planBroker(policy: Policy, arch: Arch): BrokerPlan | undefined {
     files,
     scratch: roots("scratch"),
     export: roots("export"),
+    ...(b.addfd ? { addfd: addfdGrants(b.addfd) } : {}),
   };
   const trees = grants.scratch.length + grants.export.length > 0;
   const declaredMounts = (b.mount_tmpfs?.length ?? 0) +
@@ -141,6 +172,7 @@ export function describeBroker(plan: BrokerPlan) {
     })),
     scratch: plan.grants.scratch,
     export: plan.grants.export,
+    ...(plan.grants.addfd ? { addfd: plan.grants.addfd } : {}),
     ...(plan.mounts ? { mounts: plan.mounts } : {}),
     notify: plan.notify,
   };

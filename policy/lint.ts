@@ -12,6 +12,7 @@ import { FILE_RIGHTS, type FsRight } from "./rights.ts";
 import type { BaselineRelaxation, Policy } from "./schema.ts";
 import { validatePolicy } from "./validate.ts";
 import { relocate } from "./origins.ts";
+import { addfdWarnings } from "./addfd_lint.ts";
 
 /** How a path looks on this host, for lint's checks. */
 export type PathInfo = "directory" | "file" | "missing";
@@ -38,7 +39,11 @@ export function lintPolicy(
   // Diagnostics about a merged policy name the file each key came from.
   const placed = (d: Diagnostic[]) => relocate(result.policy, source, d);
   if (diagnostics.length) return placed(diagnostics);
-  return placed([...checkPaths(policy, probe), ...warnings(policy, probe)]);
+  return placed([
+    ...checkPaths(policy, probe),
+    ...warnings(policy, probe),
+    ...addfdWarnings(policy),
+  ]);
 }
 
 function checkPaths(

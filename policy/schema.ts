@@ -145,6 +145,30 @@ const bindMount = z.strictObject({
 
 const mountAttr = z.enum(["readonly", "nosuid", "nodev", "noexec"]);
 
+/** Actions of a `[[broker.addfd]]` rule (the C landlockd's names). */
+export const ADDFD_ACTIONS = [
+  "open",
+  "open_tree",
+  "scratch_open",
+  "fsopen",
+  "fsmount",
+] as const;
+
+/** Modes of a `[[broker.addfd]]` rule. */
+export const ADDFD_MODES = ["read", "write"] as const;
+
+const addfdRule = z.strictObject({
+  action: z.enum(ADDFD_ACTIONS).describe(
+    "Which brokered opens it narrows: open (allow_read/allow_write files), scratch_open (opens beneath scratch roots); open_tree, fsopen, fsmount are accepted and narrow nothing (mount fds stay with the broker)",
+  ),
+  target: absolutePath.describe(
+    "The path the fd may be for, and beneath it",
+  ),
+  mode: z.enum(ADDFD_MODES).optional().describe(
+    "read: only read-only fds; write: read or write fds (never more than the grant); absent: what the grant allows",
+  ),
+});
+
 const broker = z.strictObject({
   allow_read: pathList.optional().describe("Host files the sandbox may read"),
   allow_write: pathList.optional().describe(
@@ -164,6 +188,9 @@ const broker = z.strictObject({
     attach: pathList,
     attrs: z.array(mountAttr).default([]),
   })).optional(),
+  addfd: z.array(addfdRule).min(1).optional().describe(
+    "Narrows which brokered opens get an fd injected (SECCOMP_IOCTL_NOTIF_ADDFD); see README [broker]",
+  ),
 });
 
 const mount = z.strictObject({

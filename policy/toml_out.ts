@@ -101,6 +101,11 @@ export function policyToToml(
       );
       out.push(`mount_object = [${objects.join(", ")}]`);
     }
+    for (const r of doc.broker.addfd ?? []) {
+      out.push("", "  [[broker.addfd]]", `  action = ${str(r.action)}`);
+      out.push(`  target = ${str(r.target)}`);
+      if (r.mode) out.push(`  mode = ${str(r.mode)}`);
+    }
   }
   if (doc.mount) {
     out.push("", "[mount]");

@@ -200,6 +200,9 @@ function rightKind(path: readonly PropertyKey[]): string {
   return "value";
 }
 
+/** Keys whose strings are absolute paths, named so when missing. */
+const PATH_KEYS = new Set(["path", "target", "source", "root", "cwd"]);
+
 function describeIssue(issue: z.core.$ZodIssue, doc: unknown): Diagnostic[] {
   const path = issue.path as (string | number)[];
   const value = valueAt(doc, path);
@@ -225,6 +228,9 @@ function describeIssue(issue: z.core.$ZodIssue, doc: unknown): Diagnostic[] {
       if (path.at(-1) === "version") {
         return [error(path, `expected version = 1, got ${typeName(value)}`)];
       }
+      if (value === undefined) {
+        return [error(path, `missing; expected one of: ${options.join(", ")}`)];
+      }
       const shown = typeof value === "string" ? `"${value}"` : typeName(value);
       return [error(
         path,
@@ -238,7 +244,11 @@ function describeIssue(issue: z.core.$ZodIssue, doc: unknown): Diagnostic[] {
         return [
           error(
             path,
-            `missing; expected ${EXPECTED[issue.expected] ?? issue.expected}`,
+            `missing; expected ${
+              issue.expected === "string" && PATH_KEYS.has(String(path.at(-1)))
+                ? "an absolute path"
+                : EXPECTED[issue.expected] ?? issue.expected
+            }`,
           ),
         ];
       }
