@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import { chownTree, ROOT, tempDir } from "./helpers.ts";
+import { chownTree, ROOT, RUN_ROOT, tempDir } from "./helpers.ts";
 import { newJob, runAction } from "./actions_runner.ts";
 
 /** The parser's version; its package is built for bundlers, see below. */
@@ -308,7 +308,7 @@ Deno.test({
     const releases = tempDir("releases-");
     Deno.mkdirSync(`${releases}/${ref}`);
     const standIn =
-      `#!/bin/sh\nexec ${Deno.execPath()} run --allow-all --quiet ${ROOT}main.ts "$@"\n`;
+      `#!/bin/sh\nexec ${Deno.execPath()} run --allow-all --quiet ${RUN_ROOT}main.ts "$@"\n`;
     Deno.writeTextFileSync(
       `${releases}/${ref}/landlockd-x86_64-linux`,
       standIn,

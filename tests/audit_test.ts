@@ -9,7 +9,7 @@ import {
   landlockd,
   policyFile,
   PROBE,
-  ROOT,
+  RUN_ROOT,
   sandboxed,
   tempDir,
 } from "./helpers.ts";
@@ -80,7 +80,7 @@ Deno.test("--audit-fd writes events to an inherited descriptor, which the child 
       `exec 3>>"${dir}/audit.jsonl"; exec "$@"`,
       "sh",
       ...DENO_RUN,
-      `${ROOT}main.ts`,
+      `${RUN_ROOT}main.ts`,
       "run",
       "--policy-file",
       POLICY,

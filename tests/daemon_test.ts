@@ -24,13 +24,13 @@ import {
   landlockdCommand,
   policyFile,
   PROBE,
-  ROOT,
+  RUN_ROOT,
   sandboxed,
   tempDir,
   USERS,
 } from "./helpers.ts";
 
-const CI_DEFAULT = `${ROOT}policies/ci-default.toml`;
+const CI_DEFAULT = `${RUN_ROOT}policies/ci-default.toml`;
 
 function fsPolicy(dir: string): string {
   return policyFile(`version = 1

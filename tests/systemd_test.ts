@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { DENO_RUN, landlockd, ROOT, tempDir } from "./helpers.ts";
+import { DENO_RUN, landlockd, ROOT, RUN_ROOT, tempDir } from "./helpers.ts";
 
 function unit(name: string): Map<string, string[]> {
   const keys = new Map<string, string[]>();
@@ -49,7 +49,7 @@ Deno.test("systemd socket activation: serve --systemd takes the passed socket an
       "-l",
       socket,
       ...DENO_RUN,
-      `${ROOT}main.ts`,
+      `${RUN_ROOT}main.ts`,
       "serve",
       "--systemd",
       "--audit-file",

@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { landlockd, ROOT, tempDir } from "../helpers.ts";
+import { landlockd, RUN_ROOT, tempDir } from "../helpers.ts";
 import { newJob, runAction } from "../actions_runner.ts";
 
 const HERE = new URL(".", import.meta.url).pathname;
@@ -17,7 +17,7 @@ async function release(tag: string): Promise<string> {
   const root = tempDir("releases-");
   Deno.mkdirSync(`${root}/${tag}`);
   const bin =
-    `#!/bin/sh\nexec ${Deno.execPath()} run --allow-all --quiet ${ROOT}main.ts "$@"\n`;
+    `#!/bin/sh\nexec ${Deno.execPath()} run --allow-all --quiet ${RUN_ROOT}main.ts "$@"\n`;
   Deno.writeTextFileSync(`${root}/${tag}/landlockd-x86_64-linux`, bin);
   const sums = await new Deno.Command("sha256sum", {
     args: ["landlockd-x86_64-linux"],
