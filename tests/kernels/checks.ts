@@ -55,7 +55,7 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 function strictNet(as: As): Check {
   return {
     name:
-      `[${as}] a strict policy with bind_tcp is refused below ABI 4 (exit 1, names the right and the ABI), enforced from ABI 4`,
+      `[${as}] a strict policy with bind_tcp is refused below ABI 4 (exit 125, names the right and the ABI), enforced from ABI 4`,
     async collect() {
       const dir = tree(as);
       const file = policy(
@@ -335,8 +335,12 @@ const ciDefault: Check = {
       );
       obs[`${as}.strict`] = strict;
       if (strict.code === 0) continue;
+      // Outside /tmp: landlockd refuses a policy that can rewrite its file.
+      Deno.mkdirSync("/var/lib/llk", { recursive: true, mode: 0o755 });
+      const safe = Deno.makeTempDirSync({ dir: "/var/lib/llk" });
+      Deno.chmodSync(safe, 0o755);
       const copy = policy(
-        dir,
+        safe,
         source.replace(/^version = 1$/m, 'version = 1\ncompat = "best_effort"'),
       );
       obs[`${as}.best_effort`] = await landlockd(
@@ -380,7 +384,7 @@ const ciDefault: Check = {
 
 const mountPolicy: Check = {
   name:
-    "with user.max_user_namespaces=0, a [mount] policy fails for nobody with the namespace message (exit 1); root needs no user namespace and runs it",
+    "with user.max_user_namespaces=0, a [mount] policy fails for nobody with the namespace message (exit 125); root needs no user namespace and runs it",
   async collect() {
     const sysctl = noUserNamespaces();
     const obs: Observations = { sysctl };
