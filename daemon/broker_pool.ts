@@ -11,8 +11,8 @@
 import type { BrokerPlan } from "../broker/plan.ts";
 import type { BrokerFds } from "../sandbox/run.ts";
 import type { Arch } from "../seccomp/filter.ts";
-import { daemonLibrary, NR } from "../ffi/mod.ts";
-import { rawSyscall } from "../syscalls/sys.ts";
+import { eventfdSignal } from "../syscalls/epoll.ts";
+import { watchBusyMs } from "../syscalls/seccomp_notify.ts";
 
 /** What a broker thread needs; every fd stays open until it answers. */
 export interface BrokerJob {
@@ -69,7 +69,6 @@ interface Done {
 export class BrokerPool {
   readonly #threads: Thread[] = [];
   readonly #jobs = new Map<number, Done>();
-  readonly #one = new BigUint64Array([1n]);
   #key = 0;
 
   constructor(
@@ -79,7 +78,7 @@ export class BrokerPool {
   /** Whether `t` is waiting on a read of a sandbox's memory. */
   #stuck(t: Thread): boolean {
     return t.slot !== undefined &&
-      daemonLibrary().ll_watch_busy_ms(t.slot) > STUCK_MS;
+      watchBusyMs(t.slot) > STUCK_MS;
   }
 
   #thread(): Thread {
@@ -159,12 +158,7 @@ export class BrokerPool {
     });
     const wake = await thread.ready;
     thread.worker.postMessage({ ...job, key });
-    rawSyscall(
-      NR.write,
-      wake,
-      BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(this.#one))),
-      8,
-    );
+    eventfdSignal(wake);
     return await done;
   }
 

@@ -11,7 +11,7 @@ import { close, rawSyscall, unwrap, writeAll } from "../syscalls/sys.ts";
 import { O_CLOEXEC } from "../syscalls/constants.ts";
 import { LIMITS } from "./protocol.ts";
 import { EPOLLIN, type Reactor } from "./reactor.ts";
-import { setNonBlocking } from "./socket.ts";
+import { setNonBlocking } from "../syscalls/fd.ts";
 
 const SEEK_SET = 0;
 const MFD_CLOEXEC = 1;

@@ -12,7 +12,8 @@ import { connectFailure } from "../cli/socket_option.ts";
 import type { Source } from "../policy/diagnostic.ts";
 import { inheritedIgnoredSignals } from "../syscalls/process.ts";
 import { encodeFrame, ProtocolError } from "./protocol.ts";
-import { Conn, connectUnix } from "./socket.ts";
+import { Conn } from "./socket.ts";
+import { connectUnix } from "../syscalls/unix_socket.ts";
 
 /** Relayed to the sandbox while it runs. */
 const RELAYED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;

@@ -22,9 +22,13 @@ import {
 } from "../sandbox/run.ts";
 import { signalName } from "../sandbox/signals.ts";
 import { landlockSupport } from "../sandbox/kernel.ts";
-import type { ExitStatus } from "../syscalls/process.ts";
-import { close, rawSyscall } from "../syscalls/sys.ts";
-import { daemonLibrary, NR } from "../ffi/mod.ts";
+import {
+  type ExitStatus,
+  SIGKILL,
+  signalPidfd,
+  waitChildNow,
+} from "../syscalls/process.ts";
+import { close } from "../syscalls/sys.ts";
 import { VERSION } from "../version.ts";
 import { nonBlocking, teeAudit } from "./audit.ts";
 import { BrokerPool } from "./broker_pool.ts";
@@ -58,12 +62,10 @@ import {
   acceptNow,
   type Peer,
   peerOf,
-  setNonBlocking,
   shutdownSocket,
-} from "./socket.ts";
+} from "../syscalls/unix_socket.ts";
+import { setNonBlocking } from "../syscalls/fd.ts";
 
-const SIGKILL = 9;
-const EAGAIN = 11;
 /** Frames of one connection handled in a row before the others' turn. */
 const FRAMES_PER_TURN = 8;
 
@@ -318,12 +320,16 @@ export class Daemon {
   #exited(pidfd: number): Promise<ExitStatus> {
     return new Promise((resolve, reject) => {
       this.#reactor.add(pidfd, EPOLLIN, () => {
-        const r = daemonLibrary().ll_wait_now(pidfd);
-        if (r === -EAGAIN) return;
+        let status: ExitStatus | undefined;
+        try {
+          status = waitChildNow(pidfd);
+          if (status === undefined) return;
+        } catch (e) {
+          this.#reactor.remove(pidfd);
+          return reject(e);
+        }
         this.#reactor.remove(pidfd);
-        if (r < 0) {
-          reject(new Error(`Cannot wait for the command: errno ${-r}`));
-        } else resolve(r >= 256 ? { signal: r - 256 } : { code: r });
+        resolve(status);
       });
     });
   }
@@ -656,7 +662,7 @@ export class Daemon {
       case "signal": {
         const run = client.runs.get(req.id);
         if (run?.pidfd !== undefined && !run.killed) {
-          rawSyscall(NR.pidfd_send_signal, run.pidfd, req.signal, 0, 0);
+          signalPidfd(run.pidfd, req.signal);
           run.forwarded.add(req.signal);
         }
         return;
@@ -731,7 +737,7 @@ export class Daemon {
   #kill(run: ActiveRun): boolean {
     run.killed = true;
     if (run.pidfd === undefined) return false;
-    return rawSyscall(NR.pidfd_send_signal, run.pidfd, SIGKILL, 0, 0) === 0;
+    return signalPidfd(run.pidfd, SIGKILL);
   }
 
   async #run(

@@ -9,10 +9,12 @@ import {
   cstring,
   type CStringArray,
   cstringArray,
+  daemonLibrary,
   lateRule,
   library,
   llMount,
   MOUNT_OPS,
+  NR,
   sockFprogOf,
   SPAWN_MOUNT_HELPER,
   SPAWN_NO_NEW_PRIVS,
@@ -23,7 +25,8 @@ import {
   spawnSteps,
   struct,
 } from "../ffi/mod.ts";
-import { describeErrno, errnoName } from "./errno.ts";
+import { rawSyscall } from "./sys.ts";
+import { describeErrno, errno, errnoName } from "./errno.ts";
 import { inspectorSignalDisarmed, signalMask, SIGUSR1 } from "./signals.ts";
 
 const SIGPIPE = 13;
@@ -296,6 +299,24 @@ function decodeStatus(r: number, what: string): ExitStatus {
 /** Waits on this thread; for threads that do nothing else meanwhile. */
 export function waitChildSync(pidfd: number): ExitStatus {
   return decodeStatus(library().ll_wait_sync(pidfd), "the child");
+}
+
+/**
+ * The child's status if it has exited, without blocking; undefined while
+ * it runs. Throws when the wait fails.
+ */
+export function waitChildNow(pidfd: number): ExitStatus | undefined {
+  const r = daemonLibrary().ll_wait_now(pidfd);
+  if (r === -errno.EAGAIN) return undefined;
+  return decodeStatus(r, "the command");
+}
+
+/** SIGKILL. */
+export const SIGKILL = 9;
+
+/** Sends `signal` through `pidfd`; whether the kernel took it. */
+export function signalPidfd(pidfd: number, signal: number): boolean {
+  return rawSyscall(NR.pidfd_send_signal, pidfd, signal, 0, 0) === 0;
 }
 
 /** The shell convention: the code itself, or 128 + the signal. */

@@ -9,6 +9,7 @@
 import {
   addressOf,
   brokerState,
+  daemonLibrary,
   iovec,
   library,
   NR,
@@ -237,6 +238,43 @@ export function watchRemoteReads(): number {
 /** How many times the watchdog killed for reads of `slot`'s thread. */
 export function watchdogKills(slot: number): number {
   return library().ll_watch_kills(slot);
+}
+
+/** How long (ms) `slot`'s thread has been in a remote read, or 0. */
+export function watchBusyMs(slot: number): number {
+  return Number(daemonLibrary().ll_watch_busy_ms(slot));
+}
+
+/**
+ * Opens the library's symbol tables now, so the first run's broker does
+ * not pay for it on its hot path.
+ */
+export function preloadBrokerSymbols(): void {
+  library();
+  daemonLibrary();
+}
+
+/**
+ * Waits (blocking this thread) until one of several listeners has a
+ * notification the C fast path did not answer, or `wake` is readable.
+ * `states` and `notifs` hold each listener's broker-state and notification
+ * buffer addresses; the ready listener's index lands in `which[0]`.
+ * Returns 1 (a notification), 0 (that listener's sandbox is gone),
+ * 2 (`wake` is readable) or -errno.
+ */
+export function nextNotificationOfAny(
+  states: BigUint64Array<ArrayBuffer>,
+  wake: number,
+  notifs: BigUint64Array<ArrayBuffer>,
+  which: Int32Array<ArrayBuffer>,
+): number {
+  return daemonLibrary().ll_broker_next_any(
+    states,
+    states.length,
+    wake,
+    notifs,
+    which,
+  );
 }
 
 const PAGE = 4096;
