@@ -6,7 +6,7 @@
  */
 
 import { type AuditSink, NO_AUDIT } from "../audit/audit.ts";
-import { library } from "../ffi/mod.ts";
+import { openSymbols } from "../syscalls/sys.ts";
 import { makeNonDumpable } from "../syscalls/dumpable.ts";
 import type { Source } from "../policy/diagnostic.ts";
 import { loadPolicy } from "../policy/load.ts";
@@ -110,7 +110,7 @@ export async function runDirect(
   // The whole library now, so the first raw syscall does not open the
   // smaller core table first (two dlopens cost a few milliseconds).
   if (!values["dry-run"]) {
-    library();
+    openSymbols();
     // Before anything starts: the command must not read landlockd's
     // environment or memory through /proc (see syscalls/dumpable.ts).
     makeNonDumpable();

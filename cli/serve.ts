@@ -5,7 +5,7 @@
  */
 
 import { openAuditFile } from "../audit/audit.ts";
-import { daemonLibrary, library } from "../ffi/mod.ts";
+import { openSymbols } from "../syscalls/sys.ts";
 import { makeNonDumpable } from "../syscalls/dumpable.ts";
 import { type OptionSpecs, parseOptions } from "./args.ts";
 import { EXIT, UsageError } from "./exit_codes.ts";
@@ -159,8 +159,7 @@ export async function main(args: string[]): Promise<number> {
       typeof import("../daemon/harden.ts")
     >,
   ]);
-  library(); // both tables, before anything opens the core one
-  daemonLibrary();
+  openSymbols(true); // both tables, before anything opens the core one
   makeNonDumpable(); // no sandbox may read the daemon's environ or maps
   let listenFd: number;
   try {

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { addressOf, NR } from "../ffi/mod.ts";
+import { addressOf, daemonLibrary, NR } from "../ffi/mod.ts";
+import { SyscallError } from "./errno.ts";
 import { rawSyscall, unwrap } from "./sys.ts";
 
 /** A filesystem identity: uid, gid and supplementary groups. */
@@ -35,4 +36,32 @@ export function threadGroups(): number[] {
     "getgroups",
   );
   return [...list.subarray(0, n)];
+}
+
+/** The errno of an O_PATH open of each path as `ids` (0: reachable). */
+export function reachAs(ids: Ids, paths: readonly string[]): number[] {
+  if (!paths.length) return [];
+  const encoder = new TextEncoder();
+  const chunks = paths.map((p) => {
+    if (p.includes("\0")) throw new TypeError(`"${p}" contains a NUL byte`);
+    return encoder.encode(`${p}\0`);
+  });
+  const blob = new Uint8Array(chunks.reduce((n, c) => n + c.length, 1));
+  let at = 0;
+  for (const c of chunks) {
+    blob.set(c, at);
+    at += c.length;
+  }
+  const groups = Uint32Array.from(ids.groups.length ? ids.groups : [0]);
+  const errs = new Int32Array(paths.length);
+  const r = daemonLibrary().ll_reach_as(
+    ids.uid,
+    ids.gid,
+    groups,
+    ids.groups.length,
+    blob,
+    errs,
+  );
+  if (r < 0) throw new SyscallError(`act as uid ${ids.uid}`, -r);
+  return [...errs];
 }

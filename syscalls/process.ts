@@ -319,6 +319,14 @@ export function signalPidfd(pidfd: number, signal: number): boolean {
   return rawSyscall(NR.pidfd_send_signal, pidfd, signal, 0, 0) === 0;
 }
 
+/**
+ * Creates a child with the namespaces in `flags` (CLONE_NEW*) and mounts a
+ * tmpfs in it: 0, or -errno.
+ */
+export function probeNamespaces(flags: number): number {
+  return library().ll_probe_namespaces(flags);
+}
+
 /** The shell convention: the code itself, or 128 + the signal. */
 export function exitCodeOf(status: ExitStatus): number {
   return "code" in status ? status.code : 128 + status.signal;

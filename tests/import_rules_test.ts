@@ -55,29 +55,16 @@ const POLICY_READERS = [
  * removed (it does not fail, so parallel moves can merge in any order).
  */
 const KNOWN: string[] = [
-  "imports ffi/: sandbox/landlock.ts",
   "imports cli/: sandbox/report.ts",
-  "imports ffi/: daemon/client_paths.ts",
-  "raw syscall or C symbol: daemon/client_paths.ts",
-  "imports ffi/: daemon/capture.ts",
-  "raw syscall or C symbol: daemon/capture.ts",
-  "imports ffi/: daemon/harden.ts",
-  "raw syscall or C symbol: daemon/harden.ts",
   "imports cli/: daemon/remote_run.ts",
   "imports cli/: daemon/server.ts",
   "imports cli/: daemon/client.ts",
-  "imports ffi/: audit/audit.ts",
-  "raw syscall or C symbol: audit/audit.ts",
   "imports ffi/: seccomp/table.ts",
   "pure module imports effects: seccomp/table.ts",
   "imports ffi/: broker/roots.ts",
   "raw syscall or C symbol: broker/roots.ts",
   "imports ffi/: broker/broker.ts",
   "raw syscall or C symbol: broker/broker.ts",
-  "imports ffi/: cli/abi.ts",
-  "raw syscall or C symbol: cli/abi.ts",
-  "imports ffi/: cli/serve.ts",
-  "imports ffi/: cli/run_direct.ts",
 ];
 
 function* sources(dir = ROOT): Generator<string> {
