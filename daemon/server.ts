@@ -22,12 +22,8 @@ import {
 } from "../sandbox/run.ts";
 import { signalName } from "../sandbox/signals.ts";
 import { landlockSupport } from "../sandbox/kernel.ts";
-import {
-  type ExitStatus,
-  SIGKILL,
-  signalPidfd,
-  waitChildNow,
-} from "../syscalls/process.ts";
+import { type ExitStatus, waitChildNow } from "../syscalls/process.ts";
+import { SIGKILL, signalPidfd } from "../syscalls/pidfd.ts";
 import { close } from "../syscalls/sys.ts";
 import { VERSION } from "../version.ts";
 import { nonBlocking, teeAudit } from "./audit.ts";

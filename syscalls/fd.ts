@@ -32,3 +32,11 @@ export function setNonBlocking(fd: number, on = true): void {
 export function setCloseOnExec(fd: number): void {
   rawSyscall(NR.fcntl, fd, F_SETFD, FD_CLOEXEC);
 }
+
+/** Clears O_NONBLOCK on `fd`; returns an errno, or 0. */
+export function clearNonBlockingRaw(fd: number): number {
+  const fl = rawSyscall(NR.fcntl, fd, F_GETFL);
+  if (fl < 0) return -fl;
+  const r = rawSyscall(NR.fcntl, fd, F_SETFL, fl & ~O_NONBLOCK);
+  return r < 0 ? -r : 0;
+}

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { addressOf, cstring, NR } from "../ffi/mod.ts";
+import { addressOf, cstring, NR, openHow, struct } from "../ffi/mod.ts";
 import {
   AT_FDCWD,
   O_APPEND,
@@ -57,5 +57,90 @@ export function openAppendRaw(path: string, mode: number): number {
     addressOf(cstring(path)),
     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
     mode,
+  );
+}
+
+const how = struct(openHow.size);
+const howAddr = addressOf(how[0]);
+
+/**
+ * openat2 with a `struct open_how` of `flags`, `mode` and `resolve`: the
+ * fd, or -errno. The struct is reused: one call at a time per thread.
+ */
+export function openat2Raw(
+  dirfd: number,
+  path: string,
+  flags: number,
+  mode: number,
+  resolve: number,
+): number {
+  const [, view] = how;
+  view.setBigUint64(openHow.flags, BigInt(flags), true);
+  view.setBigUint64(openHow.mode, BigInt(mode), true);
+  view.setBigUint64(openHow.resolve, BigInt(resolve), true);
+  const p = cstring(path);
+  return rawSyscall(NR.openat2, dirfd, addressOf(p), howAddr, openHow.size);
+}
+
+/** A NUL-terminated name for the *at calls below. */
+export type CName = Uint8Array<ArrayBuffer>;
+
+/** The NUL-terminated form of `name`. */
+export function cname(name: string): CName {
+  return cstring(name);
+}
+
+/** mkdirat: 0 or -errno. */
+export function mkdiratRaw(dirfd: number, name: CName, mode: number): number {
+  return rawSyscall(NR.mkdirat, dirfd, addressOf(name), mode);
+}
+
+/** unlinkat (AT_REMOVEDIR in `flags` for a directory): 0 or -errno. */
+export function unlinkatRaw(dirfd: number, name: CName, flags: number): number {
+  return rawSyscall(NR.unlinkat, dirfd, addressOf(name), flags);
+}
+
+/** symlinkat: 0 or -errno. */
+export function symlinkatRaw(
+  target: CName,
+  dirfd: number,
+  name: CName,
+): number {
+  return rawSyscall(NR.symlinkat, addressOf(target), dirfd, addressOf(name));
+}
+
+/** renameat2: 0 or -errno. */
+export function renameat2Raw(
+  fromDir: number,
+  from: CName,
+  toDir: number,
+  to: CName,
+  flags: number,
+): number {
+  return rawSyscall(
+    NR.renameat2,
+    fromDir,
+    addressOf(from),
+    toDir,
+    addressOf(to),
+    flags,
+  );
+}
+
+/** linkat: 0 or -errno. */
+export function linkatRaw(
+  fromDir: number,
+  from: CName,
+  toDir: number,
+  to: CName,
+  flags: number,
+): number {
+  return rawSyscall(
+    NR.linkat,
+    fromDir,
+    addressOf(from),
+    toDir,
+    addressOf(to),
+    flags,
   );
 }

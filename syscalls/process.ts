@@ -14,7 +14,6 @@ import {
   library,
   llMount,
   MOUNT_OPS,
-  NR,
   sockFprogOf,
   SPAWN_MOUNT_HELPER,
   SPAWN_NO_NEW_PRIVS,
@@ -25,7 +24,6 @@ import {
   spawnSteps,
   struct,
 } from "../ffi/mod.ts";
-import { rawSyscall } from "./sys.ts";
 import { describeErrno, errno, errnoName } from "./errno.ts";
 import { inspectorSignalDisarmed, signalMask, SIGUSR1 } from "./signals.ts";
 
@@ -309,14 +307,6 @@ export function waitChildNow(pidfd: number): ExitStatus | undefined {
   const r = daemonLibrary().ll_wait_now(pidfd);
   if (r === -errno.EAGAIN) return undefined;
   return decodeStatus(r, "the command");
-}
-
-/** SIGKILL. */
-export const SIGKILL = 9;
-
-/** Sends `signal` through `pidfd`; whether the kernel took it. */
-export function signalPidfd(pidfd: number, signal: number): boolean {
-  return rawSyscall(NR.pidfd_send_signal, pidfd, signal, 0, 0) === 0;
 }
 
 /**

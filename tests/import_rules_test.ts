@@ -61,10 +61,6 @@ const KNOWN: string[] = [
   "imports cli/: daemon/client.ts",
   "imports ffi/: seccomp/table.ts",
   "pure module imports effects: seccomp/table.ts",
-  "imports ffi/: broker/roots.ts",
-  "raw syscall or C symbol: broker/roots.ts",
-  "imports ffi/: broker/broker.ts",
-  "raw syscall or C symbol: broker/broker.ts",
 ];
 
 function* sources(dir = ROOT): Generator<string> {
