@@ -55,7 +55,8 @@ import { errno as E, errnoName } from "../syscalls/errno.ts";
 import {
   type Listener,
   type Notification,
-  readRemote,
+  readRemoteMountAttr,
+  readRemoteOpenHow,
   readRemotePath,
 } from "../syscalls/seccomp_notify.ts";
 import { close, O_CLOEXEC, O_PATH } from "../syscalls/sys.ts";
@@ -333,31 +334,10 @@ export class Broker {
     const watched = <T>(read: () => T) => this.listener.watched(n, read);
     return {
       path: (addr) => known ?? watched(() => readRemotePath(pid, addr)),
-      mountAttr: (addr, size) => {
-        if (size < 32n) return -22; // EINVAL
-        const r = watched(() => readRemote(pid, addr, 32));
-        if (typeof r === "number") return r;
-        if (r.length < 32) return -14;
-        const v = new DataView(r.buffer, r.byteOffset, 32);
-        return [0, 8, 16, 24].map((o) => Number(v.getBigUint64(o, true))) as [
-          number,
-          number,
-          number,
-          number,
-        ];
-      },
-      openHow: (addr, size) => {
-        if (size < 24n) return -22; // EINVAL
-        const r = watched(() => readRemote(pid, addr, 24));
-        if (typeof r === "number") return r;
-        if (r.length < 24) return -14;
-        const v = new DataView(r.buffer, r.byteOffset, 24);
-        return [
-          Number(v.getBigUint64(0, true)),
-          Number(v.getBigUint64(8, true)),
-          Number(v.getBigUint64(16, true)),
-        ];
-      },
+      mountAttr: (addr, size) =>
+        watched(() => readRemoteMountAttr(pid, addr, size)),
+      openHow: (addr, size) =>
+        watched(() => readRemoteOpenHow(pid, addr, size)),
     };
   }
 

@@ -25,9 +25,11 @@ import {
   RENAME_EXCHANGE,
   RENAME_WHITEOUT,
 } from "../syscalls/constants.ts";
+import { errno } from "../syscalls/errno.ts";
 import { classify, type Grants, type Target } from "./paths.ts";
 
-export const EACCES = 13;
+/** The errno a refused request gets. */
+export const EACCES = errno.EACCES;
 
 /** A place inside a root. */
 export interface Beneath {

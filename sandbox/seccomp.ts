@@ -7,6 +7,7 @@
 
 import type { BaselineRelaxation, Policy } from "../policy/schema.ts";
 import { encode } from "../seccomp/bpf.ts";
+import { errno } from "../syscalls/errno.ts";
 import { type Arch, buildFilter, hostArch } from "../seccomp/filter.ts";
 
 /** What the filter will do, as `--dry-run` shows it. */
@@ -23,7 +24,7 @@ export interface SeccompPlan {
   notify: string[];
 }
 
-const EPERM = 1;
+const { EPERM } = errno;
 
 /**
  * What each `[seccomp] allow` entry lifts. io_uring performs socket, open,

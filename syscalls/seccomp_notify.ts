@@ -12,13 +12,16 @@ import {
   daemonLibrary,
   iovec,
   library,
+  mountAttr,
   NR,
+  openHow,
   seccompNotif,
   seccompNotifAddfd,
   seccompNotifResp,
   struct,
 } from "../ffi/mod.ts";
 import { O_CLOEXEC } from "./constants.ts";
+import { errno } from "./errno.ts";
 import { rawSyscall, unwrap } from "./sys.ts";
 
 // _IOWR('!', 1, struct seccomp_notif_resp) and friends; the same on x86_64
@@ -27,9 +30,7 @@ const NOTIF_SEND = 0xc0182101;
 const NOTIF_ID_VALID = 0x40082102;
 const NOTIF_ADDFD = 0x40182103;
 const USER_NOTIF_FLAG_CONTINUE = 1;
-const ENOENT = 2;
-const EINTR = 4;
-const EINPROGRESS = 115;
+const { ENOENT, EINTR, EINPROGRESS, EFAULT, EINVAL, ENAMETOOLONG } = errno;
 
 /** One notification. */
 export interface Notification {
@@ -315,17 +316,66 @@ export function readRemote(
 
 /** Reads a NUL-terminated path; -errno on failure, -ENAMETOOLONG past PATH_MAX. */
 export function readRemotePath(pid: number, addr: bigint): string | number {
-  if (addr === 0n) return -14; // EFAULT
+  if (addr === 0n) return -EFAULT;
   let got = 0;
   while (got < PATH_MAX) {
     const here = addr + BigInt(got);
     const chunk = Math.min(PAGE - Number(here % BigInt(PAGE)), PATH_MAX - got);
     const r = readRemote(pid, here, chunk, got);
     if (typeof r === "number") return r;
-    if (r.length === 0) return -14;
+    if (r.length === 0) return -EFAULT;
     const nul = r.indexOf(0);
     if (nul >= 0) return decoder.decode(remoteBuffer.subarray(0, got + nul));
     got += r.length;
   }
-  return -36; // ENAMETOOLONG
+  return -ENAMETOOLONG;
+}
+
+/** Reads `count` u64 fields at `offsets` of a `size`-byte struct, or -errno. */
+function readRemoteU64s(
+  pid: number,
+  addr: bigint,
+  size: number,
+  offsets: readonly number[],
+): number[] | number {
+  const r = readRemote(pid, addr, size);
+  if (typeof r === "number") return r;
+  if (r.length < size) return -EFAULT;
+  const v = new DataView(r.buffer, r.byteOffset, size);
+  return offsets.map((o) => Number(v.getBigUint64(o, true)));
+}
+
+/**
+ * Reads a `struct open_how` of `size` bytes (as the caller of openat2 gave
+ * it) from `pid`: [flags, mode, resolve], or -errno.
+ */
+export function readRemoteOpenHow(
+  pid: number,
+  addr: bigint,
+  size: bigint,
+): [number, number, number] | number {
+  if (size < BigInt(openHow.size)) return -EINVAL;
+  return readRemoteU64s(pid, addr, openHow.size, [
+    openHow.flags,
+    openHow.mode,
+    openHow.resolve,
+  ]) as [number, number, number] | number;
+}
+
+/**
+ * Reads a `struct mount_attr` of `size` bytes from `pid`: [attr_set,
+ * attr_clr, propagation, userns_fd], or -errno.
+ */
+export function readRemoteMountAttr(
+  pid: number,
+  addr: bigint,
+  size: bigint,
+): [number, number, number, number] | number {
+  if (size < BigInt(mountAttr.size)) return -EINVAL;
+  return readRemoteU64s(pid, addr, mountAttr.size, [
+    mountAttr.attr_set,
+    mountAttr.attr_clr,
+    mountAttr.propagation,
+    mountAttr.userns_fd,
+  ]) as [number, number, number, number] | number;
 }

@@ -13,7 +13,7 @@ import {
   type OwnSyscall,
   syscallEntry,
 } from "../ffi/mod.ts";
-import { SyscallError } from "./errno.ts";
+import { errno, SyscallError } from "./errno.ts";
 
 /** A syscall argument: an integer or an address. */
 export type Arg = number | bigint;
@@ -73,7 +73,7 @@ export function writeAll(fd: number, bytes: Uint8Array<ArrayBuffer>): void {
       BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(chunk))),
       chunk.length,
     );
-    if (n === -4) continue; // EINTR
+    if (n === -errno.EINTR) continue;
     offset += unwrap(n, "write to fd", String(fd));
   }
 }
