@@ -61,6 +61,7 @@ import {
 } from "../syscalls/seccomp_notify.ts";
 import { close, O_CLOEXEC, O_PATH } from "../syscalls/sys.ts";
 import { type Action, type Beneath, decide, EACCES, writes } from "./decide.ts";
+import { BrokerError } from "./errors.ts";
 import { normalize } from "./paths.ts";
 import type { BrokerPlan } from "./plan.ts";
 import {
@@ -87,10 +88,7 @@ const MOUNT_EVENTS: Record<MountRequest["op"], string> = {
   mount_setattr: "broker.mount_setattr",
 };
 
-/** The broker failed; the sandbox has been killed. */
-export class BrokerError extends Error {
-  override name = "BrokerError";
-}
+export { BrokerError };
 
 /** What the broker did, for audit events. */
 interface Outcome {

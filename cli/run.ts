@@ -1,6 +1,6 @@
 /**
  * `landlockd run`: parse options and the policy's source, then run here
- * (cli/run_direct.ts) or through a daemon (daemon/remote_run.ts). Each is
+ * (cli/run_direct.ts) or through a daemon (cli/remote_run.ts). Each is
  * loaded only when used.
  *
  * @module
@@ -81,9 +81,9 @@ async function remote(
     throw new UsageError("use --audit-file or --audit-fd, not both", "run");
   }
   const { runRemote } = await (import(
-    new URL("../daemon/remote_run.ts", import.meta.url).href
+    new URL("./remote_run.ts", import.meta.url).href
   ) as Promise<
-    typeof import("../daemon/remote_run.ts")
+    typeof import("./remote_run.ts")
   >);
   let auditFd = -1;
   if (values["audit-fd"] !== undefined) {

@@ -30,6 +30,7 @@ import { runFailure } from "../sandbox/report.ts";
 import { refuseSelfWrite } from "../sandbox/self_write.ts";
 import { openAudit } from "./audit_option.ts";
 import { EXIT } from "./exit_codes.ts";
+import { failureStatus } from "../exit_status.ts";
 import { RunReporter } from "./github.ts";
 import { printError, stableJson } from "./output.ts";
 
@@ -149,9 +150,10 @@ export async function runDirect(
   } catch (e) {
     const failure = runFailure(e, source);
     if (!failure) throw e;
+    const status = failureStatus(failure.kind);
     printError(failure.message);
-    report.finished(failure.exitCode, failure.message);
-    return failure.exitCode;
+    report.finished(status, failure.message);
+    return status;
   } finally {
     audit.close();
   }

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { BrokerError } from "../broker/errors.ts";
 import type { BrokerPlan } from "../broker/plan.ts";
 import type { BrokerFds } from "../sandbox/run.ts";
 import type { Arch } from "../seccomp/filter.ts";
@@ -31,11 +32,8 @@ export interface BrokerJob {
   ids?: { uid: number; gid: number; groups: readonly number[] };
 }
 
-/** Named like broker/broker.ts's BrokerError, which callers match by name. */
 function brokerError(message: string): Error {
-  const e = new Error(message);
-  e.name = "BrokerError";
-  return e;
+  return new BrokerError(message);
 }
 
 const WORKER_URL = new URL("./broker_worker.ts", import.meta.url).href;

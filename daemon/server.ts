@@ -11,7 +11,7 @@
  */
 
 import { type AuditSink, auditToFd } from "../audit/audit.ts";
-import { EXIT } from "../cli/exit_codes.ts";
+import { EXIT, failureStatus } from "../exit_status.ts";
 import type { Source } from "../policy/diagnostic.ts";
 import { degradedWarning, runFailure } from "../sandbox/report.ts";
 import {
@@ -847,7 +847,7 @@ export class Daemon {
       const failure = runFailure(e, source) ??
         {
           message: `internal error: ${(e as Error).message}`,
-          exitCode: EXIT.POLICY,
+          kind: "setup",
         };
       await capture?.outputs;
       await conn.send(encodeFrame({
@@ -855,7 +855,7 @@ export class Daemon {
         id: req.id,
         error: "run",
         message: failure.message,
-        exit_code: failure.exitCode,
+        exit_code: failureStatus(failure.kind),
       }));
     } finally {
       if (auditFd >= 0) close(auditFd);

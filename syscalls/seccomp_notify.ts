@@ -61,6 +61,7 @@ export class Listener {
   readonly #idAddr = addressOf(this.#id);
   readonly #state = struct(brokerState.size);
   readonly #path = new Uint8Array(4096);
+  /** Buffers the C state points into: held as long as the listener lives. */
   readonly #keep: Uint8Array[];
 
   constructor(readonly fd: number, readonly pidfd: number, fast: FastPath) {
@@ -129,7 +130,6 @@ export class Listener {
 
   /** How many calls the C fast path continued. */
   get continued(): number {
-    void this.#keep;
     return Number(this.#state[1].getBigUint64(brokerState.continued, true));
   }
 

@@ -55,10 +55,6 @@ const POLICY_READERS = [
  * removed (it does not fail, so parallel moves can merge in any order).
  */
 const KNOWN: string[] = [
-  "imports cli/: sandbox/report.ts",
-  "imports cli/: daemon/remote_run.ts",
-  "imports cli/: daemon/server.ts",
-  "imports cli/: daemon/client.ts",
   "imports ffi/: seccomp/table.ts",
   "pure module imports effects: seccomp/table.ts",
 ];
