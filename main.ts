@@ -7,6 +7,7 @@
 
 import { EXIT, outcomeOf, UsageError } from "./cli/exit_codes.ts";
 import { checkEnvironment } from "./env.ts";
+import { lazyImport } from "./lazy_import.ts";
 import { printError } from "./cli/output.ts";
 import { VERSION } from "./version.ts";
 
@@ -49,7 +50,7 @@ const COMMANDS = [
 ];
 
 function loadCommand(name: string): Promise<{ main: Command }> {
-  return import(new URL(`./cli/${name}.ts`, import.meta.url).href);
+  return lazyImport(`./cli/${name}.ts`, import.meta.url);
 }
 
 async function dispatch(args: string[]): Promise<number> {

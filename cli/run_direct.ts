@@ -5,6 +5,7 @@
  * @module
  */
 
+import { lazyImport } from "../lazy_import.ts";
 import { type AuditSink, NO_AUDIT } from "../audit/audit.ts";
 import { openSymbols } from "../syscalls/sys.ts";
 import { makeNonDumpable } from "../syscalls/dumpable.ts";
@@ -44,9 +45,10 @@ async function dryRunReport(
   // A merged policy (extends) shows where each layer and rule was written.
   const origins = ruleOrigins(policy);
   const describeBroker = plan.broker
-    ? (await import(
-      new URL("../broker/plan.ts", import.meta.url).href
-    ) as typeof import("../broker/plan.ts")).describeBroker
+    ? (await lazyImport<typeof import("../broker/plan.ts")>(
+      "../broker/plan.ts",
+      import.meta.url,
+    )).describeBroker
     : undefined;
   const layers = plan.landlock.layers.map((layer) => ({
     ...layer,

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { lazyImport } from "../lazy_import.ts";
 import { openAuditFile } from "../audit/audit.ts";
 import { openSymbols } from "../syscalls/sys.ts";
 import { makeNonDumpable } from "../syscalls/dumpable.ts";
@@ -149,15 +150,18 @@ export async function main(args: string[]): Promise<number> {
     auditFd = Number(values["audit-fd"]);
   }
   const [{ Daemon }, listen, harden] = await Promise.all([
-    import(new URL("../daemon/server.ts", import.meta.url).href) as Promise<
-      typeof import("../daemon/server.ts")
-    >,
-    import(new URL("../daemon/listen.ts", import.meta.url).href) as Promise<
-      typeof import("../daemon/listen.ts")
-    >,
-    import(new URL("../daemon/harden.ts", import.meta.url).href) as Promise<
-      typeof import("../daemon/harden.ts")
-    >,
+    lazyImport<typeof import("../daemon/server.ts")>(
+      "../daemon/server.ts",
+      import.meta.url,
+    ),
+    lazyImport<typeof import("../daemon/listen.ts")>(
+      "../daemon/listen.ts",
+      import.meta.url,
+    ),
+    lazyImport<typeof import("../daemon/harden.ts")>(
+      "../daemon/harden.ts",
+      import.meta.url,
+    ),
   ]);
   openSymbols(true); // both tables, before anything opens the core one
   makeNonDumpable(); // no sandbox may read the daemon's environ or maps
