@@ -62,7 +62,7 @@ import {
 import { close, O_CLOEXEC, O_PATH } from "../syscalls/sys.ts";
 import { type Action, type Beneath, decide, EACCES, writes } from "./decide.ts";
 import { BrokerError } from "./errors.ts";
-import { normalize } from "./paths.ts";
+import { normalize, splitParent } from "./paths.ts";
 import type { BrokerPlan } from "./plan.ts";
 import {
   AT_FDCWD,
@@ -405,10 +405,7 @@ export class Broker {
 
   /** An O_PATH fd of the directory holding `at`, and the last component. */
   #parent(at: Beneath): [number, string] | number {
-    const i = at.rel.lastIndexOf("/");
-    const [dir, base] = i < 0
-      ? [".", at.rel]
-      : [at.rel.slice(0, i), at.rel.slice(i + 1)];
+    const [dir, base] = splitParent(at.rel);
     const fd = this.#openat2(
       this.#roots.get(at.root)!,
       dir,
