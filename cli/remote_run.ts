@@ -12,7 +12,7 @@ import { connectFailure } from "./socket_option.ts";
 import type { Source } from "../policy/diagnostic.ts";
 import { inheritedIgnoredSignals } from "../syscalls/process.ts";
 import { encodeFrame, ProtocolError } from "../daemon/protocol.ts";
-import { Conn } from "../daemon/socket.ts";
+import { Conn } from "./remote_conn.ts";
 import { connectUnix } from "../syscalls/unix_socket.ts";
 
 /** Relayed to the sandbox while it runs. */

@@ -150,16 +150,16 @@ export async function main(args: string[]): Promise<number> {
     auditFd = Number(values["audit-fd"]);
   }
   const [{ Daemon }, listen, harden] = await Promise.all([
-    lazyImport<typeof import("../daemon/server.ts")>(
-      "../daemon/server.ts",
+    lazyImport<typeof import("../daemon/server/server.ts")>(
+      "../daemon/server/server.ts",
       import.meta.url,
     ),
-    lazyImport<typeof import("../daemon/listen.ts")>(
-      "../daemon/listen.ts",
+    lazyImport<typeof import("../daemon/server/listen.ts")>(
+      "../daemon/server/listen.ts",
       import.meta.url,
     ),
-    lazyImport<typeof import("../daemon/harden.ts")>(
-      "../daemon/harden.ts",
+    lazyImport<typeof import("../daemon/server/harden.ts")>(
+      "../daemon/server/harden.ts",
       import.meta.url,
     ),
   ]);

@@ -16,7 +16,7 @@ import {
   sendNow,
   shutdownSocket,
 } from "../syscalls/unix_socket.ts";
-import { type Frame, FrameReader } from "./protocol.ts";
+import { type Frame, FrameReader } from "../daemon/protocol.ts";
 
 /**
  * One connected socket carrying frames. Frames are read in order; fds that

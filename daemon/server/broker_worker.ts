@@ -12,27 +12,27 @@
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
 
-import { closeBrokerFds, openBroker } from "../sandbox/run.ts";
-import type { Broker } from "../broker/broker.ts";
+import { closeBrokerFds, openBroker } from "../../sandbox/run.ts";
+import type { Broker } from "../../broker/broker.ts";
 import type { BrokerJob } from "./broker_pool.ts";
 import { teeAudit } from "./audit.ts";
-import { auditToFd } from "../audit/audit.ts";
+import { auditToFd } from "../../audit/audit.ts";
 import {
   nextNotificationOfAny,
   preloadBrokerSymbols,
   watchRemoteReads,
-} from "../syscalls/seccomp_notify.ts";
+} from "../../syscalls/seccomp_notify.ts";
 import {
   EFD_CLOEXEC,
   EFD_NONBLOCK,
   EFD_SEMAPHORE,
   eventfd,
-} from "../syscalls/epoll.ts";
+} from "../../syscalls/epoll.ts";
 import {
   type Ids,
   setThreadFsIds,
   threadGroups,
-} from "../syscalls/identity.ts";
+} from "../../syscalls/identity.ts";
 
 preloadBrokerSymbols(); // now, not on the first run's hot path
 

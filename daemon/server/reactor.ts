@@ -20,10 +20,10 @@ import {
   epollWait,
   eventfd,
   eventfdSignal,
-} from "../syscalls/epoll.ts";
-import { close } from "../syscalls/sys.ts";
+} from "../../syscalls/epoll.ts";
+import { close } from "../../syscalls/sys.ts";
 
-export { EPOLLIN, EPOLLOUT } from "../syscalls/epoll.ts";
+export { EPOLLIN, EPOLLOUT } from "../../syscalls/epoll.ts";
 
 /** Called with the ready events of its fd. */
 export type Handler = (events: number) => void;

@@ -8,12 +8,12 @@
  * @module
  */
 
-import { BrokerError } from "../broker/errors.ts";
-import type { BrokerPlan } from "../broker/plan.ts";
-import type { BrokerFds } from "../sandbox/run.ts";
-import type { Arch } from "../seccomp/filter.ts";
-import { eventfdSignal } from "../syscalls/epoll.ts";
-import { watchBusyMs } from "../syscalls/seccomp_notify.ts";
+import { BrokerError } from "../../broker/errors.ts";
+import type { BrokerPlan } from "../../broker/plan.ts";
+import type { BrokerFds } from "../../sandbox/run.ts";
+import type { Arch } from "../../seccomp/filter.ts";
+import { eventfdSignal } from "../../syscalls/epoll.ts";
+import { watchBusyMs } from "../../syscalls/seccomp_notify.ts";
 
 /** What a broker thread needs; every fd stays open until it answers. */
 export interface BrokerJob {

@@ -6,13 +6,13 @@
  * @module
  */
 
-import { setCloseOnExec } from "../syscalls/fd.ts";
-import { close } from "../syscalls/sys.ts";
+import { setCloseOnExec } from "../../syscalls/fd.ts";
+import { close } from "../../syscalls/sys.ts";
 import {
   connectUnix,
   isListeningUnixStream,
   listenUnix,
-} from "../syscalls/unix_socket.ts";
+} from "../../syscalls/unix_socket.ts";
 
 /** The socket cannot be set up; the message says why and what to do. */
 export class ListenError extends Error {

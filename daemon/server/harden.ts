@@ -8,17 +8,20 @@
  * @module
  */
 
-import { encode } from "../seccomp/bpf.ts";
-import { buildFilter, EPERM, hostArch } from "../seccomp/filter.ts";
-import { syscallTable } from "../seccomp/table.ts";
+import { encode } from "../../seccomp/bpf.ts";
+import { buildFilter, EPERM, hostArch } from "../../seccomp/filter.ts";
+import { syscallTable } from "../../seccomp/table.ts";
 import {
   disarmInspectorSignal as disarm,
   handled,
   ignore,
   inspectorSignalDisarmed,
   SIGUSR1,
-} from "../syscalls/signals.ts";
-import { installFilterAllThreads, setNoNewPrivs } from "../syscalls/seccomp.ts";
+} from "../../syscalls/signals.ts";
+import {
+  installFilterAllThreads,
+  setNoNewPrivs,
+} from "../../syscalls/seccomp.ts";
 
 /** Refused with EPERM in the daemon and everything it starts. */
 export const DAEMON_DENY = [

@@ -10,22 +10,22 @@
  * @module
  */
 
-import { type AuditSink, auditToFd } from "../audit/audit.ts";
-import { EXIT, failureStatus } from "../exit_status.ts";
-import type { Source } from "../policy/diagnostic.ts";
-import { degradedWarning, runFailure } from "../sandbox/report.ts";
+import { type AuditSink, auditToFd } from "../../audit/audit.ts";
+import { EXIT, failureStatus } from "../../exit_status.ts";
+import type { Source } from "../../policy/diagnostic.ts";
+import { degradedWarning, runFailure } from "../../sandbox/report.ts";
 import {
   finishRun,
   type SandboxPlan,
   type StartedRun,
   startPlanned,
-} from "../sandbox/run.ts";
-import { signalName } from "../sandbox/signals.ts";
-import { landlockSupport } from "../sandbox/kernel.ts";
-import { type ExitStatus, waitChildNow } from "../syscalls/process.ts";
-import { SIGKILL, signalPidfd } from "../syscalls/pidfd.ts";
-import { close } from "../syscalls/sys.ts";
-import { VERSION } from "../version.ts";
+} from "../../sandbox/run.ts";
+import { signalName } from "../../sandbox/signals.ts";
+import { landlockSupport } from "../../sandbox/kernel.ts";
+import { type ExitStatus, waitChildNow } from "../../syscalls/process.ts";
+import { SIGKILL, signalPidfd } from "../../syscalls/pidfd.ts";
+import { close } from "../../syscalls/sys.ts";
+import { VERSION } from "../../version.ts";
 import { nonBlocking, teeAudit } from "./audit.ts";
 import { BrokerPool } from "./broker_pool.ts";
 import { captureStdio, type Output } from "./capture.ts";
@@ -52,15 +52,15 @@ import {
   ProtocolError,
   RequestError,
   type RunRequest,
-} from "./protocol.ts";
+} from "../protocol.ts";
 import { EPOLLIN, Reactor } from "./reactor.ts";
 import {
   acceptNow,
   type Peer,
   peerOf,
   shutdownSocket,
-} from "../syscalls/unix_socket.ts";
-import { setNonBlocking } from "../syscalls/fd.ts";
+} from "../../syscalls/unix_socket.ts";
+import { setNonBlocking } from "../../syscalls/fd.ts";
 
 /** Frames of one connection handled in a row before the others' turn. */
 const FRAMES_PER_TURN = 8;

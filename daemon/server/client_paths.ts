@@ -18,11 +18,11 @@
  * @module
  */
 
-import { PathError } from "../policy/diagnostic.ts";
-import type { Policy } from "../policy/schema.ts";
-import { describeErrno, errno } from "../syscalls/errno.ts";
-import type { Identity } from "../syscalls/process.ts";
-import { reachAs } from "../syscalls/identity.ts";
+import { PathError } from "../../policy/diagnostic.ts";
+import type { Policy } from "../../policy/schema.ts";
+import { describeErrno, errno } from "../../syscalls/errno.ts";
+import type { Identity } from "../../syscalls/process.ts";
+import { reachAs } from "../../syscalls/identity.ts";
 
 export { reachAs };
 

@@ -11,16 +11,16 @@
  * @module
  */
 
-import { errno, SyscallError } from "../syscalls/errno.ts";
-import { close } from "../syscalls/sys.ts";
-import { type Frame, FrameReader, LIMITS, ProtocolError } from "./protocol.ts";
+import { errno, SyscallError } from "../../syscalls/errno.ts";
+import { close } from "../../syscalls/sys.ts";
+import { type Frame, FrameReader, LIMITS, ProtocolError } from "../protocol.ts";
 import { EPOLLIN, EPOLLOUT, type Reactor } from "./reactor.ts";
 import {
   MAX_FDS,
   recvNow,
   sendNow,
   shutdownSocket,
-} from "../syscalls/unix_socket.ts";
+} from "../../syscalls/unix_socket.ts";
 
 /**
  * Replies queued past this many bytes pause reading the connection's

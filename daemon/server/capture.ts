@@ -6,12 +6,12 @@
  * @module
  */
 
-import { errno } from "../syscalls/errno.ts";
-import { memfdWith, pipe, readRaw } from "../syscalls/fs.ts";
-import { close } from "../syscalls/sys.ts";
-import { LIMITS } from "./protocol.ts";
+import { errno } from "../../syscalls/errno.ts";
+import { memfdWith, pipe, readRaw } from "../../syscalls/fs.ts";
+import { close } from "../../syscalls/sys.ts";
+import { LIMITS } from "../protocol.ts";
 import { EPOLLIN, type Reactor } from "./reactor.ts";
-import { setNonBlocking } from "../syscalls/fd.ts";
+import { setNonBlocking } from "../../syscalls/fd.ts";
 
 const CHUNK = 64 << 10;
 
