@@ -14,6 +14,8 @@
 /** landlockd's own failure: usage, policy, set-up, daemon or broker. */
 const OWN_FAILURE = 125;
 
+import type { FailureKind } from "./sandbox/report.ts";
+
 export const EXIT = {
   /** Success (lint: the policy is valid). */
   OK: 0,
@@ -30,9 +32,6 @@ export const EXIT = {
   /** The command was not found. */
   NOT_FOUND: 127,
 } as const;
-
-/** How a run failed before its command's own status existed. */
-export type FailureKind = "setup" | "not_found" | "not_executable";
 
 /** The exit status for a failed run of `kind`. */
 export function failureStatus(kind: FailureKind): number {

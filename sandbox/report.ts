@@ -8,11 +8,13 @@
 
 import { AuditError } from "../audit/audit.ts";
 import { BrokerError } from "../broker/errors.ts";
-import type { FailureKind } from "../exit_status.ts";
 import { PathError, PolicyError, type Source } from "../policy/diagnostic.ts";
 import { CompatError } from "../policy/plan.ts";
 import { SpawnError } from "../syscalls/process.ts";
 import { type SandboxPlan, SetupError } from "./run.ts";
+
+/** How a run failed before its command's own status existed. */
+export type FailureKind = "setup" | "not_found" | "not_executable";
 
 /**
  * A failure's message and its kind; the command line and the daemon turn

@@ -6,6 +6,8 @@
  *    calls a C symbol (`ll_*`). Tests of ffi itself are excepted
  *    ({@link FFI_TESTS}).
  * 2. The command line. Only `cli/` and `main.ts` import `cli/`; tests may.
+ *    `sandbox/` knows no exit statuses: it imports neither `cli/` nor
+ *    `exit_status.ts` (it returns typed failures; callers map them).
  * 3. Purity. A module in `policy/` or `seccomp/` imports only:
  *    - modules in `policy/` or `seccomp/`;
  *    - the pure data modules of `syscalls/` ({@link PURE_SYSCALLS}: flag
@@ -148,6 +150,11 @@ export function violations(file: string, text: string): Map<string, string> {
     if (cli) add("imports cli/", cli);
   }
 
+  if (under(file, "sandbox")) {
+    const exit = targets.find((t) => t === "exit_status.ts");
+    if (exit) add("sandbox knows exit statuses", exit);
+  }
+
   if (under(file, "policy") || under(file, "seccomp")) {
     for (const t of targets) {
       const pure = under(t, "policy") || under(t, "seccomp") ||
@@ -206,6 +213,13 @@ Deno.test("the rules see imports, raw syscalls and C symbols, not comments", () 
         .keys(),
     ],
     ["imports cli/: sandbox/x.ts"],
+  );
+  assert.deepEqual(
+    [
+      ...violations("sandbox/x.ts", 'import { EXIT } from "../exit_status.ts";')
+        .keys(),
+    ],
+    ["sandbox knows exit statuses: sandbox/x.ts"],
   );
   assert.deepEqual(
     [...violations("main.ts", 'import { EXIT } from "./cli/exit.ts";').keys()],
