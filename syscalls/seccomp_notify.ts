@@ -241,6 +241,12 @@ export function watchdogKills(slot: number): number {
   return library().ll_watch_kills(slot);
 }
 
+/**
+ * How many listeners one {@link nextNotificationOfAny} call serves
+ * (LL_BROKER_MAX in ffi/landlockd.h).
+ */
+export const BROKERS_PER_THREAD = 64;
+
 /** How long (ms) `slot`'s thread has been in a remote read, or 0. */
 export function watchBusyMs(slot: number): number {
   return Number(daemonLibrary().ll_watch_busy_ms(slot));

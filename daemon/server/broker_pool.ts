@@ -13,7 +13,10 @@ import type { BrokerPlan } from "../../broker/plan.ts";
 import type { BrokerFds } from "../../sandbox/run.ts";
 import type { Arch } from "../../seccomp/filter.ts";
 import { eventfdSignal } from "../../syscalls/epoll.ts";
-import { watchBusyMs } from "../../syscalls/seccomp_notify.ts";
+import {
+  BROKERS_PER_THREAD,
+  watchBusyMs,
+} from "../../syscalls/seccomp_notify.ts";
 
 /** What a broker thread needs; every fd stays open until it answers. */
 export interface BrokerJob {
@@ -37,8 +40,7 @@ function brokerError(message: string): Error {
 }
 
 const WORKER_URL = new URL("./broker_worker.ts", import.meta.url).href;
-/** Matches LL_BROKER_MAX in ffi/landlockd.h. */
-const PER_THREAD = 64;
+const PER_THREAD = BROKERS_PER_THREAD;
 /**
  * A thread whose read of a sandbox's memory has waited this long is
  * stuck (a userfaultfd page): new runs go elsewhere until the watchdog's
