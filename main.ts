@@ -5,8 +5,9 @@
  * @module
  */
 
-import { EXIT, UsageError } from "./cli/exit_codes.ts";
+import { EXIT, outcomeOf, UsageError } from "./cli/exit_codes.ts";
 import { checkEnvironment } from "./env.ts";
+import { lazyImport } from "./lazy_import.ts";
 import { printError } from "./cli/output.ts";
 import { VERSION } from "./version.ts";
 
@@ -49,7 +50,7 @@ const COMMANDS = [
 ];
 
 function loadCommand(name: string): Promise<{ main: Command }> {
-  return import(new URL(`./cli/${name}.ts`, import.meta.url).href);
+  return lazyImport(`./cli/${name}.ts`, import.meta.url);
 }
 
 async function dispatch(args: string[]): Promise<number> {
@@ -71,43 +72,25 @@ async function dispatch(args: string[]): Promise<number> {
   return await (await loadCommand(name)).main(rest);
 }
 
-/**
- * JavaScript's own error types: landlockd throws none of them for bad input
- * (that is a named Error subclass), so one of these is a bug and crashes
- * with its stack trace.
- */
-const BUGS = [
-  TypeError,
-  RangeError,
-  ReferenceError,
-  SyntaxError,
-  EvalError,
-  URIError,
-];
-
-function isBug(e: unknown): boolean {
-  return !(e instanceof Error) || e.name === "Error" ||
-    BUGS.some((b) => e instanceof b);
-}
-
 async function main(): Promise<number> {
   try {
     return await dispatch(Deno.args);
   } catch (e) {
-    if (e instanceof UsageError) {
-      const cmd = e.command ? `${e.command} ` : "";
-      printError(`${e.command ? `${e.command}: ` : ""}${e.message}`);
+    const out = outcomeOf(e);
+    if (out.show === "usage") {
+      const { command, message } = out.error;
+      const cmd = command ? `${command} ` : "";
+      printError(`${command ? `${command}: ` : ""}${message}`);
       printError(`see "landlockd ${cmd}--help"`);
-      return EXIT.USAGE;
+    } else if (out.show === "message") {
+      printError(out.error.message);
+    } else {
+      // A bug: the stack helps; the status must still say "landlockd
+      // failed", not look like the command's own (Deno exits 1 on an
+      // uncaught error).
+      console.error(out.error);
     }
-    if (!isBug(e)) {
-      printError((e as Error).message);
-      return EXIT.POLICY;
-    }
-    // A bug: the stack helps; the status must still say "landlockd failed",
-    // not look like the command's own (Deno exits 1 on an uncaught error).
-    console.error(e);
-    return EXIT.POLICY;
+    return out.status;
   }
 }
 

@@ -4,14 +4,9 @@
  * @module
  */
 
-import { addressOf, cstring, NR } from "../ffi/mod.ts";
-import { AT_FDCWD, O_CLOEXEC } from "../syscalls/constants.ts";
 import { describeErrno } from "../syscalls/errno.ts";
-import { close, rawSyscall, writeAll } from "../syscalls/sys.ts";
-
-const O_WRONLY = 0o1;
-const O_CREAT = 0o100;
-const O_APPEND = 0o2000;
+import { openAppendRaw } from "../syscalls/fs.ts";
+import { close, writeAll } from "../syscalls/sys.ts";
 
 /** Fields every event carries. */
 export interface AuditEnvelope {
@@ -57,13 +52,7 @@ export class AuditError extends Error {
  * returns the raw fd: the daemon's broker threads write to it as well.
  */
 export function openAuditFile(path: string): number {
-  const r = rawSyscall(
-    NR.openat,
-    AT_FDCWD,
-    addressOf(cstring(path)),
-    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-    0o600,
-  );
+  const r = openAppendRaw(path, 0o600);
   if (r < 0) {
     throw new AuditError(
       `Cannot open audit file "${path}": ${describeErrno(-r)}`,

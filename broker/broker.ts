@@ -15,8 +15,6 @@
 
 import {
   AT_REMOVEDIR,
-  F_GETFL,
-  F_SETFL,
   O_CREAT,
   O_DIRECTORY,
   O_NONBLOCK,
@@ -27,16 +25,20 @@ import {
   RESOLVE_NO_SYMLINKS,
 } from "../syscalls/constants.ts";
 import type { AuditSink } from "../audit/audit.ts";
+import { eventfdRaw } from "../syscalls/epoll.ts";
+import { clearNonBlockingRaw } from "../syscalls/fd.ts";
 import {
-  addressOf,
-  cstring,
-  library,
-  MOUNT_REQ_OPS,
-  mountReq,
-  NR,
-  openHow,
-  struct,
-} from "../ffi/mod.ts";
+  type CName,
+  cname,
+  linkatRaw,
+  mkdiratRaw,
+  openat2Raw,
+  renameat2Raw,
+  symlinkatRaw,
+  unlinkatRaw,
+} from "../syscalls/fs.ts";
+import { askMountHelper } from "../syscalls/mount_helper.ts";
+import { fetchFd, sameFile, SIGKILL, signalPidfd } from "../syscalls/pidfd.ts";
 import {
   decideFsconfig,
   decideFsmount,
@@ -49,16 +51,18 @@ import {
   type MountAction,
 } from "./mounts.ts";
 import type { Arch } from "../seccomp/filter.ts";
-import { errnoName } from "../syscalls/errno.ts";
+import { errno as E, errnoName } from "../syscalls/errno.ts";
 import {
   type Listener,
   type Notification,
-  readRemote,
+  readRemoteMountAttr,
+  readRemoteOpenHow,
   readRemotePath,
 } from "../syscalls/seccomp_notify.ts";
-import { close, O_CLOEXEC, O_PATH, rawSyscall } from "../syscalls/sys.ts";
+import { close, O_CLOEXEC, O_PATH } from "../syscalls/sys.ts";
 import { type Action, type Beneath, decide, EACCES, writes } from "./decide.ts";
-import { normalize } from "./paths.ts";
+import { BrokerError } from "./errors.ts";
+import { normalize, splitParent } from "./paths.ts";
 import type { BrokerPlan } from "./plan.ts";
 import {
   AT_FDCWD,
@@ -70,8 +74,7 @@ import {
   type Request,
 } from "./requests.ts";
 
-const EXDEV = 18;
-const KCMP_FILE = 0;
+const EXDEV = E.EXDEV;
 
 /** The audit event for each mount-family call. */
 const MOUNT_EVENTS: Record<MountRequest["op"], string> = {
@@ -84,12 +87,8 @@ const MOUNT_EVENTS: Record<MountRequest["op"], string> = {
   fsmount: "broker.fsmount",
   mount_setattr: "broker.mount_setattr",
 };
-const SIGKILL = 9;
 
-/** The broker failed; the sandbox has been killed. */
-export class BrokerError extends Error {
-  override name = "BrokerError";
-}
+export { BrokerError };
 
 /** What the broker did, for audit events. */
 interface Outcome {
@@ -100,12 +99,7 @@ interface Outcome {
 export class Broker {
   readonly #names: Map<number, string>;
   readonly #roots = new Map<string, number>();
-  readonly #how = struct(openHow.size);
-  readonly #howAddr = addressOf(this.#how[0]);
 
-  readonly #mountReq = struct(mountReq.size);
-  readonly #mountReqAddr = addressOf(this.#mountReq[0]);
-  readonly #recvFd = new Int32Array(1);
   /**
    * What the broker handed to the sandbox: the token it holds (our copy, to
    * recognise it with kcmp), the real fd behind it, and what it stands for.
@@ -150,7 +144,7 @@ export class Broker {
 
   /** Kills the sandbox after a failure of the broker, and says why. */
   fail(e: unknown): never {
-    rawSyscall(NR.pidfd_send_signal, this.listener.pidfd, SIGKILL, 0, 0);
+    signalPidfd(this.listener.pidfd, SIGKILL);
     throw new BrokerError(
       `broker failed, sandbox killed: ${(e as Error).message}`,
     );
@@ -260,9 +254,7 @@ export class Broker {
         // SECCOMP_IOCTL_NOTIF_ADDFD cannot install: the broker keeps it and
         // the sandbox gets an eventfd token standing for it. An fs context
         // (fsopen) is a normal file and is handed over itself.
-        const token = action.op === "fsopen"
-          ? fd
-          : rawSyscall(NR.eventfd2, 0, O_CLOEXEC);
+        const token = action.op === "fsopen" ? fd : eventfdRaw(O_CLOEXEC);
         if (token < 0) {
           close(fd);
           errno = -token;
@@ -301,16 +293,10 @@ export class Broker {
     fd: number,
   ): { token: number; real: number; what: Issued } | undefined {
     if (!this.#issued.length || fd < 0) return undefined;
-    const pidfd = rawSyscall(NR.pidfd_open, pid, 0);
-    if (pidfd < 0) return undefined;
-    const theirs = rawSyscall(NR.pidfd_getfd, pidfd, fd, 0);
-    close(pidfd);
-    if (theirs < 0) return undefined;
+    const theirs = fetchFd(pid, fd);
+    if (theirs === undefined) return undefined;
     try {
-      const self = Deno.pid;
-      return this.#issued.find((i) =>
-        rawSyscall(NR.kcmp, self, self, KCMP_FILE, i.token, theirs) === 0
-      );
+      return this.#issued.find((i) => sameFile(i.token, theirs));
     } finally {
       close(theirs);
     }
@@ -321,33 +307,19 @@ export class Broker {
     action: MountAction & { act: "helper" },
     sendFd: number,
   ): { errno: number; fd: number } {
-    const [bytes, view] = this.#mountReq;
-    bytes.fill(0);
-    view.setUint32(mountReq.op, MOUNT_REQ_OPS[action.op], true);
-    view.setUint32(mountReq.flags, action.flags, true);
-    view.setUint32(
-      mountReq.read_only,
-      action.op === "setattr" ? action.attr_set ?? 0 : action.read_only ? 1 : 0,
-      true,
-    );
-    view.setUint32(mountReq.attr_clr, action.attr_clr ?? 0, true);
-    const put = (offset: number, max: number, text: string | undefined) => {
-      const c = cstring(text ?? "");
-      if (c.length > max) throw new Error("mount request field too long");
-      bytes.set(c, offset);
-    };
-    put(mountReq.source, 4096, action.source);
-    put(mountReq.target, 4096, action.target);
-    put(mountReq.data, 256, action.data);
-    const r = library().ll_helper_call(
-      this.helperFd,
-      bytes,
-      mountReq.size,
-      sendFd,
-      this.#recvFd,
-    );
-    if (r === -32) throw new Error("the mount helper is gone"); // EPIPE
-    return { errno: r < 0 ? -r : 0, fd: this.#recvFd[0] };
+    return askMountHelper(this.helperFd, {
+      op: action.op,
+      flags: action.flags,
+      readOnly: action.op === "setattr"
+        ? action.attr_set ?? 0
+        : action.read_only
+        ? 1
+        : 0,
+      attrClr: action.attr_clr ?? 0,
+      source: action.source,
+      target: action.target,
+      data: action.data,
+    }, sendFd);
   }
 
   #memory(n: Notification): Memory {
@@ -360,31 +332,10 @@ export class Broker {
     const watched = <T>(read: () => T) => this.listener.watched(n, read);
     return {
       path: (addr) => known ?? watched(() => readRemotePath(pid, addr)),
-      mountAttr: (addr, size) => {
-        if (size < 32n) return -22; // EINVAL
-        const r = watched(() => readRemote(pid, addr, 32));
-        if (typeof r === "number") return r;
-        if (r.length < 32) return -14;
-        const v = new DataView(r.buffer, r.byteOffset, 32);
-        return [0, 8, 16, 24].map((o) => Number(v.getBigUint64(o, true))) as [
-          number,
-          number,
-          number,
-          number,
-        ];
-      },
-      openHow: (addr, size) => {
-        if (size < 24n) return -22; // EINVAL
-        const r = watched(() => readRemote(pid, addr, 24));
-        if (typeof r === "number") return r;
-        if (r.length < 24) return -14;
-        const v = new DataView(r.buffer, r.byteOffset, 24);
-        return [
-          Number(v.getBigUint64(0, true)),
-          Number(v.getBigUint64(8, true)),
-          Number(v.getBigUint64(16, true)),
-        ];
-      },
+      mountAttr: (addr, size) =>
+        watched(() => readRemoteMountAttr(pid, addr, size)),
+      openHow: (addr, size) =>
+        watched(() => readRemoteOpenHow(pid, addr, size)),
     };
   }
 
@@ -441,18 +392,7 @@ export class Broker {
     mode: number,
     resolve: number,
   ): number {
-    const [, view] = this.#how;
-    view.setBigUint64(openHow.flags, BigInt(flags | O_CLOEXEC), true);
-    view.setBigUint64(openHow.mode, BigInt(mode), true);
-    view.setBigUint64(openHow.resolve, BigInt(resolve), true);
-    const p = cstring(path);
-    return rawSyscall(
-      NR.openat2,
-      dirfd,
-      addressOf(p),
-      this.#howAddr,
-      openHow.size,
-    );
+    return openat2Raw(dirfd, path, flags | O_CLOEXEC, mode, resolve);
   }
 
   /**
@@ -460,18 +400,12 @@ export class Broker {
    * the blocking fd it asked for. Returns an errno, or 0.
    */
   #blocking(fd: number): number {
-    const fl = rawSyscall(NR.fcntl, fd, F_GETFL);
-    if (fl < 0) return -fl;
-    const r = rawSyscall(NR.fcntl, fd, F_SETFL, fl & ~O_NONBLOCK);
-    return r < 0 ? -r : 0;
+    return clearNonBlockingRaw(fd);
   }
 
   /** An O_PATH fd of the directory holding `at`, and the last component. */
   #parent(at: Beneath): [number, string] | number {
-    const i = at.rel.lastIndexOf("/");
-    const [dir, base] = i < 0
-      ? [".", at.rel]
-      : [at.rel.slice(0, i), at.rel.slice(i + 1)];
+    const [dir, base] = splitParent(at.rel);
     const fd = this.#openat2(
       this.#roots.get(at.root)!,
       dir,
@@ -485,14 +419,14 @@ export class Broker {
   /** Runs `fn` on the parents of `ats`; returns the errno (0: success). */
   #withParents(
     ats: Beneath[],
-    fn: (parents: [number, Uint8Array<ArrayBuffer>][]) => number,
+    fn: (parents: [number, CName][]) => number,
   ): number {
-    const parents: [number, Uint8Array<ArrayBuffer>][] = [];
+    const parents: [number, CName][] = [];
     try {
       for (const at of ats) {
         const p = this.#parent(at);
         if (typeof p === "number") return -p;
-        parents.push([p[0], cstring(p[1])]);
+        parents.push([p[0], cname(p[1])]);
       }
       const r = fn(parents);
       return r < 0 ? -r : 0;
@@ -555,29 +489,28 @@ export class Broker {
       case "mkdir":
         return deny(
           this.#withParents([action.at], ([[fd, base]]) =>
-            rawSyscall(
-              NR.mkdirat,
+            mkdiratRaw(
               fd,
-              addressOf(base),
+              base,
               req.op === "mkdir" ? req.mode & 0o7777 : 0o755,
             )),
         );
       case "unlink":
-        return deny(this.#withParents([action.at], ([[fd, base]]) =>
-          rawSyscall(
-            NR.unlinkat,
-            fd,
-            addressOf(base),
-            req.op === "unlink" && req.rmdir ? AT_REMOVEDIR : 0,
-          )));
+        return deny(
+          this.#withParents([action.at], ([[fd, base]]) =>
+            unlinkatRaw(
+              fd,
+              base,
+              req.op === "unlink" && req.rmdir ? AT_REMOVEDIR : 0,
+            )),
+        );
       case "symlink": {
         if (req.op !== "symlink") return { errno: EACCES };
-        const target = cstring(req.target);
+        const target = cname(req.target);
         return deny(
           this.#withParents(
             [action.at],
-            ([[fd, base]]) =>
-              rawSyscall(NR.symlinkat, addressOf(target), fd, addressOf(base)),
+            ([[fd, base]]) => symlinkatRaw(target, fd, base),
           ),
         );
       }
@@ -589,22 +522,8 @@ export class Broker {
             [action.from, action.to],
             ([[f1, b1], [f2, b2]]) =>
               action.act === "rename"
-                ? rawSyscall(
-                  NR.renameat2,
-                  f1,
-                  addressOf(b1),
-                  f2,
-                  addressOf(b2),
-                  flags,
-                )
-                : rawSyscall(
-                  NR.linkat,
-                  f1,
-                  addressOf(b1),
-                  f2,
-                  addressOf(b2),
-                  0,
-                ),
+                ? renameat2Raw(f1, b1, f2, b2, flags)
+                : linkatRaw(f1, b1, f2, b2, 0),
           ),
         );
       }

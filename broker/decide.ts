@@ -33,6 +33,7 @@ import {
   RENAME_EXCHANGE,
   RENAME_WHITEOUT,
 } from "../syscalls/constants.ts";
+import { errno } from "../syscalls/errno.ts";
 import {
   type AddfdGrant,
   beneath,
@@ -41,7 +42,8 @@ import {
   type Target,
 } from "./paths.ts";
 
-export const EACCES = 13;
+/** The errno a refused request gets. */
+export const EACCES = errno.EACCES;
 
 /** A place inside a root. */
 export interface Beneath {

@@ -8,7 +8,6 @@
  * @module
  */
 
-import { addressOf, cstring, NR, openHow, struct } from "../ffi/mod.ts";
 import {
   AT_FDCWD,
   O_CLOEXEC,
@@ -19,27 +18,20 @@ import {
 import { SyscallError } from "../syscalls/errno.ts";
 import { withFsIdentity } from "../syscalls/fs_identity.ts";
 import type { Identity } from "../syscalls/process.ts";
-import { close, rawSyscall } from "../syscalls/sys.ts";
+import { openat2Raw } from "../syscalls/fs.ts";
+import { close } from "../syscalls/sys.ts";
 import type { Grants } from "./paths.ts";
 
 /** Root path → its O_PATH fd. Plain pairs: they cross to broker threads. */
 export type RootFds = [string, number][];
 
 function openDirectory(path: string): number {
-  const [how, view] = struct(openHow.size);
-  view.setBigUint64(
-    openHow.flags,
-    BigInt(O_PATH | O_DIRECTORY | O_CLOEXEC),
-    true,
-  );
-  view.setBigUint64(openHow.resolve, BigInt(RESOLVE_NO_SYMLINKS), true);
-  const p = cstring(path);
-  return rawSyscall(
-    NR.openat2,
+  return openat2Raw(
     AT_FDCWD,
-    addressOf(p),
-    addressOf(how),
-    openHow.size,
+    path,
+    O_PATH | O_DIRECTORY | O_CLOEXEC,
+    0,
+    RESOLVE_NO_SYMLINKS,
   );
 }
 

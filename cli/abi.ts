@@ -5,7 +5,7 @@
  */
 
 import { ABI_VERSIONS } from "../policy/rights.ts";
-import { library } from "../ffi/mod.ts";
+import { probeNamespaces as probe } from "../syscalls/process.ts";
 import { landlockSupport } from "../sandbox/kernel.ts";
 import { CLONE_NEWNS, CLONE_NEWUSER } from "../syscalls/constants.ts";
 import { describeErrno } from "../syscalls/errno.ts";
@@ -60,7 +60,7 @@ export function userNamespaceSupport(): {
 
 /** Creates a child with these namespaces and mounts a tmpfs in it. */
 function probeNamespaces(flags: number): { ok: boolean; error?: string } {
-  const r = library().ll_probe_namespaces(flags);
+  const r = probe(flags);
   return r === 0 ? { ok: true } : { ok: false, error: describeErrno(-r) };
 }
 

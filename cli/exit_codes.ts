@@ -1,31 +1,14 @@
 /**
- * landlockd's exit codes (documented in README.md). A finished command's own
- * status passes through; 128 + N means it died of signal N. landlockd's own
- * failures all exit 125, as with `env`, `timeout`, `docker run` and
- * `chroot`, so CI can tell "the policy is broken" from "the tests failed".
+ * The command line's one map from a typed error to an exit status (the
+ * numbers are in ../exit_status.ts, shared with the daemon). Errors are
+ * matched with `instanceof`, never by name.
  *
  * @module
  */
 
-/** landlockd's own failure: usage, policy, set-up, daemon or broker. */
-const OWN_FAILURE = 125;
+import { EXIT } from "../exit_status.ts";
 
-export const EXIT = {
-  /** Success (lint: the policy is valid). */
-  OK: 0,
-  /** lint only: the policy is invalid (lint is a checker, not a wrapper). */
-  INVALID: 1,
-  /** Policy or sandbox set-up error. */
-  POLICY: OWN_FAILURE,
-  /** Usage error: unknown option, missing argument. */
-  USAGE: OWN_FAILURE,
-  /** The daemon could not be reached, refused us, or went away mid-run. */
-  DAEMON: OWN_FAILURE,
-  /** The command was found but could not be executed. */
-  NOT_EXECUTABLE: 126,
-  /** The command was not found. */
-  NOT_FOUND: 127,
-} as const;
+export { EXIT };
 
 /** A bad command line: printed with a hint, exits {@link EXIT.USAGE}. */
 export class UsageError extends Error {
@@ -33,4 +16,41 @@ export class UsageError extends Error {
   constructor(message: string, readonly command: string) {
     super(message);
   }
+}
+
+/**
+ * JavaScript's own error types: landlockd throws none of them for bad input
+ * (that is an Error subclass), so one of these is a bug.
+ */
+const BUGS = [
+  TypeError,
+  RangeError,
+  ReferenceError,
+  SyntaxError,
+  EvalError,
+  URIError,
+];
+
+/** What main does with an error that reached it, and the status it exits with. */
+export type Outcome =
+  | { show: "usage"; error: UsageError; status: number }
+  | { show: "message"; error: Error; status: number }
+  | { show: "stack"; error: unknown; status: number };
+
+/**
+ * Maps an error that reached main to its exit status: a usage error prints
+ * a hint; a landlockd error (an Error subclass of its own) prints its
+ * message; anything else (a plain Error, JavaScript's own types, a thrown
+ * non-Error) is a bug and prints its stack. All are landlockd's own
+ * failure: the status must not look like the command's.
+ */
+export function outcomeOf(e: unknown): Outcome {
+  if (e instanceof UsageError) {
+    return { show: "usage", error: e, status: EXIT.USAGE };
+  }
+  const bug = !(e instanceof Error) ||
+    Object.getPrototypeOf(e) === Error.prototype ||
+    BUGS.some((b) => e instanceof b);
+  if (!bug) return { show: "message", error: e, status: EXIT.POLICY };
+  return { show: "stack", error: e, status: EXIT.POLICY };
 }

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { lazyImport } from "../lazy_import.ts";
 import {
   BUILTIN_POLICIES,
   builtinPolicyNames,
@@ -84,8 +85,9 @@ async function show(args: string[]): Promise<number> {
     ? "built into landlockd"
     : source.name;
   if (values.merged) {
-    const { flattenPolicy }: typeof import("../policy/flatten.ts") =
-      await import(new URL("../policy/flatten.ts", import.meta.url).href);
+    const { flattenPolicy } = await lazyImport<
+      typeof import("../policy/flatten.ts")
+    >("../policy/flatten.ts", import.meta.url);
     const merged = flattenPolicy(source);
     console.log(`# policy "${name}": ${where}\n${merged.text}`);
     return EXIT.OK;

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { lazyImport } from "../lazy_import.ts";
 import { formatDiagnostic, type Source } from "../policy/diagnostic.ts";
 import {
   readNamedPolicy,
@@ -48,12 +49,13 @@ export async function readPolicyOption(
 async function ociSource(path: string): Promise<Source> {
   const config = readPolicyFile(path); // same read errors as a policy file
   // Computed specifiers keep zod out of start-up (see main.ts).
-  const { policyFromOci }: typeof import("../oci/oci.ts") = await import(
-    new URL("../oci/oci.ts", import.meta.url).href
+  const { policyFromOci } = await lazyImport<typeof import("../oci/oci.ts")>(
+    "../oci/oci.ts",
+    import.meta.url,
   );
-  const { policyToToml }: typeof import("../policy/toml_out.ts") = await import(
-    new URL("../policy/toml_out.ts", import.meta.url).href
-  );
+  const { policyToToml } = await lazyImport<
+    typeof import("../policy/toml_out.ts")
+  >("../policy/toml_out.ts", import.meta.url);
   const result = policyFromOci(config.text);
   if (Array.isArray(result)) {
     throw new OciConfigError(

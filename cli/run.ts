@@ -1,11 +1,12 @@
 /**
  * `landlockd run`: parse options and the policy's source, then run here
- * (cli/run_direct.ts) or through a daemon (daemon/remote_run.ts). Each is
+ * (cli/run_direct.ts) or through a daemon (cli/remote_run.ts). Each is
  * loaded only when used.
  *
  * @module
  */
 
+import { lazyImport } from "../lazy_import.ts";
 import type { Source } from "../policy/diagnostic.ts";
 import { readPolicyOption } from "./policy_option.ts";
 import { type OptionSpecs, parseOptions } from "./args.ts";
@@ -84,11 +85,10 @@ async function remote(
   if (values["audit-file"] !== undefined && values["audit-fd"] !== undefined) {
     throw new UsageError("use --audit-file or --audit-fd, not both", "run");
   }
-  const { runRemote } = await (import(
-    new URL("../daemon/remote_run.ts", import.meta.url).href
-  ) as Promise<
-    typeof import("../daemon/remote_run.ts")
-  >);
+  const { runRemote } = await lazyImport<typeof import("./remote_run.ts")>(
+    "./remote_run.ts",
+    import.meta.url,
+  );
   let auditFd = -1;
   if (values["audit-fd"] !== undefined) {
     openAudit(values).close(); // the same checks as a direct run
@@ -140,14 +140,16 @@ export async function main(args: string[]): Promise<number> {
     }
     // The daemon reads no files for a client: send it the merged policy.
     const sent = mayExtend(source.text)
-      ? (await import(
-        new URL("../policy/flatten.ts", import.meta.url).href
-      ) as typeof import("../policy/flatten.ts")).flattenPolicy(source)
+      ? (await lazyImport<typeof import("../policy/flatten.ts")>(
+        "../policy/flatten.ts",
+        import.meta.url,
+      )).flattenPolicy(source)
       : source;
     return await remote(values, sent, command);
   }
-  const { runDirect }: typeof import("./run_direct.ts") = await import(
-    new URL("./run_direct.ts", import.meta.url).href
+  const { runDirect } = await lazyImport<typeof import("./run_direct.ts")>(
+    "./run_direct.ts",
+    import.meta.url,
   );
   return await runDirect(values, source, command);
 }

@@ -5,8 +5,9 @@
  * @module
  */
 
+import { lazyImport } from "../lazy_import.ts";
 import { type AuditSink, NO_AUDIT } from "../audit/audit.ts";
-import { library } from "../ffi/mod.ts";
+import { openSymbols } from "../syscalls/sys.ts";
 import { makeNonDumpable } from "../syscalls/dumpable.ts";
 import type { Source } from "../policy/diagnostic.ts";
 import { loadPolicy } from "../policy/load.ts";
@@ -30,6 +31,7 @@ import { runFailure } from "../sandbox/report.ts";
 import { refuseSelfWrite } from "../sandbox/self_write.ts";
 import { openAudit } from "./audit_option.ts";
 import { EXIT } from "./exit_codes.ts";
+import { failureStatus } from "../exit_status.ts";
 import { outputFormat, RunReporter } from "./github.ts";
 import { printError, stableJson } from "./output.ts";
 
@@ -43,9 +45,10 @@ async function dryRunReport(
   // A merged policy (extends) shows where each layer and rule was written.
   const origins = ruleOrigins(policy);
   const describeBroker = plan.broker
-    ? (await import(
-      new URL("../broker/plan.ts", import.meta.url).href
-    ) as typeof import("../broker/plan.ts")).describeBroker
+    ? (await lazyImport<typeof import("../broker/plan.ts")>(
+      "../broker/plan.ts",
+      import.meta.url,
+    )).describeBroker
     : undefined;
   const layers = plan.landlock.layers.map((layer) => ({
     ...layer,
@@ -115,7 +118,7 @@ export async function runDirect(
   // The whole library now, so the first raw syscall does not open the
   // smaller core table first (two dlopens cost a few milliseconds).
   if (!values["dry-run"]) {
-    library();
+    openSymbols();
     // Before anything starts: the command must not read landlockd's
     // environment or memory through /proc (see syscalls/dumpable.ts).
     makeNonDumpable();
@@ -154,9 +157,10 @@ export async function runDirect(
   } catch (e) {
     const failure = runFailure(e, source);
     if (!failure) throw e;
+    const status = failureStatus(failure.kind);
     printError(failure.message);
-    report.finished(failure.exitCode, failure.message);
-    return failure.exitCode;
+    report.finished(status, failure.message);
+    return status;
   } finally {
     audit.close();
   }

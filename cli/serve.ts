@@ -4,8 +4,9 @@
  * @module
  */
 
+import { lazyImport } from "../lazy_import.ts";
 import { openAuditFile } from "../audit/audit.ts";
-import { daemonLibrary, library } from "../ffi/mod.ts";
+import { openSymbols } from "../syscalls/sys.ts";
 import { makeNonDumpable } from "../syscalls/dumpable.ts";
 import { type OptionSpecs, parseOptions } from "./args.ts";
 import { EXIT, UsageError } from "./exit_codes.ts";
@@ -149,18 +150,20 @@ export async function main(args: string[]): Promise<number> {
     auditFd = Number(values["audit-fd"]);
   }
   const [{ Daemon }, listen, harden] = await Promise.all([
-    import(new URL("../daemon/server.ts", import.meta.url).href) as Promise<
-      typeof import("../daemon/server.ts")
-    >,
-    import(new URL("../daemon/listen.ts", import.meta.url).href) as Promise<
-      typeof import("../daemon/listen.ts")
-    >,
-    import(new URL("../daemon/harden.ts", import.meta.url).href) as Promise<
-      typeof import("../daemon/harden.ts")
-    >,
+    lazyImport<typeof import("../daemon/server/server.ts")>(
+      "../daemon/server/server.ts",
+      import.meta.url,
+    ),
+    lazyImport<typeof import("../daemon/server/listen.ts")>(
+      "../daemon/server/listen.ts",
+      import.meta.url,
+    ),
+    lazyImport<typeof import("../daemon/server/harden.ts")>(
+      "../daemon/server/harden.ts",
+      import.meta.url,
+    ),
   ]);
-  library(); // both tables, before anything opens the core one
-  daemonLibrary();
+  openSymbols(true); // both tables, before anything opens the core one
   makeNonDumpable(); // no sandbox may read the daemon's environ or maps
   let listenFd: number;
   try {

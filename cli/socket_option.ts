@@ -5,6 +5,7 @@
  * @module
  */
 
+import { lazyImport } from "../lazy_import.ts";
 import type { Client } from "../daemon/client.ts";
 import { defaultSocketPath } from "../daemon/protocol.ts";
 import { EXIT, UsageError } from "./exit_codes.ts";
@@ -57,8 +58,9 @@ export async function withDaemon(
   path: string,
   talk: (client: Client) => Promise<void>,
 ): Promise<number> {
-  const { connect }: typeof import("../daemon/client.ts") = await import(
-    new URL("../daemon/client.ts", import.meta.url).href
+  const { connect } = await lazyImport<typeof import("../daemon/client.ts")>(
+    "../daemon/client.ts",
+    import.meta.url,
   );
   let client;
   try {

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { EXIT } from "../cli/exit_codes.ts";
+import { EXIT } from "../exit_status.ts";
 import {
   defaultSocketPath,
   encodeFrame,

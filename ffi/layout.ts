@@ -222,6 +222,15 @@ export const seccompNotifAddfd = {
 /** `struct open_how` (openat2) */
 export const openHow = { size: 24, flags: 0, mode: 8, resolve: 16 } as const;
 
+/** `struct mount_attr` (linux/mount.h, MOUNT_ATTR_SIZE_VER0). */
+export const mountAttr = {
+  size: 32,
+  attr_set: 0,
+  attr_clr: 8,
+  propagation: 16,
+  userns_fd: 24,
+} as const;
+
 /** `struct iovec` */
 export const iovec = { size: 16, iov_base: 0, iov_len: 8 } as const;
 

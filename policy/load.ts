@@ -6,6 +6,7 @@
  * @module
  */
 
+import { lazyImport } from "../lazy_import.ts";
 import { PolicyError, type Source } from "./diagnostic.ts";
 import { expandPolicy } from "./expand.ts";
 import { carryOrigins, relocate } from "./origins.ts";
@@ -14,8 +15,9 @@ import type { Policy } from "./schema.ts";
 /** Validates `source` and expands `${NAME}` in its paths. Throws PolicyError. */
 export async function loadPolicy(source: Source): Promise<Policy> {
   // A computed specifier keeps zod out of start-up (see main.ts).
-  const { validatePolicy }: typeof import("./validate.ts") = await import(
-    new URL("./validate.ts", import.meta.url).href
+  const { validatePolicy } = await lazyImport<typeof import("./validate.ts")>(
+    "./validate.ts",
+    import.meta.url,
   );
   const result = validatePolicy(source, { resolve: true });
   if (!result.policy) throw new PolicyError(source, result.diagnostics);

@@ -4,7 +4,6 @@
  * @module
  */
 
-import { cstring } from "../ffi/mod.ts";
 import { PathError } from "../policy/diagnostic.ts";
 import {
   fitRuleToTarget,
@@ -44,7 +43,7 @@ function kindOfFd(fd: number): TargetKind {
  */
 export function openRulePath(rule: PlannedPathRule): number {
   try {
-    return openPath(rule.path, cstring(rule.path));
+    return openPath(rule.path);
   } catch (e) {
     if (!(e instanceof SyscallError)) throw e;
     if (e.code === "ENOENT" && rule.optional) return -1;

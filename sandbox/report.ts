@@ -1,21 +1,28 @@
 /**
  * What a run tells its user, for a direct run and the daemon alike (the
- * daemon sends it to its client): a failure's message and exit code, and
+ * daemon sends it to its client): a failure's message and kind, and
  * the warning for a run that is not fully enforced.
  *
  * @module
  */
 
-import { EXIT } from "../cli/exit_codes.ts";
+import { AuditError } from "../audit/audit.ts";
+import { BrokerError } from "../broker/errors.ts";
 import { PathError, PolicyError, type Source } from "../policy/diagnostic.ts";
 import { CompatError } from "../policy/plan.ts";
 import { SpawnError } from "../syscalls/process.ts";
 import { type SandboxPlan, SetupError } from "./run.ts";
 
-/** A failure's message and the exit code a run reports for it. */
+/** How a run failed before its command's own status existed. */
+export type FailureKind = "setup" | "not_found" | "not_executable";
+
+/**
+ * A failure's message and its kind; the command line and the daemon turn
+ * the kind into an exit status (exit_status.ts).
+ */
 export interface RunFailure {
   message: string;
-  exitCode: number;
+  kind: FailureKind;
 }
 
 /**
@@ -24,32 +31,30 @@ export interface RunFailure {
  */
 export function runFailure(e: unknown, source: Source): RunFailure | undefined {
   if (e instanceof PolicyError) {
-    return { message: e.message, exitCode: EXIT.POLICY };
+    return { message: e.message, kind: "setup" };
   }
   if (e instanceof PathError) {
     return {
       message: new PolicyError(source, [e.diagnostic]).message,
-      exitCode: EXIT.POLICY,
+      kind: "setup",
     };
   }
-  // BrokerError is matched by name: its module loads only with a broker.
   if (
-    (e instanceof Error &&
-      (e.name === "BrokerError" || e.name === "AuditError")) ||
+    e instanceof BrokerError || e instanceof AuditError ||
     e instanceof SetupError
   ) {
-    return { message: (e as Error).message, exitCode: EXIT.POLICY };
+    return { message: e.message, kind: "setup" };
   }
   if (e instanceof CompatError) {
-    return { message: `${source.name}: ${e.message}`, exitCode: EXIT.POLICY };
+    return { message: `${source.name}: ${e.message}`, kind: "setup" };
   }
   if (e instanceof SpawnError) {
-    const exitCode = e.step !== "exec"
-      ? EXIT.POLICY
+    const kind: FailureKind = e.step !== "exec"
+      ? "setup"
       : e.code === "ENOENT" || e.code === "ENOTDIR"
-      ? EXIT.NOT_FOUND
-      : EXIT.NOT_EXECUTABLE;
-    return { message: e.message, exitCode };
+      ? "not_found"
+      : "not_executable";
+    return { message: e.message, kind };
   }
   return undefined;
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { lazyImport } from "../lazy_import.ts";
 import type { AuditSink } from "../audit/audit.ts";
 import {
   CompatError,
@@ -45,20 +46,18 @@ export const FORWARDED_SIGNALS = [1, 2, 3, 15] as const; // HUP INT QUIT TERM
  * specifiers: see main.ts).
  */
 async function brokerModules() {
-  const url = (p: string) => new URL(p, import.meta.url).href;
+  const base = import.meta.url;
   const [plan, broker, notify, roots] = await Promise.all([
-    import(url("../broker/plan.ts")) as Promise<
-      typeof import("../broker/plan.ts")
-    >,
-    import(url("../broker/broker.ts")) as Promise<
-      typeof import("../broker/broker.ts")
-    >,
-    import(url("../syscalls/seccomp_notify.ts")) as Promise<
-      typeof import("../syscalls/seccomp_notify.ts")
-    >,
-    import(url("../broker/roots.ts")) as Promise<
-      typeof import("../broker/roots.ts")
-    >,
+    lazyImport<typeof import("../broker/plan.ts")>("../broker/plan.ts", base),
+    lazyImport<typeof import("../broker/broker.ts")>(
+      "../broker/broker.ts",
+      base,
+    ),
+    lazyImport<typeof import("../syscalls/seccomp_notify.ts")>(
+      "../syscalls/seccomp_notify.ts",
+      base,
+    ),
+    lazyImport<typeof import("../broker/roots.ts")>("../broker/roots.ts", base),
   ]);
   return { plan, broker, notify, roots };
 }

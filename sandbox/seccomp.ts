@@ -5,8 +5,10 @@
  * @module
  */
 
+import { lazyImport } from "../lazy_import.ts";
 import type { BaselineRelaxation, Policy } from "../policy/schema.ts";
 import { encode } from "../seccomp/bpf.ts";
+import { errno } from "../syscalls/errno.ts";
 import { type Arch, buildFilter, hostArch } from "../seccomp/filter.ts";
 
 /** What the filter will do, as `--dry-run` shows it. */
@@ -23,7 +25,7 @@ export interface SeccompPlan {
   notify: string[];
 }
 
-const EPERM = 1;
+const { EPERM } = errno;
 
 /**
  * What each `[seccomp] allow` entry lifts. io_uring performs socket, open,
@@ -112,9 +114,10 @@ async function compileNew(
   plan: SeccompPlan,
 ): Promise<Uint8Array<ArrayBuffer>> {
   const table = plan.deny.length || plan.notify.length
-    ? (await import(
-      new URL("../seccomp/table.ts", import.meta.url).href
-    ) as typeof import("../seccomp/table.ts")).syscallTable(plan.arch)
+    ? (await lazyImport<typeof import("../seccomp/table.ts")>(
+      "../seccomp/table.ts",
+      import.meta.url,
+    )).syscallTable(plan.arch)
     : BASELINE_NR[plan.arch];
   return encode(buildFilter({
     arch: plan.arch,

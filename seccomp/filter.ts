@@ -23,6 +23,7 @@ import {
   SECCOMP_RET_USER_NOTIF,
   X32_SYSCALL_BIT,
 } from "./bpf.ts";
+import { errno } from "../syscalls/errno.ts";
 
 /** An architecture landlockd builds filters for. */
 export type Arch = keyof typeof AUDIT_ARCH;
@@ -37,9 +38,7 @@ export const TIOCLINUX = 0x541c;
 /** `_IO(0xAA, 0x00)`: makes a userfaultfd from an fd of /dev/userfaultfd. */
 export const USERFAULTFD_IOC_NEW = 0xaa00;
 export const IPPROTO_MPTCP = 262;
-export const EPERM = 1;
-export const ENOSYS = 38;
-export const EPROTONOSUPPORT = 93;
+export const { EPERM, ENOSYS, EPROTONOSUPPORT } = errno;
 
 /** What the filter does. */
 export interface FilterSpec {

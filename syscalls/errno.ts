@@ -5,7 +5,7 @@
  * @module
  */
 
-const TABLE: ReadonlyArray<readonly [number, string, string]> = [
+const TABLE = [
   [1, "EPERM", "Operation not permitted"],
   [2, "ENOENT", "No such file or directory"],
   [3, "ESRCH", "No such process"],
@@ -56,16 +56,25 @@ const TABLE: ReadonlyArray<readonly [number, string, string]> = [
   [110, "ETIMEDOUT", "Connection timed out"],
   [111, "ECONNREFUSED", "Connection refused"],
   [122, "EDQUOT", "Disk quota exceeded"],
+  [115, "EINPROGRESS", "Operation now in progress"],
   [125, "ECANCELED", "Operation canceled"],
-];
+] as const;
 
-const BY_NUMBER = new Map(TABLE.map(([n, name, text]) => [n, { name, text }]));
-const BY_NAME = new Map(TABLE.map(([n, name]) => [name, n]));
+/** The symbolic errno names landlockd knows, e.g. `"EACCES"`. */
+export type ErrnoName = typeof TABLE[number][1];
 
-/** errno numbers by name, e.g. `errno.EACCES === 13`. */
-export const errno: Readonly<Record<string, number>> = Object.fromEntries(
-  BY_NAME,
+const BY_NUMBER = new Map<number, { name: string; text: string }>(
+  TABLE.map(([n, name, text]) => [n, { name, text }]),
 );
+const BY_NAME = new Map<string, number>(TABLE.map(([n, name]) => [name, n]));
+
+/**
+ * The one errno table: numbers by name, e.g. `errno.EACCES === 13`. Every
+ * module that needs an errno takes it from here.
+ */
+export const errno: Readonly<Record<ErrnoName, number>> = Object.fromEntries(
+  BY_NAME,
+) as Record<ErrnoName, number>;
 
 /** The symbolic name of an errno number, e.g. `EACCES`, or `errno N`. */
 export function errnoName(n: number): string {

@@ -9,6 +9,7 @@ import {
   cstring,
   type CStringArray,
   cstringArray,
+  daemonLibrary,
   lateRule,
   library,
   llMount,
@@ -23,7 +24,7 @@ import {
   spawnSteps,
   struct,
 } from "../ffi/mod.ts";
-import { describeErrno, errnoName } from "./errno.ts";
+import { describeErrno, errno, errnoName } from "./errno.ts";
 import { inspectorSignalDisarmed, signalMask, SIGUSR1 } from "./signals.ts";
 
 const SIGPIPE = 13;
@@ -296,6 +297,24 @@ function decodeStatus(r: number, what: string): ExitStatus {
 /** Waits on this thread; for threads that do nothing else meanwhile. */
 export function waitChildSync(pidfd: number): ExitStatus {
   return decodeStatus(library().ll_wait_sync(pidfd), "the child");
+}
+
+/**
+ * The child's status if it has exited, without blocking; undefined while
+ * it runs. Throws when the wait fails.
+ */
+export function waitChildNow(pidfd: number): ExitStatus | undefined {
+  const r = daemonLibrary().ll_wait_now(pidfd);
+  if (r === -errno.EAGAIN) return undefined;
+  return decodeStatus(r, "the command");
+}
+
+/**
+ * Creates a child with the namespaces in `flags` (CLONE_NEW*) and mounts a
+ * tmpfs in it: 0, or -errno.
+ */
+export function probeNamespaces(flags: number): number {
+  return library().ll_probe_namespaces(flags);
 }
 
 /** The shell convention: the code itself, or 128 + the signal. */

@@ -9,15 +9,19 @@
 import {
   addressOf,
   brokerState,
+  daemonLibrary,
   iovec,
   library,
+  mountAttr,
   NR,
+  openHow,
   seccompNotif,
   seccompNotifAddfd,
   seccompNotifResp,
   struct,
 } from "../ffi/mod.ts";
 import { O_CLOEXEC } from "./constants.ts";
+import { errno } from "./errno.ts";
 import { rawSyscall, unwrap } from "./sys.ts";
 
 // _IOWR('!', 1, struct seccomp_notif_resp) and friends; the same on x86_64
@@ -26,9 +30,7 @@ const NOTIF_SEND = 0xc0182101;
 const NOTIF_ID_VALID = 0x40082102;
 const NOTIF_ADDFD = 0x40182103;
 const USER_NOTIF_FLAG_CONTINUE = 1;
-const ENOENT = 2;
-const EINTR = 4;
-const EINPROGRESS = 115;
+const { ENOENT, EINTR, EINPROGRESS, EFAULT, EINVAL, ENAMETOOLONG } = errno;
 
 /** One notification. */
 export interface Notification {
@@ -59,6 +61,7 @@ export class Listener {
   readonly #idAddr = addressOf(this.#id);
   readonly #state = struct(brokerState.size);
   readonly #path = new Uint8Array(4096);
+  /** Buffers the C state points into: held as long as the listener lives. */
   readonly #keep: Uint8Array[];
 
   constructor(readonly fd: number, readonly pidfd: number, fast: FastPath) {
@@ -127,7 +130,6 @@ export class Listener {
 
   /** How many calls the C fast path continued. */
   get continued(): number {
-    void this.#keep;
     return Number(this.#state[1].getBigUint64(brokerState.continued, true));
   }
 
@@ -239,6 +241,49 @@ export function watchdogKills(slot: number): number {
   return library().ll_watch_kills(slot);
 }
 
+/**
+ * How many listeners one {@link nextNotificationOfAny} call serves
+ * (LL_BROKER_MAX in ffi/landlockd.h).
+ */
+export const BROKERS_PER_THREAD = 64;
+
+/** How long (ms) `slot`'s thread has been in a remote read, or 0. */
+export function watchBusyMs(slot: number): number {
+  return Number(daemonLibrary().ll_watch_busy_ms(slot));
+}
+
+/**
+ * Opens the library's symbol tables now, so the first run's broker does
+ * not pay for it on its hot path.
+ */
+export function preloadBrokerSymbols(): void {
+  library();
+  daemonLibrary();
+}
+
+/**
+ * Waits (blocking this thread) until one of several listeners has a
+ * notification the C fast path did not answer, or `wake` is readable.
+ * `states` and `notifs` hold each listener's broker-state and notification
+ * buffer addresses; the ready listener's index lands in `which[0]`.
+ * Returns 1 (a notification), 0 (that listener's sandbox is gone),
+ * 2 (`wake` is readable) or -errno.
+ */
+export function nextNotificationOfAny(
+  states: BigUint64Array<ArrayBuffer>,
+  wake: number,
+  notifs: BigUint64Array<ArrayBuffer>,
+  which: Int32Array<ArrayBuffer>,
+): number {
+  return daemonLibrary().ll_broker_next_any(
+    states,
+    states.length,
+    wake,
+    notifs,
+    which,
+  );
+}
+
 const PAGE = 4096;
 const PATH_MAX = 4096;
 const remoteBuffer = new Uint8Array(PATH_MAX);
@@ -277,17 +322,66 @@ export function readRemote(
 
 /** Reads a NUL-terminated path; -errno on failure, -ENAMETOOLONG past PATH_MAX. */
 export function readRemotePath(pid: number, addr: bigint): string | number {
-  if (addr === 0n) return -14; // EFAULT
+  if (addr === 0n) return -EFAULT;
   let got = 0;
   while (got < PATH_MAX) {
     const here = addr + BigInt(got);
     const chunk = Math.min(PAGE - Number(here % BigInt(PAGE)), PATH_MAX - got);
     const r = readRemote(pid, here, chunk, got);
     if (typeof r === "number") return r;
-    if (r.length === 0) return -14;
+    if (r.length === 0) return -EFAULT;
     const nul = r.indexOf(0);
     if (nul >= 0) return decoder.decode(remoteBuffer.subarray(0, got + nul));
     got += r.length;
   }
-  return -36; // ENAMETOOLONG
+  return -ENAMETOOLONG;
+}
+
+/** Reads `count` u64 fields at `offsets` of a `size`-byte struct, or -errno. */
+function readRemoteU64s(
+  pid: number,
+  addr: bigint,
+  size: number,
+  offsets: readonly number[],
+): number[] | number {
+  const r = readRemote(pid, addr, size);
+  if (typeof r === "number") return r;
+  if (r.length < size) return -EFAULT;
+  const v = new DataView(r.buffer, r.byteOffset, size);
+  return offsets.map((o) => Number(v.getBigUint64(o, true)));
+}
+
+/**
+ * Reads a `struct open_how` of `size` bytes (as the caller of openat2 gave
+ * it) from `pid`: [flags, mode, resolve], or -errno.
+ */
+export function readRemoteOpenHow(
+  pid: number,
+  addr: bigint,
+  size: bigint,
+): [number, number, number] | number {
+  if (size < BigInt(openHow.size)) return -EINVAL;
+  return readRemoteU64s(pid, addr, openHow.size, [
+    openHow.flags,
+    openHow.mode,
+    openHow.resolve,
+  ]) as [number, number, number] | number;
+}
+
+/**
+ * Reads a `struct mount_attr` of `size` bytes from `pid`: [attr_set,
+ * attr_clr, propagation, userns_fd], or -errno.
+ */
+export function readRemoteMountAttr(
+  pid: number,
+  addr: bigint,
+  size: bigint,
+): [number, number, number, number] | number {
+  if (size < BigInt(mountAttr.size)) return -EINVAL;
+  return readRemoteU64s(pid, addr, mountAttr.size, [
+    mountAttr.attr_set,
+    mountAttr.attr_clr,
+    mountAttr.propagation,
+    mountAttr.userns_fd,
+  ]) as [number, number, number, number] | number;
 }

@@ -5,8 +5,15 @@
  * @module
  */
 
-import { NR, type OwnSyscall, syscallEntry } from "../ffi/mod.ts";
-import { SyscallError } from "./errno.ts";
+import {
+  cstring,
+  daemonLibrary,
+  library,
+  NR,
+  type OwnSyscall,
+  syscallEntry,
+} from "../ffi/mod.ts";
+import { errno, SyscallError } from "./errno.ts";
 
 /** A syscall argument: an integer or an address. */
 export type Arg = number | bigint;
@@ -40,6 +47,16 @@ export function syscall(name: OwnSyscall, ...args: Arg[]): number {
   return unwrap(rawSyscall(NR[name], ...args), name);
 }
 
+/**
+ * Opens the library's symbol tables now: the core one only, or with
+ * `daemon` the daemon's as well (two dlopens cost a few milliseconds, so
+ * callers do this before their first raw syscall).
+ */
+export function openSymbols(daemon = false): void {
+  library();
+  if (daemon) daemonLibrary();
+}
+
 /** Closes `fd`, ignoring errors (the fd is gone either way). */
 export function close(fd: number): void {
   rawSyscall(NR.close, fd);
@@ -56,13 +73,16 @@ export function writeAll(fd: number, bytes: Uint8Array<ArrayBuffer>): void {
       BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(chunk))),
       chunk.length,
     );
-    if (n === -4) continue; // EINTR
+    if (n === -errno.EINTR) continue;
     offset += unwrap(n, "write to fd", String(fd));
   }
 }
 
 /** Opens `path` with O_PATH | O_CLOEXEC: a handle for rules, not for I/O. */
-export function openPath(path: string, pathBytes: Uint8Array): number {
+export function openPath(
+  path: string,
+  pathBytes: Uint8Array = cstring(path),
+): number {
   const r = rawSyscall(
     NR.openat,
     AT_FDCWD,

@@ -31,10 +31,10 @@ Deno.test("every lazily imported module is embedded by deno task compile", () =>
   const missing: string[] = [];
   for (const file of runtimeSources()) {
     const text = Deno.readTextFileSync(file);
-    // import(new URL("…", import.meta.url).href) and the url("…") helper beside it
+    // import(new URL("…", import.meta.url).href) and lazyImport<…>("…", …)
     for (
       const m of text.matchAll(
-        /(?:import\(\s*new URL|\burl)\(\s*[`"]([^`"$]+)[`"]/g,
+        /(?:import\(\s*new URL\(|\blazyImport(?:<[^>]*>)?\(|\burl\()\s*[`"]([^`"$]+)[`"]/g,
       )
     ) {
       const target = new URL(m[1], `file://${file}`).pathname.slice(

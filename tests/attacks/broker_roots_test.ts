@@ -138,7 +138,7 @@ Deno.test("a root daemon opens a client's roots as the client: one under a 0700 
     const nobody = await run("nobody");
     assert.equal(nobody.code, 125, nobody.stderr);
     // Refused at start, by the daemon's check of every client path
-    // (daemon/client_paths.ts), or else by the broker's own open of the root.
+    // (daemon/server/client_paths.ts), or else by the broker's own open of the root.
     assert.match(
       nobody.stderr,
       new RegExp(

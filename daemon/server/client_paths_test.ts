@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { validatePolicy } from "../policy/validate.ts";
+import { validatePolicy } from "../../policy/validate.ts";
 import { clientPaths } from "./client_paths.ts";
 
 function policy(text: string) {

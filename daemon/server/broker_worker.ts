@@ -12,62 +12,44 @@
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
 
-import { closeBrokerFds, openBroker } from "../sandbox/run.ts";
-import { addressOf, daemonLibrary, library, NR } from "../ffi/mod.ts";
-import { rawSyscall, unwrap } from "../syscalls/sys.ts";
-import type { Broker } from "../broker/broker.ts";
+import { closeBrokerFds, openBroker } from "../../sandbox/run.ts";
+import type { Broker } from "../../broker/broker.ts";
 import type { BrokerJob } from "./broker_pool.ts";
 import { teeAudit } from "./audit.ts";
-import { auditToFd } from "../audit/audit.ts";
-import { watchRemoteReads } from "../syscalls/seccomp_notify.ts";
+import { auditToFd } from "../../audit/audit.ts";
+import {
+  nextNotificationOfAny,
+  preloadBrokerSymbols,
+  watchRemoteReads,
+} from "../../syscalls/seccomp_notify.ts";
+import {
+  EFD_CLOEXEC,
+  EFD_NONBLOCK,
+  EFD_SEMAPHORE,
+  eventfd,
+} from "../../syscalls/epoll.ts";
+import {
+  type Ids,
+  setThreadFsIds,
+  threadGroups,
+} from "../../syscalls/identity.ts";
 
-const EFD_CLOEXEC = 0o2000000;
-const EFD_NONBLOCK = 0o4000;
-const EFD_SEMAPHORE = 1;
-
-library(); // both tables now, not on the first run's hot path
-daemonLibrary();
+preloadBrokerSymbols(); // now, not on the first run's hot path
 
 /** One wake per job posted: the poll stays readable until each is read. */
-const wake = unwrap(
-  rawSyscall(NR.eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE),
-  "eventfd",
-);
-
-type Ids = { uid: number; gid: number; groups: readonly number[] };
+const wake = eventfd(EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE);
 
 /**
- * Sets this thread's filesystem identity. Raw system calls change only the
- * calling thread's credentials (glibc's wrappers would change every
- * thread's), and fsuid/fsgid leave the real ids, which the broker needs to
- * read the sandbox's memory, alone.
+ * Sets this thread's filesystem identity (fsuid/fsgid leave the real ids,
+ * which the broker needs to read the sandbox's memory, alone).
  */
-function actAs(ids: Ids) {
-  const list = Uint32Array.from(ids.groups.length ? ids.groups : [0]);
-  unwrap(
-    rawSyscall(NR.setgroups, ids.groups.length, addressOf(list)),
-    "setgroups",
-  );
-  rawSyscall(NR.setfsgid, ids.gid);
-  rawSyscall(NR.setfsuid, ids.uid);
-  // setfsuid reports no errors: read it back (a refused id leaves the old one).
-  if (rawSyscall(NR.setfsuid, -1) !== ids.uid) {
-    throw new Error(`cannot act as uid ${ids.uid} on this thread`);
-  }
-}
+const actAs = setThreadFsIds;
 
-const own: Ids = (() => {
-  const list = new Uint32Array(256);
-  const n = unwrap(
-    rawSyscall(NR.getgroups, list.length, addressOf(list)),
-    "getgroups",
-  );
-  return {
-    uid: Deno.uid() ?? 0,
-    gid: Deno.gid() ?? 0,
-    groups: [...list.subarray(0, n)],
-  };
-})();
+const own: Ids = {
+  uid: Deno.uid() ?? 0,
+  gid: Deno.gid() ?? 0,
+  groups: threadGroups(),
+};
 let acting: Ids = own;
 
 function become(ids: Ids) {
@@ -135,13 +117,7 @@ async function loop() {
       const notifs = BigUint64Array.from(
         sessions.map((s) => s.broker.listener.addresses.notif),
       );
-      const r = daemonLibrary().ll_broker_next_any(
-        states,
-        sessions.length,
-        wake,
-        notifs,
-        which,
-      );
+      const r = nextNotificationOfAny(states, wake, notifs, which);
       if (r === 2) {
         // A job was posted: wait until its message is here.
         wakes++;

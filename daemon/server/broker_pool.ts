@@ -8,11 +8,15 @@
  * @module
  */
 
-import type { BrokerPlan } from "../broker/plan.ts";
-import type { BrokerFds } from "../sandbox/run.ts";
-import type { Arch } from "../seccomp/filter.ts";
-import { daemonLibrary, NR } from "../ffi/mod.ts";
-import { rawSyscall } from "../syscalls/sys.ts";
+import { BrokerError } from "../../broker/errors.ts";
+import type { BrokerPlan } from "../../broker/plan.ts";
+import type { BrokerFds } from "../../sandbox/run.ts";
+import type { Arch } from "../../seccomp/filter.ts";
+import { eventfdSignal } from "../../syscalls/epoll.ts";
+import {
+  BROKERS_PER_THREAD,
+  watchBusyMs,
+} from "../../syscalls/seccomp_notify.ts";
 
 /** What a broker thread needs; every fd stays open until it answers. */
 export interface BrokerJob {
@@ -31,16 +35,12 @@ export interface BrokerJob {
   ids?: { uid: number; gid: number; groups: readonly number[] };
 }
 
-/** Named like broker/broker.ts's BrokerError, which callers match by name. */
 function brokerError(message: string): Error {
-  const e = new Error(message);
-  e.name = "BrokerError";
-  return e;
+  return new BrokerError(message);
 }
 
 const WORKER_URL = new URL("./broker_worker.ts", import.meta.url).href;
-/** Matches LL_BROKER_MAX in ffi/landlockd.h. */
-const PER_THREAD = 64;
+const PER_THREAD = BROKERS_PER_THREAD;
 /**
  * A thread whose read of a sandbox's memory has waited this long is
  * stuck (a userfaultfd page): new runs go elsewhere until the watchdog's
@@ -69,7 +69,6 @@ interface Done {
 export class BrokerPool {
   readonly #threads: Thread[] = [];
   readonly #jobs = new Map<number, Done>();
-  readonly #one = new BigUint64Array([1n]);
   #key = 0;
 
   constructor(
@@ -79,7 +78,7 @@ export class BrokerPool {
   /** Whether `t` is waiting on a read of a sandbox's memory. */
   #stuck(t: Thread): boolean {
     return t.slot !== undefined &&
-      daemonLibrary().ll_watch_busy_ms(t.slot) > STUCK_MS;
+      watchBusyMs(t.slot) > STUCK_MS;
   }
 
   #thread(): Thread {
@@ -159,12 +158,7 @@ export class BrokerPool {
     });
     const wake = await thread.ready;
     thread.worker.postMessage({ ...job, key });
-    rawSyscall(
-      NR.write,
-      wake,
-      BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(this.#one))),
-      8,
-    );
+    eventfdSignal(wake);
     return await done;
   }
 

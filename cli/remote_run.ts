@@ -6,13 +6,14 @@
  * @module
  */
 
-import { EXIT } from "../cli/exit_codes.ts";
-import { printError } from "../cli/output.ts";
-import { connectFailure } from "../cli/socket_option.ts";
+import { EXIT } from "./exit_codes.ts";
+import { printError } from "./output.ts";
+import { connectFailure } from "./socket_option.ts";
 import type { Source } from "../policy/diagnostic.ts";
 import { inheritedIgnoredSignals } from "../syscalls/process.ts";
-import { encodeFrame, ProtocolError } from "./protocol.ts";
-import { Conn, connectUnix } from "./socket.ts";
+import { encodeFrame, ProtocolError } from "../daemon/protocol.ts";
+import { Conn } from "./remote_conn.ts";
+import { connectUnix } from "../syscalls/unix_socket.ts";
 
 /** Relayed to the sandbox while it runs. */
 const RELAYED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
@@ -75,7 +76,7 @@ export async function runRemote(
       }
       for (const { header } of read.frames) {
         if (header.type === "started" && typeof header.warning === "string") {
-          printError(header.warning.replace(/^warning: /, "warning: "));
+          printError(header.warning);
         } else if (header.type === "exit") {
           return header.code as number;
         } else if (header.type === "error") {

@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { AuditSink } from "../audit/audit.ts";
-import { setNonBlocking } from "./socket.ts";
+import type { AuditSink } from "../../audit/audit.ts";
+import { setNonBlocking } from "../../syscalls/fd.ts";
 
 /** Sends every event to each sink, with the run's job id when it has one. */
 export function teeAudit(sinks: AuditSink[], jobId?: string): AuditSink {

@@ -6,9 +6,13 @@
  * @module
  */
 
-import { NR } from "../ffi/mod.ts";
-import { close, rawSyscall } from "../syscalls/sys.ts";
-import { connectUnix, listenUnix } from "./socket.ts";
+import { setCloseOnExec } from "../../syscalls/fd.ts";
+import { close } from "../../syscalls/sys.ts";
+import {
+  connectUnix,
+  isListeningUnixStream,
+  listenUnix,
+} from "../../syscalls/unix_socket.ts";
 
 /** The socket cannot be set up; the message says why and what to do. */
 export class ListenError extends Error {
@@ -132,31 +136,6 @@ export function listenOn(
   return fd;
 }
 
-const SOL_SOCKET = 1;
-const SO_TYPE = 3;
-const SO_ACCEPTCONN = 30;
-const SO_DOMAIN = 39;
-const SOCK_STREAM = 1;
-const AF_UNIX = 1;
-const F_SETFD = 2;
-const FD_CLOEXEC = 1;
-
-function sockopt(fd: number, name: number): number {
-  const value = new Int32Array(1);
-  const len = new Uint32Array([4]);
-  const ptr = (b: BufferSource) =>
-    BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b)));
-  const r = rawSyscall(
-    NR.getsockopt,
-    fd,
-    SOL_SOCKET,
-    name,
-    ptr(value),
-    ptr(len),
-  );
-  return r < 0 ? -1 : value[0];
-}
-
 /**
  * The socket systemd passed: `LISTEN_PID` must be us and `LISTEN_FDS` 1,
  * and fd 3 a listening Unix stream socket. The variables are removed so
@@ -184,15 +163,11 @@ export function systemdSocket(): number {
     );
   }
   const fd = 3;
-  if (
-    sockopt(fd, SO_DOMAIN) !== AF_UNIX ||
-    sockopt(fd, SO_TYPE) !== SOCK_STREAM ||
-    sockopt(fd, SO_ACCEPTCONN) !== 1
-  ) {
+  if (!isListeningUnixStream(fd)) {
     throw new ListenError(
       "serve --systemd: fd 3 is not a listening Unix stream socket (ListenStream= with a path)",
     );
   }
-  rawSyscall(NR.fcntl, fd, F_SETFD, FD_CLOEXEC);
+  setCloseOnExec(fd);
   return fd;
 }

@@ -18,11 +18,13 @@
  * @module
  */
 
-import { daemonLibrary } from "../ffi/mod.ts";
-import { PathError } from "../policy/diagnostic.ts";
-import type { Policy } from "../policy/schema.ts";
-import { describeErrno, errno, SyscallError } from "../syscalls/errno.ts";
-import type { Identity } from "../syscalls/process.ts";
+import { PathError } from "../../policy/diagnostic.ts";
+import type { Policy } from "../../policy/schema.ts";
+import { describeErrno, errno } from "../../syscalls/errno.ts";
+import type { Identity } from "../../syscalls/process.ts";
+import { reachAs } from "../../syscalls/identity.ts";
+
+export { reachAs };
 
 /** A host path the daemon would resolve for the client, and its policy key. */
 export interface ClientPath {
@@ -72,34 +74,6 @@ export function clientPaths(policy: Policy): ClientPath[] {
     );
   }
   return out;
-}
-
-/** The errno of an O_PATH open of each path as `ids` (0: reachable). */
-export function reachAs(ids: Identity, paths: readonly string[]): number[] {
-  if (!paths.length) return [];
-  const encoder = new TextEncoder();
-  const chunks = paths.map((p) => {
-    if (p.includes("\0")) throw new TypeError(`"${p}" contains a NUL byte`);
-    return encoder.encode(`${p}\0`);
-  });
-  const blob = new Uint8Array(chunks.reduce((n, c) => n + c.length, 1));
-  let at = 0;
-  for (const c of chunks) {
-    blob.set(c, at);
-    at += c.length;
-  }
-  const groups = Uint32Array.from(ids.groups.length ? ids.groups : [0]);
-  const errs = new Int32Array(paths.length);
-  const r = daemonLibrary().ll_reach_as(
-    ids.uid,
-    ids.gid,
-    groups,
-    ids.groups.length,
-    blob,
-    errs,
-  );
-  if (r < 0) throw new SyscallError(`act as uid ${ids.uid}`, -r);
-  return [...errs];
 }
 
 /** errnos that mean "the client may not reach this". */

@@ -8,14 +8,14 @@
  * @module
  */
 
-import { PolicyError, type Source } from "../policy/diagnostic.ts";
-import { expandPolicy } from "../policy/expand.ts";
-import type { Policy } from "../policy/schema.ts";
-import { validatePolicy } from "../policy/validate.ts";
-import { planSandbox, type SandboxPlan } from "../sandbox/run.ts";
-import type { Identity } from "../syscalls/process.ts";
+import { PolicyError, type Source } from "../../policy/diagnostic.ts";
+import { expandPolicy } from "../../policy/expand.ts";
+import type { Policy } from "../../policy/schema.ts";
+import { validatePolicy } from "../../policy/validate.ts";
+import { planSandbox, type SandboxPlan } from "../../sandbox/run.ts";
+import type { Identity } from "../../syscalls/process.ts";
 import { checkClientPaths } from "./client_paths.ts";
-import { refuseSelfWrite } from "../sandbox/self_write.ts";
+import { refuseSelfWrite } from "../../sandbox/self_write.ts";
 
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 

@@ -8,18 +8,20 @@
  * @module
  */
 
-import { encode } from "../seccomp/bpf.ts";
-import { buildFilter, EPERM, hostArch } from "../seccomp/filter.ts";
-import { syscallTable } from "../seccomp/table.ts";
-import { addressOf, NR, sockFprogOf } from "../ffi/mod.ts";
+import { encode } from "../../seccomp/bpf.ts";
+import { buildFilter, EPERM, hostArch } from "../../seccomp/filter.ts";
+import { syscallTable } from "../../seccomp/table.ts";
 import {
   disarmInspectorSignal as disarm,
   handled,
   ignore,
   inspectorSignalDisarmed,
   SIGUSR1,
-} from "../syscalls/signals.ts";
-import { rawSyscall, unwrap } from "../syscalls/sys.ts";
+} from "../../syscalls/signals.ts";
+import {
+  installFilterAllThreads,
+  setNoNewPrivs,
+} from "../../syscalls/seccomp.ts";
 
 /** Refused with EPERM in the daemon and everything it starts. */
 export const DAEMON_DENY = [
@@ -46,10 +48,6 @@ export const DAEMON_DENY = [
   "vhangup",
 ] as const;
 
-const PR_SET_NO_NEW_PRIVS = 38;
-const SECCOMP_SET_MODE_FILTER = 1;
-const SECCOMP_FILTER_FLAG_TSYNC = 1;
-
 /** What {@link hardenDaemon} applied, for `status` and `daemon.listen`. */
 export interface Hardening {
   no_new_privs: true;
@@ -61,10 +59,7 @@ export interface Hardening {
  * Throws a SyscallError if either fails: the daemon does not run without.
  */
 export function hardenDaemon(): Hardening {
-  unwrap(
-    rawSyscall(NR.prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0),
-    "prctl(PR_SET_NO_NEW_PRIVS)",
-  );
+  setNoNewPrivs();
   const arch = hostArch();
   const table = syscallTable(arch);
   const deny = DAEMON_DENY.filter((name) => name in table);
@@ -78,20 +73,7 @@ export function hardenDaemon(): Hardening {
     refuseMptcp: false,
     notify: [],
   }));
-  const prog = sockFprogOf(filter);
-  const r = rawSyscall(
-    NR.seccomp,
-    SECCOMP_SET_MODE_FILTER,
-    SECCOMP_FILTER_FLAG_TSYNC,
-    addressOf(prog),
-  );
-  // TSYNC reports a thread it could not synchronise by its (positive) id.
-  if (r > 0) {
-    throw new Error(
-      `Cannot install the daemon's seccomp filter: thread ${r} could not be synchronised`,
-    );
-  }
-  unwrap(r, "seccomp(SECCOMP_SET_MODE_FILTER)");
+  installFilterAllThreads(filter, "the daemon's seccomp filter");
   return { no_new_privs: true, seccomp_deny: [...deny] };
 }
 

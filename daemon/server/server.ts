@@ -10,22 +10,22 @@
  * @module
  */
 
-import { type AuditSink, auditToFd } from "../audit/audit.ts";
-import { EXIT } from "../cli/exit_codes.ts";
-import type { Source } from "../policy/diagnostic.ts";
-import { degradedWarning, runFailure } from "../sandbox/report.ts";
+import { type AuditSink, auditToFd } from "../../audit/audit.ts";
+import { EXIT, failureStatus } from "../../exit_status.ts";
+import type { Source } from "../../policy/diagnostic.ts";
+import { degradedWarning, runFailure } from "../../sandbox/report.ts";
 import {
   finishRun,
   type SandboxPlan,
   type StartedRun,
   startPlanned,
-} from "../sandbox/run.ts";
-import { signalName } from "../sandbox/signals.ts";
-import { landlockSupport } from "../sandbox/kernel.ts";
-import type { ExitStatus } from "../syscalls/process.ts";
-import { close, rawSyscall } from "../syscalls/sys.ts";
-import { daemonLibrary, NR } from "../ffi/mod.ts";
-import { VERSION } from "../version.ts";
+} from "../../sandbox/run.ts";
+import { signalName } from "../../sandbox/signals.ts";
+import { landlockSupport } from "../../sandbox/kernel.ts";
+import { type ExitStatus, waitChildNow } from "../../syscalls/process.ts";
+import { SIGKILL, signalPidfd } from "../../syscalls/pidfd.ts";
+import { close } from "../../syscalls/sys.ts";
+import { VERSION } from "../../version.ts";
 import { nonBlocking, teeAudit } from "./audit.ts";
 import { BrokerPool } from "./broker_pool.ts";
 import { captureStdio, type Output } from "./capture.ts";
@@ -52,18 +52,16 @@ import {
   ProtocolError,
   RequestError,
   type RunRequest,
-} from "./protocol.ts";
+} from "../protocol.ts";
 import { EPOLLIN, Reactor } from "./reactor.ts";
 import {
   acceptNow,
   type Peer,
   peerOf,
-  setNonBlocking,
   shutdownSocket,
-} from "./socket.ts";
+} from "../../syscalls/unix_socket.ts";
+import { setNonBlocking } from "../../syscalls/fd.ts";
 
-const SIGKILL = 9;
-const EAGAIN = 11;
 /** Frames of one connection handled in a row before the others' turn. */
 const FRAMES_PER_TURN = 8;
 
@@ -318,12 +316,16 @@ export class Daemon {
   #exited(pidfd: number): Promise<ExitStatus> {
     return new Promise((resolve, reject) => {
       this.#reactor.add(pidfd, EPOLLIN, () => {
-        const r = daemonLibrary().ll_wait_now(pidfd);
-        if (r === -EAGAIN) return;
+        let status: ExitStatus | undefined;
+        try {
+          status = waitChildNow(pidfd);
+          if (status === undefined) return;
+        } catch (e) {
+          this.#reactor.remove(pidfd);
+          return reject(e);
+        }
         this.#reactor.remove(pidfd);
-        if (r < 0) {
-          reject(new Error(`Cannot wait for the command: errno ${-r}`));
-        } else resolve(r >= 256 ? { signal: r - 256 } : { code: r });
+        resolve(status);
       });
     });
   }
@@ -656,7 +658,7 @@ export class Daemon {
       case "signal": {
         const run = client.runs.get(req.id);
         if (run?.pidfd !== undefined && !run.killed) {
-          rawSyscall(NR.pidfd_send_signal, run.pidfd, req.signal, 0, 0);
+          signalPidfd(run.pidfd, req.signal);
           run.forwarded.add(req.signal);
         }
         return;
@@ -731,7 +733,7 @@ export class Daemon {
   #kill(run: ActiveRun): boolean {
     run.killed = true;
     if (run.pidfd === undefined) return false;
-    return rawSyscall(NR.pidfd_send_signal, run.pidfd, SIGKILL, 0, 0) === 0;
+    return signalPidfd(run.pidfd, SIGKILL);
   }
 
   async #run(
@@ -845,7 +847,7 @@ export class Daemon {
       const failure = runFailure(e, source) ??
         {
           message: `internal error: ${(e as Error).message}`,
-          exitCode: EXIT.POLICY,
+          kind: "setup",
         };
       await capture?.outputs;
       await conn.send(encodeFrame({
@@ -853,7 +855,7 @@ export class Daemon {
         id: req.id,
         error: "run",
         message: failure.message,
-        exit_code: failure.exitCode,
+        exit_code: failureStatus(failure.kind),
       }));
     } finally {
       if (auditFd >= 0) close(auditFd);

@@ -11,15 +11,16 @@
  * @module
  */
 
-import { coreLibrary } from "../ffi/mod.ts";
-import { SyscallError } from "../syscalls/errno.ts";
-import { close } from "../syscalls/sys.ts";
-import { type Frame, FrameReader, LIMITS, ProtocolError } from "./protocol.ts";
+import { errno, SyscallError } from "../../syscalls/errno.ts";
+import { close } from "../../syscalls/sys.ts";
+import { type Frame, FrameReader, LIMITS, ProtocolError } from "../protocol.ts";
 import { EPOLLIN, EPOLLOUT, type Reactor } from "./reactor.ts";
-import { MAX_FDS, shutdownSocket } from "./socket.ts";
-
-const MSG_DONTWAIT = 0x40;
-const EAGAIN = 11;
+import {
+  MAX_FDS,
+  recvNow,
+  sendNow,
+  shutdownSocket,
+} from "../../syscalls/unix_socket.ts";
 
 /**
  * Replies queued past this many bytes pause reading the connection's
@@ -33,7 +34,6 @@ export const PAUSE_READING_BYTES = 64 << 10;
 const recvBuf = new Uint8Array(64 << 10);
 const recvFds = new Int32Array(MAX_FDS);
 const recvCount = new Int32Array(1);
-const noFds = new Int32Array(1);
 
 /** One reply, or what is left of it, waiting to be written. */
 interface Pending {
@@ -129,17 +129,8 @@ export class ClientConn {
    * {@link LIMITS.queuedFds}, and SyscallError when the read fails.
    */
   readNow(): { frames: Frame[]; eof: boolean } {
-    const r = Number(
-      coreLibrary().ll_sock_recv_now(
-        this.fd,
-        recvBuf,
-        BigInt(recvBuf.length),
-        recvFds,
-        recvCount,
-        MSG_DONTWAIT,
-      ),
-    );
-    if (r === -EAGAIN) return { frames: [], eof: false };
+    const r = recvNow(this.fd, recvBuf, recvFds, recvCount);
+    if (r === -errno.EAGAIN) return { frames: [], eof: false };
     for (let i = 0; i < recvCount[0]; i++) this.fds.push(recvFds[i]);
     if (r < 0) {
       if (this.closed) return { frames: [], eof: true };
@@ -206,17 +197,8 @@ export class ClientConn {
 
   /** Writes without blocking: bytes written, 0 when full, -1 when gone. */
   #write(bytes: Uint8Array<ArrayBuffer>, fds: readonly number[]): number {
-    const n = Number(
-      coreLibrary().ll_sock_send(
-        this.fd,
-        bytes,
-        BigInt(bytes.length),
-        fds.length ? Int32Array.from(fds) : noFds,
-        fds.length,
-        MSG_DONTWAIT,
-      ),
-    );
-    if (n === -EAGAIN) return 0;
+    const n = sendNow(this.fd, bytes, fds);
+    if (n === -errno.EAGAIN) return 0;
     return n < 0 ? -1 : n;
   }
 
@@ -289,14 +271,7 @@ export class ClientConn {
  * socket is new, so a short frame fits), and closes it.
  */
 export function refuseConnection(fd: number, bytes: Uint8Array): void {
-  coreLibrary().ll_sock_send(
-    fd,
-    bytes as Uint8Array<ArrayBuffer>,
-    BigInt(bytes.length),
-    noFds,
-    0,
-    MSG_DONTWAIT,
-  );
+  sendNow(fd, bytes as Uint8Array<ArrayBuffer>);
   shutdownSocket(fd);
   close(fd);
 }

@@ -6,16 +6,13 @@
  * @module
  */
 
-import { addressOf, cstring, NR } from "../ffi/mod.ts";
-import { close, rawSyscall, unwrap, writeAll } from "../syscalls/sys.ts";
-import { O_CLOEXEC } from "../syscalls/constants.ts";
-import { LIMITS } from "./protocol.ts";
+import { errno } from "../../syscalls/errno.ts";
+import { memfdWith, pipe, readRaw } from "../../syscalls/fs.ts";
+import { close } from "../../syscalls/sys.ts";
+import { LIMITS } from "../protocol.ts";
 import { EPOLLIN, type Reactor } from "./reactor.ts";
-import { setNonBlocking } from "./socket.ts";
+import { setNonBlocking } from "../../syscalls/fd.ts";
 
-const SEEK_SET = 0;
-const MFD_CLOEXEC = 1;
-const EAGAIN = 11;
 const CHUNK = 64 << 10;
 
 /** One drained stream. */
@@ -33,26 +30,8 @@ export interface Capture {
   outputs: Promise<[Output, Output]>;
 }
 
-function pipe(): [number, number] {
-  const fds = new Int32Array(2);
-  unwrap(rawSyscall(NR.pipe2, addressOf(fds), O_CLOEXEC), "pipe2");
-  return [fds[0], fds[1]];
-}
-
 function stdinFd(bytes: Uint8Array): number {
-  const name = cstring("landlockd-stdin");
-  const fd = unwrap(
-    rawSyscall(NR.memfd_create, addressOf(name), MFD_CLOEXEC),
-    "memfd_create",
-  );
-  try {
-    if (bytes.length) writeAll(fd, Uint8Array.from(bytes));
-    unwrap(rawSyscall(NR.lseek, fd, 0, SEEK_SET), "lseek");
-  } catch (e) {
-    close(fd);
-    throw e;
-  }
-  return fd;
+  return memfdWith("landlockd-stdin", bytes);
 }
 
 const scratch = new Uint8Array(CHUNK);
@@ -78,8 +57,8 @@ function drain(fd: number, reactor: Reactor): Promise<Output> {
     reactor.add(fd, EPOLLIN, () => {
       // A few chunks per turn: a chatty command must not starve the others.
       for (let turn = 0; turn < 8; turn++) {
-        const n = rawSyscall(NR.read, fd, addressOf(scratch), CHUNK);
-        if (n === -EAGAIN) return;
+        const n = readRaw(fd, scratch);
+        if (n === -errno.EAGAIN) return;
         if (n <= 0) return finish();
         total += n;
         const room = Math.min(n, LIMITS.output - kept);
