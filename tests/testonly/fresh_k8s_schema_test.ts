@@ -121,7 +121,7 @@ Deno.test("k8s inject refuses a container without a command unless --entrypoint 
     "-f",
     `${FIX}/pod-web.yaml`,
   ]);
-  assert.equal(refused.code, 1);
+  assert.equal(refused.code, 125);
   assert.match(
     refused.stderr,
     /Pod "web", container "web" has no command: its image's entrypoint is unknown here/,
