@@ -37,31 +37,9 @@ export function envWholeNumber(
 }
 
 /**
- * `name` as an on/off switch: "1" is on; unset, empty or "0" is off.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { envSwitch } from "./env.ts";
- * assert.equal(envSwitch("X", () => "1"), true);
- * assert.throws(() => envSwitch("X", () => "yes"), /must be 1 or 0/);
- * ```
- */
-export function envSwitch(
-  name: string,
-  get: (name: string) => string | undefined = (n) => Deno.env.get(n),
-): boolean {
-  const raw = get(name);
-  if (raw === undefined || raw === "" || raw === "0") return false;
-  if (raw === "1") return true;
-  throw new EnvError(`${name} must be 1 or 0, got ${JSON.stringify(raw)}`);
-}
-
-/**
  * Checks every landlockd variable whose value has a format, so a bad one
  * stops any command before it starts. Throws EnvError.
  */
 export function checkEnvironment(): void {
   envWholeNumber("LANDLOCKD_ABI_MAX");
-  envSwitch("LANDLOCKD_NO_CACHE");
 }

@@ -27,7 +27,6 @@ for (const as of USERS) {
         env: {
           DENO_DIR: `${home}/deno`,
           HOME: home,
-          LANDLOCKD_NO_CACHE: "1",
         },
       },
     );
@@ -39,7 +38,7 @@ for (const as of USERS) {
     const home = tempDir();
     const r = await landlockd(["lint", "--policy-file", policyFile("x = 1")], {
       as,
-      env: { DENO_DIR: `${home}/deno`, HOME: home, LANDLOCKD_NO_CACHE: "1" },
+      env: { DENO_DIR: `${home}/deno`, HOME: home },
     });
     assert.equal(r.code, 1);
     assert.doesNotMatch(r.stderr, /Download|Initialize/);
