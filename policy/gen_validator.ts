@@ -49,17 +49,31 @@ const KNOWN = new Set([
 /** TypeScript source of the validator for `schema` (a JSON Schema). */
 export function generateValidator(schema: Node): string {
   const fns: string[] = [];
-  const consts: string[] = [];
+  const consts = new Map<string, string>();
+  const compiled = new Map<string, string>();
   let n = 0;
 
+  /** A module-level constant for `code`, shared by equal ones. */
   const constant = (code: string) => {
-    const name = `C${consts.length}`;
-    consts.push(`const ${name} = ${code};`);
-    return name;
+    if (!consts.has(code)) consts.set(code, `C${consts.size}`);
+    return consts.get(code)!;
   };
 
-  /** Compiles `node`; returns the name of its function. */
+  /** Compiles `node` once per distinct schema; returns its function name. */
   function compile(node: Node, where: string): string {
+    // Descriptions do not change what is accepted: equal nodes share code.
+    const key = JSON.stringify(
+      node,
+      (k, v) => k === "description" ? undefined : v,
+    );
+    const known = compiled.get(key);
+    if (known) return known;
+    const name = compileNode(node, where);
+    compiled.set(key, name);
+    return name;
+  }
+
+  function compileNode(node: Node, where: string): string {
     for (const key of Object.keys(node)) {
       if (!KNOWN.has(key)) {
         throw new Error(`${where}: keyword "${key}" is not supported`);
@@ -234,7 +248,7 @@ function isPlain(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-${consts.join("\n")}
+${[...consts].map(([code, name]) => `const ${name} = ${code};`).join("\n")}
 
 ${fns.join("\n\n")}
 

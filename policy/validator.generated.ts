@@ -20,28 +20,21 @@ const C3 = new Set<string>(["port","allowed_access"]);
 const C4 = new Set<unknown>(["bind_tcp","connect_tcp"]);
 const C5 = new Set<unknown>(["strict","best_effort"]);
 const C6 = new Set<string>(["handled_access_fs","rule"]);
-const C7 = new Set<unknown>(["execute","write_file","read_file","read_dir","remove_dir","remove_file","make_char","make_dir","make_reg","make_sock","make_fifo","make_block","make_sym","refer","truncate","ioctl_dev","ro","rx","rw","all"]);
-const C8 = new Set<string>(["path","allowed_access","optional"]);
-const C9 = new Set<unknown>(["execute","write_file","read_file","read_dir","remove_dir","remove_file","make_char","make_dir","make_reg","make_sock","make_fifo","make_block","make_sym","refer","truncate","ioctl_dev","ro","rx","rw","all"]);
-const C10 = new Set<string>(["handled_access_net","rule"]);
-const C11 = new Set<unknown>(["bind_tcp","connect_tcp"]);
-const C12 = new Set<string>(["port","allowed_access"]);
-const C13 = new Set<unknown>(["bind_tcp","connect_tcp"]);
-const C14 = new Set<string>(["abstract_unix_socket","signal"]);
-const C15 = new Set<string>(["allow_read","allow_write","scratch","export","mount_tmpfs","mount_bind","mount_object"]);
-const C16 = new Set<string>(["source","target","read_only"]);
-const C17 = new Set<string>(["name","fs_type","attach","attrs"]);
-const C18 = new Set<unknown>(["tmpfs","proc"]);
-const C19 = new Set<unknown>(["readonly","nosuid","nodev","noexec"]);
-const C20 = new Set<string>(["tmpfs","bind","proc"]);
-const C21 = new Set<string>(["source","target","read_only"]);
-const C22 = new Set<string>(["root","cwd"]);
-const C23 = new Set<string>(["deny","errno","allow"]);
-const C24 = new Set<unknown>(["io_uring","userfaultfd"]);
-const C25 = new Set<string>(["clear","keep","set","unset"]);
-const C26 = new RegExp("^[A-Za-z0-9_*?]+$");
-const C27 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$");
-const C28 = new RegExp("^[A-Za-z0-9_*?]+$");
+const C7 = new Set<string>(["path","allowed_access","optional"]);
+const C8 = new Set<string>(["handled_access_net","rule"]);
+const C9 = new Set<string>(["abstract_unix_socket","signal"]);
+const C10 = new Set<string>(["allow_read","allow_write","scratch","export","mount_tmpfs","mount_bind","mount_object"]);
+const C11 = new Set<string>(["source","target","read_only"]);
+const C12 = new Set<string>(["name","fs_type","attach","attrs"]);
+const C13 = new Set<unknown>(["tmpfs","proc"]);
+const C14 = new Set<unknown>(["readonly","nosuid","nodev","noexec"]);
+const C15 = new Set<string>(["tmpfs","bind","proc"]);
+const C16 = new Set<string>(["root","cwd"]);
+const C17 = new Set<string>(["deny","errno","allow"]);
+const C18 = new Set<unknown>(["io_uring","userfaultfd"]);
+const C19 = new Set<string>(["clear","keep","set","unset"]);
+const C20 = new RegExp("^[A-Za-z0-9_*?]+$");
+const C21 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$");
 
 function v1(v: unknown): unknown {
   if (typeof v !== "number" || !Number.isFinite(v)) return FAIL;
@@ -54,17 +47,12 @@ function v3(v: unknown): unknown {
   return v;
 }
 
-function v5(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  return v;
-}
-
 function v4(v: unknown): unknown {
   if (!Array.isArray(v)) return FAIL;
   if (v.length < 1) return FAIL;
   const out: unknown[] = [];
   for (const x of v) {
-    const r = v5(x);
+    const r = v3(x);
     if (r === FAIL) return FAIL;
     out.push(r);
   }
@@ -78,24 +66,24 @@ function v2(v: unknown): unknown {
   return FAIL;
 }
 
-function v8(v: unknown): unknown {
+function v7(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
   if (!HOOKS.absolute_path.check(v as never)) return FAIL;
   return v;
 }
 
-function v10(v: unknown): unknown {
+function v9(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
   if (!C2.has(v)) return FAIL;
   return v;
 }
 
-function v9(v: unknown): unknown {
+function v8(v: unknown): unknown {
   if (!Array.isArray(v)) return FAIL;
   if (v.length < 1) return FAIL;
   const out: unknown[] = [];
   for (const x of v) {
-    const r = v10(x);
+    const r = v9(x);
     if (r === FAIL) return FAIL;
     out.push(r);
   }
@@ -103,43 +91,210 @@ function v9(v: unknown): unknown {
   return out;
 }
 
-function v11(v: unknown): unknown {
+function v10(v: unknown): unknown {
   if (typeof v !== "boolean") return FAIL;
   return v;
 }
 
-function v12(v: unknown): unknown {
+function v11(v: unknown): unknown {
   if (!Number.isSafeInteger(v)) return FAIL;
   if ((v as number) < 0) return FAIL;
   if ((v as number) > 15) return FAIL;
   return v;
 }
 
-function v7(v: unknown): unknown {
+function v6(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
   for (const k of Object.keys(v)) if (!C1.has(k)) return FAIL;
   const out: Record<string, unknown> = {};
   let r: unknown;
   if (Object.hasOwn(v, "path")) {
-    if ((r = v8(v["path"])) === FAIL) return FAIL;
+    if ((r = v7(v["path"])) === FAIL) return FAIL;
     out["path"] = r;
   } else return FAIL;
   if (Object.hasOwn(v, "allowed_access")) {
-    if ((r = v9(v["allowed_access"])) === FAIL) return FAIL;
+    if ((r = v8(v["allowed_access"])) === FAIL) return FAIL;
     out["allowed_access"] = r;
   } else return FAIL;
   if (Object.hasOwn(v, "optional")) {
-    if ((r = v11(v["optional"])) === FAIL) return FAIL;
+    if ((r = v10(v["optional"])) === FAIL) return FAIL;
     out["optional"] = r;
   } else out["optional"] = false;
   if (Object.hasOwn(v, "layer")) {
-    if ((r = v12(v["layer"])) === FAIL) return FAIL;
+    if ((r = v11(v["layer"])) === FAIL) return FAIL;
     out["layer"] = r;
   }
   return out;
 }
 
-function v6(v: unknown): unknown {
+function v5(v: unknown): unknown {
+  if (!Array.isArray(v)) return FAIL;
+  const out: unknown[] = [];
+  for (const x of v) {
+    const r = v6(x);
+    if (r === FAIL) return FAIL;
+    out.push(r);
+  }
+  return out;
+}
+
+function v14(v: unknown): unknown {
+  if (!Number.isSafeInteger(v)) return FAIL;
+  if ((v as number) < 0) return FAIL;
+  if ((v as number) > 65535) return FAIL;
+  return v;
+}
+
+function v16(v: unknown): unknown {
+  if (typeof v !== "string") return FAIL;
+  if (!C4.has(v)) return FAIL;
+  return v;
+}
+
+function v15(v: unknown): unknown {
+  if (!Array.isArray(v)) return FAIL;
+  if (v.length < 1) return FAIL;
+  const out: unknown[] = [];
+  for (const x of v) {
+    const r = v16(x);
+    if (r === FAIL) return FAIL;
+    out.push(r);
+  }
+  return out;
+}
+
+function v13(v: unknown): unknown {
+  if (!isPlain(v)) return FAIL;
+  for (const k of Object.keys(v)) if (!C3.has(k)) return FAIL;
+  const out: Record<string, unknown> = {};
+  let r: unknown;
+  if (Object.hasOwn(v, "port")) {
+    if ((r = v14(v["port"])) === FAIL) return FAIL;
+    out["port"] = r;
+  } else return FAIL;
+  if (Object.hasOwn(v, "allowed_access")) {
+    if ((r = v15(v["allowed_access"])) === FAIL) return FAIL;
+    out["allowed_access"] = r;
+  } else return FAIL;
+  return out;
+}
+
+function v12(v: unknown): unknown {
+  if (!Array.isArray(v)) return FAIL;
+  const out: unknown[] = [];
+  for (const x of v) {
+    const r = v13(x);
+    if (r === FAIL) return FAIL;
+    out.push(r);
+  }
+  return out;
+}
+
+function v17(v: unknown): unknown {
+  if (typeof v !== "string") return FAIL;
+  if (!C5.has(v)) return FAIL;
+  return v;
+}
+
+function v21(v: unknown): unknown {
+  if (!isPlain(v)) return FAIL;
+  for (const k of Object.keys(v)) if (!C7.has(k)) return FAIL;
+  const out: Record<string, unknown> = {};
+  let r: unknown;
+  if (Object.hasOwn(v, "path")) {
+    if ((r = v7(v["path"])) === FAIL) return FAIL;
+    out["path"] = r;
+  } else return FAIL;
+  if (Object.hasOwn(v, "allowed_access")) {
+    if ((r = v8(v["allowed_access"])) === FAIL) return FAIL;
+    out["allowed_access"] = r;
+  } else return FAIL;
+  if (Object.hasOwn(v, "optional")) {
+    if ((r = v10(v["optional"])) === FAIL) return FAIL;
+    out["optional"] = r;
+  } else out["optional"] = false;
+  return out;
+}
+
+function v20(v: unknown): unknown {
+  if (!Array.isArray(v)) return FAIL;
+  const out: unknown[] = [];
+  for (const x of v) {
+    const r = v21(x);
+    if (r === FAIL) return FAIL;
+    out.push(r);
+  }
+  return out;
+}
+
+function v19(v: unknown): unknown {
+  if (!isPlain(v)) return FAIL;
+  for (const k of Object.keys(v)) if (!C6.has(k)) return FAIL;
+  const out: Record<string, unknown> = {};
+  let r: unknown;
+  if (Object.hasOwn(v, "handled_access_fs")) {
+    if ((r = v8(v["handled_access_fs"])) === FAIL) return FAIL;
+    out["handled_access_fs"] = r;
+  } else return FAIL;
+  if (Object.hasOwn(v, "rule")) {
+    if ((r = v20(v["rule"])) === FAIL) return FAIL;
+    out["rule"] = r;
+  }
+  if (!HOOKS.rules_within_handled_fs.check(out as never)) return FAIL;
+  return out;
+}
+
+function v18(v: unknown): unknown {
+  if (!Array.isArray(v)) return FAIL;
+  if (v.length > 16) return FAIL;
+  const out: unknown[] = [];
+  for (const x of v) {
+    const r = v19(x);
+    if (r === FAIL) return FAIL;
+    out.push(r);
+  }
+  return out;
+}
+
+function v22(v: unknown): unknown {
+  if (!isPlain(v)) return FAIL;
+  for (const k of Object.keys(v)) if (!C8.has(k)) return FAIL;
+  const out: Record<string, unknown> = {};
+  let r: unknown;
+  if (Object.hasOwn(v, "handled_access_net")) {
+    if ((r = v15(v["handled_access_net"])) === FAIL) return FAIL;
+    out["handled_access_net"] = r;
+  } else return FAIL;
+  if (Object.hasOwn(v, "rule")) {
+    if ((r = v12(v["rule"])) === FAIL) return FAIL;
+    out["rule"] = r;
+  }
+  if (!HOOKS.rules_within_handled_net.check(out as never)) return FAIL;
+  return out;
+}
+
+function v24(v: unknown): unknown {
+  if (typeof v !== "boolean") return FAIL;
+  return v;
+}
+
+function v23(v: unknown): unknown {
+  if (!isPlain(v)) return FAIL;
+  for (const k of Object.keys(v)) if (!C9.has(k)) return FAIL;
+  const out: Record<string, unknown> = {};
+  let r: unknown;
+  if (Object.hasOwn(v, "abstract_unix_socket")) {
+    if ((r = v24(v["abstract_unix_socket"])) === FAIL) return FAIL;
+    out["abstract_unix_socket"] = r;
+  }
+  if (Object.hasOwn(v, "signal")) {
+    if ((r = v24(v["signal"])) === FAIL) return FAIL;
+    out["signal"] = r;
+  }
+  return out;
+}
+
+function v26(v: unknown): unknown {
   if (!Array.isArray(v)) return FAIL;
   const out: unknown[] = [];
   for (const x of v) {
@@ -150,235 +305,53 @@ function v6(v: unknown): unknown {
   return out;
 }
 
-function v15(v: unknown): unknown {
-  if (!Number.isSafeInteger(v)) return FAIL;
-  if ((v as number) < 0) return FAIL;
-  if ((v as number) > 65535) return FAIL;
-  return v;
-}
-
-function v17(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  if (!C4.has(v)) return FAIL;
-  return v;
-}
-
-function v16(v: unknown): unknown {
-  if (!Array.isArray(v)) return FAIL;
-  if (v.length < 1) return FAIL;
-  const out: unknown[] = [];
-  for (const x of v) {
-    const r = v17(x);
-    if (r === FAIL) return FAIL;
-    out.push(r);
-  }
-  return out;
-}
-
-function v14(v: unknown): unknown {
+function v28(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
-  for (const k of Object.keys(v)) if (!C3.has(k)) return FAIL;
+  for (const k of Object.keys(v)) if (!C11.has(k)) return FAIL;
   const out: Record<string, unknown> = {};
   let r: unknown;
-  if (Object.hasOwn(v, "port")) {
-    if ((r = v15(v["port"])) === FAIL) return FAIL;
-    out["port"] = r;
+  if (Object.hasOwn(v, "source")) {
+    if ((r = v7(v["source"])) === FAIL) return FAIL;
+    out["source"] = r;
   } else return FAIL;
-  if (Object.hasOwn(v, "allowed_access")) {
-    if ((r = v16(v["allowed_access"])) === FAIL) return FAIL;
-    out["allowed_access"] = r;
+  if (Object.hasOwn(v, "target")) {
+    if ((r = v7(v["target"])) === FAIL) return FAIL;
+    out["target"] = r;
   } else return FAIL;
+  if (Object.hasOwn(v, "read_only")) {
+    if ((r = v10(v["read_only"])) === FAIL) return FAIL;
+    out["read_only"] = r;
+  } else out["read_only"] = false;
   return out;
-}
-
-function v13(v: unknown): unknown {
-  if (!Array.isArray(v)) return FAIL;
-  const out: unknown[] = [];
-  for (const x of v) {
-    const r = v14(x);
-    if (r === FAIL) return FAIL;
-    out.push(r);
-  }
-  return out;
-}
-
-function v18(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  return v;
-}
-
-function v19(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  if (!C5.has(v)) return FAIL;
-  return v;
-}
-
-function v23(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  if (!C7.has(v)) return FAIL;
-  return v;
-}
-
-function v22(v: unknown): unknown {
-  if (!Array.isArray(v)) return FAIL;
-  if (v.length < 1) return FAIL;
-  const out: unknown[] = [];
-  for (const x of v) {
-    const r = v23(x);
-    if (r === FAIL) return FAIL;
-    out.push(r);
-  }
-  return HOOKS.fs_rights.transform(out as never);
-  return out;
-}
-
-function v26(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  if (!HOOKS.absolute_path.check(v as never)) return FAIL;
-  return v;
-}
-
-function v28(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  if (!C9.has(v)) return FAIL;
-  return v;
 }
 
 function v27(v: unknown): unknown {
   if (!Array.isArray(v)) return FAIL;
-  if (v.length < 1) return FAIL;
   const out: unknown[] = [];
   for (const x of v) {
     const r = v28(x);
     if (r === FAIL) return FAIL;
     out.push(r);
   }
-  return HOOKS.fs_rights.transform(out as never);
   return out;
-}
-
-function v29(v: unknown): unknown {
-  if (typeof v !== "boolean") return FAIL;
-  return v;
-}
-
-function v25(v: unknown): unknown {
-  if (!isPlain(v)) return FAIL;
-  for (const k of Object.keys(v)) if (!C8.has(k)) return FAIL;
-  const out: Record<string, unknown> = {};
-  let r: unknown;
-  if (Object.hasOwn(v, "path")) {
-    if ((r = v26(v["path"])) === FAIL) return FAIL;
-    out["path"] = r;
-  } else return FAIL;
-  if (Object.hasOwn(v, "allowed_access")) {
-    if ((r = v27(v["allowed_access"])) === FAIL) return FAIL;
-    out["allowed_access"] = r;
-  } else return FAIL;
-  if (Object.hasOwn(v, "optional")) {
-    if ((r = v29(v["optional"])) === FAIL) return FAIL;
-    out["optional"] = r;
-  } else out["optional"] = false;
-  return out;
-}
-
-function v24(v: unknown): unknown {
-  if (!Array.isArray(v)) return FAIL;
-  const out: unknown[] = [];
-  for (const x of v) {
-    const r = v25(x);
-    if (r === FAIL) return FAIL;
-    out.push(r);
-  }
-  return out;
-}
-
-function v21(v: unknown): unknown {
-  if (!isPlain(v)) return FAIL;
-  for (const k of Object.keys(v)) if (!C6.has(k)) return FAIL;
-  const out: Record<string, unknown> = {};
-  let r: unknown;
-  if (Object.hasOwn(v, "handled_access_fs")) {
-    if ((r = v22(v["handled_access_fs"])) === FAIL) return FAIL;
-    out["handled_access_fs"] = r;
-  } else return FAIL;
-  if (Object.hasOwn(v, "rule")) {
-    if ((r = v24(v["rule"])) === FAIL) return FAIL;
-    out["rule"] = r;
-  }
-  if (!HOOKS.rules_within_handled_fs.check(out as never)) return FAIL;
-  return out;
-}
-
-function v20(v: unknown): unknown {
-  if (!Array.isArray(v)) return FAIL;
-  if (v.length > 16) return FAIL;
-  const out: unknown[] = [];
-  for (const x of v) {
-    const r = v21(x);
-    if (r === FAIL) return FAIL;
-    out.push(r);
-  }
-  return out;
-}
-
-function v32(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  if (!C11.has(v)) return FAIL;
-  return v;
 }
 
 function v31(v: unknown): unknown {
-  if (!Array.isArray(v)) return FAIL;
+  if (typeof v !== "string") return FAIL;
   if (v.length < 1) return FAIL;
-  const out: unknown[] = [];
-  for (const x of v) {
-    const r = v32(x);
-    if (r === FAIL) return FAIL;
-    out.push(r);
-  }
-  return out;
-}
-
-function v35(v: unknown): unknown {
-  if (!Number.isSafeInteger(v)) return FAIL;
-  if ((v as number) < 0) return FAIL;
-  if ((v as number) > 65535) return FAIL;
   return v;
 }
 
-function v37(v: unknown): unknown {
+function v32(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
   if (!C13.has(v)) return FAIL;
   return v;
 }
 
-function v36(v: unknown): unknown {
-  if (!Array.isArray(v)) return FAIL;
-  if (v.length < 1) return FAIL;
-  const out: unknown[] = [];
-  for (const x of v) {
-    const r = v37(x);
-    if (r === FAIL) return FAIL;
-    out.push(r);
-  }
-  return out;
-}
-
 function v34(v: unknown): unknown {
-  if (!isPlain(v)) return FAIL;
-  for (const k of Object.keys(v)) if (!C12.has(k)) return FAIL;
-  const out: Record<string, unknown> = {};
-  let r: unknown;
-  if (Object.hasOwn(v, "port")) {
-    if ((r = v35(v["port"])) === FAIL) return FAIL;
-    out["port"] = r;
-  } else return FAIL;
-  if (Object.hasOwn(v, "allowed_access")) {
-    if ((r = v36(v["allowed_access"])) === FAIL) return FAIL;
-    out["allowed_access"] = r;
-  } else return FAIL;
-  return out;
+  if (typeof v !== "string") return FAIL;
+  if (!C14.has(v)) return FAIL;
+  return v;
 }
 
 function v33(v: unknown): unknown {
@@ -394,67 +367,176 @@ function v33(v: unknown): unknown {
 
 function v30(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
-  for (const k of Object.keys(v)) if (!C10.has(k)) return FAIL;
+  for (const k of Object.keys(v)) if (!C12.has(k)) return FAIL;
   const out: Record<string, unknown> = {};
   let r: unknown;
-  if (Object.hasOwn(v, "handled_access_net")) {
-    if ((r = v31(v["handled_access_net"])) === FAIL) return FAIL;
-    out["handled_access_net"] = r;
+  if (Object.hasOwn(v, "name")) {
+    if ((r = v31(v["name"])) === FAIL) return FAIL;
+    out["name"] = r;
   } else return FAIL;
-  if (Object.hasOwn(v, "rule")) {
-    if ((r = v33(v["rule"])) === FAIL) return FAIL;
-    out["rule"] = r;
-  }
-  if (!HOOKS.rules_within_handled_net.check(out as never)) return FAIL;
+  if (Object.hasOwn(v, "fs_type")) {
+    if ((r = v32(v["fs_type"])) === FAIL) return FAIL;
+    out["fs_type"] = r;
+  } else return FAIL;
+  if (Object.hasOwn(v, "attach")) {
+    if ((r = v26(v["attach"])) === FAIL) return FAIL;
+    out["attach"] = r;
+  } else return FAIL;
+  if (Object.hasOwn(v, "attrs")) {
+    if ((r = v33(v["attrs"])) === FAIL) return FAIL;
+    out["attrs"] = r;
+  } else out["attrs"] = [];
   return out;
 }
 
-function v39(v: unknown): unknown {
-  if (typeof v !== "boolean") return FAIL;
-  return v;
-}
-
-function v40(v: unknown): unknown {
-  if (typeof v !== "boolean") return FAIL;
-  return v;
-}
-
-function v38(v: unknown): unknown {
-  if (!isPlain(v)) return FAIL;
-  for (const k of Object.keys(v)) if (!C14.has(k)) return FAIL;
-  const out: Record<string, unknown> = {};
-  let r: unknown;
-  if (Object.hasOwn(v, "abstract_unix_socket")) {
-    if ((r = v39(v["abstract_unix_socket"])) === FAIL) return FAIL;
-    out["abstract_unix_socket"] = r;
-  }
-  if (Object.hasOwn(v, "signal")) {
-    if ((r = v40(v["signal"])) === FAIL) return FAIL;
-    out["signal"] = r;
-  }
-  return out;
-}
-
-function v43(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  if (!HOOKS.absolute_path.check(v as never)) return FAIL;
-  return v;
-}
-
-function v42(v: unknown): unknown {
+function v29(v: unknown): unknown {
   if (!Array.isArray(v)) return FAIL;
   const out: unknown[] = [];
   for (const x of v) {
-    const r = v43(x);
+    const r = v30(x);
     if (r === FAIL) return FAIL;
     out.push(r);
   }
   return out;
 }
 
+function v25(v: unknown): unknown {
+  if (!isPlain(v)) return FAIL;
+  for (const k of Object.keys(v)) if (!C10.has(k)) return FAIL;
+  const out: Record<string, unknown> = {};
+  let r: unknown;
+  if (Object.hasOwn(v, "allow_read")) {
+    if ((r = v26(v["allow_read"])) === FAIL) return FAIL;
+    out["allow_read"] = r;
+  }
+  if (Object.hasOwn(v, "allow_write")) {
+    if ((r = v26(v["allow_write"])) === FAIL) return FAIL;
+    out["allow_write"] = r;
+  }
+  if (Object.hasOwn(v, "scratch")) {
+    if ((r = v26(v["scratch"])) === FAIL) return FAIL;
+    out["scratch"] = r;
+  }
+  if (Object.hasOwn(v, "export")) {
+    if ((r = v26(v["export"])) === FAIL) return FAIL;
+    out["export"] = r;
+  }
+  if (Object.hasOwn(v, "mount_tmpfs")) {
+    if ((r = v26(v["mount_tmpfs"])) === FAIL) return FAIL;
+    out["mount_tmpfs"] = r;
+  }
+  if (Object.hasOwn(v, "mount_bind")) {
+    if ((r = v27(v["mount_bind"])) === FAIL) return FAIL;
+    out["mount_bind"] = r;
+  }
+  if (Object.hasOwn(v, "mount_object")) {
+    if ((r = v29(v["mount_object"])) === FAIL) return FAIL;
+    out["mount_object"] = r;
+  }
+  return out;
+}
+
+function v35(v: unknown): unknown {
+  if (!isPlain(v)) return FAIL;
+  for (const k of Object.keys(v)) if (!C15.has(k)) return FAIL;
+  const out: Record<string, unknown> = {};
+  let r: unknown;
+  if (Object.hasOwn(v, "tmpfs")) {
+    if ((r = v26(v["tmpfs"])) === FAIL) return FAIL;
+    out["tmpfs"] = r;
+  }
+  if (Object.hasOwn(v, "bind")) {
+    if ((r = v27(v["bind"])) === FAIL) return FAIL;
+    out["bind"] = r;
+  }
+  if (Object.hasOwn(v, "proc")) {
+    if ((r = v26(v["proc"])) === FAIL) return FAIL;
+    out["proc"] = r;
+  }
+  return out;
+}
+
+function v36(v: unknown): unknown {
+  if (!isPlain(v)) return FAIL;
+  for (const k of Object.keys(v)) if (!C16.has(k)) return FAIL;
+  const out: Record<string, unknown> = {};
+  let r: unknown;
+  if (Object.hasOwn(v, "root")) {
+    if ((r = v7(v["root"])) === FAIL) return FAIL;
+    out["root"] = r;
+  }
+  if (Object.hasOwn(v, "cwd")) {
+    if ((r = v7(v["cwd"])) === FAIL) return FAIL;
+    out["cwd"] = r;
+  }
+  return out;
+}
+
+function v39(v: unknown): unknown {
+  if (typeof v !== "string") return FAIL;
+  if (!HOOKS.syscall_name.check(v as never)) return FAIL;
+  return v;
+}
+
+function v38(v: unknown): unknown {
+  if (!Array.isArray(v)) return FAIL;
+  const out: unknown[] = [];
+  for (const x of v) {
+    const r = v39(x);
+    if (r === FAIL) return FAIL;
+    out.push(r);
+  }
+  return out;
+}
+
+function v40(v: unknown): unknown {
+  if (!Number.isSafeInteger(v)) return FAIL;
+  if ((v as number) < 1) return FAIL;
+  if ((v as number) > 4095) return FAIL;
+  return v;
+}
+
+function v42(v: unknown): unknown {
+  if (typeof v !== "string") return FAIL;
+  if (!C18.has(v)) return FAIL;
+  return v;
+}
+
+function v41(v: unknown): unknown {
+  if (!Array.isArray(v)) return FAIL;
+  const out: unknown[] = [];
+  for (const x of v) {
+    const r = v42(x);
+    if (r === FAIL) return FAIL;
+    out.push(r);
+  }
+  return out;
+}
+
+function v37(v: unknown): unknown {
+  if (!isPlain(v)) return FAIL;
+  for (const k of Object.keys(v)) if (!C17.has(k)) return FAIL;
+  const out: Record<string, unknown> = {};
+  let r: unknown;
+  if (Object.hasOwn(v, "deny")) {
+    if ((r = v38(v["deny"])) === FAIL) return FAIL;
+    out["deny"] = r;
+  } else out["deny"] = [];
+  if (Object.hasOwn(v, "errno")) {
+    if ((r = v40(v["errno"])) === FAIL) return FAIL;
+    out["errno"] = r;
+  } else out["errno"] = 1;
+  if (Object.hasOwn(v, "allow")) {
+    if ((r = v41(v["allow"])) === FAIL) return FAIL;
+    out["allow"] = r;
+  } else out["allow"] = [];
+  return out;
+}
+
 function v45(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
-  if (!HOOKS.absolute_path.check(v as never)) return FAIL;
+  C20.lastIndex = 0;
+  if (!C20.test(v)) return FAIL;
   return v;
 }
 
@@ -471,496 +553,48 @@ function v44(v: unknown): unknown {
 
 function v47(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
-  if (!HOOKS.absolute_path.check(v as never)) return FAIL;
-  return v;
-}
-
-function v46(v: unknown): unknown {
-  if (!Array.isArray(v)) return FAIL;
-  const out: unknown[] = [];
-  for (const x of v) {
-    const r = v47(x);
-    if (r === FAIL) return FAIL;
-    out.push(r);
-  }
-  return out;
-}
-
-function v49(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  if (!HOOKS.absolute_path.check(v as never)) return FAIL;
+  C21.lastIndex = 0;
+  if (!C21.test(v)) return FAIL;
   return v;
 }
 
 function v48(v: unknown): unknown {
-  if (!Array.isArray(v)) return FAIL;
-  const out: unknown[] = [];
-  for (const x of v) {
-    const r = v49(x);
-    if (r === FAIL) return FAIL;
-    out.push(r);
-  }
-  return out;
-}
-
-function v51(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  if (!HOOKS.absolute_path.check(v as never)) return FAIL;
-  return v;
-}
-
-function v50(v: unknown): unknown {
-  if (!Array.isArray(v)) return FAIL;
-  const out: unknown[] = [];
-  for (const x of v) {
-    const r = v51(x);
-    if (r === FAIL) return FAIL;
-    out.push(r);
-  }
-  return out;
-}
-
-function v54(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  if (!HOOKS.absolute_path.check(v as never)) return FAIL;
-  return v;
-}
-
-function v55(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  if (!HOOKS.absolute_path.check(v as never)) return FAIL;
-  return v;
-}
-
-function v56(v: unknown): unknown {
-  if (typeof v !== "boolean") return FAIL;
-  return v;
-}
-
-function v53(v: unknown): unknown {
-  if (!isPlain(v)) return FAIL;
-  for (const k of Object.keys(v)) if (!C16.has(k)) return FAIL;
-  const out: Record<string, unknown> = {};
-  let r: unknown;
-  if (Object.hasOwn(v, "source")) {
-    if ((r = v54(v["source"])) === FAIL) return FAIL;
-    out["source"] = r;
-  } else return FAIL;
-  if (Object.hasOwn(v, "target")) {
-    if ((r = v55(v["target"])) === FAIL) return FAIL;
-    out["target"] = r;
-  } else return FAIL;
-  if (Object.hasOwn(v, "read_only")) {
-    if ((r = v56(v["read_only"])) === FAIL) return FAIL;
-    out["read_only"] = r;
-  } else out["read_only"] = false;
-  return out;
-}
-
-function v52(v: unknown): unknown {
-  if (!Array.isArray(v)) return FAIL;
-  const out: unknown[] = [];
-  for (const x of v) {
-    const r = v53(x);
-    if (r === FAIL) return FAIL;
-    out.push(r);
-  }
-  return out;
-}
-
-function v59(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  if (v.length < 1) return FAIL;
-  return v;
-}
-
-function v60(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  if (!C18.has(v)) return FAIL;
-  return v;
-}
-
-function v62(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  if (!HOOKS.absolute_path.check(v as never)) return FAIL;
-  return v;
-}
-
-function v61(v: unknown): unknown {
-  if (!Array.isArray(v)) return FAIL;
-  const out: unknown[] = [];
-  for (const x of v) {
-    const r = v62(x);
-    if (r === FAIL) return FAIL;
-    out.push(r);
-  }
-  return out;
-}
-
-function v64(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  if (!C19.has(v)) return FAIL;
-  return v;
-}
-
-function v63(v: unknown): unknown {
-  if (!Array.isArray(v)) return FAIL;
-  const out: unknown[] = [];
-  for (const x of v) {
-    const r = v64(x);
-    if (r === FAIL) return FAIL;
-    out.push(r);
-  }
-  return out;
-}
-
-function v58(v: unknown): unknown {
-  if (!isPlain(v)) return FAIL;
-  for (const k of Object.keys(v)) if (!C17.has(k)) return FAIL;
-  const out: Record<string, unknown> = {};
-  let r: unknown;
-  if (Object.hasOwn(v, "name")) {
-    if ((r = v59(v["name"])) === FAIL) return FAIL;
-    out["name"] = r;
-  } else return FAIL;
-  if (Object.hasOwn(v, "fs_type")) {
-    if ((r = v60(v["fs_type"])) === FAIL) return FAIL;
-    out["fs_type"] = r;
-  } else return FAIL;
-  if (Object.hasOwn(v, "attach")) {
-    if ((r = v61(v["attach"])) === FAIL) return FAIL;
-    out["attach"] = r;
-  } else return FAIL;
-  if (Object.hasOwn(v, "attrs")) {
-    if ((r = v63(v["attrs"])) === FAIL) return FAIL;
-    out["attrs"] = r;
-  } else out["attrs"] = [];
-  return out;
-}
-
-function v57(v: unknown): unknown {
-  if (!Array.isArray(v)) return FAIL;
-  const out: unknown[] = [];
-  for (const x of v) {
-    const r = v58(x);
-    if (r === FAIL) return FAIL;
-    out.push(r);
-  }
-  return out;
-}
-
-function v41(v: unknown): unknown {
-  if (!isPlain(v)) return FAIL;
-  for (const k of Object.keys(v)) if (!C15.has(k)) return FAIL;
-  const out: Record<string, unknown> = {};
-  let r: unknown;
-  if (Object.hasOwn(v, "allow_read")) {
-    if ((r = v42(v["allow_read"])) === FAIL) return FAIL;
-    out["allow_read"] = r;
-  }
-  if (Object.hasOwn(v, "allow_write")) {
-    if ((r = v44(v["allow_write"])) === FAIL) return FAIL;
-    out["allow_write"] = r;
-  }
-  if (Object.hasOwn(v, "scratch")) {
-    if ((r = v46(v["scratch"])) === FAIL) return FAIL;
-    out["scratch"] = r;
-  }
-  if (Object.hasOwn(v, "export")) {
-    if ((r = v48(v["export"])) === FAIL) return FAIL;
-    out["export"] = r;
-  }
-  if (Object.hasOwn(v, "mount_tmpfs")) {
-    if ((r = v50(v["mount_tmpfs"])) === FAIL) return FAIL;
-    out["mount_tmpfs"] = r;
-  }
-  if (Object.hasOwn(v, "mount_bind")) {
-    if ((r = v52(v["mount_bind"])) === FAIL) return FAIL;
-    out["mount_bind"] = r;
-  }
-  if (Object.hasOwn(v, "mount_object")) {
-    if ((r = v57(v["mount_object"])) === FAIL) return FAIL;
-    out["mount_object"] = r;
-  }
-  return out;
-}
-
-function v67(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  if (!HOOKS.absolute_path.check(v as never)) return FAIL;
-  return v;
-}
-
-function v66(v: unknown): unknown {
-  if (!Array.isArray(v)) return FAIL;
-  const out: unknown[] = [];
-  for (const x of v) {
-    const r = v67(x);
-    if (r === FAIL) return FAIL;
-    out.push(r);
-  }
-  return out;
-}
-
-function v70(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  if (!HOOKS.absolute_path.check(v as never)) return FAIL;
-  return v;
-}
-
-function v71(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  if (!HOOKS.absolute_path.check(v as never)) return FAIL;
-  return v;
-}
-
-function v72(v: unknown): unknown {
-  if (typeof v !== "boolean") return FAIL;
-  return v;
-}
-
-function v69(v: unknown): unknown {
-  if (!isPlain(v)) return FAIL;
-  for (const k of Object.keys(v)) if (!C21.has(k)) return FAIL;
-  const out: Record<string, unknown> = {};
-  let r: unknown;
-  if (Object.hasOwn(v, "source")) {
-    if ((r = v70(v["source"])) === FAIL) return FAIL;
-    out["source"] = r;
-  } else return FAIL;
-  if (Object.hasOwn(v, "target")) {
-    if ((r = v71(v["target"])) === FAIL) return FAIL;
-    out["target"] = r;
-  } else return FAIL;
-  if (Object.hasOwn(v, "read_only")) {
-    if ((r = v72(v["read_only"])) === FAIL) return FAIL;
-    out["read_only"] = r;
-  } else out["read_only"] = false;
-  return out;
-}
-
-function v68(v: unknown): unknown {
-  if (!Array.isArray(v)) return FAIL;
-  const out: unknown[] = [];
-  for (const x of v) {
-    const r = v69(x);
-    if (r === FAIL) return FAIL;
-    out.push(r);
-  }
-  return out;
-}
-
-function v74(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  if (!HOOKS.absolute_path.check(v as never)) return FAIL;
-  return v;
-}
-
-function v73(v: unknown): unknown {
-  if (!Array.isArray(v)) return FAIL;
-  const out: unknown[] = [];
-  for (const x of v) {
-    const r = v74(x);
-    if (r === FAIL) return FAIL;
-    out.push(r);
-  }
-  return out;
-}
-
-function v65(v: unknown): unknown {
-  if (!isPlain(v)) return FAIL;
-  for (const k of Object.keys(v)) if (!C20.has(k)) return FAIL;
-  const out: Record<string, unknown> = {};
-  let r: unknown;
-  if (Object.hasOwn(v, "tmpfs")) {
-    if ((r = v66(v["tmpfs"])) === FAIL) return FAIL;
-    out["tmpfs"] = r;
-  }
-  if (Object.hasOwn(v, "bind")) {
-    if ((r = v68(v["bind"])) === FAIL) return FAIL;
-    out["bind"] = r;
-  }
-  if (Object.hasOwn(v, "proc")) {
-    if ((r = v73(v["proc"])) === FAIL) return FAIL;
-    out["proc"] = r;
-  }
-  return out;
-}
-
-function v76(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  if (!HOOKS.absolute_path.check(v as never)) return FAIL;
-  return v;
-}
-
-function v77(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  if (!HOOKS.absolute_path.check(v as never)) return FAIL;
-  return v;
-}
-
-function v75(v: unknown): unknown {
-  if (!isPlain(v)) return FAIL;
-  for (const k of Object.keys(v)) if (!C22.has(k)) return FAIL;
-  const out: Record<string, unknown> = {};
-  let r: unknown;
-  if (Object.hasOwn(v, "root")) {
-    if ((r = v76(v["root"])) === FAIL) return FAIL;
-    out["root"] = r;
-  }
-  if (Object.hasOwn(v, "cwd")) {
-    if ((r = v77(v["cwd"])) === FAIL) return FAIL;
-    out["cwd"] = r;
-  }
-  return out;
-}
-
-function v80(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  if (!HOOKS.syscall_name.check(v as never)) return FAIL;
-  return v;
-}
-
-function v79(v: unknown): unknown {
-  if (!Array.isArray(v)) return FAIL;
-  const out: unknown[] = [];
-  for (const x of v) {
-    const r = v80(x);
-    if (r === FAIL) return FAIL;
-    out.push(r);
-  }
-  return out;
-}
-
-function v81(v: unknown): unknown {
-  if (!Number.isSafeInteger(v)) return FAIL;
-  if ((v as number) < 1) return FAIL;
-  if ((v as number) > 4095) return FAIL;
-  return v;
-}
-
-function v83(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  if (!C24.has(v)) return FAIL;
-  return v;
-}
-
-function v82(v: unknown): unknown {
-  if (!Array.isArray(v)) return FAIL;
-  const out: unknown[] = [];
-  for (const x of v) {
-    const r = v83(x);
-    if (r === FAIL) return FAIL;
-    out.push(r);
-  }
-  return out;
-}
-
-function v78(v: unknown): unknown {
-  if (!isPlain(v)) return FAIL;
-  for (const k of Object.keys(v)) if (!C23.has(k)) return FAIL;
-  const out: Record<string, unknown> = {};
-  let r: unknown;
-  if (Object.hasOwn(v, "deny")) {
-    if ((r = v79(v["deny"])) === FAIL) return FAIL;
-    out["deny"] = r;
-  } else out["deny"] = [];
-  if (Object.hasOwn(v, "errno")) {
-    if ((r = v81(v["errno"])) === FAIL) return FAIL;
-    out["errno"] = r;
-  } else out["errno"] = 1;
-  if (Object.hasOwn(v, "allow")) {
-    if ((r = v82(v["allow"])) === FAIL) return FAIL;
-    out["allow"] = r;
-  } else out["allow"] = [];
-  return out;
-}
-
-function v85(v: unknown): unknown {
-  if (typeof v !== "boolean") return FAIL;
-  return v;
-}
-
-function v87(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  C26.lastIndex = 0;
-  if (!C26.test(v)) return FAIL;
-  return v;
-}
-
-function v86(v: unknown): unknown {
-  if (!Array.isArray(v)) return FAIL;
-  const out: unknown[] = [];
-  for (const x of v) {
-    const r = v87(x);
-    if (r === FAIL) return FAIL;
-    out.push(r);
-  }
-  return out;
-}
-
-function v89(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  C27.lastIndex = 0;
-  if (!C27.test(v)) return FAIL;
-  return v;
-}
-
-function v90(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
   if (!HOOKS.no_nul.check(v as never)) return FAIL;
   return v;
 }
 
-function v88(v: unknown): unknown {
+function v46(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(v)) {
-    if (k === "__proto__" || v89(k) === FAIL) return FAIL;
-    const r = v90(v[k]);
+    if (k === "__proto__" || v47(k) === FAIL) return FAIL;
+    const r = v48(v[k]);
     if (r === FAIL) return FAIL;
     out[k] = r;
   }
   return out;
 }
 
-function v92(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  C28.lastIndex = 0;
-  if (!C28.test(v)) return FAIL;
-  return v;
-}
-
-function v91(v: unknown): unknown {
-  if (!Array.isArray(v)) return FAIL;
-  const out: unknown[] = [];
-  for (const x of v) {
-    const r = v92(x);
-    if (r === FAIL) return FAIL;
-    out.push(r);
-  }
-  return out;
-}
-
-function v84(v: unknown): unknown {
+function v43(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
-  for (const k of Object.keys(v)) if (!C25.has(k)) return FAIL;
+  for (const k of Object.keys(v)) if (!C19.has(k)) return FAIL;
   const out: Record<string, unknown> = {};
   let r: unknown;
   if (Object.hasOwn(v, "clear")) {
-    if ((r = v85(v["clear"])) === FAIL) return FAIL;
+    if ((r = v10(v["clear"])) === FAIL) return FAIL;
     out["clear"] = r;
   } else out["clear"] = false;
   if (Object.hasOwn(v, "keep")) {
-    if ((r = v86(v["keep"])) === FAIL) return FAIL;
+    if ((r = v44(v["keep"])) === FAIL) return FAIL;
     out["keep"] = r;
   } else out["keep"] = [];
   if (Object.hasOwn(v, "set")) {
-    if ((r = v88(v["set"])) === FAIL) return FAIL;
+    if ((r = v46(v["set"])) === FAIL) return FAIL;
     out["set"] = r;
   } else out["set"] = {};
   if (Object.hasOwn(v, "unset")) {
-    if ((r = v91(v["unset"])) === FAIL) return FAIL;
+    if ((r = v44(v["unset"])) === FAIL) return FAIL;
     out["unset"] = r;
   } else out["unset"] = [];
   return out;
@@ -980,51 +614,51 @@ function v0(v: unknown): unknown {
     out["extends"] = r;
   }
   if (Object.hasOwn(v, "fs_rule")) {
-    if ((r = v6(v["fs_rule"])) === FAIL) return FAIL;
+    if ((r = v5(v["fs_rule"])) === FAIL) return FAIL;
     out["fs_rule"] = r;
   }
   if (Object.hasOwn(v, "net_rule")) {
-    if ((r = v13(v["net_rule"])) === FAIL) return FAIL;
+    if ((r = v12(v["net_rule"])) === FAIL) return FAIL;
     out["net_rule"] = r;
   }
   if (Object.hasOwn(v, "description")) {
-    if ((r = v18(v["description"])) === FAIL) return FAIL;
+    if ((r = v3(v["description"])) === FAIL) return FAIL;
     out["description"] = r;
   }
   if (Object.hasOwn(v, "compat")) {
-    if ((r = v19(v["compat"])) === FAIL) return FAIL;
+    if ((r = v17(v["compat"])) === FAIL) return FAIL;
     out["compat"] = r;
   } else out["compat"] = "strict";
   if (Object.hasOwn(v, "fs_layer")) {
-    if ((r = v20(v["fs_layer"])) === FAIL) return FAIL;
+    if ((r = v18(v["fs_layer"])) === FAIL) return FAIL;
     out["fs_layer"] = r;
   }
   if (Object.hasOwn(v, "net")) {
-    if ((r = v30(v["net"])) === FAIL) return FAIL;
+    if ((r = v22(v["net"])) === FAIL) return FAIL;
     out["net"] = r;
   }
   if (Object.hasOwn(v, "scope")) {
-    if ((r = v38(v["scope"])) === FAIL) return FAIL;
+    if ((r = v23(v["scope"])) === FAIL) return FAIL;
     out["scope"] = r;
   }
   if (Object.hasOwn(v, "broker")) {
-    if ((r = v41(v["broker"])) === FAIL) return FAIL;
+    if ((r = v25(v["broker"])) === FAIL) return FAIL;
     out["broker"] = r;
   }
   if (Object.hasOwn(v, "mount")) {
-    if ((r = v65(v["mount"])) === FAIL) return FAIL;
+    if ((r = v35(v["mount"])) === FAIL) return FAIL;
     out["mount"] = r;
   }
   if (Object.hasOwn(v, "runtime")) {
-    if ((r = v75(v["runtime"])) === FAIL) return FAIL;
+    if ((r = v36(v["runtime"])) === FAIL) return FAIL;
     out["runtime"] = r;
   }
   if (Object.hasOwn(v, "seccomp")) {
-    if ((r = v78(v["seccomp"])) === FAIL) return FAIL;
+    if ((r = v37(v["seccomp"])) === FAIL) return FAIL;
     out["seccomp"] = r;
   }
   if (Object.hasOwn(v, "env")) {
-    if ((r = v84(v["env"])) === FAIL) return FAIL;
+    if ((r = v43(v["env"])) === FAIL) return FAIL;
     out["env"] = r;
   }
   if (!HOOKS.restricts_something.check(out as never)) return FAIL;
