@@ -22,7 +22,7 @@
  */
 
 import { interleaved, startDaemon, timeApi } from "./daemon.ts";
-import { daemonMemory, type MemoryRow, peakRss } from "./memory.ts";
+import { daemonMemory, type MemoryRow, peakRss, rssOf } from "./memory.ts";
 import { compiledRow } from "./compiled.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -288,13 +288,21 @@ const pair = tools.bwrap
   )
   : undefined;
 // --- Memory ------------------------------------------------------------------
-const memory: MemoryRow[] = await daemonMemory(
-  daemon.socket,
-  daemon.pid,
-  ciDefault,
-  { runs: DAEMON_RUNS, halfFrames: HALF_FRAMES, settleMs: 3000 },
-);
 await daemon.stop();
+// A fresh daemon, so "idle" is not what the runs above left behind.
+const memDaemon = await startDaemon();
+await new Promise((r) => setTimeout(r, 3000));
+const fresh = rssOf(memDaemon.pid).rss_mib;
+const memory: MemoryRow[] = [
+  { name: "daemon just started, no run yet", rss_mib: fresh },
+  ...await daemonMemory(
+    memDaemon.socket,
+    memDaemon.pid,
+    ciDefault,
+    { runs: DAEMON_RUNS, halfFrames: HALF_FRAMES, settleMs: 3000 },
+  ),
+];
+await memDaemon.stop();
 const peakRuns = 11;
 const peaks = [
   {
