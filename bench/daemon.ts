@@ -13,6 +13,8 @@ const ROOT = new URL("../", import.meta.url).pathname;
 /** A daemon for the benchmark; `stop()` ends it. */
 export interface BenchDaemon {
   socket: string;
+  /** The daemon's process (for its RSS). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -36,6 +38,7 @@ export async function startDaemon(): Promise<BenchDaemon> {
   }
   return {
     socket,
+    pid: proc.pid,
     async stop() {
       proc.kill("SIGTERM");
       await proc.status;

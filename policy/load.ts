@@ -3,6 +3,13 @@
  * sandboxed command could write must not decide how a later run is
  * sandboxed, so every run validates the text it was given.
  *
+ * A policy that does not extend others is checked by the validator
+ * generated from the JSON Schema (policy/validator.generated.ts), which
+ * returns what zod would. Anything it does not accept (an invalid policy,
+ * `extends`, a value it is unsure of) goes to zod (policy/validate.ts),
+ * which decides and words the errors: zod and its schema take ~100 ms of
+ * CPU to load, so only those runs pay for it.
+ *
  * @module
  */
 
@@ -11,9 +18,24 @@ import { PolicyError, type Source } from "./diagnostic.ts";
 import { expandPolicy } from "./expand.ts";
 import { carryOrigins, relocate } from "./origins.ts";
 import type { Policy } from "./schema.ts";
+import { parseDocument } from "./toml_parse.ts";
+import { fastValidate } from "./validator.generated.ts";
 
-/** Validates `source` and expands `${NAME}` in its paths. Throws PolicyError. */
-export async function loadPolicy(source: Source): Promise<Policy> {
+/** The top-level keys of a policy that extends others (policy/extends.ts). */
+export const EXTENDING_KEYS = ["extends", "fs_rule", "net_rule"] as const;
+
+/** The validated policy, without zod; undefined: ask zod. */
+function validateFast(source: Source): Policy | undefined {
+  const parsed = parseDocument(source);
+  if (!parsed.doc) return undefined; // zod's path words the syntax error
+  if (EXTENDING_KEYS.some((k) => Object.hasOwn(parsed.doc, k))) {
+    return undefined;
+  }
+  return fastValidate(parsed.doc);
+}
+
+/** Validates `source` with zod, resolving `extends`. Throws PolicyError. */
+async function validateWithZod(source: Source): Promise<Policy> {
   // A computed specifier keeps zod out of start-up (see main.ts).
   const { validatePolicy } = await lazyImport<typeof import("./validate.ts")>(
     "./validate.ts",
@@ -21,7 +43,12 @@ export async function loadPolicy(source: Source): Promise<Policy> {
   );
   const result = validatePolicy(source, { resolve: true });
   if (!result.policy) throw new PolicyError(source, result.diagnostics);
-  const policy = result.policy;
+  return result.policy;
+}
+
+/** Validates `source` and expands `${NAME}` in its paths. Throws PolicyError. */
+export async function loadPolicy(source: Source): Promise<Policy> {
+  const policy = validateFast(source) ?? await validateWithZod(source);
   const expanded = expandPolicy(policy);
   if (expanded.diagnostics.length) {
     throw new PolicyError(

@@ -11,7 +11,6 @@
 
 import { z } from "zod";
 import { hostArch } from "../seccomp/filter.ts";
-import { syscallNumber } from "../seccomp/table.ts";
 import {
   FS_RIGHT_NAMES,
   type FsRight,
@@ -19,23 +18,34 @@ import {
   type NetRight,
 } from "./rights.ts";
 import { expandFsRights, FS_GROUP_NAMES } from "./groups.ts";
+import {
+  hasNoNul,
+  hook,
+  isAbsolutePath,
+  isDeniable,
+  isKnownSyscall,
+  restrictsSomething,
+  rightsOutsideHandled,
+} from "./checks.ts";
 
 /** The kernel's limit on stacked Landlock layers per process. */
 export const MAX_LAYERS = 16;
 
+// `.meta(hook(...))` names, in the JSON Schema, the check or transform of
+// policy/checks.ts that the generated validator must run there.
 const absolutePath = z.string().check(
-  z.refine((p) => p.startsWith("/") || p.startsWith("${"), {
+  z.refine(isAbsolutePath, {
     message: "expected an absolute path (starting with / or ${VARIABLE})",
   }),
-  z.refine((p) => !p.includes("\0"), {
+  z.refine(hasNoNul, {
     message: "a path cannot contain a NUL byte",
   }),
-);
+).meta(hook("absolute_path"));
 
 const pathList = z.array(absolutePath);
 /** Rights and groups (policy/groups.ts); validated lists hold rights only. */
 const fsRights = z.array(z.enum([...FS_RIGHT_NAMES, ...FS_GROUP_NAMES])).min(1)
-  .transform(expandFsRights);
+  .transform(expandFsRights).meta(hook("fs_rights"));
 const netRight = z.enum(NET_RIGHT_NAMES);
 
 const pathBeneathRule = z.strictObject({
@@ -54,20 +64,15 @@ function subsetOfHandled<R extends string>(
   handledKey: string,
   ctx: z.RefinementCtx,
 ) {
-  const set = new Set(handled);
-  (rules ?? []).forEach((rule, i) =>
-    rule.allowed_access.forEach((right) => {
-      if (!set.has(right)) {
-        ctx.addIssue({
-          code: "custom",
-          // No index: a group in the list stands for several rights.
-          path: ["rule", i, "allowed_access"],
-          message:
-            `right "${right}" is not in this layer's ${handledKey}; a rule can only allow rights its layer handles`,
-        });
-      }
-    })
-  );
+  for (const { index, right } of rightsOutsideHandled(handled, rules)) {
+    ctx.addIssue({
+      code: "custom",
+      // No index: a group in the list stands for several rights.
+      path: ["rule", index, "allowed_access"],
+      message:
+        `right "${right}" is not in this layer's ${handledKey}; a rule can only allow rights its layer handles`,
+    });
+  }
 }
 
 const fsLayer = z.strictObject({
@@ -82,7 +87,7 @@ const fsLayer = z.strictObject({
     "handled_access_fs",
     ctx,
   )
-);
+).meta(hook("rules_within_handled_fs"));
 
 const netPortRule = z.strictObject({
   port: z.int().min(0).max(65535).describe("TCP port"),
@@ -126,7 +131,7 @@ const net = z.strictObject({
     "handled_access_net",
     ctx,
   )
-);
+).meta(hook("rules_within_handled_net"));
 
 const scope = z.strictObject({
   abstract_unix_socket: z.boolean().optional().describe(
@@ -221,16 +226,15 @@ const env = z.strictObject({
       message:
         "expected a variable name (a letter or _, then letters, digits, _)",
     }),
-    z.string().refine((v) => !v.includes("\0"), {
+    z.string().refine(hasNoNul, {
       message: "a value cannot contain a NUL byte",
-    }),
+    }).meta(hook("no_nul")),
   ).default({}).describe("Variables to set; values may use ${VAR}"),
   unset: z.array(envPattern).default([]).describe(
     "Names or patterns (* and ?) removed from the environment",
   ),
 });
 
-/** Calls landlockd itself makes between installing the filter and exec. */
 /**
  * What `[seccomp] allow` may lift from the built-in baseline (lint warns
  * what each gives up).
@@ -240,18 +244,16 @@ export const BASELINE_RELAXATIONS = ["io_uring", "userfaultfd"] as const;
 /** One entry of `[seccomp] allow`. */
 export type BaselineRelaxation = (typeof BASELINE_RELAXATIONS)[number];
 
-const NEEDED_TO_START = ["execve", "sendmsg", "close"];
-
 const syscallName = z.string().check(
-  z.refine((name) => syscallNumber(hostArch(), name) !== undefined, {
+  z.refine(isKnownSyscall, {
     error: (issue) =>
       `unknown system call ${JSON.stringify(issue.input)} on ${hostArch()}`,
   }),
-  z.refine((name) => !NEEDED_TO_START.includes(name), {
+  z.refine(isDeniable, {
     error: (issue) =>
       `cannot deny ${issue.input}: landlockd needs it to start the command`,
   }),
-);
+).meta(hook("syscall_name"));
 
 const seccomp = z.strictObject({
   deny: z.array(syscallName).default([]).describe(
@@ -288,15 +290,7 @@ export const policySchema = z.strictObject({
     "The command's environment: clear, keep, set, unset (landlockd's own LANDLOCKD_* and LISTEN_* are always removed unless kept)",
   ),
 }).superRefine((p, ctx) => {
-  // A [mount] view or a [runtime] root confines what the command can see;
-  // a [broker] alone is valid too (lint warns that it grants nothing).
-  const confines = (p.mount?.tmpfs?.length ?? 0) > 0 ||
-    (p.mount?.bind?.length ?? 0) > 0 || (p.mount?.proc?.length ?? 0) > 0 ||
-    p.runtime?.root !== undefined || p.broker !== undefined;
-  const restricts = (p.fs_layer?.length ?? 0) > 0 || p.net !== undefined ||
-    p.scope?.abstract_unix_socket === true || p.scope?.signal === true ||
-    (p.seccomp?.deny.length ?? 0) > 0 || confines;
-  if (!restricts) {
+  if (!restrictsSomething(p)) {
     ctx.addIssue({
       code: "custom",
       path: [],
@@ -304,7 +298,7 @@ export const policySchema = z.strictObject({
         "this policy restricts nothing: add an [[fs_layer]], [net], [scope], [seccomp] deny list, [mount] or [runtime] root",
     });
   }
-});
+}).meta(hook("restricts_something"));
 
 /** A validated policy. */
 export type Policy = z.output<typeof policySchema>;

@@ -2,12 +2,15 @@
  * `deno task schema`: writes the policy's JSON Schema, generated from the
  * zod schema, to schema/policy.schema.json. Editors with a TOML language
  * server (e.g. Taplo, Even Better TOML) use it for completion and checks.
+ * From that JSON Schema it also writes policy/validator.generated.ts, the
+ * validator `run` uses without loading zod (policy/gen_validator.ts).
  *
  * @module
  */
 
 import { z } from "zod";
 import { policySchema } from "./schema.ts";
+import { generateValidator } from "./gen_validator.ts";
 
 /** The JSON Schema document, as text. */
 export function policyJsonSchema(): string {
@@ -27,4 +30,10 @@ if (import.meta.main) {
   Deno.mkdirSync(new URL(".", out), { recursive: true });
   Deno.writeTextFileSync(out, policyJsonSchema());
   console.log(`wrote ${out.pathname}`);
+  const validator = new URL("./validator.generated.ts", import.meta.url);
+  Deno.writeTextFileSync(
+    validator,
+    generateValidator(JSON.parse(policyJsonSchema())),
+  );
+  console.log(`wrote ${validator.pathname}`);
 }

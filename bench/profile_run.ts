@@ -1,0 +1,87 @@
+/**
+ * Where a direct `landlockd run --policy NAME -- COMMAND` spends its time:
+ * the same steps as cli/run.ts and cli/run_direct.ts, each timed with
+ * `performance.now()` (wall clock) and `process.cpuUsage()` (CPU time of
+ * all the process's threads). Prints one line per step, to stderr.
+ *
+ * Usage: deno run -A bench/profile_run.ts [POLICY] [COMMAND...]
+ *
+ * @module
+ */
+
+import { cpuUsage } from "node:process";
+
+const start = performance.now();
+const rows: [string, number, number][] = [];
+
+/** This process's user+system CPU time so far (all threads), in ms. */
+function cpuMs(): number {
+  const { user, system } = cpuUsage();
+  return (user + system) / 1000;
+}
+
+let lastWall = start;
+let lastCpu = cpuMs();
+function step(name: string) {
+  const wall = performance.now();
+  const cpu = cpuMs();
+  rows.push([name, wall - lastWall, cpu - lastCpu]);
+  lastWall = performance.now();
+  lastCpu = cpuMs();
+}
+
+const url = (p: string) => new URL(p, import.meta.url).href;
+const [policyName = "ci-default", ...argv] = Deno.args;
+const command = argv.length ? argv : ["/bin/true"];
+
+const run = await import(url("../cli/run.ts"));
+step("import cli/run.ts graph");
+const { readNamedPolicy } = await import(url("../policy/source.ts"));
+const source = readNamedPolicy(policyName);
+step("read the policy text");
+const direct = await import(url("../cli/run_direct.ts"));
+step("import cli/run_direct.ts graph");
+const ffi = await import(url("../ffi/mod.ts"));
+ffi.library();
+step("FFI: memfd copy + dlopen");
+const { makeNonDumpable } = await import(url("../syscalls/dumpable.ts"));
+makeNonDumpable();
+step("non-dumpable");
+const { loadPolicy } = await import(url("../policy/load.ts"));
+const policy = await loadPolicy(source);
+step("validate (parse + schema)");
+const sandbox = await import(url("../sandbox/run.ts"));
+const plan = await sandbox.planSandbox(policy);
+step("plan (kernel ABI, rulesets, filter)");
+const { resolveCommand } = await import(url("../sandbox/command_path.ts"));
+resolveCommand(
+  plan.landlock,
+  sandbox.executableCandidates({ argv: command, path: Deno.env.get("PATH") }),
+);
+step("resolve the command");
+const { refuseSelfWrite } = await import(url("../sandbox/self_write.ts"));
+refuseSelfWrite(policy, plan, source.file, []);
+step("self-write check");
+const { NO_AUDIT } = await import(url("../audit/audit.ts"));
+await sandbox.runPlanned(
+  plan,
+  { argv: command, path: Deno.env.get("PATH") },
+  NO_AUDIT,
+  source.name,
+);
+step("spawn, wait, finish");
+void run;
+void direct;
+
+for (const [name, wall, cpu] of rows) {
+  console.error(
+    `${name.padEnd(40)} ${wall.toFixed(1).padStart(7)} ms wall ${
+      cpu.toFixed(1).padStart(6)
+    } ms cpu`,
+  );
+}
+console.error(
+  `${"total in JavaScript".padEnd(40)} ${
+    (performance.now() - start).toFixed(1).padStart(7)
+  } ms wall`,
+);
