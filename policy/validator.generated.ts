@@ -23,18 +23,21 @@ const C6 = new Set<string>(["handled_access_fs","rule"]);
 const C7 = new Set<string>(["path","allowed_access","optional"]);
 const C8 = new Set<string>(["handled_access_net","rule"]);
 const C9 = new Set<string>(["abstract_unix_socket","signal"]);
-const C10 = new Set<string>(["allow_read","allow_write","scratch","export","mount_tmpfs","mount_bind","mount_object"]);
+const C10 = new Set<string>(["allow_read","allow_write","scratch","export","mount_tmpfs","mount_bind","mount_object","addfd"]);
 const C11 = new Set<string>(["source","target","read_only"]);
 const C12 = new Set<string>(["name","fs_type","attach","attrs"]);
 const C13 = new Set<unknown>(["tmpfs","proc"]);
 const C14 = new Set<unknown>(["readonly","nosuid","nodev","noexec"]);
-const C15 = new Set<string>(["tmpfs","bind","proc"]);
-const C16 = new Set<string>(["root","cwd"]);
-const C17 = new Set<string>(["deny","errno","allow"]);
-const C18 = new Set<unknown>(["io_uring","userfaultfd"]);
-const C19 = new Set<string>(["clear","keep","set","unset"]);
-const C20 = new RegExp("^[A-Za-z0-9_*?]+$");
-const C21 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$");
+const C15 = new Set<string>(["action","target","mode"]);
+const C16 = new Set<unknown>(["open","open_tree","scratch_open","fsopen","fsmount"]);
+const C17 = new Set<unknown>(["read","write"]);
+const C18 = new Set<string>(["tmpfs","bind","proc"]);
+const C19 = new Set<string>(["root","cwd"]);
+const C20 = new Set<string>(["deny","errno","allow"]);
+const C21 = new Set<unknown>(["io_uring","userfaultfd"]);
+const C22 = new Set<string>(["clear","keep","set","unset"]);
+const C23 = new RegExp("^[A-Za-z0-9_*?]+$");
+const C24 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$");
 
 function v1(v: unknown): unknown {
   if (typeof v !== "number" || !Number.isFinite(v)) return FAIL;
@@ -400,6 +403,50 @@ function v29(v: unknown): unknown {
   return out;
 }
 
+function v37(v: unknown): unknown {
+  if (typeof v !== "string") return FAIL;
+  if (!C16.has(v)) return FAIL;
+  return v;
+}
+
+function v38(v: unknown): unknown {
+  if (typeof v !== "string") return FAIL;
+  if (!C17.has(v)) return FAIL;
+  return v;
+}
+
+function v36(v: unknown): unknown {
+  if (!isPlain(v)) return FAIL;
+  for (const k of Object.keys(v)) if (!C15.has(k)) return FAIL;
+  const out: Record<string, unknown> = {};
+  let r: unknown;
+  if (Object.hasOwn(v, "action")) {
+    if ((r = v37(v["action"])) === FAIL) return FAIL;
+    out["action"] = r;
+  } else return FAIL;
+  if (Object.hasOwn(v, "target")) {
+    if ((r = v7(v["target"])) === FAIL) return FAIL;
+    out["target"] = r;
+  } else return FAIL;
+  if (Object.hasOwn(v, "mode")) {
+    if ((r = v38(v["mode"])) === FAIL) return FAIL;
+    out["mode"] = r;
+  }
+  return out;
+}
+
+function v35(v: unknown): unknown {
+  if (!Array.isArray(v)) return FAIL;
+  if (v.length < 1) return FAIL;
+  const out: unknown[] = [];
+  for (const x of v) {
+    const r = v36(x);
+    if (r === FAIL) return FAIL;
+    out.push(r);
+  }
+  return out;
+}
+
 function v25(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
   for (const k of Object.keys(v)) if (!C10.has(k)) return FAIL;
@@ -433,12 +480,16 @@ function v25(v: unknown): unknown {
     if ((r = v29(v["mount_object"])) === FAIL) return FAIL;
     out["mount_object"] = r;
   }
+  if (Object.hasOwn(v, "addfd")) {
+    if ((r = v35(v["addfd"])) === FAIL) return FAIL;
+    out["addfd"] = r;
+  }
   return out;
 }
 
-function v35(v: unknown): unknown {
+function v39(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
-  for (const k of Object.keys(v)) if (!C15.has(k)) return FAIL;
+  for (const k of Object.keys(v)) if (!C18.has(k)) return FAIL;
   const out: Record<string, unknown> = {};
   let r: unknown;
   if (Object.hasOwn(v, "tmpfs")) {
@@ -456,9 +507,9 @@ function v35(v: unknown): unknown {
   return out;
 }
 
-function v36(v: unknown): unknown {
+function v40(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
-  for (const k of Object.keys(v)) if (!C16.has(k)) return FAIL;
+  for (const k of Object.keys(v)) if (!C19.has(k)) return FAIL;
   const out: Record<string, unknown> = {};
   let r: unknown;
   if (Object.hasOwn(v, "root")) {
@@ -472,113 +523,113 @@ function v36(v: unknown): unknown {
   return out;
 }
 
-function v39(v: unknown): unknown {
+function v43(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
   if (!HOOKS.syscall_name.check(v as never)) return FAIL;
   return v;
 }
 
-function v38(v: unknown): unknown {
+function v42(v: unknown): unknown {
   if (!Array.isArray(v)) return FAIL;
   const out: unknown[] = [];
   for (const x of v) {
-    const r = v39(x);
+    const r = v43(x);
     if (r === FAIL) return FAIL;
     out.push(r);
   }
   return out;
 }
 
-function v40(v: unknown): unknown {
+function v44(v: unknown): unknown {
   if (!Number.isSafeInteger(v)) return FAIL;
   if ((v as number) < 1) return FAIL;
   if ((v as number) > 4095) return FAIL;
   return v;
 }
 
-function v42(v: unknown): unknown {
+function v46(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
-  if (!C18.has(v)) return FAIL;
+  if (!C21.has(v)) return FAIL;
   return v;
 }
 
-function v41(v: unknown): unknown {
+function v45(v: unknown): unknown {
   if (!Array.isArray(v)) return FAIL;
   const out: unknown[] = [];
   for (const x of v) {
-    const r = v42(x);
+    const r = v46(x);
     if (r === FAIL) return FAIL;
     out.push(r);
   }
   return out;
 }
 
-function v37(v: unknown): unknown {
+function v41(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
-  for (const k of Object.keys(v)) if (!C17.has(k)) return FAIL;
+  for (const k of Object.keys(v)) if (!C20.has(k)) return FAIL;
   const out: Record<string, unknown> = {};
   let r: unknown;
   if (Object.hasOwn(v, "deny")) {
-    if ((r = v38(v["deny"])) === FAIL) return FAIL;
+    if ((r = v42(v["deny"])) === FAIL) return FAIL;
     out["deny"] = r;
   } else out["deny"] = [];
   if (Object.hasOwn(v, "errno")) {
-    if ((r = v40(v["errno"])) === FAIL) return FAIL;
+    if ((r = v44(v["errno"])) === FAIL) return FAIL;
     out["errno"] = r;
   } else out["errno"] = 1;
   if (Object.hasOwn(v, "allow")) {
-    if ((r = v41(v["allow"])) === FAIL) return FAIL;
+    if ((r = v45(v["allow"])) === FAIL) return FAIL;
     out["allow"] = r;
   } else out["allow"] = [];
   return out;
 }
 
-function v45(v: unknown): unknown {
+function v49(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
-  C20.lastIndex = 0;
-  if (!C20.test(v)) return FAIL;
+  C23.lastIndex = 0;
+  if (!C23.test(v)) return FAIL;
   return v;
 }
 
-function v44(v: unknown): unknown {
+function v48(v: unknown): unknown {
   if (!Array.isArray(v)) return FAIL;
   const out: unknown[] = [];
   for (const x of v) {
-    const r = v45(x);
+    const r = v49(x);
     if (r === FAIL) return FAIL;
     out.push(r);
   }
   return out;
 }
 
-function v47(v: unknown): unknown {
+function v51(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
-  C21.lastIndex = 0;
-  if (!C21.test(v)) return FAIL;
+  C24.lastIndex = 0;
+  if (!C24.test(v)) return FAIL;
   return v;
 }
 
-function v48(v: unknown): unknown {
+function v52(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
   if (!HOOKS.no_nul.check(v as never)) return FAIL;
   return v;
 }
 
-function v46(v: unknown): unknown {
+function v50(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(v)) {
-    if (k === "__proto__" || v47(k) === FAIL) return FAIL;
-    const r = v48(v[k]);
+    if (k === "__proto__" || v51(k) === FAIL) return FAIL;
+    const r = v52(v[k]);
     if (r === FAIL) return FAIL;
     out[k] = r;
   }
   return out;
 }
 
-function v43(v: unknown): unknown {
+function v47(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
-  for (const k of Object.keys(v)) if (!C19.has(k)) return FAIL;
+  for (const k of Object.keys(v)) if (!C22.has(k)) return FAIL;
   const out: Record<string, unknown> = {};
   let r: unknown;
   if (Object.hasOwn(v, "clear")) {
@@ -586,15 +637,15 @@ function v43(v: unknown): unknown {
     out["clear"] = r;
   } else out["clear"] = false;
   if (Object.hasOwn(v, "keep")) {
-    if ((r = v44(v["keep"])) === FAIL) return FAIL;
+    if ((r = v48(v["keep"])) === FAIL) return FAIL;
     out["keep"] = r;
   } else out["keep"] = [];
   if (Object.hasOwn(v, "set")) {
-    if ((r = v46(v["set"])) === FAIL) return FAIL;
+    if ((r = v50(v["set"])) === FAIL) return FAIL;
     out["set"] = r;
   } else out["set"] = {};
   if (Object.hasOwn(v, "unset")) {
-    if ((r = v44(v["unset"])) === FAIL) return FAIL;
+    if ((r = v48(v["unset"])) === FAIL) return FAIL;
     out["unset"] = r;
   } else out["unset"] = [];
   return out;
@@ -646,19 +697,19 @@ function v0(v: unknown): unknown {
     out["broker"] = r;
   }
   if (Object.hasOwn(v, "mount")) {
-    if ((r = v35(v["mount"])) === FAIL) return FAIL;
+    if ((r = v39(v["mount"])) === FAIL) return FAIL;
     out["mount"] = r;
   }
   if (Object.hasOwn(v, "runtime")) {
-    if ((r = v36(v["runtime"])) === FAIL) return FAIL;
+    if ((r = v40(v["runtime"])) === FAIL) return FAIL;
     out["runtime"] = r;
   }
   if (Object.hasOwn(v, "seccomp")) {
-    if ((r = v37(v["seccomp"])) === FAIL) return FAIL;
+    if ((r = v41(v["seccomp"])) === FAIL) return FAIL;
     out["seccomp"] = r;
   }
   if (Object.hasOwn(v, "env")) {
-    if ((r = v43(v["env"])) === FAIL) return FAIL;
+    if ((r = v47(v["env"])) === FAIL) return FAIL;
     out["env"] = r;
   }
   if (!HOOKS.restricts_something.check(out as never)) return FAIL;
