@@ -21,6 +21,7 @@ import {
   USERS,
 } from "../helpers.ts";
 import { startDaemon } from "../daemon_helpers.ts";
+import { testAtAbi } from "../fresh_needs.ts";
 
 const PEEK = (() => {
   const path = `${tempDir("peek-")}/baseline_proc_peek.py`;
@@ -43,7 +44,9 @@ for (const as of USERS) {
     "maps parent": "OK",
   };
 
-  Deno.test(
+  testAtAbi(
+    3,
+    "truncate (ci-default)",
     `[${as}] a sandboxed command cannot read landlockd's /proc/PPID/environ or maps${
       root ? " (root still can: CAP_SYS_PTRACE)" : ""
     }`,
@@ -69,18 +72,23 @@ for (const as of USERS) {
     },
   );
 
-  Deno.test(`[${as}] the command itself stays dumpable: its own /proc/self files are its own`, async () => {
-    const r = await landlockd([
-      "run",
-      "--policy",
-      "ci-default",
-      "--",
-      python3(),
-      "-c",
-      "import ctypes, os; print('dumpable', ctypes.CDLL(None).prctl(3, 0, 0, 0, 0)); print('owner', os.stat('/proc/self/environ').st_uid == os.getuid())",
-    ], { as });
-    assert.equal(r.stdout, "dumpable 1\nowner True\n", r.stderr);
-  });
+  testAtAbi(
+    3,
+    "truncate (ci-default)",
+    `[${as}] the command itself stays dumpable: its own /proc/self files are its own`,
+    async () => {
+      const r = await landlockd([
+        "run",
+        "--policy",
+        "ci-default",
+        "--",
+        python3(),
+        "-c",
+        "import ctypes, os; print('dumpable', ctypes.CDLL(None).prctl(3, 0, 0, 0, 0)); print('owner', os.stat('/proc/self/environ').st_uid == os.getuid())",
+      ], { as });
+      assert.equal(r.stdout, "dumpable 1\nowner True\n", r.stderr);
+    },
+  );
 
   Deno.test(
     `[${as}] a command run by the daemon cannot read the daemon's /proc/PID/environ or maps${

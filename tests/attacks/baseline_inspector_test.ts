@@ -12,12 +12,17 @@
 
 import assert from "node:assert/strict";
 import { ROOT, tempDir } from "../helpers.ts";
+import { testAtAbi } from "../fresh_needs.ts";
 
-Deno.test("a direct run whose start passes Deno's 500 ms SIGUSR1 arming leaves no inspector to the command, which dies of its own SIGUSR1", async () => {
-  const script = `${tempDir()}/slow_start.ts`;
-  Deno.writeTextFileSync(
-    script,
-    `import { planSandbox, runPlanned } from "${ROOT}sandbox/run.ts";
+testAtAbi(
+  3,
+  "truncate (ci-default)",
+  "a direct run whose start passes Deno's 500 ms SIGUSR1 arming leaves no inspector to the command, which dies of its own SIGUSR1",
+  async () => {
+    const script = `${tempDir()}/slow_start.ts`;
+    Deno.writeTextFileSync(
+      script,
+      `import { planSandbox, runPlanned } from "${ROOT}sandbox/run.ts";
 import { loadPolicy } from "${ROOT}policy/load.ts";
 import { readNamedPolicy } from "${ROOT}policy/source.ts";
 import { handled, SIGUSR1 } from "${ROOT}syscalls/signals.ts";
@@ -34,26 +39,27 @@ const { exitCode } = await runPlanned(plan, {
 });
 console.log(JSON.stringify({ armedAtStart, armedBeforeSpawn, exitCode }));
 `,
-  );
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", `${ROOT}deno.json`, script],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stdout = new TextDecoder().decode(out.stdout);
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.doesNotMatch(stderr, /Debugger listening/);
-  assert.equal(out.code, 0, stderr);
-  const [parentCgt, report] = stdout.trim().split("\n");
-  // The start really crossed the arming: Deno had its handler before the
-  // spawn, and landlockd took it away.
-  assert.deepEqual(JSON.parse(report), {
-    armedAtStart: false,
-    armedBeforeSpawn: true,
-    exitCode: 128 + 10,
-  });
-  const bit10 = (BigInt(`0x${/SigCgt:\s*(\w+)/.exec(parentCgt)![1]}`) >> 9n) &
-    1n;
-  assert.equal(bit10, 0n, "landlockd handles SIGUSR1 while the command runs");
-});
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--config", `${ROOT}deno.json`, script],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.doesNotMatch(stderr, /Debugger listening/);
+    assert.equal(out.code, 0, stderr);
+    const [parentCgt, report] = stdout.trim().split("\n");
+    // The start really crossed the arming: Deno had its handler before the
+    // spawn, and landlockd took it away.
+    assert.deepEqual(JSON.parse(report), {
+      armedAtStart: false,
+      armedBeforeSpawn: true,
+      exitCode: 128 + 10,
+    });
+    const bit10 = (BigInt(`0x${/SigCgt:\s*(\w+)/.exec(parentCgt)![1]}`) >> 9n) &
+      1n;
+    assert.equal(bit10, 0n, "landlockd handles SIGUSR1 while the command runs");
+  },
+);

@@ -16,6 +16,7 @@ import {
   attackTree,
   runBounded,
 } from "./broker_attack.ts";
+import { testAtAbi } from "../fresh_needs.ts";
 
 function tree(): string {
   const d = attackTree();
@@ -41,56 +42,66 @@ const run = (d: string, as: (typeof USERS)[number], ...ops: string[]) =>
   );
 
 for (const as of USERS) {
-  Deno.test(`[${as}] brokered bind: the declared pair mounts; a symlink swapped in for the source or the target fails with ELOOP`, async () => {
-    const d = tree();
-    const ok = await run(
-      d,
-      as,
-      "bind-mount",
-      `${d}/rw/src`,
-      `${d}/rw/mnt`,
-      "read",
-      `${d}/rw/mnt/resolv`,
-    );
-    assert.equal(ok.code, 0, ok.stderr);
-    assert.equal(
-      attackResults(ok.stdout)[`data ${d}/rw/mnt/resolv`],
-      "BOUND",
-      ok.stdout,
-    );
-
-    const src = await run(
-      d,
-      as,
-      ...["swap", `${d}/rw/src`, `${d}/outside`],
-      ...[
+  testAtAbi(
+    3,
+    "truncate",
+    `[${as}] brokered bind: the declared pair mounts; a symlink swapped in for the source or the target fails with ELOOP`,
+    async () => {
+      const d = tree();
+      const ok = await run(
+        d,
+        as,
         "bind-mount",
         `${d}/rw/src`,
         `${d}/rw/mnt`,
         "read",
         `${d}/rw/mnt/resolv`,
-      ],
-    );
-    assert.equal(src.code, 0, src.stderr);
-    const res = attackResults(src.stdout);
-    assert.equal(res[`bind-mount ${d}/rw/src`], "ELOOP", src.stdout);
-    assert.ok(!src.stdout.includes("SECRET"), src.stdout);
-    assertSecretsIntact(d);
-  });
+      );
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(
+        attackResults(ok.stdout)[`data ${d}/rw/mnt/resolv`],
+        "BOUND",
+        ok.stdout,
+      );
 
-  Deno.test(`[${as}] brokered tmpfs and bind targets swapped for symlinks fail with ELOOP`, async () => {
-    const d = tree();
-    const out = await run(
-      d,
-      as,
-      ...["swap", `${d}/rw/mnt`, `${d}/outside/a`],
-      ...["bind-mount", `${d}/rw/src`, `${d}/rw/mnt`],
-      ...["swap", `${d}/rw/tmp`, `${d}/outside`, "tmpfs", `${d}/rw/tmp`],
-    );
-    assert.equal(out.code, 0, out.stderr);
-    const res = attackResults(out.stdout);
-    assert.equal(res[`tmpfs ${d}/rw/tmp`], "ELOOP", out.stdout);
-    assert.equal(res[`bind-mount ${d}/rw/src`], "ELOOP", out.stdout);
-    assertSecretsIntact(d);
-  });
+      const src = await run(
+        d,
+        as,
+        ...["swap", `${d}/rw/src`, `${d}/outside`],
+        ...[
+          "bind-mount",
+          `${d}/rw/src`,
+          `${d}/rw/mnt`,
+          "read",
+          `${d}/rw/mnt/resolv`,
+        ],
+      );
+      assert.equal(src.code, 0, src.stderr);
+      const res = attackResults(src.stdout);
+      assert.equal(res[`bind-mount ${d}/rw/src`], "ELOOP", src.stdout);
+      assert.ok(!src.stdout.includes("SECRET"), src.stdout);
+      assertSecretsIntact(d);
+    },
+  );
+
+  testAtAbi(
+    3,
+    "truncate",
+    `[${as}] brokered tmpfs and bind targets swapped for symlinks fail with ELOOP`,
+    async () => {
+      const d = tree();
+      const out = await run(
+        d,
+        as,
+        ...["swap", `${d}/rw/mnt`, `${d}/outside/a`],
+        ...["bind-mount", `${d}/rw/src`, `${d}/rw/mnt`],
+        ...["swap", `${d}/rw/tmp`, `${d}/outside`, "tmpfs", `${d}/rw/tmp`],
+      );
+      assert.equal(out.code, 0, out.stderr);
+      const res = attackResults(out.stdout);
+      assert.equal(res[`tmpfs ${d}/rw/tmp`], "ELOOP", out.stdout);
+      assert.equal(res[`bind-mount ${d}/rw/src`], "ELOOP", out.stdout);
+      assertSecretsIntact(d);
+    },
+  );
 }

@@ -17,6 +17,7 @@ import {
   runBounded,
   SECRET,
 } from "./broker_attack.ts";
+import { testAtAbi } from "../fresh_needs.ts";
 
 /** The attack tree plus rw/w/a/note, rw/e/a (export) and outside/w/a/note. */
 function tree(): string {
@@ -77,120 +78,140 @@ function check(
 }
 
 for (const as of USERS) {
-  Deno.test(`[${as}] roots moved away and replaced by symlinks as the command starts: the broker still works in the declared directories`, async () => {
-    const d = tree();
-    const out = await runBounded(
-      ["run", "--policy-file", attackPolicy(d, ROOTS(d)), "--", ...attack(d)],
-      { as },
-    );
-    check(d, out);
-  });
-}
-
-Deno.test("through the daemon, roots moved away as the command starts are still the declared ones", async () => {
-  const users = Deno.uid() === 0
-    ? ["root", "nobody"] as const
-    : ["self"] as const;
-  const daemon = await startDaemon({
-    args: Deno.uid() === 0 ? ["--allow-uid", "65534"] : [],
-  });
-  try {
-    for (const as of users) {
+  testAtAbi(
+    3,
+    "truncate",
+    `[${as}] roots moved away and replaced by symlinks as the command starts: the broker still works in the declared directories`,
+    async () => {
       const d = tree();
       const out = await runBounded(
-        [
-          ...["run", "--socket", daemon.socket],
-          ...["--policy-file", attackPolicy(d, ROOTS(d)), "--", ...attack(d)],
-        ],
+        ["run", "--policy-file", attackPolicy(d, ROOTS(d)), "--", ...attack(d)],
         { as },
       );
       check(d, out);
+    },
+  );
+}
+
+testAtAbi(
+  3,
+  "truncate",
+  "through the daemon, roots moved away as the command starts are still the declared ones",
+  async () => {
+    const users = Deno.uid() === 0
+      ? ["root", "nobody"] as const
+      : ["self"] as const;
+    const daemon = await startDaemon({
+      args: Deno.uid() === 0 ? ["--allow-uid", "65534"] : [],
+    });
+    try {
+      for (const as of users) {
+        const d = tree();
+        const out = await runBounded(
+          [
+            ...["run", "--socket", daemon.socket],
+            ...["--policy-file", attackPolicy(d, ROOTS(d)), "--", ...attack(d)],
+          ],
+          { as },
+        );
+        check(d, out);
+      }
+    } finally {
+      daemon.proc.kill("SIGTERM");
+      await daemon.exited();
     }
-  } finally {
-    daemon.proc.kill("SIGTERM");
-    await daemon.exited();
-  }
-});
+  },
+);
 
-Deno.test("a root daemon opens a client's roots as the client: one under a 0700 root directory is refused, naming it", async () => {
-  if (Deno.uid() !== 0) return; // needs a second uid
-  const daemon = await startDaemon({ args: ["--allow-uid", "65534"] });
-  try {
+testAtAbi(
+  3,
+  "truncate",
+  "a root daemon opens a client's roots as the client: one under a 0700 root directory is refused, naming it",
+  async () => {
+    if (Deno.uid() !== 0) return; // needs a second uid
+    const daemon = await startDaemon({ args: ["--allow-uid", "65534"] });
+    try {
+      const d = tree();
+      const hidden = `${d}/private`;
+      Deno.mkdirSync(`${hidden}/s`, { recursive: true });
+      Deno.chmodSync(hidden, 0o700);
+      const policy = attackPolicy(d, `scratch = ["${hidden}/s"]`);
+      const argv = [`${d}/bin/broker_swap`, "read", `${d}/rw/w/a/resolv`];
+      const run = (as: "root" | "nobody") =>
+        runBounded(
+          [
+            "run",
+            "--socket",
+            daemon.socket,
+            "--policy-file",
+            policy,
+            "--",
+            ...argv,
+          ],
+          { as },
+        );
+      const nobody = await run("nobody");
+      assert.equal(nobody.code, 125, nobody.stderr);
+      // Refused at start, by the daemon's check of every client path
+      // (daemon/server/client_paths.ts), or else by the broker's own open of the root.
+      assert.match(
+        nobody.stderr,
+        new RegExp(
+          `(Cannot open scratch root|broker\\.scratch\\[0\\]: uid 65534 cannot reach) "${hidden}/s": Permission denied \\(EACCES\\)`,
+        ),
+      );
+      const root = await run("root");
+      assert.equal(root.code, 0, root.stderr);
+      assert.equal(
+        attackResults(root.stdout)[`data ${d}/rw/w/a/resolv`],
+        "ALLOWED-R",
+      );
+    } finally {
+      daemon.proc.kill("SIGTERM");
+      await daemon.exited();
+    }
+  },
+);
+
+testAtAbi(
+  3,
+  "truncate",
+  "a root that became a symlink since the plan was made fails the run with ELOOP, naming it",
+  async () => {
     const d = tree();
-    const hidden = `${d}/private`;
-    Deno.mkdirSync(`${hidden}/s`, { recursive: true });
-    Deno.chmodSync(hidden, 0o700);
-    const policy = attackPolicy(d, `scratch = ["${hidden}/s"]`);
-    const argv = [`${d}/bin/broker_swap`, "read", `${d}/rw/w/a/resolv`];
-    const run = (as: "root" | "nobody") =>
-      runBounded(
-        [
-          "run",
-          "--socket",
-          daemon.socket,
-          "--policy-file",
-          policy,
-          "--",
-          ...argv,
-        ],
-        { as },
+    const s = `${d}/rw/w/a`;
+    const policy = attackPolicy(d, `scratch = ["${s}"]`);
+    // The daemon keeps plans: the first run plans, then the tree changes.
+    const daemon = await startDaemon();
+    try {
+      const argv = [`${d}/bin/broker_swap`, "read", `${s}/note`];
+      const via = () =>
+        runBounded(
+          [
+            "run",
+            "--socket",
+            daemon.socket,
+            "--policy-file",
+            policy,
+            "--",
+            ...argv,
+          ],
+          { as: "root" },
+        );
+      const first = await via();
+      assert.equal(attackResults(first.stdout)[`data ${s}/note`], "ALLOWED-S");
+      Deno.renameSync(`${d}/rw/w`, `${d}/rw/w.orig`);
+      Deno.symlinkSync(`${d}/outside/w`, `${d}/rw/w`);
+      const second = await via();
+      assert.equal(second.code, 125, second.stdout);
+      assert.match(
+        second.stderr,
+        new RegExp(`Cannot open scratch root "${s}": .*\\(ELOOP\\)`),
       );
-    const nobody = await run("nobody");
-    assert.equal(nobody.code, 125, nobody.stderr);
-    // Refused at start, by the daemon's check of every client path
-    // (daemon/server/client_paths.ts), or else by the broker's own open of the root.
-    assert.match(
-      nobody.stderr,
-      new RegExp(
-        `(Cannot open scratch root|broker\\.scratch\\[0\\]: uid 65534 cannot reach) "${hidden}/s": Permission denied \\(EACCES\\)`,
-      ),
-    );
-    const root = await run("root");
-    assert.equal(root.code, 0, root.stderr);
-    assert.equal(
-      attackResults(root.stdout)[`data ${d}/rw/w/a/resolv`],
-      "ALLOWED-R",
-    );
-  } finally {
-    daemon.proc.kill("SIGTERM");
-    await daemon.exited();
-  }
-});
-
-Deno.test("a root that became a symlink since the plan was made fails the run with ELOOP, naming it", async () => {
-  const d = tree();
-  const s = `${d}/rw/w/a`;
-  const policy = attackPolicy(d, `scratch = ["${s}"]`);
-  // The daemon keeps plans: the first run plans, then the tree changes.
-  const daemon = await startDaemon();
-  try {
-    const argv = [`${d}/bin/broker_swap`, "read", `${s}/note`];
-    const via = () =>
-      runBounded(
-        [
-          "run",
-          "--socket",
-          daemon.socket,
-          "--policy-file",
-          policy,
-          "--",
-          ...argv,
-        ],
-        { as: "root" },
-      );
-    const first = await via();
-    assert.equal(attackResults(first.stdout)[`data ${s}/note`], "ALLOWED-S");
-    Deno.renameSync(`${d}/rw/w`, `${d}/rw/w.orig`);
-    Deno.symlinkSync(`${d}/outside/w`, `${d}/rw/w`);
-    const second = await via();
-    assert.equal(second.code, 125, second.stdout);
-    assert.match(
-      second.stderr,
-      new RegExp(`Cannot open scratch root "${s}": .*\\(ELOOP\\)`),
-    );
-    assert.ok(!second.stdout.includes("SECRET"));
-  } finally {
-    daemon.proc.kill("SIGTERM");
-    await daemon.exited();
-  }
-});
+      assert.ok(!second.stdout.includes("SECRET"));
+    } finally {
+      daemon.proc.kill("SIGTERM");
+      await daemon.exited();
+    }
+  },
+);

@@ -16,6 +16,7 @@ import {
   raceCounts,
   runBounded,
 } from "./broker_attack.ts";
+import { testAtAbi } from "../fresh_needs.ts";
 
 const run = (d: string, as: (typeof USERS)[number], ...ops: string[]) =>
   runBounded(
@@ -41,179 +42,215 @@ const LEVELS = [
 ];
 
 for (const as of USERS) {
-  Deno.test(`[${as}] unswapped, declared files open as declared; the secret is Landlock's (EACCES)`, async () => {
-    const d = attackTree();
-    const [r, w] = [`${d}/rw/w/a/resolv`, `${d}/rw/w/a/artifact.log`];
-    const out = await run(
-      d,
-      as,
-      "read",
-      r,
-      "read",
-      w,
-      "write",
-      w,
-      "NEW\n",
-      "read",
-      w,
-      "read",
-      `${d}/outside/resolv`,
-    );
-    assert.equal(out.code, 0, out.stderr);
-    const res = attackResults(out.stdout);
-    assert.equal(res[`read ${r}`], "OK");
-    assert.equal(res[`data ${r}`], "ALLOWED-R");
-    assert.equal(res[`write ${w}`], "OK");
-    assert.equal(res[`data ${w}`], "NEW");
-    assert.equal(res[`read ${d}/outside/resolv`], "EACCES");
-  });
-
-  for (const level of LEVELS) {
-    Deno.test(`[${as}] ${level.name} swapped for a symlink to a secret: read and write fail with ELOOP`, async () => {
+  testAtAbi(
+    3,
+    "truncate",
+    `[${as}] unswapped, declared files open as declared; the secret is Landlock's (EACCES)`,
+    async () => {
       const d = attackTree();
       const [r, w] = [`${d}/rw/w/a/resolv`, `${d}/rw/w/a/artifact.log`];
-      const swaps = level.swap.flatMap((
-        p,
-      ) => ["swap", `${d}/rw/${p}`, `${d}/outside/${p}`]);
       const out = await run(
         d,
         as,
-        ...swaps,
         "read",
         r,
         "read",
         w,
         "write",
         w,
-        "PWNED\n",
+        "NEW\n",
+        "read",
+        w,
+        "read",
+        `${d}/outside/resolv`,
       );
       assert.equal(out.code, 0, out.stderr);
       const res = attackResults(out.stdout);
-      for (const p of level.swap) {
-        assert.equal(res[`swap ${d}/rw/${p}`], "OK", out.stdout);
-      }
-      assert.equal(res[`read ${r}`], "ELOOP", out.stdout);
-      assert.equal(res[`read ${w}`], "ELOOP", out.stdout);
-      assert.equal(res[`write ${w}`], "ELOOP", out.stdout);
-      assert.ok(!out.stdout.includes("SECRET"), out.stdout);
-      assertSecretsIntact(d);
-    });
+      assert.equal(res[`read ${r}`], "OK");
+      assert.equal(res[`data ${r}`], "ALLOWED-R");
+      assert.equal(res[`write ${w}`], "OK");
+      assert.equal(res[`data ${w}`], "NEW");
+      assert.equal(res[`read ${d}/outside/resolv`], "EACCES");
+    },
+  );
+
+  for (const level of LEVELS) {
+    testAtAbi(
+      3,
+      "truncate",
+      `[${as}] ${level.name} swapped for a symlink to a secret: read and write fail with ELOOP`,
+      async () => {
+        const d = attackTree();
+        const [r, w] = [`${d}/rw/w/a/resolv`, `${d}/rw/w/a/artifact.log`];
+        const swaps = level.swap.flatMap((
+          p,
+        ) => ["swap", `${d}/rw/${p}`, `${d}/outside/${p}`]);
+        const out = await run(
+          d,
+          as,
+          ...swaps,
+          "read",
+          r,
+          "read",
+          w,
+          "write",
+          w,
+          "PWNED\n",
+        );
+        assert.equal(out.code, 0, out.stderr);
+        const res = attackResults(out.stdout);
+        for (const p of level.swap) {
+          assert.equal(res[`swap ${d}/rw/${p}`], "OK", out.stdout);
+        }
+        assert.equal(res[`read ${r}`], "ELOOP", out.stdout);
+        assert.equal(res[`read ${w}`], "ELOOP", out.stdout);
+        assert.equal(res[`write ${w}`], "ELOOP", out.stdout);
+        assert.ok(!out.stdout.includes("SECRET"), out.stdout);
+        assertSecretsIntact(d);
+      },
+    );
   }
 
-  Deno.test(`[${as}] a declared symlink the sandbox cannot change is resolved once, at plan time`, async () => {
-    const d = attackTree();
-    // d/ itself: Landlock gives the sandbox no right there.
-    const link = `${d}/decl-link`;
-    Deno.symlinkSync(`${d}/rw/w/a/resolv`, link);
-    const policy = attackPolicy(d, "", [link]);
-    const out = await runBounded(
-      [
-        ...["run", "--policy-file", policy, "--", `${d}/bin/broker_swap`],
-        ...["read", link, "swap", link, `${d}/outside/resolv`],
-        // The target, in a directory the sandbox may change, is not
-        // followed a second time.
-        ...["swap", `${d}/rw/w/a/resolv`, `${d}/outside/resolv`, "read", link],
-      ],
-      { as },
-    );
-    assert.equal(out.code, 0, out.stderr);
-    const res = attackResults(out.stdout);
-    assert.equal(res[`data ${link}`], "ALLOWED-R", out.stdout);
-    assert.equal(res[`swap ${link}`], "EACCES", out.stdout);
-    assert.equal(res[`read ${link}`], "ELOOP", out.stdout);
-    assertSecretsIntact(d);
-  });
-
-  Deno.test(`[${as}] a symlink an earlier run left on a declared path is refused by the next run's plan, naming it`, async () => {
-    const d = attackTree();
-    const [r, w] = [`${d}/rw/w/a/resolv`, `${d}/rw/w/a/artifact.log`];
-    const first = await run(
-      d,
-      as,
-      ...["swap", r, `${d}/outside/resolv`],
-      ...["swap", `${d}/rw/w`, `${d}/outside/w`],
-    );
-    assert.equal(first.code, 0, first.stderr);
-    const next = await run(d, as, "read", r, "write", w, "PWNED\n");
-    assert.equal(next.code, 125, next.stdout);
-    assert.ok(!next.stdout.includes("SECRET"), next.stdout);
-    assert.match(
-      next.stderr,
-      new RegExp(
-        `broker\\.allow_read\\[0\\]: "${r}" goes through the symlink "${d}/rw/w", in a directory the sandbox may change`,
-      ),
-    );
-    assertSecretsIntact(d);
-  });
-
-  Deno.test(`[${as}] a thread swapping the file or a directory continuously never lets a secret be read or written`, async () => {
-    const d = attackTree();
-    const [r, w] = [`${d}/rw/w/a/resolv`, `${d}/rw/w/a/artifact.log`];
-    const N = "1500";
-    const out = await run(
-      d,
-      as,
-      ...["symlink", `${d}/outside/w/a/artifact.log`, `${w}.evil`],
-      ...["race-read", w, `${w}.evil`, N, "race-write", w, `${w}.evil`, N],
-      ...["symlink", `${d}/outside/w`, `${d}/rw/w.evil`],
-      ...["race-read", r, `${d}/rw/w.evil`, N],
-      ...["race-write", w, `${d}/rw/w.evil`, N],
-    );
-    assert.equal(out.code, 0, out.stderr);
-    const lines = out.stdout.split("\n").filter((l) => l.startsWith("ok="));
-    assert.equal(lines.length, 4, out.stdout);
-    for (const line of lines) {
-      const c = raceCounts(line);
-      assert.equal(c.leaked, 0, line);
-      assert.equal(c.other, 0, line);
-      // The race really ran both ways: some opens met the symlink.
-      assert.ok(c.ok > 0 && c.refused > 0, line);
-    }
-    assertSecretsIntact(d);
-  });
-}
-
-Deno.test("through the daemon (root, serving root and nobody), swapped declared paths fail with ELOOP too", async () => {
-  const users = Deno.uid() === 0
-    ? ["root", "nobody"] as const
-    : ["self"] as const;
-  const daemon = await startDaemon({
-    args: Deno.uid() === 0 ? ["--allow-uid", "65534"] : [],
-  });
-  try {
-    for (const as of users) {
+  testAtAbi(
+    3,
+    "truncate",
+    `[${as}] a declared symlink the sandbox cannot change is resolved once, at plan time`,
+    async () => {
       const d = attackTree();
-      const [r, w] = [`${d}/rw/w/a/resolv`, `${d}/rw/w/a/artifact.log`];
+      // d/ itself: Landlock gives the sandbox no right there.
+      const link = `${d}/decl-link`;
+      Deno.symlinkSync(`${d}/rw/w/a/resolv`, link);
+      const policy = attackPolicy(d, "", [link]);
       const out = await runBounded(
         [
+          ...["run", "--policy-file", policy, "--", `${d}/bin/broker_swap`],
+          ...["read", link, "swap", link, `${d}/outside/resolv`],
+          // The target, in a directory the sandbox may change, is not
+          // followed a second time.
           ...[
-            "run",
-            "--socket",
-            daemon.socket,
-            "--policy-file",
-            attackPolicy(d),
+            "swap",
+            `${d}/rw/w/a/resolv`,
+            `${d}/outside/resolv`,
+            "read",
+            link,
           ],
-          ...["--", `${d}/bin/broker_swap`, "read", r],
-          ...["swap", w, `${d}/outside/w/a/artifact.log`],
-          ...["read", w, "write", w, "PWNED\n"],
-          ...["symlink", `${d}/outside/w`, `${d}/rw/w.evil`],
-          ...["race-read", r, `${d}/rw/w.evil`, "500"],
         ],
         { as },
       );
       assert.equal(out.code, 0, out.stderr);
       const res = attackResults(out.stdout);
-      assert.equal(res[`data ${r}`], "ALLOWED-R", out.stdout);
-      assert.equal(res[`read ${w}`], "ELOOP", out.stdout);
-      assert.equal(res[`write ${w}`], "ELOOP", out.stdout);
-      const c = raceCounts(out.stdout);
-      assert.equal(c.leaked, 0, out.stdout);
-      assert.equal(c.other, 0, out.stdout);
-      assert.ok(c.ok > 0 && c.refused > 0, out.stdout);
+      assert.equal(res[`data ${link}`], "ALLOWED-R", out.stdout);
+      assert.equal(res[`swap ${link}`], "EACCES", out.stdout);
+      assert.equal(res[`read ${link}`], "ELOOP", out.stdout);
       assertSecretsIntact(d);
+    },
+  );
+
+  testAtAbi(
+    3,
+    "truncate",
+    `[${as}] a symlink an earlier run left on a declared path is refused by the next run's plan, naming it`,
+    async () => {
+      const d = attackTree();
+      const [r, w] = [`${d}/rw/w/a/resolv`, `${d}/rw/w/a/artifact.log`];
+      const first = await run(
+        d,
+        as,
+        ...["swap", r, `${d}/outside/resolv`],
+        ...["swap", `${d}/rw/w`, `${d}/outside/w`],
+      );
+      assert.equal(first.code, 0, first.stderr);
+      const next = await run(d, as, "read", r, "write", w, "PWNED\n");
+      assert.equal(next.code, 125, next.stdout);
+      assert.ok(!next.stdout.includes("SECRET"), next.stdout);
+      assert.match(
+        next.stderr,
+        new RegExp(
+          `broker\\.allow_read\\[0\\]: "${r}" goes through the symlink "${d}/rw/w", in a directory the sandbox may change`,
+        ),
+      );
+      assertSecretsIntact(d);
+    },
+  );
+
+  testAtAbi(
+    3,
+    "truncate",
+    `[${as}] a thread swapping the file or a directory continuously never lets a secret be read or written`,
+    async () => {
+      const d = attackTree();
+      const [r, w] = [`${d}/rw/w/a/resolv`, `${d}/rw/w/a/artifact.log`];
+      const N = "1500";
+      const out = await run(
+        d,
+        as,
+        ...["symlink", `${d}/outside/w/a/artifact.log`, `${w}.evil`],
+        ...["race-read", w, `${w}.evil`, N, "race-write", w, `${w}.evil`, N],
+        ...["symlink", `${d}/outside/w`, `${d}/rw/w.evil`],
+        ...["race-read", r, `${d}/rw/w.evil`, N],
+        ...["race-write", w, `${d}/rw/w.evil`, N],
+      );
+      assert.equal(out.code, 0, out.stderr);
+      const lines = out.stdout.split("\n").filter((l) => l.startsWith("ok="));
+      assert.equal(lines.length, 4, out.stdout);
+      for (const line of lines) {
+        const c = raceCounts(line);
+        assert.equal(c.leaked, 0, line);
+        assert.equal(c.other, 0, line);
+        // The race really ran both ways: some opens met the symlink.
+        assert.ok(c.ok > 0 && c.refused > 0, line);
+      }
+      assertSecretsIntact(d);
+    },
+  );
+}
+
+testAtAbi(
+  3,
+  "truncate",
+  "through the daemon (root, serving root and nobody), swapped declared paths fail with ELOOP too",
+  async () => {
+    const users = Deno.uid() === 0
+      ? ["root", "nobody"] as const
+      : ["self"] as const;
+    const daemon = await startDaemon({
+      args: Deno.uid() === 0 ? ["--allow-uid", "65534"] : [],
+    });
+    try {
+      for (const as of users) {
+        const d = attackTree();
+        const [r, w] = [`${d}/rw/w/a/resolv`, `${d}/rw/w/a/artifact.log`];
+        const out = await runBounded(
+          [
+            ...[
+              "run",
+              "--socket",
+              daemon.socket,
+              "--policy-file",
+              attackPolicy(d),
+            ],
+            ...["--", `${d}/bin/broker_swap`, "read", r],
+            ...["swap", w, `${d}/outside/w/a/artifact.log`],
+            ...["read", w, "write", w, "PWNED\n"],
+            ...["symlink", `${d}/outside/w`, `${d}/rw/w.evil`],
+            ...["race-read", r, `${d}/rw/w.evil`, "500"],
+          ],
+          { as },
+        );
+        assert.equal(out.code, 0, out.stderr);
+        const res = attackResults(out.stdout);
+        assert.equal(res[`data ${r}`], "ALLOWED-R", out.stdout);
+        assert.equal(res[`read ${w}`], "ELOOP", out.stdout);
+        assert.equal(res[`write ${w}`], "ELOOP", out.stdout);
+        const c = raceCounts(out.stdout);
+        assert.equal(c.leaked, 0, out.stdout);
+        assert.equal(c.other, 0, out.stdout);
+        assert.ok(c.ok > 0 && c.refused > 0, out.stdout);
+        assertSecretsIntact(d);
+      }
+    } finally {
+      daemon.proc.kill("SIGTERM");
+      await daemon.exited();
     }
-  } finally {
-    daemon.proc.kill("SIGTERM");
-    await daemon.exited();
-  }
-});
+  },
+);

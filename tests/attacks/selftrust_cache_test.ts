@@ -19,7 +19,7 @@ import {
 
 const READ = `["execute", "read_file", "read_dir"]`;
 const WRITE =
-  `["read_file", "read_dir", "write_file", "make_reg", "make_dir", "remove_file", "remove_dir", "truncate", "refer"]`;
+  `["read_file", "read_dir", "write_file", "make_reg", "make_dir", "remove_file", "remove_dir", "refer"]`;
 
 function rule(path: string, access: string, optional = false): string {
   return `  [[fs_layer.rule]]
@@ -32,7 +32,7 @@ function rule(path: string, access: string, optional = false): string {
 function cachePolicy(cache: string): string {
   return policyFile(`version = 1
 [[fs_layer]]
-handled_access_fs = ["execute", "read_file", "read_dir", "write_file", "make_reg", "make_dir", "remove_file", "remove_dir", "truncate", "refer"]
+handled_access_fs = ["execute", "read_file", "read_dir", "write_file", "make_reg", "make_dir", "remove_file", "remove_dir", "refer"]
 ${rule("/usr", READ)}${rule("/lib", READ, true)}${rule("/lib64", READ, true)}${
     rule("/etc", READ)
   }${rule("/dev/null", `["read_file", "write_file"]`)}${
