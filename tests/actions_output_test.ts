@@ -15,6 +15,7 @@ import {
   tempDir,
   USERS,
 } from "./helpers.ts";
+import { testAtAbi } from "./fresh_needs.ts";
 
 /** An error on line 14 (col 3) and a warning on line 9 (col 3). */
 const LINT_ME = `version = 1
@@ -280,20 +281,25 @@ allow_read = ["${secret}"]
   );
 });
 
-Deno.test("a run that cannot start still writes its summary, with the error", async () => {
-  const dir = tempDir();
-  Deno.writeTextFileSync(`${dir}/summary.md`, "");
-  const r = await landlockd([
-    "run",
-    "--policy",
-    "ci-default",
-    "--",
-    "/nonexistent/cmd",
-  ], {
-    env: { GITHUB_STEP_SUMMARY: `${dir}/summary.md` },
-  });
-  assert.equal(r.code, 127);
-  const summary = Deno.readTextFileSync(`${dir}/summary.md`);
-  assert.match(summary, /^\| Exit status \| 127 \|$/m);
-  assert.match(summary, /^\| Error \| .*\/nonexistent\/cmd/m);
-});
+testAtAbi(
+  3,
+  "truncate (ci-default)",
+  "a run that cannot start still writes its summary, with the error",
+  async () => {
+    const dir = tempDir();
+    Deno.writeTextFileSync(`${dir}/summary.md`, "");
+    const r = await landlockd([
+      "run",
+      "--policy",
+      "ci-default",
+      "--",
+      "/nonexistent/cmd",
+    ], {
+      env: { GITHUB_STEP_SUMMARY: `${dir}/summary.md` },
+    });
+    assert.equal(r.code, 127);
+    const summary = Deno.readTextFileSync(`${dir}/summary.md`);
+    assert.match(summary, /^\| Exit status \| 127 \|$/m);
+    assert.match(summary, /^\| Error \| .*\/nonexistent\/cmd/m);
+  },
+);

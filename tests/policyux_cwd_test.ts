@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { landlockd, policyFile, tempDir } from "./helpers.ts";
+import { testAtAbi } from "./fresh_needs.ts";
 
 async function dryRunStderr(args: string[], cwd: string): Promise<string> {
   const r = await landlockd(["run", "--dry-run", ...args, "--", "/bin/true"], {
@@ -13,16 +14,21 @@ async function dryRunStderr(args: string[], cwd: string): Promise<string> {
   return r.stderr;
 }
 
-Deno.test("a working directory under a [mount] tmpfs is reported as hidden", async () => {
-  const dir = tempDir(); // under /tmp, which hermetic-build mounts a tmpfs on
-  const stderr = await dryRunStderr(["--policy", "hermetic-build"], dir);
-  assert.ok(
-    stderr.includes(
-      `warning: the working directory "${dir}" is hidden by the tmpfs mounted on "/tmp"`,
-    ),
-    stderr,
-  );
-});
+testAtAbi(
+  4,
+  "bind_tcp, connect_tcp (hermetic-build)",
+  "a working directory under a [mount] tmpfs is reported as hidden",
+  async () => {
+    const dir = tempDir(); // under /tmp, which hermetic-build mounts a tmpfs on
+    const stderr = await dryRunStderr(["--policy", "hermetic-build"], dir);
+    assert.ok(
+      stderr.includes(
+        `warning: the working directory "${dir}" is hidden by the tmpfs mounted on "/tmp"`,
+      ),
+      stderr,
+    );
+  },
+);
 
 Deno.test("a working directory no rule lets the command list is reported", async () => {
   const dir = tempDir();
@@ -42,7 +48,12 @@ handled_access_fs = ["ro", "execute"]
   );
 });
 
-Deno.test("no working-directory warning when it is visible and listable", async () => {
-  const stderr = await dryRunStderr(["--policy", "ci-default"], tempDir());
-  assert.equal(stderr, "");
-});
+testAtAbi(
+  3,
+  "truncate (ci-default)",
+  "no working-directory warning when it is visible and listable",
+  async () => {
+    const stderr = await dryRunStderr(["--policy", "ci-default"], tempDir());
+    assert.equal(stderr, "");
+  },
+);

@@ -4,16 +4,22 @@
  */
 import assert from "node:assert/strict";
 import { landlockd, policyFile, USERS } from "./helpers.ts";
+import { testAtAbi } from "./fresh_needs.ts";
 
 for (const as of USERS) {
   for (const status of [0, 1, 2, 124, 125]) {
-    Deno.test(`[${as}] run -- sh -c 'exit ${status}' exits ${status}`, async () => {
-      const r = await landlockd(
-        ["run", "--policy", "ci-default", "--", "sh", "-c", `exit ${status}`],
-        { as },
-      );
-      assert.equal(r.code, status, r.stderr);
-    });
+    testAtAbi(
+      3,
+      "truncate (ci-default)",
+      `[${as}] run -- sh -c 'exit ${status}' exits ${status}`,
+      async () => {
+        const r = await landlockd(
+          ["run", "--policy", "ci-default", "--", "sh", "-c", `exit ${status}`],
+          { as },
+        );
+        assert.equal(r.code, status, r.stderr);
+      },
+    );
   }
 }
 

@@ -15,6 +15,7 @@ import {
   tempDir,
   USERS,
 } from "./helpers.ts";
+import { testAtAbi } from "./fresh_needs.ts";
 
 const EXAMPLE = `${RUN_ROOT}examples/ci-default-plus-workspace.toml`;
 
@@ -31,73 +32,88 @@ function treeOutsideTmp(): string {
 }
 
 for (const as of USERS) {
-  Deno.test(`[${as}] ci-default + writable PWD: writes in the working directory, EACCES beside it`, async () => {
-    const dir = treeOutsideTmp();
-    const r = await landlockd([
-      "run",
-      "--policy-file",
-      EXAMPLE,
-      "--",
-      `${dir}/bin/probe`,
-      ...["create", `${dir}/allowed/new`],
-      ...["write", `${dir}/allowed/file`],
-      ...["read", `${dir}/denied/file`],
-      ...["create", `${dir}/denied/new`],
-      ...["write", `${dir}/denied/file`],
-    ], { as, cwd: `${dir}/allowed` });
-    assertProbe(r, {
-      [`create ${dir}/allowed/new`]: "OK",
-      [`write ${dir}/allowed/file`]: "OK",
-      [`read ${dir}/denied/file`]: "OK",
-      [`create ${dir}/denied/new`]: "EACCES",
-      [`write ${dir}/denied/file`]: "EACCES",
-    });
-  });
-}
-
-for (const as of USERS) {
-  Deno.test(`[${as}] run --socket sends the merged policy: the daemon enforces the widened base`, async () => {
-    const dir = treeOutsideTmp();
-    const d = await startDaemon({ as });
-    try {
+  testAtAbi(
+    3,
+    "truncate (ci-default)",
+    `[${as}] ci-default + writable PWD: writes in the working directory, EACCES beside it`,
+    async () => {
+      const dir = treeOutsideTmp();
       const r = await landlockd([
         "run",
-        ...["--socket", d.socket, "--policy-file", EXAMPLE],
+        "--policy-file",
+        EXAMPLE,
         "--",
         `${dir}/bin/probe`,
         ...["create", `${dir}/allowed/new`],
+        ...["write", `${dir}/allowed/file`],
+        ...["read", `${dir}/denied/file`],
         ...["create", `${dir}/denied/new`],
-      ], { as, cwd: `${dir}/allowed`, env: { PWD: `${dir}/allowed` } });
+        ...["write", `${dir}/denied/file`],
+      ], { as, cwd: `${dir}/allowed` });
       assertProbe(r, {
         [`create ${dir}/allowed/new`]: "OK",
+        [`write ${dir}/allowed/file`]: "OK",
+        [`read ${dir}/denied/file`]: "OK",
         [`create ${dir}/denied/new`]: "EACCES",
+        [`write ${dir}/denied/file`]: "EACCES",
       });
-    } finally {
-      d.proc.kill("SIGTERM");
-      await d.exited();
-    }
-  });
+    },
+  );
 }
 
-Deno.test("--dry-run of a merged policy shows each rule's file:line", async () => {
-  const dir = tempDir();
-  const r = await landlockd([
-    "run",
-    "--dry-run",
-    "--policy-file",
-    EXAMPLE,
-    "--",
-    "true",
-  ], { cwd: dir });
-  assert.equal(r.code, 0, r.stderr);
-  const plan = JSON.parse(r.stdout);
-  assert.deepEqual(plan.extends, ['policy "ci-default" (built in)']);
-  const rules = plan.landlock.layers[0].path_beneath;
-  assert.equal(rules[0].origin, 'policy "ci-default" (built in):17');
-  assert.equal(rules.at(-1).path, dir);
-  assert.equal(rules.at(-1).origin, `${EXAMPLE}:4`);
-  assert.equal(plan.origins["fs_layer[0].rule[4]"], `${EXAMPLE}:4`);
-});
+for (const as of USERS) {
+  testAtAbi(
+    3,
+    "truncate (ci-default)",
+    `[${as}] run --socket sends the merged policy: the daemon enforces the widened base`,
+    async () => {
+      const dir = treeOutsideTmp();
+      const d = await startDaemon({ as });
+      try {
+        const r = await landlockd([
+          "run",
+          ...["--socket", d.socket, "--policy-file", EXAMPLE],
+          "--",
+          `${dir}/bin/probe`,
+          ...["create", `${dir}/allowed/new`],
+          ...["create", `${dir}/denied/new`],
+        ], { as, cwd: `${dir}/allowed`, env: { PWD: `${dir}/allowed` } });
+        assertProbe(r, {
+          [`create ${dir}/allowed/new`]: "OK",
+          [`create ${dir}/denied/new`]: "EACCES",
+        });
+      } finally {
+        d.proc.kill("SIGTERM");
+        await d.exited();
+      }
+    },
+  );
+}
+
+testAtAbi(
+  3,
+  "truncate (ci-default)",
+  "--dry-run of a merged policy shows each rule's file:line",
+  async () => {
+    const dir = tempDir();
+    const r = await landlockd([
+      "run",
+      "--dry-run",
+      "--policy-file",
+      EXAMPLE,
+      "--",
+      "true",
+    ], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    const plan = JSON.parse(r.stdout);
+    assert.deepEqual(plan.extends, ['policy "ci-default" (built in)']);
+    const rules = plan.landlock.layers[0].path_beneath;
+    assert.equal(rules[0].origin, 'policy "ci-default" (built in):17');
+    assert.equal(rules.at(-1).path, dir);
+    assert.equal(rules.at(-1).origin, `${EXAMPLE}:4`);
+    assert.equal(plan.origins["fs_layer[0].rule[4]"], `${EXAMPLE}:4`);
+  },
+);
 
 Deno.test("run: an error in a base file is reported against that file and line", async () => {
   const dir = tempDir();

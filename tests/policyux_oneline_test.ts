@@ -13,62 +13,73 @@ import {
   tempDir,
   USERS,
 } from "./helpers.ts";
+import { testAtAbi } from "./fresh_needs.ts";
 
 for (const as of USERS) {
-  Deno.test(`[${as}] --allow-* alone are the whole policy: what they name works, the rest is EACCES`, async () => {
-    const dir = fsTree();
-    const bind = freePort();
-    const other = freePort();
-    const r = await landlockd([
-      "run",
-      ...["--allow-exec", `${dir}/bin`],
-      ...["--allow-read", `${dir}/denied`],
-      ...["--allow-write", `${dir}/allowed`],
-      ...["--allow-bind", String(bind)],
-      "--",
-      `${dir}/bin/probe`,
-      ...["read", `${dir}/denied/file`],
-      ...["write", `${dir}/denied/file`],
-      ...["create", `${dir}/allowed/new`],
-      ...["read", "/etc/passwd"],
-      ...["exec", "/bin/true"],
-      ...["bind", String(bind)],
-      ...["bind", String(other)],
-    ], { as });
-    assertProbe(r, {
-      [`read ${dir}/denied/file`]: "OK",
-      [`write ${dir}/denied/file`]: "EACCES",
-      [`create ${dir}/allowed/new`]: "OK",
-      ["read /etc/passwd"]: "EACCES",
-      ["exec /bin/true"]: "EACCES",
-      [`bind ${bind}`]: "OK",
-      [`bind ${other}`]: "EACCES",
-    });
-  });
+  testAtAbi(
+    4,
+    "bind_tcp (--allow-* alone)",
+    `[${as}] --allow-* alone are the whole policy: what they name works, the rest is EACCES`,
+    async () => {
+      const dir = fsTree();
+      const bind = freePort();
+      const other = freePort();
+      const r = await landlockd([
+        "run",
+        ...["--allow-exec", `${dir}/bin`],
+        ...["--allow-read", `${dir}/denied`],
+        ...["--allow-write", `${dir}/allowed`],
+        ...["--allow-bind", String(bind)],
+        "--",
+        `${dir}/bin/probe`,
+        ...["read", `${dir}/denied/file`],
+        ...["write", `${dir}/denied/file`],
+        ...["create", `${dir}/allowed/new`],
+        ...["read", "/etc/passwd"],
+        ...["exec", "/bin/true"],
+        ...["bind", String(bind)],
+        ...["bind", String(other)],
+      ], { as });
+      assertProbe(r, {
+        [`read ${dir}/denied/file`]: "OK",
+        [`write ${dir}/denied/file`]: "EACCES",
+        [`create ${dir}/allowed/new`]: "OK",
+        ["read /etc/passwd"]: "EACCES",
+        ["exec /bin/true"]: "EACCES",
+        [`bind ${bind}`]: "OK",
+        [`bind ${other}`]: "EACCES",
+      });
+    },
+  );
 
-  Deno.test(`[${as}] --allow-write widens --policy-file through extends`, async () => {
-    const dir = fsTree();
-    const policy = policyFile(`version = 1
+  testAtAbi(
+    3,
+    "truncate (the rw group)",
+    `[${as}] --allow-write widens --policy-file through extends`,
+    async () => {
+      const dir = fsTree();
+      const policy = policyFile(`version = 1
 [[fs_layer]]
 handled_access_fs = ["rw", "execute"]
   [[fs_layer.rule]]
   path = "${dir}"
   allowed_access = ["rx"]
 `);
-    const r = await landlockd([
-      "run",
-      ...["--policy-file", policy],
-      ...["--allow-write", `${dir}/allowed`],
-      "--",
-      `${dir}/bin/probe`,
-      ...["create", `${dir}/allowed/new`],
-      ...["create", `${dir}/denied/new`],
-    ], { as });
-    assertProbe(r, {
-      [`create ${dir}/allowed/new`]: "OK",
-      [`create ${dir}/denied/new`]: "EACCES",
-    });
-  });
+      const r = await landlockd([
+        "run",
+        ...["--policy-file", policy],
+        ...["--allow-write", `${dir}/allowed`],
+        "--",
+        `${dir}/bin/probe`,
+        ...["create", `${dir}/allowed/new`],
+        ...["create", `${dir}/denied/new`],
+      ], { as });
+      assertProbe(r, {
+        [`create ${dir}/allowed/new`]: "OK",
+        [`create ${dir}/denied/new`]: "EACCES",
+      });
+    },
+  );
 }
 
 async function dryRun(args: string[], cwd?: string) {
@@ -79,24 +90,29 @@ async function dryRun(args: string[], cwd?: string) {
   return JSON.parse(r.stdout);
 }
 
-Deno.test("--compat overrides the policy's; --allow-* alone are best_effort", async () => {
-  const named = await dryRun([
-    "--policy",
-    "ci-default",
-    "--compat",
-    "best_effort",
-  ]);
-  assert.equal(named.landlock.compat, "best_effort");
-  const alone = await dryRun(["--allow-read", "/usr"]);
-  assert.equal(alone.landlock.compat, "best_effort");
-  assert.equal(alone.landlock.layers[0].handled_access_fs.length, 16);
-  assert.deepEqual(alone.landlock.layers[0].handled_access_net, [
-    "bind_tcp",
-    "connect_tcp",
-  ]);
-  const strict = await dryRun(["--allow-read", "/usr", "--compat", "strict"]);
-  assert.equal(strict.landlock.compat, "strict");
-});
+testAtAbi(
+  5,
+  "ioctl_dev (--allow-* alone handle all 16 rights)",
+  "--compat overrides the policy's; --allow-* alone are best_effort",
+  async () => {
+    const named = await dryRun([
+      "--policy",
+      "ci-default",
+      "--compat",
+      "best_effort",
+    ]);
+    assert.equal(named.landlock.compat, "best_effort");
+    const alone = await dryRun(["--allow-read", "/usr"]);
+    assert.equal(alone.landlock.compat, "best_effort");
+    assert.equal(alone.landlock.layers[0].handled_access_fs.length, 16);
+    assert.deepEqual(alone.landlock.layers[0].handled_access_net, [
+      "bind_tcp",
+      "connect_tcp",
+    ]);
+    const strict = await dryRun(["--allow-read", "/usr", "--compat", "strict"]);
+    assert.equal(strict.landlock.compat, "strict");
+  },
+);
 
 Deno.test("a relative --allow-* path is taken from the working directory", async () => {
   const dir = tempDir();

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { landlockd, policyFile, tempDir, USERS } from "./helpers.ts";
+import { testAtAbi } from "./fresh_needs.ts";
 
 function shimDir(): string {
   const dir = tempDir("shims-");
@@ -51,25 +52,30 @@ for (const as of USERS) {
   });
 }
 
-Deno.test("--dry-run resolves the command through PATH under the policy", async () => {
-  const shims = shimDir();
-  const r = await landlockd(
-    ["run", "--dry-run", "--policy-file", POLICY(), "--", "true"],
-    { env: { PATH: `${shims}:/usr/bin:/bin` } },
-  );
-  assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(JSON.parse(r.stdout).executable, {
-    path: "/usr/bin/true",
-    skipped: [`${shims}/true`],
-  });
-  assert.match(r.stderr, /warning: ".*\/true" is on PATH, but the policy/);
-  const allowed = await landlockd(
-    ["run", "--dry-run", "--policy", "ci-default", "--", "true"],
-    { env: { PATH: `${shims}:/usr/bin:/bin` } },
-  );
-  assert.deepEqual(JSON.parse(allowed.stdout).executable, {
-    path: `${shims}/true`,
-    skipped: [],
-  });
-  assert.equal(allowed.stderr, "");
-});
+testAtAbi(
+  3,
+  "truncate (ci-default)",
+  "--dry-run resolves the command through PATH under the policy",
+  async () => {
+    const shims = shimDir();
+    const r = await landlockd(
+      ["run", "--dry-run", "--policy-file", POLICY(), "--", "true"],
+      { env: { PATH: `${shims}:/usr/bin:/bin` } },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout).executable, {
+      path: "/usr/bin/true",
+      skipped: [`${shims}/true`],
+    });
+    assert.match(r.stderr, /warning: ".*\/true" is on PATH, but the policy/);
+    const allowed = await landlockd(
+      ["run", "--dry-run", "--policy", "ci-default", "--", "true"],
+      { env: { PATH: `${shims}:/usr/bin:/bin` } },
+    );
+    assert.deepEqual(JSON.parse(allowed.stdout).executable, {
+      path: `${shims}/true`,
+      skipped: [],
+    });
+    assert.equal(allowed.stderr, "");
+  },
+);
