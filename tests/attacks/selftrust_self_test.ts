@@ -19,9 +19,10 @@ import {
   USERS,
 } from "../helpers.ts";
 import { copyTree } from "../shared_copy.ts";
+import { testAtAbi } from "../fresh_needs.ts";
 
 const ALL_WRITE =
-  `"write_file", "truncate", "remove_dir", "remove_file", "make_char", "make_dir", "make_reg", "make_sock", "make_fifo", "make_block", "make_sym", "refer"`;
+  `"write_file", "remove_dir", "remove_file", "make_char", "make_dir", "make_reg", "make_sock", "make_fifo", "make_block", "make_sym", "refer"`;
 
 /** Reads and executes anywhere; writes only beneath `writable`. */
 function writesOnly(writable: string, dir = tempDir()): string {
@@ -338,43 +339,48 @@ for (const as of USERS) {
     );
   });
 
-  Deno.test(`[${as}] a named policy planted in the user's policy directory is read with a warning naming it`, async () => {
-    const config = tempDir();
-    chownTree(config);
-    const planted = `${config}/landlockd/policies/ci-default.toml`;
-    const env = { XDG_CONFIG_HOME: config };
-    // Run 1: a command that may write its config directory plants a
-    // ci-default that restricts nothing but reading.
-    const plant = await landlockd([
-      "run",
-      "--policy-file",
-      writesOnly(config),
-      "--",
-      "sh",
-      "-c",
-      `mkdir -p ${config}/landlockd/policies && printf 'version = 1\\n[[fs_layer]]\\nhandled_access_fs = ["read_file"]\\n  [[fs_layer.rule]]\\n  path = "/"\\n  allowed_access = ["read_file"]\\n' > ${planted}`,
-    ], { as, env });
-    assert.equal(plant.code, 0, plant.stderr);
+  testAtAbi(
+    3,
+    "truncate (ci-default)",
+    `[${as}] a named policy planted in the user's policy directory is read with a warning naming it`,
+    async () => {
+      const config = tempDir();
+      chownTree(config);
+      const planted = `${config}/landlockd/policies/ci-default.toml`;
+      const env = { XDG_CONFIG_HOME: config };
+      // Run 1: a command that may write its config directory plants a
+      // ci-default that restricts nothing but reading.
+      const plant = await landlockd([
+        "run",
+        "--policy-file",
+        writesOnly(config),
+        "--",
+        "sh",
+        "-c",
+        `mkdir -p ${config}/landlockd/policies && printf 'version = 1\\n[[fs_layer]]\\nhandled_access_fs = ["read_file"]\\n  [[fs_layer.rule]]\\n  path = "/"\\n  allowed_access = ["read_file"]\\n' > ${planted}`,
+      ], { as, env });
+      assert.equal(plant.code, 0, plant.stderr);
 
-    const r = await landlockd(
-      ["run", "--policy", "ci-default", "--", "true"],
-      { as, env },
-    );
-    assert.equal(r.code, 0);
-    assert.equal(
-      ours(r.stderr),
-      `landlockd: warning: policy "ci-default" is read from "${planted}", which shadows the built-in one; check that file: whoever can write its directory chooses this policy\n`,
-    );
+      const r = await landlockd(
+        ["run", "--policy", "ci-default", "--", "true"],
+        { as, env },
+      );
+      assert.equal(r.code, 0);
+      assert.equal(
+        ours(r.stderr),
+        `landlockd: warning: policy "ci-default" is read from "${planted}", which shadows the built-in one; check that file: whoever can write its directory chooses this policy\n`,
+      );
 
-    // The allowed counterpart: without the planted file, no warning.
-    Deno.removeSync(planted);
-    const clean = await landlockd(
-      ["run", "--policy", "ci-default", "--", "true"],
-      { as, env },
-    );
-    assert.equal(clean.code, 0);
-    assert.equal(ours(clean.stderr), "");
-  });
+      // The allowed counterpart: without the planted file, no warning.
+      Deno.removeSync(planted);
+      const clean = await landlockd(
+        ["run", "--policy", "ci-default", "--", "true"],
+        { as, env },
+      );
+      assert.equal(clean.code, 0);
+      assert.equal(ours(clean.stderr), "");
+    },
+  );
 }
 
 for (const as of USERS) {
