@@ -19,6 +19,7 @@ import {
   USERS,
 } from "../helpers.ts";
 import { compileAttack } from "./baseline_helpers.ts";
+import { needs, requiring, testAtAbi } from "../fresh_needs.ts";
 
 const ATTACK = await compileAttack("baseline_uffd");
 
@@ -33,68 +34,82 @@ for (const as of USERS) {
     (as === "self" && Deno.uid() !== 0);
   const fullUffd = unprivileged ? "EPERM" : "OK";
 
-  Deno.test(`[${as}] userfaultfd(2) fails with ENOSYS in the baseline, and works with [seccomp] allow = ["userfaultfd"]`, async () => {
-    const refused = await sandboxed(policyFile(OPEN_FILES), [
-      ATTACK,
-      "syscall",
-    ], { as });
-    assert.deepEqual(probeResults(refused.stdout), {
-      "userfaultfd": "ENOSYS",
-      "userfaultfd user-mode": "ENOSYS",
-    }, refused.stderr);
-    const allowed = await sandboxed(policyFile(OPT_IN), [ATTACK, "syscall"], {
-      as,
-    });
-    assert.deepEqual(probeResults(allowed.stdout), {
-      "userfaultfd": fullUffd,
-      "userfaultfd user-mode": "OK",
-    }, allowed.stderr);
-  });
+  testAtAbi(
+    6,
+    "the signal scope in its policy",
+    `[${as}] userfaultfd(2) fails with ENOSYS in the baseline, and works with [seccomp] allow = ["userfaultfd"]`,
+    async () => {
+      const refused = await sandboxed(policyFile(OPEN_FILES), [
+        ATTACK,
+        "syscall",
+      ], { as });
+      assert.deepEqual(probeResults(refused.stdout), {
+        "userfaultfd": "ENOSYS",
+        "userfaultfd user-mode": "ENOSYS",
+      }, refused.stderr);
+      const allowed = await sandboxed(policyFile(OPT_IN), [ATTACK, "syscall"], {
+        as,
+      });
+      assert.deepEqual(probeResults(allowed.stdout), {
+        "userfaultfd": fullUffd,
+        "userfaultfd user-mode": "OK",
+      }, allowed.stderr);
+    },
+  );
 
-  Deno.test(`[${as}] ioctl(USERFAULTFD_IOC_NEW) fails with EPERM in the baseline, and reaches the kernel with the opt-in`, async () => {
-    const refused = await sandboxed(policyFile(OPEN_FILES), [ATTACK, "dev"], {
-      as,
-    });
-    assert.deepEqual(
-      probeResults(refused.stdout),
-      unprivileged
-        ? {
-          "ioctl -1 USERFAULTFD_IOC_NEW": "EPERM",
-          // 0600 root: DAC refuses nobody before anything else.
-          "open /dev/userfaultfd": "EACCES",
-        }
-        : {
-          "ioctl -1 USERFAULTFD_IOC_NEW": "EPERM",
-          "open /dev/userfaultfd": "OK",
-          "ioctl USERFAULTFD_IOC_NEW": "EPERM",
-        },
-      refused.stderr,
-    );
-    const allowed = await sandboxed(policyFile(OPT_IN), [ATTACK, "dev"], {
-      as,
-    });
-    assert.deepEqual(
-      probeResults(allowed.stdout),
-      unprivileged
-        ? {
-          "ioctl -1 USERFAULTFD_IOC_NEW": "EBADF",
-          "open /dev/userfaultfd": "EACCES",
-        }
-        : {
-          "ioctl -1 USERFAULTFD_IOC_NEW": "EBADF",
-          "open /dev/userfaultfd": "OK",
-          "ioctl USERFAULTFD_IOC_NEW": "OK",
-        },
-      allowed.stderr,
-    );
-  });
+  testAtAbi(
+    6,
+    "the signal scope in its policy",
+    `[${as}] ioctl(USERFAULTFD_IOC_NEW) fails with EPERM in the baseline, and reaches the kernel with the opt-in`,
+    async () => {
+      const refused = await sandboxed(policyFile(OPEN_FILES), [ATTACK, "dev"], {
+        as,
+      });
+      assert.deepEqual(
+        probeResults(refused.stdout),
+        unprivileged
+          ? {
+            "ioctl -1 USERFAULTFD_IOC_NEW": "EPERM",
+            // 0600 root: DAC refuses nobody before anything else.
+            "open /dev/userfaultfd": "EACCES",
+          }
+          : {
+            "ioctl -1 USERFAULTFD_IOC_NEW": "EPERM",
+            "open /dev/userfaultfd": "OK",
+            "ioctl USERFAULTFD_IOC_NEW": "EPERM",
+          },
+        refused.stderr,
+      );
+      const allowed = await sandboxed(policyFile(OPT_IN), [ATTACK, "dev"], {
+        as,
+      });
+      assert.deepEqual(
+        probeResults(allowed.stdout),
+        unprivileged
+          ? {
+            "ioctl -1 USERFAULTFD_IOC_NEW": "EBADF",
+            "open /dev/userfaultfd": "EACCES",
+          }
+          : {
+            "ioctl -1 USERFAULTFD_IOC_NEW": "EBADF",
+            "open /dev/userfaultfd": "OK",
+            "ioctl USERFAULTFD_IOC_NEW": "OK",
+          },
+        allowed.stderr,
+      );
+    },
+  );
 }
 
 Deno.test({
-  name:
+  ...requiring(
     "[root] opening /dev/userfaultfd takes a Landlock rule: ci-default refuses it with EACCES, even with the opt-in",
-  // nobody cannot open the 0600 device anyway (tested above).
-  ignore: Deno.uid() !== 0,
+    // nobody cannot open the 0600 device anyway (tested above).
+    Deno.uid() !== 0
+      ? "needs root (nobody cannot open the 0600 device)"
+      : undefined,
+    needs.abi(3, "truncate (ci-default)"),
+  ),
 }, async () => {
   const ciDefault = new TextDecoder().decode(
     Deno.readFileSync(

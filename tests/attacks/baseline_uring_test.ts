@@ -20,6 +20,7 @@ import {
 } from "../helpers.ts";
 import { compileAttack, hostListener } from "./baseline_helpers.ts";
 import { startDaemon } from "../daemon_helpers.ts";
+import { testAtAbi } from "../fresh_needs.ts";
 
 const ATTACK = await compileAttack("baseline_uring");
 
@@ -35,54 +36,67 @@ ${extra}`);
 }
 
 for (const as of USERS) {
-  Deno.test(`[${as}] an MPTCP socket made with IORING_OP_SOCKET cannot bind or connect where TCP may not: io_uring_setup fails with ENOSYS`, async () => {
-    const host = hostListener();
-    try {
-      const undeclared = freePort();
-      const r = await sandboxed(netPolicy(freePort()), [
-        ATTACK,
-        "mptcp",
-        String(undeclared),
-        String(host.port),
-      ], { as });
-      assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(probeResults(r.stdout), {
-        "socket mptcp": "EPROTONOSUPPORT",
-        [`tcp bind ${undeclared}`]: "EACCES",
-        [`tcp connect ${host.port}`]: "EACCES",
-        "io_uring_setup": "ENOSYS",
-      });
-    } finally {
-      host.close();
-    }
-  });
+  testAtAbi(
+    4,
+    "bind_tcp, connect_tcp",
+    `[${as}] an MPTCP socket made with IORING_OP_SOCKET cannot bind or connect where TCP may not: io_uring_setup fails with ENOSYS`,
+    async () => {
+      const host = hostListener();
+      try {
+        const undeclared = freePort();
+        const r = await sandboxed(netPolicy(freePort()), [
+          ATTACK,
+          "mptcp",
+          String(undeclared),
+          String(host.port),
+        ], { as });
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(probeResults(r.stdout), {
+          "socket mptcp": "EPROTONOSUPPORT",
+          [`tcp bind ${undeclared}`]: "EACCES",
+          [`tcp connect ${host.port}`]: "EACCES",
+          "io_uring_setup": "ENOSYS",
+        });
+      } finally {
+        host.close();
+      }
+    },
+  );
 
-  Deno.test(`[${as}] with [seccomp] allow = ["io_uring"] the same attack gets through (what the opt-in gives up)`, async () => {
-    const host = hostListener();
-    try {
-      const undeclared = freePort();
-      const policy = netPolicy(freePort(), `[seccomp]\nallow = ["io_uring"]\n`);
-      const r = await sandboxed(policy, [
-        ATTACK,
-        "mptcp",
-        String(undeclared),
-        String(host.port),
-      ], { as });
-      assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(probeResults(r.stdout), {
-        "socket mptcp": "EPROTONOSUPPORT",
-        [`tcp bind ${undeclared}`]: "EACCES",
-        [`tcp connect ${host.port}`]: "EACCES",
-        "io_uring_setup": "OK",
-        "uring socket mptcp": "OK",
-        [`uring mptcp bind ${undeclared}`]: "OK",
-        "uring mptcp listen": "OK",
-        [`uring mptcp connect ${host.port}`]: "OK",
-      });
-    } finally {
-      host.close();
-    }
-  });
+  testAtAbi(
+    4,
+    "bind_tcp, connect_tcp",
+    `[${as}] with [seccomp] allow = ["io_uring"] the same attack gets through (what the opt-in gives up)`,
+    async () => {
+      const host = hostListener();
+      try {
+        const undeclared = freePort();
+        const policy = netPolicy(
+          freePort(),
+          `[seccomp]\nallow = ["io_uring"]\n`,
+        );
+        const r = await sandboxed(policy, [
+          ATTACK,
+          "mptcp",
+          String(undeclared),
+          String(host.port),
+        ], { as });
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(probeResults(r.stdout), {
+          "socket mptcp": "EPROTONOSUPPORT",
+          [`tcp bind ${undeclared}`]: "EACCES",
+          [`tcp connect ${host.port}`]: "EACCES",
+          "io_uring_setup": "OK",
+          "uring socket mptcp": "OK",
+          [`uring mptcp bind ${undeclared}`]: "OK",
+          "uring mptcp listen": "OK",
+          [`uring mptcp connect ${host.port}`]: "OK",
+        });
+      } finally {
+        host.close();
+      }
+    },
+  );
 
   Deno.test(`[${as}] [seccomp] deny = ["socket"] cannot be bypassed with IORING_OP_SOCKET`, async () => {
     const host = hostListener();
@@ -117,59 +131,73 @@ for (const as of USERS) {
     }
   });
 
-  Deno.test(`[${as}] io_uring_enter and io_uring_register fail with ENOSYS too, unless allowed`, async () => {
-    const closed = policyFile(`version = 1\n[scope]\nsignal = true\n`);
-    const r = await sandboxed(closed, [ATTACK, "calls"], { as });
-    assert.deepEqual(probeResults(r.stdout), {
-      "io_uring_enter": "ENOSYS",
-      "io_uring_register": "ENOSYS",
-    }, r.stderr);
-    const open = policyFile(
-      `version = 1\n[scope]\nsignal = true\n[seccomp]\nallow = ["io_uring"]\n`,
-    );
-    const kernel = await sandboxed(open, [ATTACK, "calls"], { as });
-    assert.deepEqual(probeResults(kernel.stdout), {
-      "io_uring_enter": "EBADF",
-      "io_uring_register": "EINVAL",
-    }, kernel.stderr);
-  });
-
-  Deno.test(`[${as}] the daemon's sandboxes get the same baseline: io_uring fails with ENOSYS unless allowed`, async () => {
-    const d = await startDaemon({ as });
-    try {
-      const via = (toml: string) =>
-        landlockd([
-          "run",
-          "--socket",
-          d.socket,
-          "--policy-file",
-          policyFile(toml),
-          "--",
-          ATTACK,
-          "calls",
-        ], { as });
-      const refused = await via(`version = 1\n[scope]\nsignal = true\n`);
-      assert.deepEqual(probeResults(refused.stdout), {
+  testAtAbi(
+    6,
+    "the signal scope in its policy",
+    `[${as}] io_uring_enter and io_uring_register fail with ENOSYS too, unless allowed`,
+    async () => {
+      const closed = policyFile(`version = 1\n[scope]\nsignal = true\n`);
+      const r = await sandboxed(closed, [ATTACK, "calls"], { as });
+      assert.deepEqual(probeResults(r.stdout), {
         "io_uring_enter": "ENOSYS",
         "io_uring_register": "ENOSYS",
-      }, refused.stderr);
-      const allowed = await via(
+      }, r.stderr);
+      const open = policyFile(
         `version = 1\n[scope]\nsignal = true\n[seccomp]\nallow = ["io_uring"]\n`,
       );
-      assert.deepEqual(probeResults(allowed.stdout), {
+      const kernel = await sandboxed(open, [ATTACK, "calls"], { as });
+      assert.deepEqual(probeResults(kernel.stdout), {
         "io_uring_enter": "EBADF",
         "io_uring_register": "EINVAL",
-      }, allowed.stderr);
-    } finally {
-      await landlockd(["stop", "--socket", d.socket], { as });
-      await d.exited();
-    }
-  });
+      }, kernel.stderr);
+    },
+  );
 
-  Deno.test(`[${as}] Node runs normally under ci-default: files, a child process and a TCP connection, with libuv's io_uring on or off`, async () => {
-    const host = hostListener();
-    try {
-      const script = `
+  testAtAbi(
+    6,
+    "the signal scope in its policy",
+    `[${as}] the daemon's sandboxes get the same baseline: io_uring fails with ENOSYS unless allowed`,
+    async () => {
+      const d = await startDaemon({ as });
+      try {
+        const via = (toml: string) =>
+          landlockd([
+            "run",
+            "--socket",
+            d.socket,
+            "--policy-file",
+            policyFile(toml),
+            "--",
+            ATTACK,
+            "calls",
+          ], { as });
+        const refused = await via(`version = 1\n[scope]\nsignal = true\n`);
+        assert.deepEqual(probeResults(refused.stdout), {
+          "io_uring_enter": "ENOSYS",
+          "io_uring_register": "ENOSYS",
+        }, refused.stderr);
+        const allowed = await via(
+          `version = 1\n[scope]\nsignal = true\n[seccomp]\nallow = ["io_uring"]\n`,
+        );
+        assert.deepEqual(probeResults(allowed.stdout), {
+          "io_uring_enter": "EBADF",
+          "io_uring_register": "EINVAL",
+        }, allowed.stderr);
+      } finally {
+        await landlockd(["stop", "--socket", d.socket], { as });
+        await d.exited();
+      }
+    },
+  );
+
+  testAtAbi(
+    3,
+    "truncate (ci-default)",
+    `[${as}] Node runs normally under ci-default: files, a child process and a TCP connection, with libuv's io_uring on or off`,
+    async () => {
+      const host = hostListener();
+      try {
+        const script = `
 const fs = require("fs"), net = require("net"), cp = require("child_process");
 const f = "/tmp/landlockd-node-" + process.pid;
 fs.writeFileSync(f, "data");
@@ -181,18 +209,19 @@ fs.promises.readFile(f, "utf8").then((d) => {
     s.destroy();
   });
 });`;
-      for (const uring of ["0", "1"]) {
-        const r = await landlockd(
-          ["run", "--policy", "ci-default", "--", "node", "-e", script],
-          { as, env: { UV_USE_IO_URING: uring } },
-        );
-        assert.equal(r.code, 0, r.stderr);
-        assert.equal(r.stdout, "data child connected\n", r.stderr);
+        for (const uring of ["0", "1"]) {
+          const r = await landlockd(
+            ["run", "--policy", "ci-default", "--", "node", "-e", script],
+            { as, env: { UV_USE_IO_URING: uring } },
+          );
+          assert.equal(r.code, 0, r.stderr);
+          assert.equal(r.stdout, "data child connected\n", r.stderr);
+        }
+      } finally {
+        host.close();
       }
-    } finally {
-      host.close();
-    }
-  });
+    },
+  );
 }
 
 Deno.test("lint warns what [seccomp] allow gives up, naming io_uring and userfaultfd", async () => {

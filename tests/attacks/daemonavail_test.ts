@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import { needs, requiring } from "../fresh_needs.ts";
 import { connect } from "../../mod.ts";
 import { fdCount, startDaemon, type TestDaemon } from "../daemon_helpers.ts";
 import {
@@ -118,8 +119,10 @@ async function stop(d: TestDaemon) {
 
 for (const { daemon, args } of DAEMONS) {
   Deno.test({
-    name:
+    ...requiring(
       `[${daemon} daemon] attack: 100 connections that send requests and never read the replies do not stop a fresh client`,
+      needs.abi(3, "truncate (ci-default)"),
+    ),
     ...opts,
     fn: async () => {
       const d = await startDaemon({ as: daemon, args });
@@ -136,8 +139,10 @@ for (const { daemon, args } of DAEMONS) {
   });
 
   Deno.test({
-    name:
+    ...requiring(
       `[${daemon} daemon] attack: 1030 half-sent frames neither lock others out nor the owner's stop; the frame deadline closes them`,
+      needs.abi(3, "truncate (ci-default)"),
+    ),
     ...opts,
     fn: async () => {
       const d = await startDaemon({
@@ -181,8 +186,10 @@ for (const { daemon, args } of DAEMONS) {
   });
 
   Deno.test({
-    name:
+    ...requiring(
       `[${daemon} daemon] attack: 8 fds sent with each of 2490 status frames are closed at once, not piled up`,
+      needs.abi(3, "truncate (ci-default)"),
+    ),
     ...opts,
     fn: async () => {
       const d = await startDaemon({ as: daemon, args });
@@ -211,8 +218,10 @@ for (const { daemon, args } of DAEMONS) {
 
 for (const { daemon, args } of DAEMONS) {
   Deno.test({
-    name:
+    ...requiring(
       `[${daemon} daemon] attack: a run whose audit fd is a full pipe nobody reads starts, and the daemon keeps serving`,
+      needs.abi(3, "truncate (ci-default)"),
+    ),
     ...opts,
     fn: async () => {
       const d = await startDaemon({ as: daemon, args });

@@ -11,6 +11,7 @@
  * Item 9: `status` shows a peer its own runs only; root sees them all.
  */
 import assert from "node:assert/strict";
+import { needs, requiring } from "../fresh_needs.ts";
 import { startDaemon, type TestDaemon } from "../daemon_helpers.ts";
 import {
   chownTree,
@@ -29,8 +30,6 @@ import { waitChildSync } from "../../syscalls/process.ts";
 
 const ATTACK = `${RUN_ROOT}tests/attacks/daemoncreds_reach.py`;
 const SECRET = "root only";
-const IS_ROOT = Deno.uid() === 0;
-const ignore = !IS_ROOT; // needs root for the daemon and nobody for the client
 
 /**
  * DIR (mode `mode`, root's) holding dir/secret and a rootfs with the
@@ -105,9 +104,11 @@ signal = true
 `;
 
 Deno.test({
-  name:
+  ...requiring(
     "attack: a [mount] bind source under another user's 0700 directory is refused for the client; one it can reach is mounted",
-  ignore,
+    needs.root(),
+    needs.abi(6, "the signal scope in its base policy"),
+  ),
   async fn() {
     const d = await startDaemon({ args: ["--allow-uid", "65534"] });
     try {
@@ -150,9 +151,11 @@ bind = [{ source = "${source}", target = "${play}/mnt" }]
 });
 
 Deno.test({
-  name:
+  ...requiring(
     "attack: a [runtime] root under another user's 0700 directory is refused for the client; one it can reach is pivoted into",
-  ignore,
+    needs.root(),
+    needs.abi(6, "the signal scope in its base policy"),
+  ),
   async fn() {
     const d = await startDaemon({ args: ["--allow-uid", "65534"] });
     try {
@@ -198,9 +201,11 @@ bind = [
 });
 
 Deno.test({
-  name:
+  ...requiring(
     "attack: a brokered mount_bind source under another user's 0700 directory is refused for the client, also when the sandbox swaps a reachable source for a symlink to it",
-  ignore,
+    needs.root(),
+    needs.abi(6, "the signal scope in its base policy"),
+  ),
   async fn() {
     const d = await startDaemon({ args: ["--allow-uid", "65534"] });
     try {
@@ -272,9 +277,11 @@ mount_bind = [{ source = "${source}", target = "${play}/mnt" }]
 
 for (const key of ["allow_read", "allow_write"] as const) {
   Deno.test({
-    name:
+    ...requiring(
       `attack: broker ${key} of a file under another user's 0700 directory is refused for the client; one it can reach is brokered`,
-    ignore,
+      needs.root(),
+      needs.abi(6, "the signal scope in its base policy"),
+    ),
     async fn() {
       const d = await startDaemon({ args: ["--allow-uid", "65534"] });
       try {
@@ -319,9 +326,11 @@ ${key} = ["${file}"]
 }
 
 Deno.test({
-  name:
+  ...requiring(
     "attack: status shows an allowed peer only its own runs; root sees every run",
-  ignore,
+    needs.root(),
+    needs.abi(3, "truncate (ci-default)"),
+  ),
   async fn() {
     const d = await startDaemon({ args: ["--allow-uid", "65534"] });
     const long = (as: "root" | "nobody") =>
@@ -372,9 +381,11 @@ Deno.test({
 });
 
 Deno.test({
-  name:
+  ...requiring(
     "attack: past the daemon's check (a path swapped meanwhile), the child itself mounts and pivots as the client: EACCES, naming the path",
-  ignore,
+    needs.root(),
+    needs.abi(6, "the signal scope in its base policy"),
+  ),
   async fn() {
     const nobody = { uid: 65534, gid: 65534, groups: [65534] };
     const play = playground();
@@ -429,9 +440,11 @@ bind = [{ source = "/usr", target = "/usr" }]
 });
 
 Deno.test({
-  name:
+  ...requiring(
     "attack: a Landlock rule path under another user's 0700 directory is refused for the client, whether it exists or not (no existence oracle)",
-  ignore,
+    needs.root(),
+    needs.abi(6, "the signal scope in its base policy"),
+  ),
   async fn() {
     const d = await startDaemon({ args: ["--allow-uid", "65534"] });
     try {
