@@ -131,19 +131,19 @@ for (const as of USERS) {
     }
   });
 
-  testAtAbi(
-    6,
-    "the signal scope in its policy",
+  Deno.test(
     `[${as}] io_uring_enter and io_uring_register fail with ENOSYS too, unless allowed`,
     async () => {
-      const closed = policyFile(`version = 1\n[scope]\nsignal = true\n`);
+      const closed = policyFile(
+        `version = 1\n[[fs_layer]]\nhandled_access_fs = ["make_block"]\n`,
+      );
       const r = await sandboxed(closed, [ATTACK, "calls"], { as });
       assert.deepEqual(probeResults(r.stdout), {
         "io_uring_enter": "ENOSYS",
         "io_uring_register": "ENOSYS",
       }, r.stderr);
       const open = policyFile(
-        `version = 1\n[scope]\nsignal = true\n[seccomp]\nallow = ["io_uring"]\n`,
+        `version = 1\n[[fs_layer]]\nhandled_access_fs = ["make_block"]\n[seccomp]\nallow = ["io_uring"]\n`,
       );
       const kernel = await sandboxed(open, [ATTACK, "calls"], { as });
       assert.deepEqual(probeResults(kernel.stdout), {
@@ -153,9 +153,7 @@ for (const as of USERS) {
     },
   );
 
-  testAtAbi(
-    6,
-    "the signal scope in its policy",
+  Deno.test(
     `[${as}] the daemon's sandboxes get the same baseline: io_uring fails with ENOSYS unless allowed`,
     async () => {
       const d = await startDaemon({ as });
@@ -171,13 +169,15 @@ for (const as of USERS) {
             ATTACK,
             "calls",
           ], { as });
-        const refused = await via(`version = 1\n[scope]\nsignal = true\n`);
+        const refused = await via(
+          `version = 1\n[[fs_layer]]\nhandled_access_fs = ["make_block"]\n`,
+        );
         assert.deepEqual(probeResults(refused.stdout), {
           "io_uring_enter": "ENOSYS",
           "io_uring_register": "ENOSYS",
         }, refused.stderr);
         const allowed = await via(
-          `version = 1\n[scope]\nsignal = true\n[seccomp]\nallow = ["io_uring"]\n`,
+          `version = 1\n[[fs_layer]]\nhandled_access_fs = ["make_block"]\n[seccomp]\nallow = ["io_uring"]\n`,
         );
         assert.deepEqual(probeResults(allowed.stdout), {
           "io_uring_enter": "EBADF",
