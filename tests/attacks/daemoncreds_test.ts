@@ -98,23 +98,23 @@ function assertRefused(r: Result, key: string, path: string): void {
   );
 }
 
-const scope = `version = 1
-[scope]
-signal = true
+/** A minimal policy that runs at any ABI (it handles only make_block). */
+const base = `version = 1
+[[fs_layer]]
+handled_access_fs = ["make_block"]
 `;
 
 Deno.test({
   ...requiring(
     "attack: a [mount] bind source under another user's 0700 directory is refused for the client; one it can reach is mounted",
     needs.root(),
-    needs.abi(6, "the signal scope in its base policy"),
   ),
   async fn() {
     const d = await startDaemon({ args: ["--allow-uid", "65534"] });
     try {
       const play = playground();
       const policy = (source: string) =>
-        `${scope}[mount]
+        `${base}[mount]
 bind = [{ source = "${source}", target = "${play}/mnt" }]
 `;
       const closed = vault(0o700);
@@ -154,13 +154,12 @@ Deno.test({
   ...requiring(
     "attack: a [runtime] root under another user's 0700 directory is refused for the client; one it can reach is pivoted into",
     needs.root(),
-    needs.abi(6, "the signal scope in its base policy"),
   ),
   async fn() {
     const d = await startDaemon({ args: ["--allow-uid", "65534"] });
     try {
       const policy = (v: string) =>
-        `${scope}[runtime]
+        `${base}[runtime]
 root = "${v}/rootfs"
 [mount]
 bind = [
@@ -204,14 +203,13 @@ Deno.test({
   ...requiring(
     "attack: a brokered mount_bind source under another user's 0700 directory is refused for the client, also when the sandbox swaps a reachable source for a symlink to it",
     needs.root(),
-    needs.abi(6, "the signal scope in its base policy"),
   ),
   async fn() {
     const d = await startDaemon({ args: ["--allow-uid", "65534"] });
     try {
       const play = playground();
       const policy = (source: string) =>
-        `${scope}[broker]
+        `${base}[broker]
 mount_bind = [{ source = "${source}", target = "${play}/mnt" }]
 `;
       const closed = vault(0o700);
@@ -280,13 +278,12 @@ for (const key of ["allow_read", "allow_write"] as const) {
     ...requiring(
       `attack: broker ${key} of a file under another user's 0700 directory is refused for the client; one it can reach is brokered`,
       needs.root(),
-      needs.abi(6, "the signal scope in its base policy"),
     ),
     async fn() {
       const d = await startDaemon({ args: ["--allow-uid", "65534"] });
       try {
         const policy = (file: string) =>
-          `${scope}[[fs_layer]]
+          `${base}[[fs_layer]]
 handled_access_fs = ["read_file", "write_file"]
   [[fs_layer.rule]]
   path = "/usr"
@@ -384,7 +381,6 @@ Deno.test({
   ...requiring(
     "attack: past the daemon's check (a path swapped meanwhile), the child itself mounts and pivots as the client: EACCES, naming the path",
     needs.root(),
-    needs.abi(6, "the signal scope in its base policy"),
   ),
   async fn() {
     const nobody = { uid: 65534, gid: 65534, groups: [65534] };
@@ -407,7 +403,7 @@ Deno.test({
       return waitChildSync(r.child.pidfd);
     };
     const bind = (v: string) =>
-      `${scope}[mount]
+      `${base}[mount]
 bind = [{ source = "${v}/dir", target = "${play}/mnt" }]
 `;
     await assert.rejects(
@@ -424,7 +420,7 @@ bind = [{ source = "${v}/dir", target = "${play}/mnt" }]
     assert.deepEqual(await start(bind(open)), { code: 0 });
 
     const root = (v: string) =>
-      `${scope}[runtime]
+      `${base}[runtime]
 root = "${v}/rootfs"
 [mount]
 bind = [{ source = "/usr", target = "/usr" }]
@@ -443,13 +439,13 @@ Deno.test({
   ...requiring(
     "attack: a Landlock rule path under another user's 0700 directory is refused for the client, whether it exists or not (no existence oracle)",
     needs.root(),
-    needs.abi(6, "the signal scope in its base policy"),
   ),
   async fn() {
     const d = await startDaemon({ args: ["--allow-uid", "65534"] });
     try {
       const policy = (path: string) =>
-        `${scope}[[fs_layer]]
+        `version = 1
+[[fs_layer]]
 handled_access_fs = ["read_file"]
   [[fs_layer.rule]]
   path = "/"
