@@ -34,6 +34,14 @@ export interface TestDaemon {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * `serve` arguments that let every user in {@link USERS} connect: as root,
+ * nobody too (`--allow-uid 65534`); otherwise only the caller.
+ */
+export const SERVE_FOR_USERS: string[] = Deno.uid() === 0
+  ? ["--allow-uid", "65534"]
+  : [];
+
 /** Starts `landlockd serve --socket DIR/run/landlockd.sock --audit-file …`. */
 export async function startDaemon(
   opts: {

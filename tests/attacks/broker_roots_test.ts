@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { chownTree, USERS } from "../helpers.ts";
-import { startDaemon } from "../daemon_helpers.ts";
+import { SERVE_FOR_USERS, startDaemon } from "../daemon_helpers.ts";
 import {
   assertSecretsIntact,
   attackPolicy,
@@ -98,14 +98,9 @@ testAtAbi(
   "truncate",
   "through the daemon, roots moved away as the command starts are still the declared ones",
   async () => {
-    const users = Deno.uid() === 0
-      ? ["root", "nobody"] as const
-      : ["self"] as const;
-    const daemon = await startDaemon({
-      args: Deno.uid() === 0 ? ["--allow-uid", "65534"] : [],
-    });
+    const daemon = await startDaemon({ args: SERVE_FOR_USERS });
     try {
-      for (const as of users) {
+      for (const as of USERS) {
         const d = tree();
         const out = await runBounded(
           [

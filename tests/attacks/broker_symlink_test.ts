@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { USERS } from "../helpers.ts";
-import { startDaemon } from "../daemon_helpers.ts";
+import { SERVE_FOR_USERS, startDaemon } from "../daemon_helpers.ts";
 import {
   assertSecretsIntact,
   attackPolicy,
@@ -210,14 +210,9 @@ testAtAbi(
   "truncate",
   "through the daemon (root, serving root and nobody), swapped declared paths fail with ELOOP too",
   async () => {
-    const users = Deno.uid() === 0
-      ? ["root", "nobody"] as const
-      : ["self"] as const;
-    const daemon = await startDaemon({
-      args: Deno.uid() === 0 ? ["--allow-uid", "65534"] : [],
-    });
+    const daemon = await startDaemon({ args: SERVE_FOR_USERS });
     try {
-      for (const as of users) {
+      for (const as of USERS) {
         const d = attackTree();
         const [r, w] = [`${d}/rw/w/a/resolv`, `${d}/rw/w/a/artifact.log`];
         const out = await runBounded(
