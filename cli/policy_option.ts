@@ -66,7 +66,7 @@ async function ociSource(path: string): Promise<Source> {
   }
   return {
     name: `${path} (process.landlock)`,
-    file: path,
+    location: path,
     text: policyToToml(result.document, result.notes),
   };
 }

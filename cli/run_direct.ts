@@ -12,6 +12,7 @@ import { makeNonDumpable } from "../syscalls/dumpable.ts";
 import type { Source } from "../policy/diagnostic.ts";
 import { loadPolicy } from "../policy/load.ts";
 import { loadedFrom, ruleOrigins } from "../policy/origins.ts";
+import { sourceFile } from "../policy/source.ts";
 import type { Policy } from "../policy/schema.ts";
 import { fitRuleToTarget } from "../policy/plan.ts";
 import { ruleTargetKind } from "../sandbox/landlock.ts";
@@ -143,7 +144,12 @@ export async function runDirect(
       );
       return EXIT.OK;
     }
-    refuseSelfWrite(policy, plan, source.file, basePaths(policy));
+    refuseSelfWrite(
+      policy,
+      plan,
+      sourceFile(source),
+      loadedFrom(policy).flatMap((s) => sourceFile(s) ?? []),
+    );
     report.planned(plan);
     audit = report.audit(openAudit(values));
     const result = await runPlanned(
@@ -164,14 +170,4 @@ export async function runDirect(
   } finally {
     audit.close();
   }
-}
-
-/** The files on disk a policy's `extends` read (built-in ones are code). */
-function basePaths(policy: Policy): string[] {
-  return loadedFrom(policy).flatMap((s) => {
-    const loc = s.file ?? s.location;
-    if (loc === undefined) return [];
-    if (!/^[a-z]+:/.test(loc)) return [loc];
-    return loc.startsWith("file:") ? [new URL(loc).pathname] : [];
-  });
 }

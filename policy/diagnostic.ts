@@ -25,9 +25,10 @@ export interface Source {
   /** What to call it in messages: a file path or `policy "ci-default"`. */
   name: string;
   text: string;
-  /** The file the text was read from, when there is one. */
-  file?: string;
-  /** Where it was read from (a path or URL), to resolve `extends` against. */
+  /**
+   * Where it was read from (a path or URL), to resolve `extends` against;
+   * `sourceFile` (policy/source.ts) gives the file on disk, if any.
+   */
   location?: string;
 }
 

@@ -51,6 +51,22 @@ function readIfExists(path: string | URL): string | undefined {
   }
 }
 
+/**
+ * The file on disk a policy was read from: a path, or a `file:` URL's path;
+ * none for a built-in policy embedded in a compiled binary (no file there
+ * for a sandbox to change) or a policy that came from no file.
+ */
+export function sourceFile(source: Source): string | undefined {
+  const loc = source.location;
+  if (loc === undefined) return undefined;
+  if (!/^[a-z]+:/.test(loc)) return loc;
+  if (!loc.startsWith("file:")) return undefined;
+  if (Deno.build.standalone && loc.startsWith(BUILTIN_POLICIES.href)) {
+    return undefined;
+  }
+  return new URL(loc).pathname;
+}
+
 /** A named policy, and the policies of that name it hides. */
 export interface NamedSource extends Source {
   /** Files later in the search path, or `the built-in one`, it shadows. */
@@ -71,7 +87,9 @@ function exists(path: string | URL): boolean {
  * sandbox that could write a search directory may have planted it).
  */
 export function shadowWarning(name: string, source: NamedSource): string {
-  return `warning: policy "${name}" is read from "${source.file}", which shadows ${
+  return `warning: policy "${name}" is read from "${
+    sourceFile(source) ?? source.name
+  }", which shadows ${
     source.shadows.join(" and ")
   }; check that file: whoever can write its directory chooses this policy`;
 }
@@ -90,7 +108,7 @@ export function readNamedPolicy(name: string): NamedSource {
       exists,
     ).map((p) => `"${p}"`);
     if (exists(builtin)) shadows.push("the built-in one");
-    return { name: path, text, file: path, location: path, shadows };
+    return { name: path, text, location: path, shadows };
   }
   const text = readIfExists(builtin);
   if (text !== undefined) {
@@ -98,7 +116,6 @@ export function readNamedPolicy(name: string): NamedSource {
       name: `policy "${name}" (built in)`,
       text,
       // Embedded in a compiled binary: no file on disk to protect.
-      file: Deno.build.standalone ? undefined : builtin.pathname,
       location: builtin.href,
       shadows: [],
     };
@@ -116,7 +133,6 @@ export function readPolicyFile(path: string): Source {
     return {
       name: path,
       text: Deno.readTextFileSync(path),
-      file: path,
       location: path,
     };
   } catch (e) {
