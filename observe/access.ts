@@ -1,0 +1,54 @@
+/**
+ * What the observer saw a sandboxed command do: the shared vocabulary of
+ * `run --explain` (which reports the accesses the plan refuses) and
+ * `landlockd learn` (which turns every access into policy rules).
+ *
+ * Pure types and small pure helpers only; the observer that produces these
+ * lives beside the broker, and the consumers are `observe/explain.ts` and
+ * `observe/learn.ts`.
+ *
+ * @module
+ */
+
+/** One kind of access, as the policy would have to allow it. */
+export type AccessOp =
+  | "read" // open for reading
+  | "write" // open for writing or truncation of an existing file
+  | "create" // a new file, directory, fifo, socket or device node
+  | "remove" // unlink, rmdir, or the source side of a rename
+  | "exec" // execve/execveat of a file
+  | "list" // open of a directory for reading its entries
+  | "bind" // TCP bind
+  | "connect" // TCP connect
+  | "socket"; // any other socket use worth noting (UDP, raw, netlink, ...)
+
+/** One distinct access (the key) and how often it was seen. */
+export interface Access {
+  op: AccessOp;
+  /** Absolute, resolved path (file ops). For create/remove, the entry's own path. */
+  path?: string;
+  /** TCP port (bind/connect) or destination port for other sockets. */
+  port?: number;
+  /** Socket family and type for op "socket", e.g. "inet/dgram", "netlink". */
+  socket?: string;
+  /** The syscall that was observed, e.g. "openat", "execve", "connect". */
+  syscall: string;
+  /** How many times this exact access was seen. */
+  count: number;
+}
+
+/** A bounded record of accesses. */
+export interface AccessLog {
+  accesses: Access[];
+  /** Distinct accesses not kept because the record was full. */
+  dropped: number;
+  /** True when the command was killed by a signal or the run was cut short. */
+  cutShort: boolean;
+}
+
+/** The key two observations of the same access share. */
+export function accessKey(a: Omit<Access, "count">): string {
+  return [a.op, a.path ?? "", a.port ?? "", a.socket ?? "", a.syscall].join(
+    "\0",
+  );
+}
