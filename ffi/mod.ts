@@ -22,7 +22,7 @@
 import { cstring } from "./cstring.ts";
 import { libcSymbols, type Library, symbols } from "./symbols.ts";
 
-export type { CoreLibrary, DaemonLibrary, Library } from "./symbols.ts";
+export type { Library } from "./symbols.ts";
 export * from "./cstring.ts";
 export * from "./layout.ts";
 export * from "./syscall_numbers.ts";
@@ -99,16 +99,6 @@ export function libraryBound(): Library {
   }
   return l;
 }
-
-/**
- * The daemon's symbols, bound at once (the daemon and its broker threads
- * call this first, off the hot path).
- * @deprecated Use {@linkcode libraryBound}: there is one table.
- */
-export const daemonLibrary: () => Library = libraryBound;
-
-/** @deprecated Use {@linkcode library}: there is one table. */
-export const coreLibrary: () => Library = library;
 
 let syscall: Library["ll_syscall"] | undefined;
 

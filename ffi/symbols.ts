@@ -123,18 +123,6 @@ export const symbols = {
 /** landlockd's C library (ffi/mod.ts `library()`). */
 export type Library = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
-/**
- * The daemon's part of the table.
- * @deprecated The same as {@linkcode Library}: there is one table.
- */
-export type DaemonLibrary = Library;
-
-/**
- * A short-lived client's part of the table.
- * @deprecated The same as {@linkcode Library}: there is one table.
- */
-export type CoreLibrary = Library;
-
 /** The libc functions needed before landlockd's own library is loaded. */
 export const libcSymbols = {
   /** int memfd_create(const char *name, unsigned int flags); */

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { daemonLibrary, NR } from "../ffi/mod.ts";
+import { libraryBound, NR } from "../ffi/mod.ts";
 import { O_CLOEXEC, O_NONBLOCK } from "./constants.ts";
 import { rawSyscall, unwrap } from "./sys.ts";
 
@@ -28,19 +28,19 @@ export function epollCreate(): number {
 
 /** Watches `fd` in `epfd` for `events`. */
 export function epollAdd(epfd: number, fd: number, events: number): void {
-  const r = daemonLibrary().ll_poll_ctl(epfd, EPOLL_CTL_ADD, fd, events);
+  const r = libraryBound().ll_poll_ctl(epfd, EPOLL_CTL_ADD, fd, events);
   unwrap(r, "epoll_ctl(ADD)", String(fd));
 }
 
 /** Changes what `fd` is watched for in `epfd`. */
 export function epollModify(epfd: number, fd: number, events: number): void {
-  const r = daemonLibrary().ll_poll_ctl(epfd, EPOLL_CTL_MOD, fd, events);
+  const r = libraryBound().ll_poll_ctl(epfd, EPOLL_CTL_MOD, fd, events);
   unwrap(r, "epoll_ctl(MOD)", String(fd));
 }
 
 /** Stops watching `fd` in `epfd`, ignoring errors. */
 export function epollRemove(epfd: number, fd: number): void {
-  daemonLibrary().ll_poll_ctl(epfd, EPOLL_CTL_DEL, fd, 0);
+  libraryBound().ll_poll_ctl(epfd, EPOLL_CTL_DEL, fd, 0);
 }
 
 /**
@@ -52,7 +52,7 @@ export function epollNow(
   out: Uint32Array<ArrayBuffer>,
   max: number,
 ): number {
-  return daemonLibrary().ll_poll_now(epfd, out, max, 0);
+  return libraryBound().ll_poll_now(epfd, out, max, 0);
 }
 
 /** As {@link epollNow}, but waits off the JS thread until one is ready. */
@@ -61,7 +61,7 @@ export function epollWait(
   out: Uint32Array<ArrayBuffer>,
   max: number,
 ): Promise<number> {
-  return daemonLibrary().ll_poll_wait(epfd, out, max, -1);
+  return libraryBound().ll_poll_wait(epfd, out, max, -1);
 }
 
 /** A new eventfd with `flags`; throws on failure. */

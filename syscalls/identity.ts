@@ -6,7 +6,7 @@
  * @module
  */
 
-import { addressOf, daemonLibrary, NR } from "../ffi/mod.ts";
+import { addressOf, libraryBound, NR } from "../ffi/mod.ts";
 import { SyscallError } from "./errno.ts";
 import { rawSyscall, unwrap } from "./sys.ts";
 
@@ -54,7 +54,7 @@ export function reachAs(ids: Ids, paths: readonly string[]): number[] {
   }
   const groups = Uint32Array.from(ids.groups.length ? ids.groups : [0]);
   const errs = new Int32Array(paths.length);
-  const r = daemonLibrary().ll_reach_as(
+  const r = libraryBound().ll_reach_as(
     ids.uid,
     ids.gid,
     groups,

@@ -9,9 +9,9 @@ import {
   cstring,
   type CStringArray,
   cstringArray,
-  daemonLibrary,
   lateRule,
   library,
+  libraryBound,
   llMount,
   MOUNT_OPS,
   sockFprogOf,
@@ -304,7 +304,7 @@ export function waitChildSync(pidfd: number): ExitStatus {
  * it runs. Throws when the wait fails.
  */
 export function waitChildNow(pidfd: number): ExitStatus | undefined {
-  const r = daemonLibrary().ll_wait_now(pidfd);
+  const r = libraryBound().ll_wait_now(pidfd);
   if (r === -errno.EAGAIN) return undefined;
   return decodeStatus(r, "the command");
 }

@@ -9,9 +9,10 @@
 import {
   addressOf,
   brokerState,
-  daemonLibrary,
   iovec,
   library,
+  libraryBound,
+  limits,
   mountAttr,
   NR,
   openHow,
@@ -60,7 +61,7 @@ export class Listener {
   readonly #id = new BigUint64Array(1);
   readonly #idAddr = addressOf(this.#id);
   readonly #state = struct(brokerState.size);
-  readonly #path = new Uint8Array(4096);
+  readonly #path = new Uint8Array(limits.LL_BROKER_PATH_SIZE);
   /** Buffers the C state points into: held as long as the listener lives. */
   readonly #keep: Uint8Array[];
 
@@ -241,24 +242,20 @@ export function watchdogKills(slot: number): number {
   return library().ll_watch_kills(slot);
 }
 
-/**
- * How many listeners one {@link nextNotificationOfAny} call serves
- * (LL_BROKER_MAX in ffi/landlockd.h).
- */
-export const BROKERS_PER_THREAD = 64;
+/** How many listeners one {@link nextNotificationOfAny} call serves. */
+export const BROKERS_PER_THREAD: number = limits.LL_BROKER_MAX;
 
 /** How long (ms) `slot`'s thread has been in a remote read, or 0. */
 export function watchBusyMs(slot: number): number {
-  return Number(daemonLibrary().ll_watch_busy_ms(slot));
+  return Number(libraryBound().ll_watch_busy_ms(slot));
 }
 
 /**
- * Opens the library's symbol tables now, so the first run's broker does
- * not pay for it on its hot path.
+ * Binds the library's symbols now, so the first run's broker does not pay
+ * for it on its hot path.
  */
 export function preloadBrokerSymbols(): void {
-  library();
-  daemonLibrary();
+  libraryBound();
 }
 
 /**
@@ -275,7 +272,7 @@ export function nextNotificationOfAny(
   notifs: BigUint64Array<ArrayBuffer>,
   which: Int32Array<ArrayBuffer>,
 ): number {
-  return daemonLibrary().ll_broker_next_any(
+  return libraryBound().ll_broker_next_any(
     states,
     states.length,
     wake,

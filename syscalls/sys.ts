@@ -7,8 +7,8 @@
 
 import {
   cstring,
-  daemonLibrary,
   library,
+  libraryBound,
   NR,
   type OwnSyscall,
   syscallEntry,
@@ -48,13 +48,12 @@ export function syscall(name: OwnSyscall, ...args: Arg[]): number {
 }
 
 /**
- * Opens the library's symbol tables now: the core one only, or with
- * `daemon` the daemon's as well (two dlopens cost a few milliseconds, so
- * callers do this before their first raw syscall).
+ * Maps the library now, and with `daemon` binds every symbol at once (a
+ * long-lived process pays for binding before its first request, not on it).
  */
 export function openSymbols(daemon = false): void {
-  library();
-  if (daemon) daemonLibrary();
+  if (daemon) libraryBound();
+  else library();
 }
 
 /** Closes `fd`, ignoring errors (the fd is gone either way). */

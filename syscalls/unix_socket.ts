@@ -9,9 +9,10 @@
 
 import {
   addressOf,
-  coreLibrary,
   cstring,
-  daemonLibrary,
+  library,
+  libraryBound,
+  limits,
   NR,
 } from "../ffi/mod.ts";
 import { errno, SyscallError } from "./errno.ts";
@@ -20,13 +21,13 @@ import { rawSyscall, unwrap } from "./sys.ts";
 /** recv/send flag: do not block. */
 export const MSG_DONTWAIT = 0x40;
 const SHUT_RDWR = 2;
-/** Matches LL_SOCK_MAX_FDS in ffi/landlockd.h. */
-export const MAX_FDS = 8;
+/** How many fds one send or receive passes at most. */
+export const MAX_FDS: number = limits.LL_SOCK_MAX_FDS;
 
 /** Listens on a Unix socket at `path` (which must not exist). */
 export function listenUnix(path: string, backlog = 1024): number {
   return unwrap(
-    daemonLibrary().ll_sock_listen(cstring(path), backlog),
+    libraryBound().ll_sock_listen(cstring(path), backlog),
     "listen on",
     path,
   );
@@ -35,7 +36,7 @@ export function listenUnix(path: string, backlog = 1024): number {
 /** Connects to the Unix socket at `path`. */
 export function connectUnix(path: string): number {
   return unwrap(
-    coreLibrary().ll_sock_connect(cstring(path)),
+    library().ll_sock_connect(cstring(path)),
     "connect to",
     path,
   );
@@ -43,7 +44,7 @@ export function connectUnix(path: string): number {
 
 /** Accepts one waiting connection from a non-blocking socket, or -1. */
 export function acceptNow(fd: number): number {
-  const r = daemonLibrary().ll_sock_accept(fd);
+  const r = libraryBound().ll_sock_accept(fd);
   if (r === -errno.EAGAIN) return -1;
   return unwrap(r, "accept");
 }
@@ -65,7 +66,7 @@ export interface Peer {
 export function peerOf(fd: number): Peer {
   const cred = new Int32Array(3);
   const groups = new Uint32Array(256);
-  const n = daemonLibrary().ll_sock_peer(fd, cred, groups, groups.length);
+  const n = libraryBound().ll_sock_peer(fd, cred, groups, groups.length);
   if (n < 0 && cred[0] === 0) throw new SyscallError("SO_PEERCRED", -n);
   return {
     pid: cred[0],
@@ -86,7 +87,7 @@ export function recvNow(
   nfds: Int32Array<ArrayBuffer>,
 ): number {
   return Number(
-    coreLibrary().ll_sock_recv_now(
+    library().ll_sock_recv_now(
       fd,
       buf,
       BigInt(buf.length),
@@ -105,7 +106,7 @@ export async function recv(
   nfds: Int32Array<ArrayBuffer>,
 ): Promise<number> {
   return Number(
-    await coreLibrary().ll_sock_recv(fd, buf, BigInt(buf.length), fds, nfds, 0),
+    await library().ll_sock_recv(fd, buf, BigInt(buf.length), fds, nfds, 0),
   );
 }
 
@@ -121,7 +122,7 @@ export function sendNow(
   fds: readonly number[] = [],
 ): number {
   return Number(
-    coreLibrary().ll_sock_send(
+    library().ll_sock_send(
       fd,
       bytes,
       BigInt(bytes.length),
@@ -139,7 +140,7 @@ export async function send(
   fds: readonly number[] = [],
 ): Promise<number> {
   return Number(
-    await coreLibrary().ll_sock_send_async(
+    await library().ll_sock_send_async(
       fd,
       bytes,
       BigInt(bytes.length),
