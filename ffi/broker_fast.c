@@ -45,8 +45,8 @@ static int under_prefix(const char *path, const char *prefixes)
 	return 0;
 }
 
-/* Reads a NUL-terminated string from pid, page by page; 0 or -errno. */
-static int read_remote_path(pid_t pid, uint64_t addr, char *buf, size_t size)
+int32_t ll_read_remote_path(int32_t pid, uint64_t addr, char *buf,
+			    uint32_t size)
 {
 	size_t got = 0;
 	while (got < size) {
@@ -59,8 +59,9 @@ static int read_remote_path(pid_t pid, uint64_t addr, char *buf, size_t size)
 		ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
 		if (n <= 0)
 			return n < 0 ? -errno : -EFAULT;
-		if (memchr(buf + got, 0, n))
-			return 0;
+		char *nul = memchr(buf + got, 0, n);
+		if (nul)
+			return (int32_t)(nul - buf);
 		got += n;
 	}
 	return -ENAMETOOLONG;
@@ -110,16 +111,15 @@ static int32_t broker_recv(struct ll_broker *b, struct seccomp_notif *n)
 	if (arg < 0)
 		return 1;
 	ll_watch_begin(b->listener, n->id, b->pidfd, (int32_t)n->pid);
-	int read = read_remote_path(n->pid, n->data.args[arg], path,
-				    sizeof(path));
+	int32_t len = ll_read_remote_path((int32_t)n->pid, n->data.args[arg],
+					  path, sizeof(path));
 	ll_watch_end();
-	if (read < 0)
+	if (len < 0)
 		return 1;
 	if (!is_simple_absolute(path) || under_prefix(path, b->prefixes)) {
 		/* Hand the path over: JavaScript need not read it again. */
-		size_t len = strlen(path);
-		memcpy(b->path_out, path, len + 1);
-		b->path_len = (int32_t)len;
+		memcpy(b->path_out, path, (size_t)len + 1);
+		b->path_len = len;
 		return 1;
 	}
 	struct seccomp_notif_resp r = {

@@ -203,6 +203,17 @@ struct ll_broker {
  */
 int32_t ll_broker_next(struct ll_broker *b, void *notif);
 
+/*
+ * Reads the NUL-terminated path at addr in pid's memory into buf (size
+ * bytes), page by page with process_vm_readv: the broker's one reader of
+ * a path from the sandbox, used by the fast path and, for the calls it
+ * hands over, by TypeScript. Returns the path's length, -ENAMETOOLONG when
+ * no NUL comes within size bytes, or -errno (-EFAULT for an unmapped or
+ * unreadable address).
+ */
+int32_t ll_read_remote_path(int32_t pid, uint64_t addr, char *buf,
+			    uint32_t size);
+
 /* How many brokers one thread may serve at once. */
 #define LL_BROKER_MAX 64
 

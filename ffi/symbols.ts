@@ -22,6 +22,12 @@ export const symbols = {
   ll_probe_namespaces: { parameters: ["u32"], result: "i32" },
   /** int32_t ll_broker_next(struct ll_broker *b, void *notif); blocks. */
   ll_broker_next: { parameters: ["buffer", "buffer"], result: "i32" },
+  /** int32_t ll_read_remote_path(int32_t pid, uint64_t addr, char *buf,
+   *  uint32_t size); */
+  ll_read_remote_path: {
+    parameters: ["i32", "u64", "buffer", "u32"],
+    result: "i32",
+  },
   /** int32_t ll_helper_call(int32_t sock, const void *req, uint32_t len,
    *  int32_t send_fd, int32_t *recv_fd); */
   ll_helper_call: {

@@ -31,7 +31,7 @@ const NOTIF_SEND = 0xc0182101;
 const NOTIF_ID_VALID = 0x40082102;
 const NOTIF_ADDFD = 0x40182103;
 const USER_NOTIF_FLAG_CONTINUE = 1;
-const { ENOENT, EINTR, EINPROGRESS, EFAULT, EINVAL, ENAMETOOLONG } = errno;
+const { ENOENT, EINTR, EINPROGRESS, EFAULT, EINVAL } = errno;
 
 /** One notification. */
 export interface Notification {
@@ -281,26 +281,25 @@ export function nextNotificationOfAny(
   );
 }
 
-const PAGE = 4096;
-const PATH_MAX = 4096;
-const remoteBuffer = new Uint8Array(PATH_MAX);
+/** The largest struct read from a sandbox ({@link readRemoteU64s}). */
+const remoteBuffer = new Uint8Array(Math.max(openHow.size, mountAttr.size));
 const remoteAddr = addressOf(remoteBuffer);
 const iovs = struct(2 * iovec.size);
 const iovsAddr = addressOf(iovs[0]);
 const decoder = new TextDecoder();
 
 /**
- * Reads `len` bytes at `addr` in `pid` with process_vm_readv; returns a
- * view of a shared buffer (valid until the next read), or -errno.
+ * Reads `len` bytes (at most the largest struct read) at `addr` in `pid`
+ * with process_vm_readv; returns a view of a shared buffer (valid until the
+ * next read), or -errno.
  */
-export function readRemote(
+function readRemote(
   pid: number,
   addr: bigint,
   len: number,
-  offset = 0,
 ): Uint8Array | number {
   const [, view] = iovs;
-  view.setBigUint64(iovec.iov_base, remoteAddr + BigInt(offset), true);
+  view.setBigUint64(iovec.iov_base, remoteAddr, true);
   view.setBigUint64(iovec.iov_len, BigInt(len), true);
   view.setBigUint64(iovec.size + iovec.iov_base, addr, true);
   view.setBigUint64(iovec.size + iovec.iov_len, BigInt(len), true);
@@ -314,24 +313,25 @@ export function readRemote(
     0,
   );
   if (r < 0) return r;
-  return remoteBuffer.subarray(offset, offset + r);
+  return remoteBuffer.subarray(0, r);
 }
 
-/** Reads a NUL-terminated path; -errno on failure, -ENAMETOOLONG past PATH_MAX. */
+/** The broker thread's buffer for {@link readRemotePath}. */
+const remotePath = new Uint8Array(limits.LL_BROKER_PATH_SIZE);
+
+/**
+ * Reads a NUL-terminated path at `addr` in `pid` (C's ll_read_remote_path,
+ * the fast path's own reader); -errno on failure, -ENAMETOOLONG when it is
+ * longer than PATH_MAX.
+ */
 export function readRemotePath(pid: number, addr: bigint): string | number {
-  if (addr === 0n) return -EFAULT;
-  let got = 0;
-  while (got < PATH_MAX) {
-    const here = addr + BigInt(got);
-    const chunk = Math.min(PAGE - Number(here % BigInt(PAGE)), PATH_MAX - got);
-    const r = readRemote(pid, here, chunk, got);
-    if (typeof r === "number") return r;
-    if (r.length === 0) return -EFAULT;
-    const nul = r.indexOf(0);
-    if (nul >= 0) return decoder.decode(remoteBuffer.subarray(0, got + nul));
-    got += r.length;
-  }
-  return -ENAMETOOLONG;
+  const n = library().ll_read_remote_path(
+    pid,
+    addr,
+    remotePath,
+    remotePath.length,
+  );
+  return n < 0 ? n : decoder.decode(remotePath.subarray(0, n));
 }
 
 /** Reads `count` u64 fields at `offsets` of a `size`-byte struct, or -errno. */
