@@ -21,8 +21,14 @@ import {
   FSMOUNT_CLOEXEC,
   FSOPEN_CLOEXEC,
   MNT_DETACH,
+  MOUNT_ATTR_NODEV,
+  MOUNT_ATTR_NOEXEC,
+  MOUNT_ATTR_NOSUID,
+  MOUNT_ATTR_RDONLY,
   MOVE_MOUNT_F_EMPTY_PATH,
   MS_BIND,
+  MS_MGC_MASK,
+  MS_MGC_VAL,
   MS_NODEV,
   MS_NOEXEC,
   MS_NOSUID,
@@ -33,9 +39,6 @@ import {
   OPEN_TREE_CLONE,
 } from "../syscalls/constants.ts";
 import { normalize } from "./paths.ts";
-
-const MS_MGC_MASK = 0xffff0000;
-const MS_MGC_VAL = 0xc0ed0000;
 
 /** A declared bind: exactly this source on exactly this target. */
 export interface BindGrant {
@@ -64,10 +67,10 @@ export interface MountGrants {
 
 /** `MOUNT_ATTR_*` by the policy's names. */
 export const MOUNT_ATTR = {
-  readonly: 1,
-  nosuid: 2,
-  nodev: 4,
-  noexec: 8,
+  readonly: MOUNT_ATTR_RDONLY,
+  nosuid: MOUNT_ATTR_NOSUID,
+  nodev: MOUNT_ATTR_NODEV,
+  noexec: MOUNT_ATTR_NOEXEC,
 } as const;
 
 /** What an fd the broker handed to the sandbox stands for. */
@@ -181,7 +184,8 @@ export function decideMount(call: MountCall, grants: MountGrants): MountAction {
   };
 }
 
-const ALL_ATTRS = 1 | 2 | 4 | 8;
+const ALL_ATTRS = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+  MOUNT_ATTR_NOEXEC;
 
 const OBJECT_OPTION: Record<ObjectGrant["fs_type"], RegExp> = {
   tmpfs: /^(size|nr_inodes|mode)$/,

@@ -16,7 +16,7 @@ import {
   RESOLVE_NO_SYMLINKS,
 } from "../syscalls/constants.ts";
 import { SyscallError } from "../syscalls/errno.ts";
-import { withFsIdentity } from "../syscalls/fs_identity.ts";
+import { withFsIdentity } from "../syscalls/identity.ts";
 import type { Identity } from "../syscalls/process.ts";
 import { openat2Raw } from "../syscalls/fs.ts";
 import { close } from "../syscalls/sys.ts";

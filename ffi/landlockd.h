@@ -113,13 +113,14 @@ int32_t ll_helper_call(int32_t sock, const void *req, uint32_t len,
 		       int32_t send_fd, int32_t *recv_fd);
 
 /*
- * Opens each path of `paths` (NUL-terminated strings, then an empty one)
- * with O_PATH on a thread of its own that resolves paths as uid/gid with
- * groups, and stores 0 or the errno for each in errs[i]. The thread ends
- * with the call, and its credentials with it. Returns 0 or -errno.
+ * Makes the calling thread resolve paths as uid/gid with groups (fsuid,
+ * fsgid and supplementary groups; the real and effective ids stay). The
+ * same code as the spawned child's and the mount helper's IDS step
+ * (ll_resolve_as in spawn.c), for TypeScript's syscalls/identity.ts.
+ * Returns 0 or -errno (-EPERM when an id did not take).
  */
-int32_t ll_reach_as(uint32_t uid, uint32_t gid, const uint32_t *groups,
-		    uint32_t n_groups, const char *paths, int32_t *errs);
+int32_t ll_thread_resolve_as(uint32_t uid, uint32_t gid,
+			     const uint32_t *groups, uint32_t n_groups);
 
 /*
  * What the parent prepared. Every pointer stays valid for the duration of

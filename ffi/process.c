@@ -1,8 +1,8 @@
 /*
  * The parent's side of starting a sandboxed process (ll_spawn: clone, then
  * read the child's reports; the child's side is spawn.c), the namespace
- * probe, waiting for a pidfd, resolving paths as another user on a thread
- * of its own, and the raw syscall entry.
+ * probe, waiting for a pidfd, switching the calling thread's filesystem
+ * identity (ll_resolve_as, for TypeScript), and the raw syscall entry.
  */
 #define _GNU_SOURCE
 #include "internal.h"
@@ -196,41 +196,10 @@ int32_t ll_probe_namespaces(uint32_t clone_flags)
 	return -err;
 }
 
-struct reach_job {
-	uint32_t uid, gid, n_groups;
-	const uint32_t *groups;
-	const char *paths;
-	int32_t *errs;
-	int err;
-};
-
-static void *reach_thread(void *arg)
+int32_t ll_thread_resolve_as(uint32_t uid, uint32_t gid,
+			     const uint32_t *groups, uint32_t n_groups)
 {
-	struct reach_job *j = arg;
-	j->err = ll_resolve_as(j->uid, j->gid, j->groups, j->n_groups);
-	if (j->err)
-		return NULL;
-	int32_t *out = j->errs;
-	for (const char *p = j->paths; *p; p += strlen(p) + 1) {
-		int fd = open(p, O_PATH | O_CLOEXEC);
-		*out++ = fd < 0 ? errno : 0;
-		if (fd >= 0)
-			close(fd);
-	}
-	return NULL;
-}
-
-int32_t ll_reach_as(uint32_t uid, uint32_t gid, const uint32_t *groups,
-		    uint32_t n_groups, const char *paths, int32_t *errs)
-{
-	struct reach_job j = { .uid = uid, .gid = gid, .n_groups = n_groups,
-			       .groups = groups, .paths = paths, .errs = errs };
-	pthread_t t;
-	int err = pthread_create(&t, NULL, reach_thread, &j);
-	if (err)
-		return -err;
-	pthread_join(t, NULL);
-	return -j.err;
+	return -ll_resolve_as(uid, gid, groups, n_groups);
 }
 
 static int32_t wait_pidfd(int32_t pidfd, int options)

@@ -302,6 +302,8 @@ static int do_mount(const struct ll_mount *m)
  * wrappers would change every thread). Capabilities other than the file
  * ones stay, so a root task can still mount, but every path it names is
  * then looked up with that user's permissions. Returns 0 or an errno.
+ * landlockd's one identity switch: TypeScript calls it too, for a thread
+ * of its own (ll_thread_resolve_as, syscalls/identity.ts).
  */
 int ll_resolve_as(uint32_t uid, uint32_t gid, const uint32_t *groups,
 		  uint32_t n_groups)

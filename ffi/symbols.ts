@@ -62,11 +62,10 @@ export const symbols = {
   ll_watch_busy_ms: { parameters: ["i32"], result: "i64" },
   /** int32_t ll_wait_now(int32_t pidfd); -EAGAIN while it runs. */
   ll_wait_now: { parameters: ["i32"], result: "i32" },
-  /** int32_t ll_reach_as(uint32_t uid, uint32_t gid, const uint32_t *groups,
-   *  uint32_t n_groups, const char *paths, int32_t *errs); on a thread of
-   *  its own, which it joins. */
-  ll_reach_as: {
-    parameters: ["u32", "u32", "buffer", "u32", "buffer", "buffer"],
+  /** int32_t ll_thread_resolve_as(uint32_t uid, uint32_t gid,
+   *  const uint32_t *groups, uint32_t n_groups); this thread only. */
+  ll_thread_resolve_as: {
+    parameters: ["u32", "u32", "buffer", "u32"],
     result: "i32",
   },
   /** int32_t ll_broker_next_any(struct ll_broker *const *bs, uint32_t count,

@@ -44,7 +44,15 @@ export const MS_BIND = 4096;
 export const MS_REC = 16384;
 export const MS_SILENT = 32768;
 export const MS_PRIVATE = 1 << 18;
+/** The magic an old mount(2) caller may put in the top half of flags. */
+export const MS_MGC_MASK = 0xffff0000;
+export const MS_MGC_VAL = 0xc0ed0000;
 export const MNT_DETACH = 2;
+
+export const MOUNT_ATTR_RDONLY = 1;
+export const MOUNT_ATTR_NOSUID = 2;
+export const MOUNT_ATTR_NODEV = 4;
+export const MOUNT_ATTR_NOEXEC = 8;
 
 export const CLONE_NEWNS = 0x00020000;
 export const CLONE_NEWUSER = 0x10000000;

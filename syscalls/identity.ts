@@ -1,36 +1,38 @@
 /**
- * The calling thread's filesystem identity. Raw system calls change only
- * the calling thread's credentials (glibc's wrappers would change every
- * thread's), and fsuid/fsgid leave the real ids alone.
+ * The calling thread's filesystem identity: fsuid, fsgid and supplementary
+ * groups. The switch itself is C's `ll_resolve_as` (ffi/spawn.c), the same
+ * code the spawned child and the mount helper run: raw system calls change
+ * only the calling thread's credentials (glibc's wrappers would change
+ * every thread's), and the real and effective ids stay as they are, so a
+ * broker can still read its sandbox's memory.
  *
  * @module
  */
 
-import { addressOf, libraryBound, NR } from "../ffi/mod.ts";
+import { addressOf, cstring, library, NR } from "../ffi/mod.ts";
+import { AT_FDCWD, O_CLOEXEC, O_PATH } from "./constants.ts";
 import { SyscallError } from "./errno.ts";
-import { rawSyscall, unwrap } from "./sys.ts";
+import type { Identity } from "./process.ts";
+import { close, rawSyscall, unwrap } from "./sys.ts";
 
 /** A filesystem identity: uid, gid and supplementary groups. */
-export type Ids = { uid: number; gid: number; groups: readonly number[] };
+export type Ids = Identity;
 
 /** Sets this thread's groups, fsgid and fsuid; throws if refused. */
 export function setThreadFsIds(ids: Ids): void {
   const list = Uint32Array.from(ids.groups.length ? ids.groups : [0]);
-  unwrap(
-    rawSyscall(NR.setgroups, ids.groups.length, addressOf(list)),
-    "setgroups",
+  const r = library().ll_thread_resolve_as(
+    ids.uid,
+    ids.gid,
+    list,
+    ids.groups.length,
   );
-  rawSyscall(NR.setfsgid, ids.gid);
-  rawSyscall(NR.setfsuid, ids.uid);
-  // setfsuid reports no errors: read it back (a refused id leaves the old one).
-  if (rawSyscall(NR.setfsuid, -1) !== ids.uid) {
-    throw new Error(`cannot act as uid ${ids.uid} on this thread`);
-  }
+  if (r < 0) throw new SyscallError(`act as uid ${ids.uid}`, -r);
 }
 
-/** This thread's supplementary groups. */
+/** This thread's supplementary groups (at most NGROUPS_MAX, 65536). */
 export function threadGroups(): number[] {
-  const list = new Uint32Array(256);
+  const list = new Uint32Array(65536);
   const n = unwrap(
     rawSyscall(NR.getgroups, list.length, addressOf(list)),
     "getgroups",
@@ -38,30 +40,48 @@ export function threadGroups(): number[] {
   return [...list.subarray(0, n)];
 }
 
+/** This thread's filesystem identity now. */
+export function threadFsIds(): Ids {
+  // setfsuid(-1) and setfsgid(-1) change nothing and return the current id.
+  return {
+    uid: rawSyscall(NR.setfsuid, -1),
+    gid: rawSyscall(NR.setfsgid, -1),
+    groups: threadGroups(),
+  };
+}
+
+/**
+ * `fn()` with this thread's filesystem identity set to `ids` (unchanged
+ * when `ids` is undefined), then set back. `fn` must be synchronous:
+ * nothing else may run on this thread meanwhile. Setting back cannot fail
+ * for a process that could switch (root keeps CAP_SETUID and CAP_SETGID
+ * under any fsuid); if it did, the SyscallError propagates.
+ */
+export function withFsIdentity<T>(ids: Ids | undefined, fn: () => T): T {
+  if (!ids) return fn();
+  const own = threadFsIds();
+  try {
+    setThreadFsIds(ids);
+    return fn();
+  } finally {
+    setThreadFsIds(own);
+  }
+}
+
 /** The errno of an O_PATH open of each path as `ids` (0: reachable). */
 export function reachAs(ids: Ids, paths: readonly string[]): number[] {
   if (!paths.length) return [];
-  const encoder = new TextEncoder();
-  const chunks = paths.map((p) => {
-    if (p.includes("\0")) throw new TypeError(`"${p}" contains a NUL byte`);
-    return encoder.encode(`${p}\0`);
-  });
-  const blob = new Uint8Array(chunks.reduce((n, c) => n + c.length, 1));
-  let at = 0;
-  for (const c of chunks) {
-    blob.set(c, at);
-    at += c.length;
-  }
-  const groups = Uint32Array.from(ids.groups.length ? ids.groups : [0]);
-  const errs = new Int32Array(paths.length);
-  const r = libraryBound().ll_reach_as(
-    ids.uid,
-    ids.gid,
-    groups,
-    ids.groups.length,
-    blob,
-    errs,
-  );
-  if (r < 0) throw new SyscallError(`act as uid ${ids.uid}`, -r);
-  return [...errs];
+  const names = paths.map((p) => cstring(p));
+  return withFsIdentity(ids, () =>
+    names.map((name) => {
+      const fd = rawSyscall(
+        NR.openat,
+        AT_FDCWD,
+        addressOf(name),
+        O_PATH | O_CLOEXEC,
+      );
+      if (fd < 0) return -fd;
+      close(fd);
+      return 0;
+    }));
 }

@@ -3,10 +3,10 @@
  * could reach. Every host path the daemon resolves on a client's behalf
  * (`[runtime] root`, Landlock rule paths, `[mount]` sources and targets,
  * brokered `mount_bind` sources, broker `allow_read`, `allow_write`,
- * `scratch` and `export`) is opened with O_PATH on a short-lived C thread running with
- * the client's fsuid, fsgid and groups (ffi's `ll_reach_as`: setfsuid is
- * per thread, and Deno's own threads must keep the daemon's identity). A
- * path the client cannot reach refuses the run, naming the key and path.
+ * `scratch` and `export`) is opened with O_PATH with the client's fsuid,
+ * fsgid and groups (syscalls/identity.ts `reachAs`: this thread only, set
+ * back after the opens, as for the broker's roots). A path the client
+ * cannot reach refuses the run, naming the key and path.
  *
  * This check gives the message and keeps `stat` results of paths the
  * client cannot see from reaching it. The enforcement itself is where the
