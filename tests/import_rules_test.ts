@@ -8,6 +8,9 @@
  * 2. The command line. Only `cli/` and `main.ts` import `cli/`; tests may.
  *    `sandbox/` knows no exit statuses: it imports neither `cli/` nor
  *    `exit_status.ts` (it returns typed failures; callers map them).
+ *    `exit_status.ts`, the numbers the command line and the daemon (which
+ *    sends a run's status to its client) share, imports nothing but types:
+ *    the map from an error to a status is cli/exit_codes.ts `outcomeOf`.
  * 3. Purity. A module in `policy/` or `seccomp/` imports only:
  *    - modules in `policy/` or `seccomp/`;
  *    - the pure data modules of `syscalls/` ({@link PURE_SYSCALLS}: flag
@@ -20,6 +23,8 @@
  *    Reading the policy's own files is an effect policy/ needs (loading a
  *    policy and its `extends`): `Deno.*` I/O calls in policy/ and seccomp/
  *    are allowed only in the files listed in {@link POLICY_READERS}.
+ *
+ * 4. C lives in `ffi/`; a test's own C program lives beside it in `tests/`.
  *
  * Comments and string contents other than import specifiers are ignored.
  * {@link KNOWN} lists what still breaks a rule while the code moves;
@@ -120,6 +125,22 @@ export function importsOf(code: string): string[] {
   return found;
 }
 
+/** The specifiers of every import or re-export that is not `import type`. */
+export function valueImports(code: string): string[] {
+  const found: string[] = [];
+  for (
+    const m of code.matchAll(
+      /\b(import|export)\s+(type\s)?[^;]*?\bfrom\s*["']([^"']+)["']/g,
+    )
+  ) {
+    if (!m[2]) found.push(m[3]);
+  }
+  for (const m of code.matchAll(/\bimport\s*(?:\(\s*)?["']([^"']+)["']/g)) {
+    found.push(m[1]);
+  }
+  return found;
+}
+
 /** A relative specifier as a path from the repository root. */
 function resolve(file: string, spec: string): string {
   if (!spec.startsWith(".")) return spec;
@@ -158,6 +179,11 @@ export function violations(file: string, text: string): Map<string, string> {
   if (under(file, "sandbox")) {
     const exit = targets.find((t) => t === "exit_status.ts");
     if (exit) add("sandbox knows exit statuses", exit);
+  }
+
+  if (file === "exit_status.ts") {
+    const effect = valueImports(code)[0];
+    if (effect) add("exit_status.ts imports values", effect);
   }
 
   if (under(file, "policy") || under(file, "seccomp")) {
@@ -256,6 +282,46 @@ Deno.test("the rules see imports, raw syscalls and C symbols, not comments", () 
     ],
     [],
   );
+});
+
+Deno.test("exit_status.ts may import types only", () => {
+  assert.deepEqual(
+    [
+      ...violations(
+        "exit_status.ts",
+        'import type { FailureKind } from "./sandbox/report.ts";',
+      ).keys(),
+    ],
+    [],
+  );
+  assert.deepEqual(
+    [
+      ...violations(
+        "exit_status.ts",
+        'import { runFailure } from "./sandbox/report.ts";',
+      ).keys(),
+    ],
+    ["exit_status.ts imports values: exit_status.ts"],
+  );
+});
+
+/** Every C source or header in the repository, from the root. */
+function* cSources(dir = ROOT): Generator<string> {
+  for (const e of Deno.readDirSync(dir)) {
+    if (e.isDirectory) {
+      if (SKIP.includes(e.name)) continue;
+      yield* cSources(`${dir}${e.name}/`);
+    } else if (/\.[ch]$/.test(e.name)) {
+      yield `${dir}${e.name}`.slice(ROOT.length);
+    }
+  }
+}
+
+Deno.test("C lives only in ffi/, or beside the tests that run it", () => {
+  const stray = [...cSources()].filter((f) =>
+    !under(f, "ffi") && !under(f, "tests")
+  );
+  assert.deepEqual(stray, []);
 });
 
 Deno.test("no module breaks a layering rule beyond the known list", () => {
