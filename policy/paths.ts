@@ -10,3 +10,9 @@ export function isBeneath(path: string, base: string): boolean {
   const b = base.replace(/\/+$/, "");
   return path === b || path.startsWith(`${b}/`);
 }
+
+/** The directory holding absolute `path` (`"/"` for `"/"` and `"/x"`). */
+export function parentOf(path: string): string {
+  const i = path.replace(/\/+$/, "").lastIndexOf("/");
+  return i <= 0 ? "/" : path.slice(0, i);
+}

@@ -36,7 +36,7 @@ import {
   type Target,
   writeGrant,
 } from "../policy/self_write.ts";
-import { isBeneath } from "../policy/paths.ts";
+import { isBeneath, parentOf } from "../policy/paths.ts";
 import type { SandboxPlan } from "./run.ts";
 
 /** Something landlockd trusts on its next start, and what to call it. */
@@ -48,11 +48,6 @@ export interface Trusted {
   what: string;
   /** What to do about it. */
   hint: string;
-}
-
-function parent(path: string): string {
-  const i = path.replace(/\/+$/, "").lastIndexOf("/");
-  return i <= 0 ? "/" : path.slice(0, i);
 }
 
 function idOf(info: Deno.FileInfo): string {
@@ -71,7 +66,7 @@ export function placeOf(path: string, ids: Ids = new Map()): Place | undefined {
     return undefined;
   }
   const chain: string[] = [];
-  for (let dir = real;; dir = parent(dir)) {
+  for (let dir = real;; dir = parentOf(dir)) {
     let id = ids.get(dir);
     if (id === undefined) {
       id = idOf(Deno.statSync(dir));
@@ -199,7 +194,7 @@ function writableBinds(policy: Policy, plan: SandboxPlan): Bind[] {
 function targetOf(t: Trusted, ids: Ids): Target | undefined {
   const place = placeOf(t.path, ids);
   if (place) return { path: t.path, tree: t.tree, ...place };
-  for (let dir = parent(t.path);; dir = parent(dir)) {
+  for (let dir = parentOf(t.path);; dir = parentOf(dir)) {
     const up = placeOf(dir, ids);
     if (up) return { path: dir, tree: false, ...up };
     if (dir === "/") return undefined;

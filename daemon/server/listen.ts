@@ -6,6 +6,7 @@
  * @module
  */
 
+import { parentOf } from "../../policy/paths.ts";
 import { setCloseOnExec } from "../../syscalls/fd.ts";
 import { close } from "../../syscalls/sys.ts";
 import {
@@ -23,11 +24,6 @@ export class ListenError extends Error {
 export interface Widening {
   allowUids: readonly number[];
   allowGids: readonly number[];
-}
-
-function dirname(path: string): string {
-  const i = path.lastIndexOf("/");
-  return i <= 0 ? "/" : path.slice(0, i);
 }
 
 /**
@@ -116,7 +112,7 @@ export function listenOn(
   if (!path.startsWith("/")) {
     throw new ListenError(`--socket "${path}": expected an absolute path`);
   }
-  prepareDirectory(dirname(path), widen, runtimeDir);
+  prepareDirectory(parentOf(path), widen, runtimeDir);
   clearStale(path);
   let fd: number;
   try {
