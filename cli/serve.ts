@@ -9,7 +9,7 @@ import { openAuditFile } from "../audit/audit.ts";
 import { openSymbols } from "../syscalls/sys.ts";
 import { makeNonDumpable } from "../syscalls/dumpable.ts";
 import { type OptionSpecs, parseOptions } from "./args.ts";
-import { EXIT, UsageError } from "./exit_codes.ts";
+import { EXIT, outcomeOf, UsageError } from "./exit_codes.ts";
 import { printError } from "./output.ts";
 import { graceOption, socketPath } from "./socket_option.ts";
 import { type ConnectionLimits, LIMITS } from "../daemon/protocol.ts";
@@ -163,7 +163,7 @@ export async function main(args: string[]): Promise<number> {
       import.meta.url,
     ),
   ]);
-  openSymbols(true); // both tables, before anything opens the core one
+  openSymbols(true); // every symbol bound now, not on the first request
   makeNonDumpable(); // no sandbox may read the daemon's environ or maps
   let listenFd: number;
   try {
@@ -174,11 +174,10 @@ export async function main(args: string[]): Promise<number> {
       ? listen.systemdSocket()
       : listen.listenOn(path, widen);
   } catch (e) {
-    if (e instanceof Error && e.name !== "Error") {
-      printError(e.message);
-      return EXIT.POLICY;
-    }
-    throw e;
+    const out = outcomeOf(e);
+    if (out.show !== "message") throw e; // a bug: main prints its stack
+    printError(out.error.message);
+    return out.status;
   }
   const hardening = harden.hardenDaemon();
   await harden.disarmInspectorSignal();

@@ -25,6 +25,7 @@
  *    are allowed only in the files listed in {@link POLICY_READERS}.
  *
  * 4. C lives in `ffi/`; a test's own C program lives beside it in `tests/`.
+ * 5. Errors are matched with `instanceof`, never by their name string.
  *
  * Comments and string contents other than import specifiers are ignored.
  * {@link KNOWN} lists what still breaks a rule while the code moves;
@@ -181,6 +182,11 @@ export function violations(file: string, text: string): Map<string, string> {
     if (exit) add("sandbox knows exit statuses", exit);
   }
 
+  if (!under(file, "tests") && !file.endsWith("_test.ts")) {
+    const byName = code.match(/\.name\s*[!=]==?\s*["'`]\w*Error["'`]/);
+    if (byName) add("error matched by name", byName[0]);
+  }
+
   if (file === "exit_status.ts") {
     const effect = valueImports(code)[0];
     if (effect) add("exit_status.ts imports values", effect);
@@ -280,6 +286,21 @@ Deno.test("the rules see imports, raw syscalls and C symbols, not comments", () 
         'import { O_PATH } from "../syscalls/constants.ts";',
       ).keys(),
     ],
+    [],
+  );
+});
+
+Deno.test("an error matched by its name breaks a rule", () => {
+  assert.deepEqual(
+    [...violations("cli/x.ts", 'if (e.name !== "Error") print(e);').keys()],
+    ["error matched by name: cli/x.ts"],
+  );
+  assert.deepEqual(
+    [...violations("cli/x.ts", 'e.name === "TypeError"').keys()],
+    ["error matched by name: cli/x.ts"],
+  );
+  assert.deepEqual(
+    [...violations("cli/x.ts", "if (e instanceof UsageError) x();").keys()],
     [],
   );
 });
