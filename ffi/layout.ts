@@ -182,6 +182,18 @@ export const limits = {
   LL_WATCH_SLOTS: 256,
 } as const;
 
+/**
+ * seccomp user-notification ioctls and flags (linux/seccomp.h), by their C
+ * names: the C fast path and the TypeScript broker both answer with them.
+ * The same on x86_64 and aarch64.
+ */
+export const seccompIoctls = {
+  SECCOMP_IOCTL_NOTIF_SEND: 0xc0182101,
+  SECCOMP_IOCTL_NOTIF_ID_VALID: 0x40082102,
+  SECCOMP_IOCTL_NOTIF_ADDFD: 0x40182103,
+  SECCOMP_USER_NOTIF_FLAG_CONTINUE: 1,
+} as const;
+
 /** A zeroed buffer with a little-endian view. */
 export function struct(size: number): [Uint8Array<ArrayBuffer>, DataView] {
   const bytes = new Uint8Array(size);

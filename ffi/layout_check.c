@@ -4,13 +4,16 @@
  * {"struct":"...","size":N,"fields":{"name":offset,...}}.
  * Structs the installed headers do not define print {"struct":"...","missing":true}.
  * The last line holds every number ffi/layout.ts shares with landlockd.h
- * (steps, out[] indices, flags, ops, limits): {"constants":{"NAME":N,...}}.
+ * (steps, out[] indices, flags, ops, limits): {"constants":{"NAME":N,...}},
+ * and the next the kernel's seccomp notification numbers both sides use:
+ * {"kernel":{"NAME":N,...}}.
  */
 #include <linux/filter.h>
 #include <linux/landlock.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -248,6 +251,17 @@ int main(void)
 	CONST(LL_BROKER_PATH_SIZE);
 	CONST(LL_SOCK_MAX_FDS);
 	CONST(LL_WATCH_SLOTS);
+	printf("}}\n");
+
+	/* Kernel numbers the C and TypeScript brokers both use. */
+	first = 1;
+	printf("{\"kernel\":{");
+	CONST(SECCOMP_IOCTL_NOTIF_SEND);
+	CONST(SECCOMP_IOCTL_NOTIF_ID_VALID);
+#ifdef SECCOMP_IOCTL_NOTIF_ADDFD
+	CONST(SECCOMP_IOCTL_NOTIF_ADDFD);
+#endif
+	CONST(SECCOMP_USER_NOTIF_FLAG_CONTINUE);
 	printf("}}\n");
 	return 0;
 }

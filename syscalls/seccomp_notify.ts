@@ -16,6 +16,7 @@ import {
   mountAttr,
   NR,
   openHow,
+  seccompIoctls,
   seccompNotif,
   seccompNotifAddfd,
   seccompNotifResp,
@@ -25,12 +26,13 @@ import { O_CLOEXEC } from "./constants.ts";
 import { errno } from "./errno.ts";
 import { rawSyscall, unwrap } from "./sys.ts";
 
-// _IOWR('!', 1, struct seccomp_notif_resp) and friends; the same on x86_64
-// and aarch64. SECCOMP_IOCTL_NOTIF_RECV is called from C (ll_broker_next).
-const NOTIF_SEND = 0xc0182101;
-const NOTIF_ID_VALID = 0x40082102;
-const NOTIF_ADDFD = 0x40182103;
-const USER_NOTIF_FLAG_CONTINUE = 1;
+// SECCOMP_IOCTL_NOTIF_RECV is called from C (ll_broker_next).
+const {
+  SECCOMP_IOCTL_NOTIF_SEND: NOTIF_SEND,
+  SECCOMP_IOCTL_NOTIF_ID_VALID: NOTIF_ID_VALID,
+  SECCOMP_IOCTL_NOTIF_ADDFD: NOTIF_ADDFD,
+  SECCOMP_USER_NOTIF_FLAG_CONTINUE: USER_NOTIF_FLAG_CONTINUE,
+} = seccompIoctls;
 const { ENOENT, EINTR, EINPROGRESS, EFAULT, EINVAL } = errno;
 
 /** One notification. */

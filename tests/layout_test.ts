@@ -39,6 +39,8 @@ const lines = new TextDecoder().decode(out.stdout).trim().split("\n")
 const C: CLayout[] = lines.filter((l) => "struct" in l);
 const CONSTANTS: Record<string, number> =
   lines.find((l) => "constants" in l)?.constants ?? {};
+const KERNEL: Record<string, number> =
+  lines.find((l) => "kernel" in l)?.kernel ?? {};
 
 for (const c of C) {
   Deno.test({
@@ -111,4 +113,25 @@ Deno.test("every number shared with ffi/landlockd.h matches the C", () => {
   // Both ways: a C name TypeScript lacks, or a TypeScript name C lacks,
   // fails as surely as a differing value.
   assert.deepEqual(tsConstants(), CONSTANTS);
+});
+
+Deno.test("the seccomp notification numbers match the kernel headers", () => {
+  assert.ok(Object.keys(KERNEL).length > 0, "layout_check printed none");
+  for (const [name, value] of Object.entries(layout.seccompIoctls)) {
+    const c = KERNEL[name];
+    if (c === undefined) {
+      // Headers older than Linux 5.9 lack SECCOMP_IOCTL_NOTIF_ADDFD.
+      assert.equal(name, "SECCOMP_IOCTL_NOTIF_ADDFD", `${name} not printed`);
+      console.log(`  the headers lack ${name}`);
+      continue;
+    }
+    // Headers before Linux 5.17 define ID_VALID with _IOR (0x80082102), a
+    // number the kernel still accepts; TypeScript uses the fixed _IOW one.
+    if (name === "SECCOMP_IOCTL_NOTIF_ID_VALID" && c === 0x80082102) continue;
+    assert.equal(value, c, name);
+  }
+  assert.deepEqual(
+    Object.keys(KERNEL).filter((k) => !(k in layout.seccompIoctls)),
+    [],
+  );
 });
