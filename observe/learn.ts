@@ -17,7 +17,9 @@
  *   their directory three levels down (`/usr/lib/python3.11`), read and
  *   execute; `/sys` and `/proc` likewise but read-only; `/etc` and `/dev`
  *   files one by one; the working directory as one rule (`${PWD}`);
- *   under `$HOME` each top directory (`${HOME}/.cache`) as one rule; any
+ *   under `$HOME` each top directory (`${HOME}/.npm`; below `.cache`,
+ *   `.config` and `.local/*`, the program's: `${HOME}/.cache/pip`) as one
+ *   rule; any
  *   other directory's files one by one, or as their directory when more
  *   than {@link GROUP_FILES} were touched there. A directory rule that
  *   saw any change gets the whole `rw` group (its next run may create what
@@ -114,6 +116,9 @@ export const SYSTEM_TREES = [
 
 /** Trees of kernel state: grouped, read only. */
 const KERNEL_TREES = ["/sys"];
+
+/** Directories under $HOME that hold other programs' directories. */
+const SHARED_HOME_DIRS = [".cache", ".config", ".local"];
 
 /** Files in one directory beyond which they are granted as the directory. */
 export const GROUP_FILES = 8;
@@ -415,7 +420,16 @@ function groupNeeds(
       continue;
     }
     if (useHome && isBeneath(t, home!) && t !== home) {
-      const top = prefix(t, depth(home!) + 1);
+      // ~/.cache, ~/.config and ~/.local hold many programs' directories
+      // (and Deno's cache, which landlockd refuses to let a command
+      // write): the program's directory below them is the top.
+      const first = prefix(t, depth(home!) + 1);
+      const extra = first === `${home}/.local` ? 2 : SHARED_HOME_DIRS.some(
+          (d) => first === `${home}/${d}`,
+        )
+        ? 1
+        : 0;
+      const top = prefix(t, Math.min(depth(t), depth(home!) + 1 + extra));
       if (top === t && !targetIsDir(n)) add(t, false, false, n);
       else add(top, true, true, n);
       continue;

@@ -86,7 +86,16 @@ const PY_FILES = Array.from({ length: 14 }, (_, i) => `${PY}/m${i}.py`);
 
 function pythonRun(): { log: AccessLog; probe: (p: string) => PathKind } {
   const probe = host(
-    [PY, `${PY}/json`, CWD, `${HOME}/.cache/pip`, "/usr/bin", "/proc", "/tmp"],
+    [
+      PY,
+      `${PY}/json`,
+      CWD,
+      `${HOME}/.cache/pip`,
+      `${HOME}/.npm/_cacache`,
+      "/usr/bin",
+      "/proc",
+      "/tmp",
+    ],
     [
       ...PY_FILES,
       "/usr/bin/python3.11",
@@ -114,6 +123,7 @@ function pythonRun(): { log: AccessLog; probe: (p: string) => PathKind } {
       acc("write", `${CWD}/out.txt`),
       acc("read", `${HOME}/.cache/pip/x`),
       acc("read", `${HOME}/.gitconfig`),
+      acc("create", `${HOME}/.npm/_cacache/index/ab/cd`),
       acc("write", "/dev/null"),
       acc("read", "/proc/4242/status"),
       acc("read", "/usr/lib/python3.11/nope.so"),
@@ -134,7 +144,8 @@ Deno.test("a python run becomes grouped, narrow rules that lint clean", () => {
       "/dev/null",
       "/etc/ld.so.cache",
       "/etc/ssl/openssl.cnf",
-      `${HOME}/.cache`,
+      `${HOME}/.cache/pip`,
+      `${HOME}/.npm`,
       `${HOME}/.gitconfig`,
       "/proc",
       "/usr/bin",
@@ -151,8 +162,10 @@ Deno.test("a python run becomes grouped, narrow rules that lint clean", () => {
   // The working directory read-write (it wrote there), not executable.
   assert.ok(rules[CWD].includes("make_reg") && rules[CWD].includes("refer"));
   assert.ok(!rules[CWD].includes("execute"));
-  // A cache under $HOME by its top directory, only read: read only.
-  assert.deepEqual(rules[`${HOME}/.cache`], ["read_file"]);
+  // A cache under $HOME by its top directory (below ~/.cache, the
+  // program's), only read: read only; written: read-write.
+  assert.deepEqual(rules[`${HOME}/.cache/pip`], ["read_file"]);
+  assert.ok(rules[`${HOME}/.npm`].includes("make_reg"));
   assert.deepEqual(rules["/proc"], ["read_file"]);
   // Evidence, variables and the missing paths.
   assert.match(
@@ -160,7 +173,7 @@ Deno.test("a python run becomes grouped, narrow rules that lint clean", () => {
     /# 14 files read, 1 directory listed under \/usr\/lib\/python3\.11\n/,
   );
   assert.match(learned.toml, /path = "\$\{PWD\}"/);
-  assert.match(learned.toml, /path = "\$\{HOME\}\/\.cache"/);
+  assert.match(learned.toml, /path = "\$\{HOME\}\/\.cache\/pip"/);
   assert.match(learned.toml, /# 2 paths the command looked for did not exist/);
   assert.match(
     learned.toml,
@@ -322,7 +335,7 @@ Deno.test("with a base, only what the base does not allow is learned, as extends
   assert.doesNotMatch(learned.toml, /\[\[fs_layer\]\]|\[net\]/);
   // ci-default reads and executes everywhere and writes /tmp and /dev/null:
   // only the working directory is beyond it.
-  assert.deepEqual(learned.fs.map((r) => r.path), [CWD]);
+  assert.deepEqual(learned.fs.map((r) => r.path), [`${HOME}/.npm`, CWD].sort());
   assert.ok(
     learned.fs[0].rights.every((r) =>
       !["read_file", "read_dir", "execute"].includes(r)
