@@ -278,9 +278,15 @@ export function learnPolicy(log: AccessLog, ctx: LearnContext): Learned {
   };
 
   let missing = 0;
+  let unnamable = 0;
   const needs: Need[] = [];
   for (const a of files) {
     const path = a.path!;
+    if (path.includes("${")) {
+      // A policy path expands ${NAME}: this one would name another path.
+      unnamable++;
+      continue;
+    }
     const verb = VERB_OF[a.op];
     if (!verb) continue;
     if (a.op === "create") {
@@ -350,6 +356,13 @@ export function learnPolicy(log: AccessLog, ctx: LearnContext): Learned {
       `${missing} path${
         missing > 1 ? "s" : ""
       } the command looked for did not exist; they need no rule`,
+    );
+  }
+  if (unnamable) {
+    notes.push(
+      `${unnamable} path${unnamable > 1 ? "s" : ""} containing "\${" ${
+        unnamable > 1 ? "were" : "was"
+      } left out: a policy path would expand it as a variable`,
     );
   }
   if (base && !base.net) {
@@ -591,7 +604,27 @@ export function compactRights(rights: readonly FsRight[]): string[] {
   return [...rights];
 }
 
-const str = (s: string) => JSON.stringify(s);
+/**
+ * A TOML basic string. JSON's escapes are TOML's; DEL, which JSON leaves
+ * as it is and TOML refuses, is escaped too. Names come from the command
+ * (it chooses what it creates): none can end the string.
+ */
+const str = (s: string) => JSON.stringify(s).replace(/\x7f/g, "\\u007f");
+
+/**
+ * Text for a `#` comment: control characters (a newline would end the
+ * comment and make the rest of a file name TOML) written as `\xNN`.
+ */
+export function commentText(s: string): string {
+  let out = "";
+  for (const c of s) {
+    const code = c.charCodeAt(0);
+    out += code < 0x20 || code === 0x7f
+      ? `\\x${code.toString(16).padStart(2, "0")}`
+      : c;
+  }
+  return out;
+}
 
 /** Items separated by ", " in lines of at most `width`, each indented. */
 function wrap(items: string[], indent: string, width: number): string[] {
@@ -619,8 +652,12 @@ function render(
   const out: string[] = [];
   const argv = ctx.argv?.map((a) => /^[\w@%+=:,./-]+$/.test(a) ? a : str(a))
     .join(" ");
-  out.push(`# Learned by landlockd learn${argv ? ` from: ${argv}` : ""}`);
-  if (ctx.ended) out.push(`# The command ended with ${ctx.ended}.`);
+  out.push(
+    `# Learned by landlockd learn${argv ? ` from: ${commentText(argv)}` : ""}`,
+  );
+  if (ctx.ended) {
+    out.push(`# The command ended with ${commentText(ctx.ended)}.`);
+  }
   if (log.cutShort) {
     out.push(
       "# CUT SHORT: the run was killed before the command finished, so this",
@@ -636,19 +673,21 @@ function render(
   }
   out.push(
     ctx.base
-      ? `# It extends "${ctx.base.ref}": every restriction of the base stays; the rules below add only what the run needed beyond it.`
+      ? `# It extends ${
+        commentText(str(ctx.base.ref))
+      }: every restriction of the base stays; the rules below add only what the run needed beyond it.`
       : "# Review it before use: it allows what this run did, nothing else.",
   );
   out.push("", "version = 1");
   if (ctx.base) {
     out.push(`extends = ${str(ctx.base.ref)}`);
     for (const r of fs) {
-      out.push("", `# ${r.evidence}`, "[[fs_rule]]");
+      out.push("", `# ${commentText(r.evidence)}`, "[[fs_rule]]");
       out.push(`path = ${str(r.written)}`);
       out.push(`allowed_access = ${list(compactRights(r.rights))}`);
     }
     for (const r of net) {
-      out.push("", `# ${r.evidence}`, "[[net_rule]]");
+      out.push("", `# ${commentText(r.evidence)}`, "[[net_rule]]");
       out.push(`port = ${r.port}`, `allowed_access = ${list(r.rights)}`);
     }
   } else {
@@ -660,7 +699,7 @@ function render(
       "]",
     );
     for (const r of fs) {
-      out.push("", `  # ${r.evidence}`, "  [[fs_layer.rule]]");
+      out.push("", `  # ${commentText(r.evidence)}`, "  [[fs_layer.rule]]");
       out.push(`  path = ${str(r.written)}`);
       out.push(`  allowed_access = ${list(compactRights(r.rights))}`);
     }
@@ -671,12 +710,12 @@ function render(
       `handled_access_net = ${list(["bind_tcp", "connect_tcp"])}`,
     );
     for (const r of net) {
-      out.push("", `  # ${r.evidence}`, "  [[net.rule]]");
+      out.push("", `  # ${commentText(r.evidence)}`, "  [[net.rule]]");
       out.push(`  port = ${r.port}`, `  allowed_access = ${list(r.rights)}`);
     }
   }
   if (notes.length) {
-    out.push("", ...notes.map((n) => `# ${n}`));
+    out.push("", ...notes.map((n) => `# ${commentText(n)}`));
   }
   return out.join("\n") + "\n";
 }

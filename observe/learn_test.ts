@@ -405,3 +405,43 @@ Deno.test("rules are never broader than the run's own directories", () => {
     if (isBeneath(r.path, "/etc")) assert.deepEqual(r.rights, ["read_file"]);
   }
 });
+
+Deno.test("a path cannot break out of its comment or its string (no injected rules)", () => {
+  // A command controls the names it creates; one with a newline must not
+  // turn the rest of its name into TOML.
+  const evil =
+    `${CWD}/x\n[[fs_layer.rule]]\npath = "/"\nallowed_access = ["all"]\n#`;
+  const evilEtc =
+    `/etc/y\n[[fs_layer.rule]]\npath = "/"\nallowed_access = ["all"]`;
+  const probe = host([CWD], [evil, evilEtc, `/etc/z\u007f`]);
+  const learned = learnPolicy(
+    log([
+      acc("read", evil),
+      acc("read", evilEtc),
+      acc("read", `/etc/z\u007f`),
+      { op: "socket", socket: "inet\n[net]", syscall: "socket", count: 1 },
+    ]),
+    ctx(probe, { argv: ["sh", "-c", "a\nb"] }),
+  );
+  const rules = rulesOf(learned.toml);
+  assert.deepEqual(
+    Object.keys(rules).sort(),
+    [CWD, evilEtc, `/etc/z\u007f`].sort(),
+    learned.toml,
+  );
+  assert.deepEqual(rules[evilEtc], ["read_file"]);
+  for (const line of learned.toml.split("\n")) {
+    assert.doesNotMatch(line, /^\s*path = "\/"$/, learned.toml);
+  }
+});
+
+Deno.test("a path with ${ is left out (it would expand to another path)", () => {
+  const odd = `/srv/\${HOME}/f`;
+  const probe = host([], [odd, "/srv/ok"]);
+  const learned = learnPolicy(
+    log([acc("read", odd), acc("read", "/srv/ok")]),
+    ctx(probe),
+  );
+  assert.deepEqual(learned.fs.map((r) => r.path), ["/srv/ok"]);
+  assert.match(learned.toml, /# 1 path containing "\$\{" was left out/);
+});
