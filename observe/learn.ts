@@ -187,6 +187,18 @@ function removeRights(syscall: string, wasDir: boolean): FsRight[] {
   return out;
 }
 
+/**
+ * The rights the observer says the access needs (it saw the flags: a
+ * truncating open, the kind of node mknod made), when it says so; else the
+ * rights are derived here from the operation and the syscall.
+ */
+function observedRights(a: Access): FsRight[] | undefined {
+  const named = (a as Access & { rights?: readonly string[] }).rights;
+  if (!named) return undefined;
+  const rights = named.filter((r): r is FsRight => Object.hasOwn(FS_RIGHTS, r));
+  return rights.length ? rights : undefined;
+}
+
 /** One access, reduced to rights on a target path. */
 interface Need {
   /** The entry the command named. */
@@ -294,7 +306,7 @@ export function learnPolicy(log: AccessLog, ctx: LearnContext): Learned {
         path,
         verb,
         target: stableDir(path),
-        rights: createRights(a.syscall),
+        rights: observedRights(a) ?? createRights(a.syscall),
       });
       continue;
     }
@@ -303,7 +315,8 @@ export function learnPolicy(log: AccessLog, ctx: LearnContext): Learned {
         path,
         verb,
         target: stableDir(path),
-        rights: removeRights(a.syscall, createdDirs.has(path)),
+        rights: observedRights(a) ??
+          removeRights(a.syscall, createdDirs.has(path)),
       });
       continue;
     }
@@ -322,13 +335,14 @@ export function learnPolicy(log: AccessLog, ctx: LearnContext): Learned {
     const { target } = stable;
     const dir = stable.dir || a.op === "list";
     const isDir = kind(path) === "directory" || createdDirs.has(path);
-    const rights: FsRight[] = a.op === "read"
-      ? [isDir ? "read_dir" : "read_file"]
-      : a.op === "list"
-      ? ["read_dir"]
-      : a.op === "write"
-      ? ["write_file", "truncate"]
-      : ["execute"];
+    const rights: FsRight[] = observedRights(a) ??
+      (a.op === "read"
+        ? [isDir ? "read_dir" : "read_file"]
+        : a.op === "list"
+        ? ["read_dir"]
+        : a.op === "write"
+        ? ["write_file", "truncate"]
+        : ["execute"]);
     // A file rule takes only the rights that apply to files.
     needs.push({
       path,

@@ -445,3 +445,17 @@ Deno.test("a path with ${ is left out (it would expand to another path)", () => 
   assert.deepEqual(learned.fs.map((r) => r.path), ["/srv/ok"]);
   assert.match(learned.toml, /# 1 path containing "\$\{" was left out/);
 });
+
+Deno.test("the observer's own rights for an access win over those derived from its operation", () => {
+  const probe = host([], ["/etc/app.conf", "/srv/fifo-dir/keep"]);
+  const learned = learnPolicy(
+    log([
+      // An open for writing without O_TRUNC: no truncate.
+      { ...acc("write", "/etc/app.conf"), rights: ["write_file"] },
+    ] as unknown as Access[]),
+    ctx(probe),
+  );
+  assert.deepEqual(learned.fs.map((r) => [r.path, r.rights]), [
+    ["/etc/app.conf", ["write_file"]],
+  ]);
+});
