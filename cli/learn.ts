@@ -196,6 +196,21 @@ class OutputWriteError extends Error {
   override name = "OutputWriteError";
 }
 
+/**
+ * $HOME as the observer sees paths: resolved (a symlinked home would
+ * otherwise never prefix them). `${HOME}` in the policy still resolves to
+ * the same directory when Landlock opens it.
+ */
+function realHome(): string | undefined {
+  const home = Deno.env.get("HOME");
+  if (!home) return undefined;
+  try {
+    return Deno.realPathSync(home);
+  } catch {
+    return home;
+  }
+}
+
 function ended(status: ExitStatus): string {
   return "signal" in status
     ? `signal ${signalName(status.signal)}`
@@ -301,7 +316,7 @@ async function learn(
   };
   const learned = learnPolicy(log, {
     cwd: Deno.cwd(),
-    home: Deno.env.get("HOME"),
+    home: realHome(),
     base,
     probe: statPath,
     argv: command,
