@@ -8,7 +8,12 @@
 
 import { NO_AUDIT } from "../audit/audit.ts";
 import type { AccessLog } from "../observe/access.ts";
-import { type LearnBase, learnPolicy } from "../observe/learn.ts";
+import {
+  type LearnBase,
+  type LearnedFsRule,
+  learnPolicy,
+} from "../observe/learn.ts";
+import { isBeneath } from "../policy/paths.ts";
 import { formatDiagnostic, locate, type Source } from "../policy/diagnostic.ts";
 import { expandPolicy } from "../policy/expand.ts";
 import { lintPolicy, statPath } from "../policy/lint.ts";
@@ -211,6 +216,23 @@ function realHome(): string | undefined {
   }
 }
 
+/** The learned rule that lets the command change `file`, if any. */
+function writableBy(
+  rules: readonly LearnedFsRule[],
+  file: string,
+): string | undefined {
+  let real = file;
+  try {
+    real = Deno.realPathSync(file);
+  } catch {
+    // just written: it exists
+  }
+  const writes = ["write_file", "make_reg", "remove_file", "refer"];
+  return rules.find((r) =>
+    isBeneath(real, r.path) && r.rights.some((x) => writes.includes(x))
+  )?.written;
+}
+
 function ended(status: ExitStatus): string {
   return "signal" in status
     ? `signal ${signalName(status.signal)}`
@@ -340,6 +362,12 @@ async function learn(
     await Deno.stdout.write(new TextEncoder().encode(learned.toml));
   } else {
     writeAtomically(output, learned.toml, force);
+    const writable = writableBy(learned.fs, output);
+    if (writable) {
+      printError(
+        `learn: note: the learned policy lets the command write ${writable}, which holds ${output}; landlockd run refuses a policy the command could rewrite, so move the file elsewhere (for example ~/.config/landlockd/policies/NAME.toml, then --policy NAME)`,
+      );
+    }
     printError(
       `learn: wrote ${output}: ${learned.fs.length} file rule${
         learned.fs.length === 1 ? "" : "s"
