@@ -27,11 +27,9 @@ import {
 } from "../policy/source.ts";
 import { runFailure } from "../sandbox/report.ts";
 import {
-  type Command,
   planSandbox,
   runPlanned,
   type RunResult,
-  type SandboxPlan,
 } from "../sandbox/run.ts";
 import { refuseSelfWrite } from "../sandbox/self_write.ts";
 import { signalName } from "../sandbox/signals.ts";
@@ -88,18 +86,6 @@ const UNRESTRICTED = {
   version: 1,
   compat: "strict",
 } as const satisfies Policy;
-
-/**
- * `runPlanned` with the observer (sandbox/run.ts, `RunContext.observe`):
- * the agreed interface, until the observer is merged.
- */
-type ObservedRunPlanned = (
-  plan: SandboxPlan,
-  cmd: Command,
-  audit: typeof NO_AUDIT,
-  policyName: string,
-  ctx: { observe: { mode: "all"; limit: number } },
-) => Promise<RunResult & { accesses?: AccessLog }>;
 
 /** The base: its source, the policy to run under and its extends value. */
 function readBase(ref: string): Source {
@@ -286,7 +272,7 @@ async function learn(
   makeNonDumpable();
   const baseSource = baseRef !== undefined ? readBase(baseRef) : undefined;
   const name = baseSource?.name ?? "(learn: no Landlock restrictions)";
-  let result: RunResult & { accesses?: AccessLog };
+  let result: RunResult;
   let base: LearnBase | undefined;
   try {
     let policy: Policy = UNRESTRICTED;
@@ -313,7 +299,7 @@ async function learn(
           command[0]
         } runs WITHOUT Landlock restrictions (only landlockd's seccomp baseline): it can do anything you can`,
     );
-    result = await (runPlanned as unknown as ObservedRunPlanned)(
+    result = await runPlanned(
       plan,
       { argv: command, path: Deno.env.get("PATH") },
       NO_AUDIT,

@@ -193,8 +193,8 @@ function removeRights(syscall: string, wasDir: boolean): FsRight[] {
  * rights are derived here from the operation and the syscall.
  */
 function observedRights(a: Access): FsRight[] | undefined {
-  const named = (a as Access & { rights?: readonly string[] }).rights;
-  if (!named) return undefined;
+  if (!a.rights) return undefined;
+  const named = a.rights;
   const rights = named.filter((r): r is FsRight => Object.hasOwn(FS_RIGHTS, r));
   return rights.length ? rights : undefined;
 }

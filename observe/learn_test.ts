@@ -452,7 +452,7 @@ Deno.test("the observer's own rights for an access win over those derived from i
     log([
       // An open for writing without O_TRUNC: no truncate.
       { ...acc("write", "/etc/app.conf"), rights: ["write_file"] },
-    ] as unknown as Access[]),
+    ]),
     ctx(probe),
   );
   assert.deepEqual(learned.fs.map((r) => [r.path, r.rights]), [
