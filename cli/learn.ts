@@ -14,8 +14,8 @@ import {
   learnPolicy,
 } from "../observe/learn.ts";
 import { isBeneath } from "../policy/paths.ts";
+import { resolvePlan } from "../observe/verdict.ts";
 import { formatDiagnostic, locate, type Source } from "../policy/diagnostic.ts";
-import { expandPolicy } from "../policy/expand.ts";
 import { lintPolicy, statPath } from "../policy/lint.ts";
 import { loadPolicy } from "../policy/load.ts";
 import { loadedFrom } from "../policy/origins.ts";
@@ -26,11 +26,7 @@ import {
   sourceFile,
 } from "../policy/source.ts";
 import { runFailure } from "../sandbox/report.ts";
-import {
-  planSandbox,
-  runPlanned,
-  type RunResult,
-} from "../sandbox/run.ts";
+import { planSandbox, runPlanned, type RunResult } from "../sandbox/run.ts";
 import { refuseSelfWrite } from "../sandbox/self_write.ts";
 import { signalName } from "../sandbox/signals.ts";
 import { makeNonDumpable } from "../syscalls/dumpable.ts";
@@ -202,6 +198,15 @@ function realHome(): string | undefined {
   }
 }
 
+/** `path` with symlinks resolved, or undefined if it does not exist. */
+function realPath(path: string): string | undefined {
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The learned rule that lets the command change `file`, if any. */
 function writableBy(
   rules: readonly LearnedFsRule[],
@@ -275,14 +280,15 @@ async function learn(
   let result: RunResult;
   let base: LearnBase | undefined;
   try {
-    let policy: Policy = UNRESTRICTED;
-    if (baseSource) {
-      policy = await loadPolicy(baseSource);
-      const expanded = expandPolicy(policy);
-      base = { ref: extendsRef(baseRef!), policy: expanded.policy };
-    }
+    const policy: Policy = baseSource
+      ? await loadPolicy(baseSource)
+      : UNRESTRICTED;
     const plan = await planSandbox(policy);
     if (baseSource) {
+      base = {
+        ref: extendsRef(baseRef!),
+        plan: resolvePlan(plan.landlock, realPath),
+      };
       refuseSelfWrite(
         policy,
         plan,

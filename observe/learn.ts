@@ -48,7 +48,7 @@ import {
   NET_RIGHTS,
   type NetRight,
 } from "../policy/rights.ts";
-import type { Policy } from "../policy/schema.ts";
+import { refusal, type ResolvedPlan } from "./verdict.ts";
 
 /** How a path looks on the host now (as `policy/lint.ts` probes it). */
 export type PathKind = "directory" | "file" | "missing";
@@ -57,8 +57,11 @@ export type PathKind = "directory" | "file" | "missing";
 export interface LearnBase {
   /** The `extends` value: a policy name or a path. */
   ref: string;
-  /** The base, validated, merged and with `${VAR}` expanded. */
-  policy: Policy;
+  /**
+   * The base as this kernel enforces it, its rule paths resolved
+   * (observe/verdict.ts `resolvePlan`).
+   */
+  plan: ResolvedPlan;
 }
 
 /** Where and how the command ran, and what to say about it. */
@@ -221,31 +224,19 @@ interface Group {
   seen: Map<Verb, Set<string>>;
 }
 
-/** Whether `right` is allowed at `path` by every base layer that handles it. */
-export function baseAllows(
-  policy: Policy,
-  path: string,
+/**
+ * Whether the base refuses `right` at `target` (observe/verdict.ts decides,
+ * as for --explain). A right to create, remove or reparent entries is
+ * asked for an entry inside `target`, the others for `target` itself.
+ */
+function baseRefuses(
+  base: ResolvedPlan,
+  target: string,
   right: FsRight,
 ): boolean {
-  return (policy.fs_layer ?? []).every((layer) =>
-    !layer.handled_access_fs.includes(right) ||
-    (layer.rule ?? []).some((r) =>
-      isBeneath(path, r.path) && r.allowed_access.includes(right)
-    )
-  );
-}
-
-/** Whether the base allows `right` on TCP `port`. */
-export function baseAllowsPort(
-  policy: Policy,
-  port: number,
-  right: NetRight,
-): boolean {
-  const net = policy.net;
-  if (!net || !net.handled_access_net.includes(right)) return true;
-  return (net.rule ?? []).some((r) =>
-    r.port === port && r.allowed_access.includes(right)
-  );
+  const onEntry = FILE_RIGHTS.includes(right) || right === "read_dir";
+  const path = onEntry ? target : `${target === "/" ? "" : target}/\0`;
+  return refusal(base, { path, rights: [right] }) !== undefined;
 }
 
 /** Learns a policy from `log`. */
@@ -353,11 +344,11 @@ export function learnPolicy(log: AccessLog, ctx: LearnContext): Learned {
   }
 
   // With a base, only what it does not already allow.
-  const base = ctx.base?.policy;
+  const base = ctx.base?.plan;
   const beyond = base
     ? needs.map((n) => ({
       ...n,
-      rights: n.rights.filter((r) => !baseAllows(base, n.target, r)),
+      rights: n.rights.filter((r) => baseRefuses(base, n.target, r)),
     })).filter((n) => n.rights.length)
     : needs;
 
@@ -379,7 +370,7 @@ export function learnPolicy(log: AccessLog, ctx: LearnContext): Learned {
       } left out: a policy path would expand it as a variable`,
     );
   }
-  if (base && !base.net) {
+  if (base && !base.layers.some((l) => l.net.size)) {
     const tcp = log.accesses.filter((a) =>
       a.op === "bind" || a.op === "connect"
     ).length;
@@ -515,7 +506,7 @@ function evidence(g: Group): string {
 function finishRules(
   groups: Group[],
   ctx: LearnContext,
-  base: Policy | undefined,
+  base: ResolvedPlan | undefined,
 ): LearnedFsRule[] {
   const rules = groups.map((g) => {
     let rights = [...g.rights];
@@ -523,7 +514,7 @@ function finishRules(
       rights = [...rights, ...RW];
     }
     if (!g.dir) rights = rights.filter((r) => FILE_RIGHTS.includes(r));
-    if (base) rights = rights.filter((r) => !baseAllows(base, g.path, r));
+    if (base) rights = rights.filter((r) => baseRefuses(base, g.path, r));
     return {
       path: g.path,
       written: written(g.path, ctx),
@@ -564,14 +555,14 @@ function written(path: string, ctx: LearnContext): string {
   return sub(ctx.cwd, "PWD") ?? sub(ctx.home, "HOME") ?? path;
 }
 
-function netRules(accesses: Access[], base: Policy | undefined) {
+function netRules(accesses: Access[], base: ResolvedPlan | undefined) {
   const ports = new Map<number, Map<NetRight, number>>();
   for (const a of accesses) {
     if ((a.op !== "bind" && a.op !== "connect") || a.port === undefined) {
       continue;
     }
     const right: NetRight = a.op === "bind" ? "bind_tcp" : "connect_tcp";
-    if (base && baseAllowsPort(base, a.port, right)) continue;
+    if (base && !refusal(base, { port: a.port, rights: [right] })) continue;
     const m = ports.get(a.port) ?? new Map<NetRight, number>();
     m.set(right, (m.get(right) ?? 0) + a.count);
     ports.set(a.port, m);

@@ -7,6 +7,9 @@ import { readNamedPolicy } from "../policy/source.ts";
 import { expandPolicy } from "../policy/expand.ts";
 import { validatePolicy } from "../policy/validate.ts";
 import { isBeneath } from "../policy/paths.ts";
+import { planLandlock } from "../policy/plan.ts";
+import type { Policy } from "../policy/schema.ts";
+import { resolvePlan } from "./verdict.ts";
 
 // ${PWD} and ${HOME} in a learned policy expand, under lint, to the test
 // process's own: the hand-built logs use them.
@@ -79,6 +82,14 @@ function rulesOf(text: string): Record<string, string[]> {
     if (env === undefined) Deno.env.delete("HOME");
     else Deno.env.set("HOME", env);
   }
+}
+
+/** A base as learn gets it: planned for ABI 7, its paths taken as real. */
+function resolvedBase(policy: Policy) {
+  return resolvePlan(
+    planLandlock(expandPolicy(policy).policy, 7),
+    (p) => p,
+  );
 }
 
 const PY = "/usr/lib/python3.11";
@@ -321,7 +332,7 @@ Deno.test("a rule an ancestor rule covers is dropped, its evidence kept", () => 
 
 Deno.test("with a base, only what the base does not allow is learned, as extends + fs_rule", async () => {
   const base = await loadPolicy(readNamedPolicy("ci-default"));
-  const expanded = expandPolicy(base).policy;
+  const plan = resolvedBase(base);
   const { log: l, probe } = pythonRun();
   l.accesses.push(
     acc("create", "/tmp/scratch.txt"),
@@ -329,7 +340,7 @@ Deno.test("with a base, only what the base does not allow is learned, as extends
   );
   const learned = learnPolicy(
     l,
-    ctx(probe, { base: { ref: "ci-default", policy: expanded } }),
+    ctx(probe, { base: { ref: "ci-default", plan } }),
   );
   assert.match(learned.toml, /^extends = "ci-default"$/m);
   assert.doesNotMatch(learned.toml, /\[\[fs_layer\]\]|\[net\]/);
@@ -366,15 +377,13 @@ Deno.test("with a base, only what the base does not allow is learned, as extends
 });
 
 Deno.test("with a base that handles TCP, only ports it refuses get net_rule", async () => {
-  const base = expandPolicy(
-    await loadPolicy(readNamedPolicy("net-fetch")),
-  ).policy;
+  const plan = resolvedBase(await loadPolicy(readNamedPolicy("net-fetch")));
   const learned = learnPolicy(
     log([
       { op: "connect", port: 443, syscall: "connect", count: 1 },
       { op: "connect", port: 8443, syscall: "connect", count: 1 },
     ]),
-    ctx(host([], []), { base: { ref: "net-fetch", policy: base } }),
+    ctx(host([], []), { base: { ref: "net-fetch", plan } }),
   );
   assert.deepEqual(learned.net.map((r) => r.port), [8443]);
   assert.match(
