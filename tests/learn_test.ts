@@ -451,3 +451,18 @@ Deno.test("learn: with --base, the result extends it and adds only what it refus
   ], { cwd: work, env: { PATH } });
   assert.equal(again.code, 0, again.stderr + text);
 });
+
+Deno.test("learn: a command that cannot be found is 127 and writes nothing", async () => {
+  const dir = outsideTmpDir();
+  const policy = `${dir}/none.toml`;
+  const r = await landlockd(
+    ["learn", "-o", policy, "--", "/nonexistent/command"],
+    { cwd: dir, env: { PATH } },
+  );
+  assert.equal(r.code, 127, r.stderr);
+  assert.match(
+    r.stderr,
+    /cannot execute "\/nonexistent\/command": No such file or directory \(ENOENT\)/,
+  );
+  assert.throws(() => Deno.statSync(policy), Deno.errors.NotFound);
+});
