@@ -212,12 +212,7 @@ function writableBy(
   rules: readonly LearnedFsRule[],
   file: string,
 ): string | undefined {
-  let real = file;
-  try {
-    real = Deno.realPathSync(file);
-  } catch {
-    // just written: it exists
-  }
+  const real = realPath(file) ?? file;
   const writes = ["write_file", "make_reg", "remove_file", "refer"];
   return rules.find((r) =>
     isBeneath(real, r.path) && r.rights.some((x) => writes.includes(x))
