@@ -413,44 +413,49 @@ Deno.test("learn: a command that exits at once is not an error", async () => {
   assert.match(r.stdout, /^version = 1$/m);
 });
 
-Deno.test("learn: with --base, the result extends it and adds only what it refused", async () => {
-  const work = outsideTmpDir();
-  const dir = outsideTmpDir();
-  const policy = `${dir}/based.toml`;
-  // ci-default refuses writes outside /tmp: the write into the work
-  // directory is refused (the command fails) and learned.
-  const r = await landlockd([
-    "learn",
-    "--base",
-    "ci-default",
-    "-o",
-    policy,
-    "--",
-    "/bin/sh",
-    "-c",
-    "cat /etc/hostname > /dev/null; echo x > out.txt",
-  ], { cwd: work, env: { PATH } });
-  assert.match(r.stderr, /runs under policy "ci-default" \(built in\) only/);
-  assert.notEqual(r.code, 0, "the base refused the write while learning");
-  const text = Deno.readTextFileSync(policy);
-  assert.match(text, /^extends = "ci-default"$/m);
-  assert.doesNotMatch(
-    text,
-    /path = "\/etc\/hostname"|\[\[fs_layer\]\]|\[net\]/,
-    text,
-  );
-  assert.match(text, /\[\[fs_rule\]\]\npath = "\$\{PWD\}"/);
-  const again = await landlockd([
-    "run",
-    "--policy-file",
-    policy,
-    "--",
-    "/bin/sh",
-    "-c",
-    "echo x > out.txt",
-  ], { cwd: work, env: { PATH } });
-  assert.equal(again.code, 0, again.stderr + text);
-});
+testAtAbi(
+  3,
+  "truncate (ci-default)",
+  "learn: with --base, the result extends it and adds only what it refused",
+  async () => {
+    const work = outsideTmpDir();
+    const dir = outsideTmpDir();
+    const policy = `${dir}/based.toml`;
+    // ci-default refuses writes outside /tmp: the write into the work
+    // directory is refused (the command fails) and learned.
+    const r = await landlockd([
+      "learn",
+      "--base",
+      "ci-default",
+      "-o",
+      policy,
+      "--",
+      "/bin/sh",
+      "-c",
+      "cat /etc/hostname > /dev/null; echo x > out.txt",
+    ], { cwd: work, env: { PATH } });
+    assert.match(r.stderr, /runs under policy "ci-default" \(built in\) only/);
+    assert.notEqual(r.code, 0, "the base refused the write while learning");
+    const text = Deno.readTextFileSync(policy);
+    assert.match(text, /^extends = "ci-default"$/m);
+    assert.doesNotMatch(
+      text,
+      /path = "\/etc\/hostname"|\[\[fs_layer\]\]|\[net\]/,
+      text,
+    );
+    assert.match(text, /\[\[fs_rule\]\]\npath = "\$\{PWD\}"/);
+    const again = await landlockd([
+      "run",
+      "--policy-file",
+      policy,
+      "--",
+      "/bin/sh",
+      "-c",
+      "echo x > out.txt",
+    ], { cwd: work, env: { PATH } });
+    assert.equal(again.code, 0, again.stderr + text);
+  },
+);
 
 Deno.test("learn: a command that cannot be found is 127 and writes nothing", async () => {
   const dir = outsideTmpDir();
