@@ -349,12 +349,19 @@ async function learn(
     await Deno.stdout.write(new TextEncoder().encode(learned.toml));
   } else {
     writeAtomically(output, learned.toml, force);
-    const writable = writableBy(learned.fs, output);
+  }
+  // landlockd run refuses a policy that lets the command rewrite it or a
+  // file it extends: say so now, with what to do.
+  const baseFile = baseSource ? sourceFile(baseSource) : undefined;
+  for (const file of [output, baseFile]) {
+    const writable = file && writableBy(learned.fs, file);
     if (writable) {
       printError(
-        `learn: note: the learned policy lets the command write ${writable}, which holds ${output}; landlockd run refuses a policy the command could rewrite, so move the file elsewhere (for example ~/.config/landlockd/policies/NAME.toml, then --policy NAME)`,
+        `learn: note: the learned policy lets the command write ${writable}, which holds ${file}; landlockd run refuses a policy the command could rewrite, so move the file elsewhere (for example ~/.config/landlockd/policies/NAME.toml, then --policy NAME)`,
       );
     }
+  }
+  if (output !== undefined) {
     printError(
       `learn: wrote ${output}: ${learned.fs.length} file rule${
         learned.fs.length === 1 ? "" : "s"

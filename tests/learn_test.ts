@@ -471,3 +471,36 @@ Deno.test("learn: a command that cannot be found is 127 and writes nothing", asy
   );
   assert.throws(() => Deno.statSync(policy), Deno.errors.NotFound);
 });
+
+testAtAbi(
+  3,
+  "truncate (ci-default)",
+  "learn: a base file the learned policy would let the command rewrite is named, since run refuses that",
+  async () => {
+    const work = outsideTmpDir();
+    Deno.writeTextFileSync(
+      `${work}/base.toml`,
+      'version = 1\nextends = "ci-default"\n',
+    );
+    const out = outsideTmpDir();
+    const r = await landlockd([
+      "learn",
+      "--base",
+      "./base.toml",
+      "-o",
+      `${out}/learned.toml`,
+      "--",
+      "/bin/sh",
+      "-c",
+      "echo x > out.txt",
+    ], { cwd: work, env: { PATH } });
+    assert.match(
+      r.stderr,
+      /note: the learned policy lets the command write \$\{PWD\}, which holds \.\/base\.toml; landlockd run refuses/,
+    );
+    assert.match(
+      Deno.readTextFileSync(`${out}/learned.toml`),
+      new RegExp(`^extends = "${work}/base.toml"$`, "m"),
+    );
+  },
+);
