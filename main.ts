@@ -18,6 +18,7 @@ Usage: landlockd COMMAND [OPTIONS]
 
 Commands:
   run     run a command under a policy (directly, or --socket: by a daemon)
+  learn   run a command unrestricted, then write the policy it needs
   lint    check a policy
   abi     show what this kernel supports
   policy  show and list named policies; derive one: from-oci, from-pod
@@ -40,6 +41,7 @@ type Command = (args: string[]) => number | Promise<number>;
  */
 const COMMANDS = [
   "run",
+  "learn",
   "lint",
   "abi",
   "policy",

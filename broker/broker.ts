@@ -160,20 +160,26 @@ export class Broker {
     }
   }
 
-  /** Answers one notification. */
-  handle(n: Notification): void {
+  /**
+   * Answers one notification; true when it answered CONTINUE (the kernel
+   * decides the call), false when the broker performed or refused it.
+   */
+  handle(n: Notification): boolean {
     const name = this.#names.get(n.nr);
-    if (!name) return this.listener.continue(n.id);
+    if (!name) return this.#continue(n.id);
     const req = decode(name, n.args, this.#memory(n));
     // Unreadable arguments: let the kernel fail the call itself.
-    if (typeof req === "number") return this.listener.continue(n.id);
-    if (isMountRequest(req)) return this.#mount(n, req);
+    if (typeof req === "number") return this.#continue(n.id);
+    if (isMountRequest(req)) {
+      this.#mount(n, req);
+      return false;
+    }
     const resolved = this.#resolve(n.pid, req);
-    if (!resolved) return this.listener.continue(n.id);
+    if (!resolved) return this.#continue(n.id);
     const action = decide(resolved, this.plan.grants);
-    if (action.act === "continue") return this.listener.continue(n.id);
+    if (action.act === "continue") return this.#continue(n.id);
     // What we read must still be the call's arguments when we act on it.
-    if (!this.listener.stillValid(n.id)) return;
+    if (!this.listener.stillValid(n.id)) return false;
     const outcome = this.#perform(action, req);
     if (outcome.fd !== undefined) {
       const cloexec = req.op === "open" && (req.flags & O_CLOEXEC) !== 0;
@@ -189,6 +195,12 @@ export class Broker {
       this.listener.succeed(n.id);
     }
     this.#audit(n.pid, req, action, outcome);
+    return false;
+  }
+
+  #continue(id: bigint): true {
+    this.listener.continue(id);
+    return true;
   }
 
   /** Mount-family calls: decided by the rules, performed by the helper. */

@@ -33,6 +33,14 @@ export interface Access {
   socket?: string;
   /** The syscall that was observed, e.g. "openat", "execve", "connect". */
   syscall: string;
+  /**
+   * The Landlock rights this access needs, by the policy's names
+   * (`read_file`, `make_reg`, `bind_tcp`, ...). File rights are checked on
+   * `path` and the directories above it; directory rights (`make_*`,
+   * `remove_*`, `refer`) on the directories above `path` only. Absent for
+   * op "socket" (Landlock does not restrict it).
+   */
+  rights?: string[];
   /** How many times this exact access was seen. */
   count: number;
 }
@@ -44,7 +52,28 @@ export interface AccessLog {
   dropped: number;
   /** True when the command was killed by a signal or the run was cut short. */
   cutShort: boolean;
+  /**
+   * Calls whose arguments could not be read (a bad pointer, a task that
+   * vanished): continued unrecorded.
+   */
+  unreadable?: number;
+  /** The limit on distinct accesses this log was recorded with. */
+  limit?: number;
 }
+
+/** What to observe: every access, or only those the plan refuses. */
+export interface ObserveOptions {
+  /**
+   * "all": every access the observed calls make (for `learn`);
+   * "denials": only those the run's Landlock plan refuses (`--explain`).
+   */
+  mode: "denials" | "all";
+  /** Distinct accesses kept (default {@link DEFAULT_ACCESS_LIMIT}). */
+  limit?: number;
+}
+
+/** How many distinct accesses a log keeps unless told otherwise. */
+export const DEFAULT_ACCESS_LIMIT = 4096;
 
 /** The key two observations of the same access share. */
 export function accessKey(a: Omit<Access, "count">): string {

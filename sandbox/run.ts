@@ -31,12 +31,18 @@ import {
 import type { BrokerPlan } from "../broker/plan.ts";
 import { hostArch } from "../seccomp/filter.ts";
 import { buildRulesets } from "./landlock.ts";
-import { compileSeccomp, planSeccomp, type SeccompPlan } from "./seccomp.ts";
+import {
+  compileSeccomp,
+  compileSeccompFor,
+  planSeccomp,
+  type SeccompPlan,
+} from "./seccomp.ts";
 import { mountFailureHint, type MountPlan, planMounts } from "./mounts.ts";
 import { describeErrno } from "../syscalls/errno.ts";
 import { type LandlockSupport, landlockSupport } from "./kernel.ts";
 import { signalName } from "./signals.ts";
 import { disarmInspectorSignal } from "../syscalls/signals.ts";
+import type { AccessLog, ObserveOptions } from "../observe/access.ts";
 
 /** Signals that reach landlockd and are passed on to the child. */
 export const FORWARDED_SIGNALS = [1, 2, 3, 15] as const; // HUP INT QUIT TERM
@@ -60,6 +66,26 @@ async function brokerModules() {
     lazyImport<typeof import("../broker/roots.ts")>("../broker/roots.ts", base),
   ]);
   return { plan, broker, notify, roots };
+}
+
+/** The observer's modules, loaded only for runs that observe. */
+async function observerModules() {
+  const base = import.meta.url;
+  const [observer, calls, verdict] = await Promise.all([
+    lazyImport<typeof import("../broker/observer.ts")>(
+      "../broker/observer.ts",
+      base,
+    ),
+    lazyImport<typeof import("../broker/observe_requests.ts")>(
+      "../broker/observe_requests.ts",
+      base,
+    ),
+    lazyImport<typeof import("../observe/verdict.ts")>(
+      "../observe/verdict.ts",
+      base,
+    ),
+  ]);
+  return { observer, calls, verdict };
 }
 
 /** The Landlock ABI that added `LANDLOCK_SCOPE_SIGNAL` (Linux 6.12). */
@@ -213,10 +239,31 @@ export function executableCandidates(cmd: Command): string[] {
   return path.split(":").map((dir) => `${dir || "."}/${name}`);
 }
 
+/**
+ * The candidate execve takes (the first that is an executable file),
+ * resolved; undefined when none is.
+ */
+export function firstExecutable(
+  candidates: readonly string[],
+): string | undefined {
+  for (const c of candidates) {
+    try {
+      const real = Deno.realPathSync(c);
+      const s = Deno.statSync(real);
+      if (s.isFile && ((s.mode ?? 0) & 0o111)) return real;
+    } catch {
+      // not this one
+    }
+  }
+  return undefined;
+}
+
 /** What a finished run reports. */
 export interface RunResult {
   status: ExitStatus;
   exitCode: number;
+  /** What the observer recorded, when the run was observed. */
+  accesses?: AccessLog;
 }
 
 /** Where a run's command starts, when it is not landlockd's own context. */
@@ -236,6 +283,13 @@ export interface RunContext {
    * it to make a start slower than Deno's 500 ms SIGUSR1 arming.
    */
   beforeSpawn?: () => Promise<void>;
+  /**
+   * Observe the command's file and TCP accesses (broker/observer.ts): every
+   * one (mode "all", for learn), or those the plan refuses (mode
+   * "denials", for --explain). Adds the observed calls to the seccomp
+   * filter's user notifications; without it nothing is added.
+   */
+  observe?: ObserveOptions;
 }
 
 /** A command that has been executed under its plan. */
@@ -247,6 +301,8 @@ export interface StartedRun {
   argv0: string;
   /** `performance.now()` just before the spawn. */
   started: number;
+  /** What the run observes (RunContext.observe), if anything. */
+  observe?: ObserveOptions;
 }
 
 /**
@@ -260,7 +316,9 @@ export async function startPlanned(
   policyName: string,
   ctx: RunContext = {},
 ): Promise<StartedRun> {
-  const filter = await compileSeccomp(plan.seccomp);
+  const filter = ctx.observe
+    ? await compileSeccompFor(await observedSeccomp(plan.seccomp))
+    : await compileSeccomp(plan.seccomp);
   // Loaded before the clock starts. The roots are opened before the command
   // exists, so it cannot move or replace them first.
   const roots = plan.broker
@@ -285,7 +343,7 @@ export async function startPlanned(
       layerFds,
       noNewPrivs: true,
       seccompFilter: filter,
-      seccompFlags: plan.broker ? LISTENER_FILTER_FLAGS : 0,
+      seccompFlags: plan.broker || ctx.observe ? LISTENER_FILTER_FLAGS : 0,
       cloneFlags: plan.mounts?.clone_flags,
       lateRules: late,
       mountHelper: plan.broker?.mounts !== undefined,
@@ -326,7 +384,18 @@ export async function startPlanned(
     policyName,
     argv0: cmd.argv[0],
     started,
+    ...(ctx.observe ? { observe: ctx.observe } : {}),
   };
+}
+
+/** The seccomp plan with the observed calls added to its notifications. */
+async function observedSeccomp(seccomp: SeccompPlan): Promise<SeccompPlan> {
+  const { calls } = await observerModules();
+  const notify = new Set([
+    ...seccomp.notify,
+    ...calls.observedCalls(seccomp.arch),
+  ]);
+  return { ...seccomp, notify: [...notify] };
 }
 
 /** The fds a run's broker owns: the seccomp listener and the mount helper's. */
@@ -348,32 +417,73 @@ export function closeBrokerFds(fds: Omit<BrokerFds, "pidfd">): void {
   if (fds.helperFd >= 0) close(fds.helperFd);
 }
 
+/** What serves a run's listener: its broker, or an observer around it. */
+export type Served =
+  | import("../broker/broker.ts").Broker
+  | import("../broker/observer.ts").Observer;
+
+/** How a run is observed, with the plan's verdicts for mode "denials". */
+export interface Observing extends ObserveOptions {
+  landlock: LandlockPlan;
+  /** The command's own executable, resolved (its exec is not notified). */
+  exec?: string;
+}
+
 /**
- * Opens a run's broker; the caller serves it (`serve`, or `handle` on a
- * thread that serves several) and then closes it and its fds. Closes the
- * fds itself if the broker cannot be opened.
+ * Opens a run's broker, or its observer (with the broker inside, if any);
+ * the caller serves it (`serve`, or `handle` on a thread that serves
+ * several) and then closes it and its fds. Closes the fds itself if it
+ * cannot be opened.
  */
 export async function openBroker(
-  broker: BrokerPlan,
+  broker: BrokerPlan | undefined,
   arch: SeccompPlan["arch"],
   fds: BrokerFds,
   audit: AuditSink,
-): Promise<import("../broker/broker.ts").Broker> {
+  observe?: Observing,
+): Promise<Served> {
   const lib = await brokerModules();
   try {
-    const listener = new lib.notify.Listener(
-      fds.listenerFd,
-      fds.pidfd,
-      lib.plan.fastPath(broker, arch),
-    );
-    return new lib.broker.Broker(
-      broker,
-      listener,
-      audit,
-      arch,
-      fds.helperFd,
-      fds.roots ?? [],
-    );
+    // An observer sees every call: the C fast path answers none of them.
+    const fast = broker && !observe
+      ? lib.plan.fastPath(broker, arch)
+      : { prefixes: [], calls: [] };
+    const listener = new lib.notify.Listener(fds.listenerFd, fds.pidfd, fast);
+    const served = broker
+      ? new lib.broker.Broker(
+        broker,
+        listener,
+        audit,
+        arch,
+        fds.helperFd,
+        fds.roots ?? [],
+      )
+      : undefined;
+    if (!observe) {
+      if (!served) throw new Error("neither a broker nor an observer to open");
+      return served;
+    }
+    const { observer, verdict } = await observerModules();
+    const resolved = observe.mode === "denials"
+      ? verdict.resolvePlan(observe.landlock, realPathOrUndefined)
+      : undefined;
+    return new observer.Observer(listener, arch, {
+      mode: observe.mode,
+      ...(observe.limit !== undefined ? { limit: observe.limit } : {}),
+      ...(resolved
+        ? { refuses: (a) => verdict.refusal(resolved, a) !== undefined }
+        : {}),
+      ...(observe.exec
+        ? {
+          before: [{
+            op: "exec" as const,
+            path: observe.exec,
+            syscall: "execve",
+            rights: ["execute", "read_file"],
+          }],
+        }
+        : {}),
+    }, served);
   } catch (e) {
     closeBrokerFds(fds);
     lib.roots.closeRoots(fds.roots ?? []);
@@ -381,18 +491,29 @@ export async function openBroker(
   }
 }
 
+/** Where `path` leads, or undefined when it does not exist. */
+export function realPathOrUndefined(path: string): string | undefined {
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Serves the run's broker on this thread until the command is gone, then
- * closes its fds. The caller must do nothing else on this thread
- * meanwhile: the loop blocks in synchronous FFI calls.
+ * Serves the run's broker or observer on this thread until the command is
+ * gone, then closes its fds; returns what an observer recorded. The
+ * caller must do nothing else on this thread meanwhile: the loop blocks
+ * in synchronous FFI calls.
  */
 export async function serveBroker(
-  broker: BrokerPlan,
+  broker: BrokerPlan | undefined,
   arch: SeccompPlan["arch"],
   fds: BrokerFds,
   audit: AuditSink,
-): Promise<void> {
-  const served = await openBroker(broker, arch, fds, audit);
+  observe?: Observing,
+): Promise<AccessLog | undefined> {
+  const served = await openBroker(broker, arch, fds, audit, observe);
   const { notify, broker: brokerModule } = await brokerModules();
   const slot = notify.watchRemoteReads();
   const kills = notify.watchdogKills(slot);
@@ -407,6 +528,7 @@ export async function serveBroker(
       `broker failed, sandbox killed: reading its memory waited longer than ${notify.REMOTE_READ_DEADLINE_MS} ms (a page held back with userfaultfd?)`,
     );
   }
+  return "log" in served ? served.log() : undefined;
 }
 
 /** Emits run.exit or run.signal for a reaped command. */
@@ -443,7 +565,7 @@ export async function runPlanned(
   cmd: Command,
   audit: AuditSink,
   policyName: string,
-  ctx: Pick<RunContext, "beforeSpawn"> = {},
+  ctx: Pick<RunContext, "beforeSpawn" | "observe"> = {},
 ): Promise<RunResult> {
   forwardSignals(FORWARDED_SIGNALS);
   // If Deno has armed its SIGUSR1 inspector by now (its handler comes 500 ms
@@ -455,11 +577,22 @@ export async function runPlanned(
   const { child } = run;
   forwardSignalsTo(child.pidfd);
   let status: ExitStatus;
+  let accesses: AccessLog | undefined;
   try {
     // Nothing else runs on this thread meanwhile: signals are forwarded by
     // the C handler, so the broker and the wait can block it.
-    if (plan.broker) {
-      await serveBroker(plan.broker, plan.seccomp.arch, child, audit);
+    if (plan.broker || ctx.observe) {
+      accesses = await serveBroker(
+        plan.broker,
+        plan.seccomp.arch,
+        child,
+        audit,
+        ctx.observe && {
+          ...ctx.observe,
+          landlock: plan.landlock,
+          exec: firstExecutable(executableCandidates(cmd)),
+        },
+      );
     }
     status = waitChildSync(child.pidfd);
   } finally {
@@ -468,5 +601,10 @@ export async function runPlanned(
   }
   const forwarded = FORWARDED_SIGNALS.filter((s) => forwardedCount(s) > 0)
     .map(signalName);
-  return finishRun(run, status, audit, forwarded);
+  const result = finishRun(run, status, audit, forwarded);
+  if (accesses) {
+    accesses.cutShort = "signal" in status;
+    result.accesses = accesses;
+  }
+  return result;
 }

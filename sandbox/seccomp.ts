@@ -110,6 +110,32 @@ export async function compileSeccomp(
   return program;
 }
 
+/**
+ * The program for `plan` as a function of the addresses of the paths the
+ * child execs (see FilterSpec.quietExec): for a plan that notifies
+ * execve (an observed run). Not cached: the addresses change per spawn.
+ */
+export async function compileSeccompFor(
+  plan: SeccompPlan,
+): Promise<(execPaths: readonly bigint[]) => Uint8Array<ArrayBuffer>> {
+  const table = (await lazyImport<typeof import("../seccomp/table.ts")>(
+    "../seccomp/table.ts",
+    import.meta.url,
+  )).syscallTable(plan.arch);
+  return (quietExec) =>
+    encode(buildFilter({
+      arch: plan.arch,
+      table,
+      deny: plan.deny,
+      errno: plan.errno,
+      absent: plan.absent,
+      refuseUffdIoctl: plan.refuse_uffd_ioctl,
+      refuseMptcp: plan.refuse_mptcp,
+      notify: plan.notify,
+      quietExec,
+    }));
+}
+
 async function compileNew(
   plan: SeccompPlan,
 ): Promise<Uint8Array<ArrayBuffer>> {

@@ -59,6 +59,14 @@ export interface FilterSpec {
   refuseMptcp: boolean;
   /** Syscall names the broker answers (user notification). */
   notify: readonly string[];
+  /**
+   * Addresses of the paths the sandbox's first process execs (in its
+   * memory before the exec): an `execve` whose path argument is one of
+   * them is allowed without a notification, even when `execve` is in
+   * `notify`. The exec that starts the command cannot wait for an answer
+   * (landlockd sleeps until it); after it, the address space is new.
+   */
+  quietExec?: readonly bigint[];
 }
 
 /** A name this architecture does not have. */
@@ -111,6 +119,33 @@ function matchArg(
   ];
 }
 
+/**
+ * `if (nr == execve && arg0 in addrs) return ALLOW;`, leaving A = nr when
+ * it does not return. Each address is compared as two 32-bit words.
+ *
+ *     0        jeq nr        jt 0, jf past the blocks and the reload
+ *     1+5i     ld  arg0 low
+ *     2+5i     jeq low(addr) jt 0, jf to the next block
+ *     3+5i     ld  arg0 high
+ *     4+5i     jeq high(addr) jt 0, jf to the next block
+ *     5+5i     ret ALLOW
+ *     1+5n     ld  nr        a miss: restore A
+ */
+function allowExecOf(nr: number, addrs: readonly bigint[]): Insn[] {
+  const n = addrs.length;
+  return [
+    jeq(nr, 0, 5 * n + 1),
+    ...addrs.flatMap((addr) => [
+      load(DATA.argLow(0)),
+      jeq(Number(addr & 0xffffffffn), 0, 3),
+      load(DATA.argHigh(0)),
+      jeq(Number(addr >> 32n), 0, 1),
+      ret(SECCOMP_RET_ALLOW),
+    ]),
+    load(DATA.nr),
+  ];
+}
+
 /** Builds the program. Throws UnknownSyscallError for a foreign name. */
 export function buildFilter(spec: FilterSpec): Insn[] {
   const errno = SECCOMP_RET_ERRNO | (spec.errno & 0xffff);
@@ -153,6 +188,10 @@ export function buildFilter(spec: FilterSpec): Insn[] {
         SECCOMP_RET_ERRNO | EPROTONOSUPPORT,
       ),
     );
+  }
+  const quiet = spec.quietExec ?? [];
+  if (quiet.length && spec.notify.includes("execve")) {
+    prog.push(...allowExecOf(numbers(spec, ["execve"])[0], quiet));
   }
   for (const nr of numbers(spec, spec.notify)) {
     prog.push(...match(nr, SECCOMP_RET_USER_NOTIF));

@@ -198,3 +198,41 @@ Deno.test("without MPTCP refusal, MPTCP sockets pass", () => {
     SECCOMP_RET_ALLOW,
   );
 });
+
+for (const arch of ["x86_64", "aarch64"] as Arch[]) {
+  const nr = (name: string) => syscallNumber(arch, name)!;
+  const quiet = [0x7f12_3456_7000n, 0x5555_0000_1234n];
+  const prog = buildFilter({
+    arch,
+    table: syscallTable(arch),
+    deny: [],
+    errno: 1,
+    absent: [],
+    refuseUffdIoctl: false,
+    refuseMptcp: false,
+    notify: ["execve", "openat", "bind"],
+    quietExec: quiet,
+  });
+  const run = (name: string, args: bigint[] = []) =>
+    evaluate(prog, { nr: nr(name), arch: AUDIT_ARCH[arch], args });
+
+  Deno.test(`[${arch}] an observed filter lets exactly the command's own execve paths through unnotified`, () => {
+    for (const addr of quiet) {
+      assert.equal(run("execve", [addr]), SECCOMP_RET_ALLOW);
+    }
+    // The same low word with another high word, and the reverse, notify.
+    assert.equal(
+      run("execve", [0x7f13_3456_7000n]),
+      SECCOMP_RET_USER_NOTIF,
+    );
+    assert.equal(
+      run("execve", [0x7f12_3456_7001n]),
+      SECCOMP_RET_USER_NOTIF,
+    );
+    assert.equal(run("execve", [0n]), SECCOMP_RET_USER_NOTIF);
+    // Other calls, even with that address, are notified as before.
+    assert.equal(run("openat", [0n, quiet[0]]), SECCOMP_RET_USER_NOTIF);
+    assert.equal(run("bind", [quiet[0]]), SECCOMP_RET_USER_NOTIF);
+    assert.equal(run("getpid"), SECCOMP_RET_ALLOW);
+  });
+}

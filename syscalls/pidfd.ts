@@ -11,6 +11,9 @@ import { close, rawSyscall } from "./sys.ts";
 /** SIGKILL. */
 export const SIGKILL = 9;
 const KCMP_FILE = 0;
+/** `PIDFD_THREAD` (= O_EXCL): a pidfd for one thread. */
+const PIDFD_THREAD = 0o200;
+const EINVAL = 22;
 
 /** Sends `signal` through `pidfd`; whether the kernel took it. */
 export function signalPidfd(pidfd: number, signal: number): boolean {
@@ -22,7 +25,11 @@ export function signalPidfd(pidfd: number, signal: number): boolean {
  * or undefined if it cannot be had. The caller closes it.
  */
 export function fetchFd(pid: number, fd: number): number | undefined {
-  const pidfd = rawSyscall(NR.pidfd_open, pid, 0);
+  // `pid` may be a thread other than the leader (a seccomp notification
+  // names the thread): PIDFD_THREAD (Linux 6.9) opens it; older kernels
+  // say EINVAL, and only a leader can be opened.
+  let pidfd = rawSyscall(NR.pidfd_open, pid, PIDFD_THREAD);
+  if (pidfd === -EINVAL) pidfd = rawSyscall(NR.pidfd_open, pid, 0);
   if (pidfd < 0) return undefined;
   const theirs = rawSyscall(NR.pidfd_getfd, pidfd, fd, 0);
   close(pidfd);

@@ -45,8 +45,16 @@ export interface SpawnRequest {
   /** `undefined` keeps the current directory. */
   cwd?: string;
   noNewPrivs: boolean;
-  /** BPF instructions, 8 bytes each, installed last. */
-  seccompFilter?: Uint8Array<ArrayBuffer>;
+  /**
+   * BPF instructions, 8 bytes each, installed last; or a function that
+   * builds them from the addresses of the candidate paths the child will
+   * pass to execve (so a filter that notifies execve can let the child's
+   * own execve through: nobody could answer it, the parent sleeps until
+   * the exec).
+   */
+  seccompFilter?:
+    | Uint8Array<ArrayBuffer>
+    | ((execPaths: readonly bigint[]) => Uint8Array<ArrayBuffer>);
   seccompFlags?: number;
   restrictFlags?: number;
   /** Namespaces for the child (`CLONE_NEW*`); 0 or absent: none. */
@@ -178,9 +186,10 @@ export function spawn(req: SpawnRequest): Child {
     const a = cstringArray(items);
     keep.push(a);
     ptr(offset, addressOf(a.pointers));
+    return a;
   };
 
-  arr(spawnReq.paths, req.candidates);
+  const paths = arr(spawnReq.paths, req.candidates);
   arr(spawnReq.argv, req.argv);
   if (req.env) {
     arr(spawnReq.envp, Object.entries(req.env).map(([k, v]) => `${k}=${v}`));
@@ -198,8 +207,13 @@ export function spawn(req: SpawnRequest): Child {
     ptr(spawnReq.cwd, addressOf(cwd));
   }
   if (req.seccompFilter) {
-    const prog = sockFprogOf(req.seccompFilter);
-    keep.push(prog, req.seccompFilter);
+    const filter = typeof req.seccompFilter === "function"
+      ? req.seccompFilter([
+        ...paths.pointers.subarray(0, req.candidates.length),
+      ])
+      : req.seccompFilter;
+    const prog = sockFprogOf(filter);
+    keep.push(prog, filter);
     ptr(spawnReq.seccomp_prog, addressOf(prog));
   }
   if (req.mounts?.length) {

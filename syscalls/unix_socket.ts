@@ -172,6 +172,24 @@ function sockopt(fd: number, name: number): number {
   return r < 0 ? -1 : value[0];
 }
 
+const SO_PROTOCOL = 38;
+
+/**
+ * A socket's domain, type and protocol (getsockopt SO_DOMAIN, SO_TYPE,
+ * SO_PROTOCOL), or undefined when `fd` is not a socket.
+ */
+export function socketKind(
+  fd: number,
+): { domain: number; type: number; protocol: number } | undefined {
+  const domain = sockopt(fd, SO_DOMAIN);
+  if (domain < 0) return undefined;
+  return {
+    domain,
+    type: sockopt(fd, SO_TYPE),
+    protocol: sockopt(fd, SO_PROTOCOL),
+  };
+}
+
 /** Whether `fd` is a listening Unix stream socket. */
 export function isListeningUnixStream(fd: number): boolean {
   return sockopt(fd, SO_DOMAIN) === AF_UNIX &&

@@ -12,8 +12,7 @@
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
 
-import { closeBrokerFds, openBroker } from "../../sandbox/run.ts";
-import type { Broker } from "../../broker/broker.ts";
+import { closeBrokerFds, openBroker, type Served } from "../../sandbox/run.ts";
 import type { BrokerJob } from "./broker_pool.ts";
 import { teeAudit } from "./audit.ts";
 import { auditToFd } from "../../audit/audit.ts";
@@ -60,7 +59,7 @@ function become(ids: Ids) {
 
 interface Session {
   key: number;
-  broker: Broker;
+  broker: Served;
   ids: Ids;
 }
 
