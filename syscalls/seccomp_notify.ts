@@ -283,23 +283,27 @@ export function nextNotificationOfAny(
   );
 }
 
-/** The largest struct read from a sandbox ({@link readRemoteU64s}). */
-const remoteBuffer = new Uint8Array(Math.max(openHow.size, mountAttr.size));
+/**
+ * The largest struct read from a sandbox: open_how, mount_attr, or the
+ * observer's sockaddr (at most a sockaddr_in6, 28 bytes).
+ */
+const remoteBuffer = new Uint8Array(Math.max(openHow.size, mountAttr.size, 28));
 const remoteAddr = addressOf(remoteBuffer);
 const iovs = struct(2 * iovec.size);
 const iovsAddr = addressOf(iovs[0]);
 const decoder = new TextDecoder();
 
 /**
- * Reads `len` bytes (at most the largest struct read) at `addr` in `pid`
+ * Reads `len` bytes (clamped to the largest struct read) at `addr` in `pid`
  * with process_vm_readv; returns a view of a shared buffer (valid until the
  * next read), or -errno.
  */
-function readRemote(
+export function readRemote(
   pid: number,
   addr: bigint,
-  len: number,
+  length: number,
 ): Uint8Array | number {
+  const len = Math.min(length, remoteBuffer.length);
   const [, view] = iovs;
   view.setBigUint64(iovec.iov_base, remoteAddr, true);
   view.setBigUint64(iovec.iov_len, BigInt(len), true);
