@@ -6,11 +6,13 @@
  * The last line holds every number ffi/layout.ts shares with landlockd.h
  * (steps, out[] indices, flags, ops, limits): {"constants":{"NAME":N,...}}.
  */
+#define _GNU_SOURCE
 #include <linux/filter.h>
 #include <linux/landlock.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -117,6 +119,25 @@ int main(void)
 	       sizeof(struct iovec));
 	FIELD(struct iovec, iov_base);
 	FIELD(struct iovec, iov_len);
+	printf("}}\n");
+
+	first = 1;
+	printf("{\"struct\":\"msghdr\",\"size\":%zu,\"fields\":{",
+	       sizeof(struct msghdr));
+	FIELD(struct msghdr, msg_name);
+	FIELD(struct msghdr, msg_namelen);
+	FIELD(struct msghdr, msg_iov);
+	FIELD(struct msghdr, msg_iovlen);
+	FIELD(struct msghdr, msg_control);
+	FIELD(struct msghdr, msg_controllen);
+	FIELD(struct msghdr, msg_flags);
+	printf("}}\n");
+
+	first = 1;
+	printf("{\"struct\":\"mmsghdr\",\"size\":%zu,\"fields\":{",
+	       sizeof(struct mmsghdr));
+	FIELD(struct mmsghdr, msg_hdr);
+	FIELD(struct mmsghdr, msg_len);
 	printf("}}\n");
 
 	first = 1;
@@ -248,6 +269,7 @@ int main(void)
 	CONST(LL_BROKER_PATH_SIZE);
 	CONST(LL_SOCK_MAX_FDS);
 	CONST(LL_WATCH_SLOTS);
+	CONST(LL_LISTENER_SEND_FLAGS);
 	printf("}}\n");
 	return 0;
 }
