@@ -54,8 +54,15 @@ export async function startServers(): Promise<Servers> {
   };
 }
 
-/** A policy with `[net] udp = MODE` whose sandbox's resolv.conf names NAMESERVER. */
-export function udpPolicy(mode: "allow" | "deny" | "dns"): string {
+/**
+ * A policy with `[net] udp = MODE` (and `extra` TOML after it, inside
+ * [net]) whose sandbox's resolv.conf names NAMESERVER.
+ */
+export function udpPolicy(
+  mode: "allow" | "deny" | "dns",
+  extra = "",
+  tail = "",
+): string {
   const dir = tempDir("udp-");
   const resolv = `${dir}/resolv.conf`;
   Deno.writeTextFileSync(
@@ -68,9 +75,10 @@ export function udpPolicy(mode: "allow" | "deny" | "dns"): string {
 [net]
 handled_access_net = ["bind_tcp"]
 udp = "${mode}"
+${extra}
 [mount]
 bind = [{ source = "${resolv}", target = "/etc/resolv.conf", read_only = true }]
-`,
+${tail}`,
     dir,
   );
 }
