@@ -84,7 +84,6 @@ export function planSeccomp(
   const refuseUffdIoctl = !allow.includes("userfaultfd");
   const sockets = socketRules(policy.net);
   const errnoValue = policy.seccomp?.errno ?? EPERM;
-  const errnoName = errnoValue === EPERM ? "EPERM" : `errno ${errnoValue}`;
   if ((sockets.udp !== "allow" || !sockets.raw) && allow.includes("io_uring")) {
     // IORING_OP_SOCKET makes sockets without socket(2).
     throw new PathError({
@@ -106,21 +105,6 @@ export function planSeccomp(
       ...absent.map((name) => `${name}: ENOSYS`),
       ...(refuseUffdIoctl ? ["ioctl(USERFAULTFD_IOC_NEW): EPERM"] : []),
       ...(handlesTcp ? ["socket(IPPROTO_MPTCP): EPROTONOSUPPORT"] : []),
-      ...(sockets.udp === "deny"
-        ? [`socket(AF_INET/AF_INET6, SOCK_DGRAM): ${errnoName}`]
-        : []),
-      ...(sockets.udp === "dns"
-        ? [`socket(AF_INET/AF_INET6, SOCK_DGRAM, not UDP): ${errnoName}`]
-        : []),
-      ...(!sockets.raw
-        ? [
-          `socket(AF_INET/AF_INET6, SOCK_RAW or SOCK_PACKET): ${errnoName}`,
-          `socket(AF_PACKET): ${errnoName}`,
-        ]
-        : []),
-      ...(refuseMemfdExec
-        ? [`memfd_create without MFD_NOEXEC_SEAL: ${errnoName}`]
-        : []),
     ],
     absent,
     refuse_uffd_ioctl: refuseUffdIoctl,
