@@ -24,14 +24,19 @@ import { readRemote } from "../syscalls/seccomp_notify.ts";
 import {
   connectRaw,
   type Datagram,
+  decodeIovecs,
+  decodeMsghdr,
   fetchTaskFd,
+  IOVEC_SIZE,
+  MMSGHDR_MSG_LEN,
+  MMSGHDR_SIZE,
+  MSGHDR_SIZE,
   sendmmsgRaw,
   socketKind,
   writeRemote,
 } from "../syscalls/socket.ts";
 import { close } from "../syscalls/sys.ts";
 import { errno as E } from "../syscalls/errno.ts";
-import { iovec, mmsghdr, msghdr } from "../ffi/mod.ts";
 import {
   AF_INET,
   AF_INET6,
@@ -69,11 +74,6 @@ function copyIn(
   }
   return out;
 }
-
-const u64 = (b: Uint8Array, at: number) =>
-  new DataView(b.buffer, b.byteOffset, b.length).getBigUint64(at, true);
-const u32 = (b: Uint8Array, at: number) =>
-  new DataView(b.buffer, b.byteOffset, b.length).getUint32(at, true);
 
 /** Why a call is answered without sending: an errno. */
 class Refusal {
@@ -149,7 +149,7 @@ export class UdpBroker {
       const count = Math.min(Number(BigInt.asUintN(32, a[2])), MAX_MESSAGES);
       datagrams = [];
       for (let i = 0; i < count; i++) {
-        const d = this.#message(n.pid, vec + BigInt(i * mmsghdr.size));
+        const d = this.#message(n.pid, vec + BigInt(i * MMSGHDR_SIZE));
         // Like the kernel: an error after the first message ends the batch.
         if (d instanceof Refusal) {
           if (i === 0) return d;
@@ -164,7 +164,7 @@ export class UdpBroker {
     if (typeof r === "number") return new Refusal(-r);
     if (name !== "sendmmsg") return r.lengths[0];
     r.lengths.forEach((len, i) => {
-      const at = vec + BigInt(i * mmsghdr.size + mmsghdr.msg_len);
+      const at = vec + BigInt(i * MMSGHDR_SIZE + MMSGHDR_MSG_LEN);
       writeRemote(n.pid, at, new Uint8Array(new Uint32Array([len]).buffer));
     });
     return r.sent;
@@ -172,29 +172,27 @@ export class UdpBroker {
 
   /** A `struct msghdr` at `addr` in the task, copied and checked. */
   #message(pid: number, addr: bigint): Datagram | Refusal {
-    const h = copyIn(pid, addr, msghdr.size);
-    if (typeof h === "number") return new Refusal(-h);
-    const iovlen = Number(u64(h, msghdr.msg_iovlen));
-    if (iovlen > MAX_IOVS) return new Refusal(E.EMSGSIZE);
-    const iovs = copyIn(pid, u64(h, msghdr.msg_iov), iovlen * iovec.size);
+    const bytes = copyIn(pid, addr, MSGHDR_SIZE);
+    if (typeof bytes === "number") return new Refusal(-bytes);
+    const h = decodeMsghdr(bytes);
+    if (h.iovlen > MAX_IOVS) return new Refusal(E.EMSGSIZE);
+    const iovs = copyIn(pid, h.iov, h.iovlen * IOVEC_SIZE);
     if (typeof iovs === "number") return new Refusal(-iovs);
     const pieces: [bigint, number][] = [];
-    let total = 0;
-    for (let i = 0; i < iovlen; i++) {
-      const len = u64(iovs, i * iovec.size + iovec.iov_len);
-      total += Number(len > BigInt(MAX_DATAGRAM) ? MAX_DATAGRAM + 1 : len);
-      if (total > MAX_DATAGRAM) return new Refusal(E.EMSGSIZE);
-      pieces.push([u64(iovs, i * iovec.size + iovec.iov_base), Number(len)]);
+    let total = 0n;
+    for (const [base, len] of decodeIovecs(iovs, h.iovlen)) {
+      total += len;
+      if (total > BigInt(MAX_DATAGRAM)) return new Refusal(E.EMSGSIZE);
+      pieces.push([base, Number(len)]);
     }
-    const controlLen = Number(u64(h, msghdr.msg_controllen));
-    if (controlLen > MAX_CONTROL) return new Refusal(E.EINVAL);
+    if (h.controllen > MAX_CONTROL) return new Refusal(E.EINVAL);
     return this.#datagram(
       pid,
-      u64(h, msghdr.msg_name),
-      u32(h, msghdr.msg_namelen),
+      h.name,
+      h.namelen,
       pieces,
-      u64(h, msghdr.msg_control),
-      controlLen,
+      h.control,
+      h.controllen,
     );
   }
 

@@ -149,3 +149,47 @@ export function fetchTaskFd(tid: number, fd: number): number {
   rawSyscall(NR.close, pidfd);
   return theirs;
 }
+
+/** A `struct msghdr` read from a task: its pointers and lengths. */
+export interface RemoteMsghdr {
+  name: bigint;
+  namelen: number;
+  iov: bigint;
+  iovlen: number;
+  control: bigint;
+  controllen: number;
+}
+
+/** Sizes the broker needs to walk a task's messages. */
+export const MSGHDR_SIZE = msghdr.size;
+export const MMSGHDR_SIZE = mmsghdr.size;
+/** Offset of `msg_len` in a `struct mmsghdr`. */
+export const MMSGHDR_MSG_LEN = mmsghdr.msg_len;
+export const IOVEC_SIZE = iovec.size;
+
+const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.length);
+
+/** Decodes the {@link MSGHDR_SIZE} bytes of a `struct msghdr`. */
+export function decodeMsghdr(bytes: Uint8Array): RemoteMsghdr {
+  const v = view(bytes);
+  return {
+    name: v.getBigUint64(msghdr.msg_name, true),
+    namelen: v.getUint32(msghdr.msg_namelen, true),
+    iov: v.getBigUint64(msghdr.msg_iov, true),
+    iovlen: Number(v.getBigUint64(msghdr.msg_iovlen, true)),
+    control: v.getBigUint64(msghdr.msg_control, true),
+    controllen: Number(v.getBigUint64(msghdr.msg_controllen, true)),
+  };
+}
+
+/** Decodes `count` `struct iovec`s: (base, length) pairs. */
+export function decodeIovecs(
+  bytes: Uint8Array,
+  count: number,
+): [base: bigint, len: bigint][] {
+  const v = view(bytes);
+  return Array.from({ length: count }, (_, i) => [
+    v.getBigUint64(i * iovec.size + iovec.iov_base, true),
+    v.getBigUint64(i * iovec.size + iovec.iov_len, true),
+  ]);
+}
