@@ -9,7 +9,8 @@
  */
 
 import assert from "node:assert/strict";
-import { probeResults, sandboxed, USERS } from "../helpers.ts";
+import { landlockd, probeResults, sandboxed, USERS } from "../helpers.ts";
+import { startDaemon } from "../daemon_helpers.ts";
 import { compileAttack } from "./baseline_helpers.ts";
 import { NAMESERVER, OTHER, startServers, udpPolicy } from "./udp_helpers.ts";
 
@@ -132,6 +133,41 @@ for (const as of USERS) {
       assert.equal(r.code, 0, r.stderr);
       assert.equal(probeResults(r.stdout)["sendto other"], "OK");
       assert.ok(counts[`${OTHER}:53`] > 0, JSON.stringify(counts));
+    },
+  });
+
+  Deno.test({
+    name:
+      `[${as}] udp = "dns" through the daemon (run --socket): the daemon's broker refuses the other address too`,
+    ignore: ROOT_ONLY,
+    async fn() {
+      const servers = await startServers();
+      const d = await startDaemon({ as });
+      try {
+        const r = await landlockd([
+          "run",
+          "--socket",
+          d.socket,
+          "--policy-file",
+          udpPolicy("dns"),
+          "--",
+          ATTACK,
+          "probe",
+          NAMESERVER,
+          OTHER,
+        ], { as });
+        assert.equal(r.code, 0, r.stderr);
+        const got = probeResults(r.stdout);
+        assert.equal(got["sendto nameserver"], "OK");
+        assert.equal(got["sendto other"], "EPERM");
+        assert.equal(got["connect other"], "EPERM");
+        assert.equal(got["sendmsg other"], "EPERM");
+      } finally {
+        await landlockd(["stop", "--socket", d.socket], { as });
+        await d.exited();
+        const counts = await servers.stop();
+        assert.equal(counts[`${OTHER}:53`], 0, JSON.stringify(counts));
+      }
     },
   });
 }

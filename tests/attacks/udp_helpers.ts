@@ -10,7 +10,10 @@ import { policyFile, python3, tempDir } from "../helpers.ts";
 
 const HERE = new URL(".", import.meta.url).pathname;
 
-/** The nameserver the sandbox's resolv.conf names. */
+/**
+ * The nameserver the sandbox's resolv.conf names (udp_dns_test.ts; other
+ * test files pass their own addresses, so parallel runs do not collide).
+ */
 export const NAMESERVER = "127.83.0.1";
 /** An address that is no nameserver, also listening on port 53. */
 export const OTHER = "127.83.0.2";
@@ -22,16 +25,20 @@ export interface Servers {
 }
 
 /** Starts the servers (port 53: the tests run as root). */
-export async function startServers(): Promise<Servers> {
+export async function startServers(
+  nameserver = NAMESERVER,
+  other = OTHER,
+): Promise<Servers> {
   const proc = new Deno.Command(python3(), {
     args: [
       `${HERE}udp_dns_server.py`,
-      `${NAMESERVER}:53`,
-      `${OTHER}:53`,
-      `${NAMESERVER}:5353`,
+      `${nameserver}:53`,
+      `${other}:53`,
+      `${nameserver}:5353`,
     ],
     stdin: "piped",
     stdout: "piped",
+    stderr: "inherit", // a bind failure shows in the test's output
   }).spawn();
   const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let out = "";
@@ -62,12 +69,13 @@ export function udpPolicy(
   mode: "allow" | "deny" | "dns",
   extra = "",
   tail = "",
+  nameserver = NAMESERVER,
 ): string {
   const dir = tempDir("udp-");
   const resolv = `${dir}/resolv.conf`;
   Deno.writeTextFileSync(
     resolv,
-    `# the sandbox's resolver\nnameserver ${NAMESERVER}\noptions attempts:1 timeout:1\n`,
+    `# the sandbox's resolver\nnameserver ${nameserver}\noptions attempts:1 timeout:1\n`,
   );
   Deno.chmodSync(resolv, 0o644);
   return policyFile(

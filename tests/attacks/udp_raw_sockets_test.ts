@@ -20,6 +20,9 @@ import { compileAttack } from "./baseline_helpers.ts";
 import { startServers, udpPolicy } from "./udp_helpers.ts";
 
 const ATTACK = await compileAttack("udp_raw_sockets");
+/** Not udp_dns_test.ts's addresses: the two files may run in parallel. */
+const NAMESERVER = "127.84.0.1";
+const OTHER = "127.84.0.2";
 
 /** What the kernel itself answers when the filter lets a call through. */
 function unfiltered(as: string): Record<string, string> {
@@ -94,8 +97,10 @@ for (const as of USERS) {
   });
 
   Deno.test(`[${as}] udp = "deny": glibc (getent), Python and Node fail to resolve cleanly, and nothing is sent`, async () => {
-    const servers = Deno.uid() === 0 ? await startServers() : undefined;
-    const policy = udpPolicy("deny");
+    const servers = Deno.uid() === 0
+      ? await startServers(NAMESERVER, OTHER)
+      : undefined;
+    const policy = udpPolicy("deny", "", "", NAMESERVER);
     const getent = await sandboxed(policy, ["getent", "hosts", "a.test"], {
       as,
     });
