@@ -51,6 +51,7 @@ const SOCK_DGRAM = 2;
 /** The most a UDP datagram carries. */
 const MAX_DATAGRAM = 65535;
 const MAX_SOCKADDR = 128;
+const MSG_ZEROCOPY = 0x4000000;
 const MAX_CONTROL = 4096;
 const MAX_IOVS = 1024;
 /** sendmmsg's own limit (UIO_MAXIOV). */
@@ -91,8 +92,15 @@ export class UdpBroker {
   handle(n: Notification, name: string): void {
     const fd = Number(BigInt.asIntN(32, n.args[0]));
     const dup = fd < 0 ? -E.EBADF : fetchTaskFd(n.pid, fd);
-    // No such fd (or the task is gone): the kernel would say EBADF too.
-    if (dup < 0) return this.listener.fail(n.id, E.EBADF);
+    // No such fd: EBADF, as the kernel would say. A socket the broker
+    // cannot look at (a task that made itself non-dumpable, as another
+    // user) is refused: it could be a UDP socket.
+    if (dup < 0) {
+      return this.listener.fail(
+        n.id,
+        dup === -E.EBADF ? E.EBADF : this.plan.errno,
+      );
+    }
     try {
       const kind = socketKind(dup);
       const datagram = kind?.type === SOCK_DGRAM &&
@@ -123,7 +131,10 @@ export class UdpBroker {
       const r = connectRaw(dup, addr);
       return r < 0 ? new Refusal(-r) : 0;
     }
-    const flags = Number(BigInt.asUintN(32, name === "sendto" ? a[3] : a[2]));
+    // MSG_ZEROCOPY would pin the broker's copy and report on the socket's
+    // error queue; the copy is sent like any other.
+    const flags = Number(BigInt.asUintN(32, name === "sendto" ? a[3] : a[2])) &
+      ~MSG_ZEROCOPY;
     let datagrams: Datagram[];
     let vec = 0n;
     if (name === "sendto") {
@@ -188,8 +199,9 @@ export class UdpBroker {
     if (h.controllen > MAX_CONTROL) return new Refusal(E.EINVAL);
     return this.#datagram(
       pid,
-      h.name,
-      h.namelen,
+      // Like the kernel: no length means no address, a longer one is cut.
+      h.namelen ? h.name : 0n,
+      Math.min(h.namelen, MAX_SOCKADDR),
       pieces,
       h.control,
       h.controllen,
