@@ -5,7 +5,9 @@
  *   udp_dns probe NAMESERVER OTHER
  *     Every route to OTHER:53 and NAMESERVER:5353 (connect, sendto,
  *     sendmsg, sendmmsg on unconnected and connected sockets, AF_UNSPEC,
- *     IPv4-mapped IPv6, a ping socket), beside the allowed NAMESERVER:53.
+ *     IPv4-mapped IPv6, a ping socket, sendmsg with the flags of
+ *     landlockd's own listener hand-off, which the filter lets past the
+ *     broker), beside the allowed NAMESERVER:53.
  *   udp_dns race NAMESERVER OTHER ROUNDS
  *     A second thread flips the address between NAMESERVER:53 and OTHER:53
  *     while this one connects and sends, and sendto's, in a loop: the
@@ -55,12 +57,22 @@ static int udp(void) {
   return fd;
 }
 
-static long via_sendmsg(int fd, void *name, socklen_t len) {
+static long via_sendmsg_flags(int fd, void *name, socklen_t len, int flags) {
   struct iovec iov = { .iov_base = "x", .iov_len = 1 };
   struct msghdr m = { .msg_name = name, .msg_namelen = len, .msg_iov = &iov,
                       .msg_iovlen = 1 };
-  return sendmsg(fd, &m, 0);
+  return sendmsg(fd, &m, flags);
 }
+
+static long via_sendmsg(int fd, void *name, socklen_t len) {
+  return via_sendmsg_flags(fd, name, len, 0);
+}
+
+/*
+ * The flags of landlockd's own listener hand-off (LL_LISTENER_SEND_FLAGS),
+ * which the filter does not send to the broker.
+ */
+#define HANDOFF_FLAGS (MSG_NOSIGNAL | MSG_CMSG_CLOEXEC)
 
 /* sendmmsg of one datagram to each address; the count sent. */
 static long via_sendmmsg(int fd, struct sockaddr_in *to, int n) {
@@ -90,6 +102,8 @@ static void probe(const char *ns, const char *other) {
   report("sendto AF_UNSPEC other", sendto(fd, "x", 1, 0, (void *)&unspec, sizeof(unspec)));
   report("sendmsg nameserver", via_sendmsg(fd, &good, sizeof(good)));
   report("sendmsg other", via_sendmsg(fd, &bad, sizeof(bad)));
+  report("sendmsg other with the hand-off flags",
+         via_sendmsg_flags(fd, &bad, sizeof(bad), HANDOFF_FLAGS));
   struct sockaddr_in pair[2] = { good, bad };
   long n = via_sendmmsg(fd, pair, 2);
   printf("sendmmsg nameserver+other: %ld\n", n);

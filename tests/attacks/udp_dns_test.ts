@@ -38,6 +38,9 @@ for (const as of USERS) {
         "sendto AF_UNSPEC other": "EPERM",
         "sendmsg nameserver": "OK",
         "sendmsg other": "EPERM",
+        // Not sent to the broker, but refused by the filter ffi/spawn.c
+        // installs after the hand-off.
+        "sendmsg other with the hand-off flags": "EPERM",
         "sendmmsg other+nameserver": "EPERM",
         "send unconnected": "EDESTADDRREQ",
         "connect other": "EPERM",
