@@ -4,7 +4,9 @@
  * unconnected and connected sockets, with AF_UNSPEC and IPv4-mapped
  * addresses, and with a thread that rewrites the address while the broker
  * checks it. The stand-in servers count what reaches them; OTHER must get
- * nothing. With udp = "allow" the same program reaches OTHER (what the
+ * nothing. (A broker that checked the address and then let the kernel
+ * perform the call, SECCOMP_USER_NOTIF_FLAG_CONTINUE, lost the race: 131 of
+ * 5,000 connects ended up connected to OTHER, which got 131 datagrams.) With udp = "allow" the same program reaches OTHER (what the
  * setting closes).
  */
 
