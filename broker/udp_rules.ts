@@ -17,7 +17,7 @@ export const DNS_PORT = 53;
 
 /** What the broker needs for `udp = "dns"`. */
 export interface UdpPlan {
-  /** The file the nameservers were read from (a host path). */
+  /** The file the nameservers were read from, as `--dry-run` shows it. */
   resolv_conf: string;
   /** Canonical addresses ({@link canonicalIp}) a datagram may go to. */
   nameservers: string[];
@@ -26,28 +26,40 @@ export interface UdpPlan {
 }
 
 /**
- * The host file that is the sandbox's /etc/resolv.conf: the source of a
- * `[mount] bind` onto it (or onto /etc), else the one inside
+ * Where the sandbox's /etc/resolv.conf is: a host file, or a path to
+ * resolve inside a root directory, as the sandbox does after the pivot.
+ */
+export interface ResolvConf {
+  /** The `[runtime] root` the path is resolved in (symlinks stay inside). */
+  root?: string;
+  path: string;
+}
+
+/**
+ * The file that is the sandbox's /etc/resolv.conf: the source of a
+ * `[mount] bind` onto it (or onto /etc), else /etc/resolv.conf inside
  * `[runtime] root`, else the host's. Undefined when a `[mount] tmpfs`
  * hides /etc (the sandbox then has none).
  */
-export function resolvConfPath(policy: Policy): string | undefined {
+export function resolvConfPath(policy: Policy): ResolvConf | undefined {
   const binds = policy.mount?.bind ?? [];
   const file = binds.findLast((b) => b.target === "/etc/resolv.conf");
-  if (file) return file.source;
+  if (file) return { path: file.source };
   const etc = binds.findLast((b) => b.target === "/etc" || b.target === "/");
   if (etc) {
-    return `${etc.source.replace(/\/$/, "")}${
-      etc.target === "/" ? "/etc" : ""
-    }/resolv.conf`;
+    return {
+      path: `${etc.source.replace(/\/$/, "")}${
+        etc.target === "/" ? "/etc" : ""
+      }/resolv.conf`,
+    };
   }
   if ((policy.mount?.tmpfs ?? []).some((t) => t === "/etc" || t === "/")) {
     return undefined;
   }
   const root = policy.runtime?.root;
   return root
-    ? `${root.replace(/\/$/, "")}/etc/resolv.conf`
-    : "/etc/resolv.conf";
+    ? { root, path: "/etc/resolv.conf" }
+    : { path: "/etc/resolv.conf" };
 }
 
 /**

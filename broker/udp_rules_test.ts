@@ -80,12 +80,12 @@ Deno.test("AF_UNSPEC dissolves a connection but is never a send's destination", 
 
 Deno.test("the sandbox's resolv.conf: a bind onto it or /etc, else the runtime root's, else the host's", () => {
   const p = (extra: Partial<Policy>) => ({ version: 1, ...extra }) as Policy;
-  assert.equal(resolvConfPath(p({})), "/etc/resolv.conf");
-  assert.equal(
+  assert.deepEqual(resolvConfPath(p({})), { path: "/etc/resolv.conf" });
+  assert.deepEqual(
     resolvConfPath(p({ runtime: { root: "/r/" } } as Partial<Policy>)),
-    "/r/etc/resolv.conf",
+    { root: "/r/", path: "/etc/resolv.conf" },
   );
-  assert.equal(
+  assert.deepEqual(
     resolvConfPath(p({
       mount: {
         bind: [{
@@ -95,13 +95,16 @@ Deno.test("the sandbox's resolv.conf: a bind onto it or /etc, else the runtime r
         }],
       },
     })),
-    "/s/rc",
+    { path: "/s/rc" },
   );
-  assert.equal(
+  assert.deepEqual(
     resolvConfPath(p({
       mount: { bind: [{ source: "/s/etc", target: "/etc", read_only: true }] },
     })),
-    "/s/etc/resolv.conf",
+    { path: "/s/etc/resolv.conf" },
   );
-  assert.equal(resolvConfPath(p({ mount: { tmpfs: ["/etc"] } })), undefined);
+  assert.deepEqual(
+    resolvConfPath(p({ mount: { tmpfs: ["/etc"] } })),
+    undefined,
+  );
 });
