@@ -3,7 +3,8 @@
  * bubblewrap and firejail, all timed by hyperfine in one run (a direct run,
  * and `run --socket` through a daemon); the daemon's library API over one
  * connection; then the broker's cost on a dynamic program, and its round
- * trip per call.
+ * trip per call (opens, mounts, and a UDP connect and sendto under
+ * `[net] udp = "dns"`).
  *
  * Prints a Markdown table (mean, median, p95, ratio to the bare command)
  * and writes the raw numbers to bench/results/. A missing tool is reported
@@ -511,6 +512,35 @@ const brokeredCalls = timing([
   ...ops(`${work}/scratch`),
 ]);
 
+// [net] udp = "dns": a UDP connect and a sendto to the nameserver, each
+// checked and performed by the broker; the sandbox's resolv.conf names
+// 127.0.0.1 (bound onto /etc/resolv.conf), the same address unsandboxed.
+Deno.writeTextFileSync(`${work}/resolv.conf`, "nameserver 127.0.0.1\n");
+const withUdpDns = `${work}/with-udp-dns.toml`;
+Deno.writeTextFileSync(
+  withUdpDns,
+  `${fsLayer}
+[net]
+handled_access_net = ["bind_tcp"]
+udp = "dns"
+[mount]
+bind = [{ source = "${work}/resolv.conf", target = "/etc/resolv.conf", read_only = true }]
+`,
+);
+const bareUdp = timing([probe, "time-udp", "127.0.0.1", String(N)]);
+const brokeredUdp = timing([
+  DENO,
+  "run",
+  "--allow-all",
+  `${ROOT}main.ts`,
+  "run",
+  "--policy-file",
+  withUdpDns,
+  "--",
+  probe,
+  ...["time-udp", "127.0.0.1", String(N)],
+]);
+
 console.log(
   "\n| python3 -c 'import json, ssl, pathlib' | mean ms | median ms | p95 ms | median × without broker |",
 );
@@ -538,6 +568,18 @@ for (
     `| ${label} | ${fmt(bareCalls[kind]?.median_us)} | ${
       fmt(brokeredCalls[kind]?.median_us)
     } | ${fmt(brokeredCalls[kind]?.p95_us)} |`,
+  );
+}
+for (
+  const [kind, label] of [
+    ["udp_connect", 'UDP connect to the nameserver, udp = "dns"'],
+    ["udp_sendto", 'UDP sendto the nameserver, udp = "dns"'],
+  ]
+) {
+  console.log(
+    `| ${label} | ${fmt(bareUdp[kind]?.median_us)} | ${
+      fmt(brokeredUdp[kind]?.median_us)
+    } | ${fmt(brokeredUdp[kind]?.p95_us)} |`,
   );
 }
 console.log(
@@ -612,6 +654,7 @@ Deno.writeTextFileSync(
           ...brokerStats.get(r.name),
         })),
         calls: { n: N, unsandboxed: bareCalls, brokered: brokeredCalls },
+        udp_dns: { n: N, unsandboxed: bareUdp, brokered: brokeredUdp },
         mounts: {
           pairs: Number(mountN),
           unsandboxed: bareMounts,

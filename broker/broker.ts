@@ -64,6 +64,8 @@ import { type Action, type Beneath, decide, EACCES, writes } from "./decide.ts";
 import { BrokerError } from "./errors.ts";
 import { normalize, splitParent } from "./paths.ts";
 import type { BrokerPlan } from "./plan.ts";
+import { UDP_CALLS, UdpBroker } from "./udp.ts";
+import { syscallTable } from "../seccomp/table.ts";
 import {
   AT_FDCWD,
   decode,
@@ -98,6 +100,8 @@ interface Outcome {
 
 export class Broker {
   readonly #names: Map<number, string>;
+  /** `[net] udp = "dns"`: answers connect and the sends (broker/udp.ts). */
+  readonly #udp?: UdpBroker;
   readonly #roots = new Map<string, number>();
 
   /**
@@ -120,6 +124,11 @@ export class Broker {
     roots: readonly [string, number][] = [],
   ) {
     this.#names = namesByNumber(arch);
+    if (plan.udp) {
+      this.#udp = new UdpBroker(plan.udp, listener);
+      const table = syscallTable(arch);
+      for (const name of UDP_CALLS) this.#names.set(table[name], name);
+    }
     for (const [root, fd] of roots) this.#roots.set(root, fd);
     for (const root of [...plan.grants.scratch, ...plan.grants.export]) {
       if (!this.#roots.has(root)) {
@@ -167,6 +176,9 @@ export class Broker {
   handle(n: Notification): boolean {
     const name = this.#names.get(n.nr);
     if (!name) return this.#continue(n.id);
+    if (this.#udp && UDP_CALLS.includes(name)) {
+      return this.#udp.handle(n, name);
+    }
     const req = decode(name, n.args, this.#memory(n));
     // Unreadable arguments: let the kernel fail the call itself.
     if (typeof req === "number") return this.#continue(n.id);

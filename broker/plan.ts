@@ -20,6 +20,9 @@ import {
   TREE_CALLS,
 } from "./requests.ts";
 import { MOUNT_ATTR, type MountGrants } from "./mounts.ts";
+import { planUdp } from "./udp_plan.ts";
+import type { UdpPlan } from "./udp_rules.ts";
+import { UDP_CALLS } from "./udp_calls.ts";
 
 /** What the broker grants and which calls it sees. */
 export interface BrokerPlan {
@@ -29,6 +32,8 @@ export interface BrokerPlan {
   notify: string[];
   /** The rest of the mount family, refused with the policy's errno. */
   deny: string[];
+  /** `[net] udp = "dns"`: the nameservers datagrams may go to. */
+  udp?: UdpPlan;
 }
 
 type Kind = "allow_read" | "allow_write" | "scratch" | "export";
@@ -104,8 +109,27 @@ export function addfdGrants(
   return out;
 }
 
-/** The broker plan, or undefined when `[broker]` declares nothing. */
+/**
+ * The broker plan, or undefined when `[broker]` declares nothing and
+ * `[net] udp` is not "dns".
+ */
 export function planBroker(policy: Policy, arch: Arch): BrokerPlan | undefined {
+  const files = planFiles(policy, arch);
+  const udp = planUdp(policy);
+  if (!udp) return files;
+  const grants = files?.grants ??
+    { files: new Map(), scratch: [], export: [] };
+  return {
+    grants,
+    ...(files?.mounts ? { mounts: files.mounts } : {}),
+    notify: [...files?.notify ?? [], ...callsOn(arch, UDP_CALLS)],
+    deny: files?.deny ?? [],
+    udp,
+  };
+}
+
+/** The part of the plan `[broker]` declares. */
+function planFiles(policy: Policy, arch: Arch): BrokerPlan | undefined {
   const b = policy.broker;
   if (!b) return undefined;
   const files: Grants["files"] = new Map();
@@ -174,6 +198,7 @@ export function describeBroker(plan: BrokerPlan) {
     export: plan.grants.export,
     ...(plan.grants.addfd ? { addfd: plan.grants.addfd } : {}),
     ...(plan.mounts ? { mounts: plan.mounts } : {}),
+    ...(plan.udp ? { udp: plan.udp } : {}),
     notify: plan.notify,
   };
 }

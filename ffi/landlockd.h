@@ -73,6 +73,14 @@ struct ll_mount {
 
 /* ll_spawn_req.flags */
 #define LL_SPAWN_NO_NEW_PRIVS (1u << 0)
+/*
+ * The flags of the one sendmsg the child makes under its seccomp filter
+ * (handing the listener back): MSG_NOSIGNAL | MSG_CMSG_CLOEXEC. A filter
+ * that sends sendmsg to the broker lets exactly these flags through, since
+ * nobody listens yet; a second filter installed right after refuses them
+ * (EPERM), so the sandboxed command cannot use them to pass unchecked.
+ */
+#define LL_LISTENER_SEND_FLAGS 0x40004000u
 /* Start a mount helper in the sandbox's namespaces (needs CLONE_NEWPID). */
 #define LL_SPAWN_MOUNT_HELPER (1u << 1)
 /*

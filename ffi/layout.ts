@@ -180,6 +180,8 @@ export const limits = {
   LL_SOCK_MAX_FDS: 8,
   /** How many broker threads the remote-read watchdog can watch. */
   LL_WATCH_SLOTS: 256,
+  /** The flags of the child's sendmsg handing the listener back. */
+  LL_LISTENER_SEND_FLAGS: 0x40004000,
 } as const;
 
 /**
@@ -245,6 +247,21 @@ export const mountAttr = {
 
 /** `struct iovec` */
 export const iovec = { size: 16, iov_base: 0, iov_len: 8 } as const;
+
+/** `struct msghdr` (64-bit). */
+export const msghdr = {
+  size: 56,
+  msg_name: 0,
+  msg_namelen: 8,
+  msg_iov: 16,
+  msg_iovlen: 24,
+  msg_control: 32,
+  msg_controllen: 40,
+  msg_flags: 48,
+} as const;
+
+/** `struct mmsghdr`: a msghdr and the bytes sent, padded to 64. */
+export const mmsghdr = { size: 64, msg_hdr: 0, msg_len: 56 } as const;
 
 /** `struct pollfd` */
 export const pollfd = { size: 8, fd: 0, events: 4, revents: 6 } as const;

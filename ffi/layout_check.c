@@ -8,12 +8,14 @@
  * and the next the kernel's seccomp notification numbers both sides use:
  * {"kernel":{"NAME":N,...}}.
  */
+#define _GNU_SOURCE
 #include <linux/filter.h>
 #include <linux/landlock.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -120,6 +122,25 @@ int main(void)
 	       sizeof(struct iovec));
 	FIELD(struct iovec, iov_base);
 	FIELD(struct iovec, iov_len);
+	printf("}}\n");
+
+	first = 1;
+	printf("{\"struct\":\"msghdr\",\"size\":%zu,\"fields\":{",
+	       sizeof(struct msghdr));
+	FIELD(struct msghdr, msg_name);
+	FIELD(struct msghdr, msg_namelen);
+	FIELD(struct msghdr, msg_iov);
+	FIELD(struct msghdr, msg_iovlen);
+	FIELD(struct msghdr, msg_control);
+	FIELD(struct msghdr, msg_controllen);
+	FIELD(struct msghdr, msg_flags);
+	printf("}}\n");
+
+	first = 1;
+	printf("{\"struct\":\"mmsghdr\",\"size\":%zu,\"fields\":{",
+	       sizeof(struct mmsghdr));
+	FIELD(struct mmsghdr, msg_hdr);
+	FIELD(struct mmsghdr, msg_len);
 	printf("}}\n");
 
 	first = 1;
@@ -251,6 +272,7 @@ int main(void)
 	CONST(LL_BROKER_PATH_SIZE);
 	CONST(LL_SOCK_MAX_FDS);
 	CONST(LL_WATCH_SLOTS);
+	CONST(LL_LISTENER_SEND_FLAGS);
 	printf("}}\n");
 
 	/* Kernel numbers the C and TypeScript brokers both use. */

@@ -28,6 +28,8 @@ export * from "./layout.ts";
 export * from "./syscall_numbers.ts";
 
 const MFD_CLOEXEC = 1;
+/** Seals the memfd non-executable (Linux 6.3+; EINVAL before). */
+const MFD_NOEXEC_SEAL = 8;
 const MEMFD_NAME = "liblandlockd.so";
 /** What /proc/self/fd/N of that memfd reads as. */
 const MEMFD_LINK = `/memfd:${MEMFD_NAME} (deleted)`;
@@ -155,7 +157,16 @@ function existing(size: number): string | undefined {
 function create(bytes: Uint8Array): string {
   const libc = Deno.dlopen("libc.so.6", libcSymbols);
   try {
-    const fd = libc.symbols.memfd_create(cstring(MEMFD_NAME), MFD_CLOEXEC);
+    // Sealed non-executable where the kernel can (6.3+), so a landlockd
+    // running inside a sandbox with `[seccomp] memfd_exec = false` loads
+    // too; the loader maps it, which the seal allows.
+    let fd = libc.symbols.memfd_create(
+      cstring(MEMFD_NAME),
+      MFD_CLOEXEC | MFD_NOEXEC_SEAL,
+    );
+    if (fd < 0) {
+      fd = libc.symbols.memfd_create(cstring(MEMFD_NAME), MFD_CLOEXEC);
+    }
     if (fd < 0) {
       throw new LibraryError("Cannot create a memfd for landlockd's C library");
     }

@@ -40,7 +40,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <stddef.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -62,19 +64,71 @@ ssize_t ll_send_with_fd(int fd, const void *buf, size_t len, int pass_fd)
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t n;
 
-	if (pass_fd >= 0) {
-		memset(&control, 0, sizeof(control));
-		mh.msg_control = control.buf;
-		mh.msg_controllen = sizeof(control.buf);
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+	/*
+	 * Without an fd, send(2): a seccomp filter that sends sendmsg to the
+	 * broker does not see it (see LL_LISTENER_SEND_FLAGS).
+	 */
+	if (pass_fd < 0) {
+		while ((n = send(fd, buf, len, MSG_NOSIGNAL)) < 0 &&
+		       errno == EINTR)
+			;
+		return n;
 	}
+	memset(&control, 0, sizeof(control));
+	mh.msg_control = control.buf;
+	mh.msg_controllen = sizeof(control.buf);
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
 	while ((n = sendmsg(fd, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
 		;
 	return n;
+}
+
+/*
+ * Hands the seccomp listener back with LL_LISTENER_SEND_FLAGS, then
+ * installs the filter that refuses those flags from now on.
+ */
+static void send_listener(const struct child_ctx *c, int listener)
+{
+	static struct sock_filter refuse[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sendmsg, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, args[2])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, LL_LISTENER_SEND_FLAGS, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	static struct sock_fprog prog = {
+		.len = sizeof(refuse) / sizeof(refuse[0]),
+		.filter = refuse,
+	};
+	int32_t msg[4] = { REPORT_LISTENER, 0, 0, -1 };
+	struct iovec iov = { .iov_base = msg, .iov_len = sizeof(msg) };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	memset(&control, 0, sizeof(control));
+	mh.msg_control = control.buf;
+	mh.msg_controllen = sizeof(control.buf);
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &listener, sizeof(int));
+	while (sendmsg(c->report_fd, &mh, LL_LISTENER_SEND_FLAGS) < 0 &&
+	       errno == EINTR)
+		;
+	close(listener);
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+		ll_fail(c, LL_STEP_SECCOMP, errno);
 }
 
 void ll_send_report(int fd, int32_t kind, int32_t step, int32_t err,
@@ -187,19 +241,17 @@ static __attribute__((noreturn)) void sandbox_and_exec(const struct child_ctx *c
 	}
 
 	/*
-	 * seccomp comes last. The filter must never notify on sendmsg or
-	 * execve: the parent may sleep until exec, so nobody would answer.
+	 * seccomp comes last. The filter must never notify on execve, nor on
+	 * the sendmsg below (LL_LISTENER_SEND_FLAGS) or a report's send(2):
+	 * the parent may sleep until exec, so nobody would answer.
 	 */
 	if (r->seccomp_prog) {
 		long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
 				  r->seccomp_flags, r->seccomp_prog);
 		if (fd < 0)
 			ll_fail(c, LL_STEP_SECCOMP, errno);
-		if (r->seccomp_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) {
-			ll_send_report(c->report_fd, REPORT_LISTENER, 0, 0, -1,
-				    (int)fd);
-			close((int)fd);
-		}
+		if (r->seccomp_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER)
+			send_listener(c, (int)fd);
 	}
 
 	/* execvp-like: try each candidate; EACCES wins over a later ENOENT. */

@@ -40,7 +40,10 @@ export type OwnSyscall =
   | "setfsgid"
   | "setgroups"
   | "getgroups"
-  | "rt_sigaction";
+  | "rt_sigaction"
+  | "connect"
+  | "sendmmsg"
+  | "process_vm_writev";
 
 const X86_64: Record<OwnSyscall, number> = {
   read: 0,
@@ -78,6 +81,9 @@ const X86_64: Record<OwnSyscall, number> = {
   setgroups: 116,
   getgroups: 115,
   rt_sigaction: 13,
+  connect: 42,
+  sendmmsg: 307,
+  process_vm_writev: 311,
 };
 
 const AARCH64: Record<OwnSyscall, number> = {
@@ -116,6 +122,9 @@ const AARCH64: Record<OwnSyscall, number> = {
   setgroups: 159,
   getgroups: 158,
   rt_sigaction: 134,
+  connect: 203,
+  sendmmsg: 269,
+  process_vm_writev: 271,
 };
 
 /** Numbers for the architecture landlockd runs on. */

@@ -578,6 +578,29 @@ function netRules(accesses: Access[], base: ResolvedPlan | undefined) {
   }));
 }
 
+/**
+ * `udp` and `raw` for the learned `[net]`: closed unless the run used
+ * them (seccomp enforces both; Landlock covers neither).
+ */
+function datagramKeys(accesses: Access[]): string[] {
+  const used = new Set(
+    accesses.filter((a) => a.op === "socket").map((a) => a.socket ?? ""),
+  );
+  const udp = used.has("inet/dgram") || used.has("inet6/dgram");
+  const raw = [...used].some((s) =>
+    s === "inet/raw" || s === "inet6/raw" || s.startsWith("packet/") ||
+    s === "inet/type-10" || s === "inet6/type-10"
+  );
+  return [
+    udp
+      ? `udp = "allow" # the run used UDP (see the notes at the end)`
+      : `udp = "deny" # the run used no UDP`,
+    raw
+      ? `raw = true # the run used raw or packet sockets`
+      : `raw = false # the run used no raw or packet sockets`,
+  ];
+}
+
 /** Comments for sockets Landlock does not restrict. */
 function socketNotes(accesses: Access[]): string[] {
   const by = new Map<string, { count: number; ports: Set<number> }>();
@@ -713,6 +736,7 @@ function render(
       "# TCP: only the ports the command used.",
       "[net]",
       `handled_access_net = ${list(["bind_tcp", "connect_tcp"])}`,
+      ...datagramKeys(log.accesses),
     );
     for (const r of net) {
       out.push("", `  # ${commentText(r.evidence)}`, "  [[net.rule]]");

@@ -13,6 +13,7 @@ import type { BaselineRelaxation, Policy } from "./schema.ts";
 import { validatePolicy } from "./validate.ts";
 import { relocate } from "./origins.ts";
 import { addfdWarnings } from "./addfd_lint.ts";
+import { socketRules } from "./net_sockets.ts";
 
 /** How a path looks on this host, for lint's checks. */
 export type PathInfo = "directory" | "file" | "missing";
@@ -153,6 +154,17 @@ export function warnings(
       ));
     } else ports.set(rule.port, j);
   });
+
+  const net = policy.net;
+  if (
+    net?.handled_access_net.includes("connect_tcp") &&
+    socketRules(net).udp === "allow" && net.udp === undefined
+  ) {
+    out.push(warning(
+      ["net"],
+      'UDP is unrestricted: [net] limits TCP connects, but Landlock does not cover UDP (QUIC, direct DNS); add udp = "deny", or udp = "dns" to allow only the nameservers',
+    ));
+  }
 
   if (policy.broker && !layers.length) {
     out.push(warning(

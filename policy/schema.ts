@@ -119,11 +119,20 @@ export const extendingKeys = z.strictObject({
   ),
 });
 
+/** The values of `[net] udp`. */
+export const UDP_MODES = ["allow", "deny", "dns"] as const;
+
 const net = z.strictObject({
   handled_access_net: z.array(netRight).min(1).describe(
     "TCP operations denied unless a rule allows the port",
   ),
   rule: z.array(netPortRule).optional(),
+  udp: z.enum(UDP_MODES).optional().describe(
+    'IPv4/IPv6 datagram sockets: "allow" (default), "deny" (socket() fails, ICMP ping sockets too) or "dns" (UDP only to the nameservers of /etc/resolv.conf, port 53, checked by the broker)',
+  ),
+  raw: z.boolean().optional().describe(
+    "false: refuse raw (SOCK_RAW, SOCK_PACKET) and AF_PACKET sockets; default true",
+  ),
 }).superRefine((section, ctx) =>
   subsetOfHandled<NetRight>(
     section.handled_access_net,
@@ -264,6 +273,9 @@ const seccomp = z.strictObject({
   ),
   allow: z.array(z.enum(BASELINE_RELAXATIONS)).default([]).describe(
     "Parts of the built-in baseline to lift: io_uring (io_uring_setup, io_uring_enter, io_uring_register), userfaultfd (userfaultfd, ioctl USERFAULTFD_IOC_NEW)",
+  ),
+  memfd_exec: z.boolean().optional().describe(
+    "false: memfd_create fails with errno unless MFD_NOEXEC_SEAL is given, so code written into a memfd cannot be executed; default true",
   ),
 });
 

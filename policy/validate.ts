@@ -160,6 +160,7 @@ const WRAPPERS = new Set(["optional", "default", "nullable", "prefault"]);
 function rightKind(path: readonly PropertyKey[]): string {
   const p = path.join(".");
   if (p.startsWith("fs_layer")) return "filesystem right";
+  if (p === "net.udp") return "udp mode";
   if (p.startsWith("net")) return "network right";
   return "value";
 }

@@ -29,6 +29,7 @@ import {
   waitChildSync,
 } from "../syscalls/process.ts";
 import type { BrokerPlan } from "../broker/plan.ts";
+import { socketRules } from "../policy/net_sockets.ts";
 import { hostArch } from "../seccomp/filter.ts";
 import { buildRulesets } from "./landlock.ts";
 import {
@@ -165,7 +166,7 @@ export async function planSandbox(
   scopeSignals = false,
 ): Promise<SandboxPlan> {
   const support = landlockSupport();
-  const broker = policy.broker
+  const broker = policy.broker || socketRules(policy.net).udp === "dns"
     ? (await brokerModules()).plan.planBroker(policy, hostArch())
     : undefined;
   const implied = impliedSignalScope(

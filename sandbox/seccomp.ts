@@ -9,6 +9,9 @@ import { lazyImport } from "../lazy_import.ts";
 import type { BaselineRelaxation, Policy } from "../policy/schema.ts";
 import { encode } from "../seccomp/bpf.ts";
 import { errno } from "../syscalls/errno.ts";
+import { LISTENER_SEND_FLAGS } from "../syscalls/seccomp.ts";
+import { type SocketRules, socketRules } from "../policy/net_sockets.ts";
+import { PathError } from "../policy/diagnostic.ts";
 import { type Arch, buildFilter, hostArch } from "../seccomp/filter.ts";
 
 /** What the filter will do, as `--dry-run` shows it. */
@@ -22,6 +25,10 @@ export interface SeccompPlan {
   absent: string[];
   refuse_uffd_ioctl: boolean;
   refuse_mptcp: boolean;
+  /** `[net] udp` and `raw`, as the filter enforces them in `socket(2)`. */
+  sockets: SocketRules;
+  /** memfd_create without MFD_NOEXEC_SEAL fails with `errno`. */
+  refuse_memfd_exec: boolean;
   notify: string[];
 }
 
@@ -47,6 +54,7 @@ export const BASELINE_NR: Readonly<Record<Arch, Record<string, number>>> = {
   x86_64: {
     ioctl: 16,
     socket: 41,
+    memfd_create: 319,
     userfaultfd: 323,
     io_uring_setup: 425,
     io_uring_enter: 426,
@@ -55,6 +63,7 @@ export const BASELINE_NR: Readonly<Record<Arch, Record<string, number>>> = {
   aarch64: {
     ioctl: 29,
     socket: 198,
+    memfd_create: 279,
     userfaultfd: 282,
     io_uring_setup: 425,
     io_uring_enter: 426,
@@ -73,10 +82,23 @@ export function planSeccomp(
   const absent = (Object.keys(ABSENT) as BaselineRelaxation[])
     .filter((k) => !allow.includes(k)).flatMap((k) => ABSENT[k]);
   const refuseUffdIoctl = !allow.includes("userfaultfd");
+  const sockets = socketRules(policy.net);
+  const errnoValue = policy.seccomp?.errno ?? EPERM;
+  if ((sockets.udp !== "allow" || !sockets.raw) && allow.includes("io_uring")) {
+    // IORING_OP_SOCKET makes sockets without socket(2).
+    throw new PathError({
+      severity: "error",
+      path: ["seccomp", "allow"],
+      message: `[net] ${
+        sockets.udp !== "allow" ? `udp = "${sockets.udp}"` : "raw = false"
+      } cannot be enforced with io_uring allowed (io_uring makes sockets seccomp does not see); remove "io_uring" from [seccomp] allow`,
+    });
+  }
+  const refuseMemfdExec = policy.seccomp?.memfd_exec === false;
   return {
     arch: hostArch(),
     deny: [...new Set([...policy.seccomp?.deny ?? [], ...extraDeny])].sort(),
-    errno: policy.seccomp?.errno ?? EPERM,
+    errno: errnoValue,
     baseline: [
       "ioctl(TIOCSTI): EPERM",
       "ioctl(TIOCLINUX): EPERM",
@@ -87,6 +109,8 @@ export function planSeccomp(
     absent,
     refuse_uffd_ioctl: refuseUffdIoctl,
     refuse_mptcp: handlesTcp,
+    sockets,
+    refuse_memfd_exec: refuseMemfdExec,
     notify: [...notify],
   };
 }
@@ -153,6 +177,9 @@ async function compileNew(
     absent: plan.absent,
     refuseUffdIoctl: plan.refuse_uffd_ioctl,
     refuseMptcp: plan.refuse_mptcp,
+    sockets: plan.sockets,
+    refuseMemfdExec: plan.refuse_memfd_exec,
     notify: plan.notify,
+    listenerSendFlags: LISTENER_SEND_FLAGS,
   }));
 }

@@ -17,6 +17,8 @@ export const BPF_LD_W_ABS = 0x20;
 export const BPF_JMP_JEQ_K = 0x15;
 export const BPF_JMP_JGE_K = 0x35;
 export const BPF_JMP_JA = 0x05;
+export const BPF_JMP_JSET_K = 0x45;
+export const BPF_ALU_AND_K = 0x54;
 export const BPF_RET_K = 0x06;
 
 /** Offsets in `struct seccomp_data`. */
@@ -70,6 +72,22 @@ export const jge = (k: number, jt: number, jf: number): Insn => ({
   k: k >>> 0,
 });
 
+/** `if (A & k) skip jt else skip jf`. */
+export const jset = (k: number, jt: number, jf: number): Insn => ({
+  code: BPF_JMP_JSET_K,
+  jt,
+  jf,
+  k: k >>> 0,
+});
+
+/** `A &= k`. */
+export const and = (k: number): Insn => ({
+  code: BPF_ALU_AND_K,
+  jt: 0,
+  jf: 0,
+  k: k >>> 0,
+});
+
 /** Encodes instructions as the kernel reads them (8 bytes each, LE). */
 export function encode(prog: readonly Insn[]): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(prog.length * 8);
@@ -111,6 +129,13 @@ export function evaluate(
         break;
       case BPF_JMP_JGE_K:
         pc += 1 + (a >= insn.k ? insn.jt : insn.jf);
+        break;
+      case BPF_JMP_JSET_K:
+        pc += 1 + ((a & insn.k) !== 0 ? insn.jt : insn.jf);
+        break;
+      case BPF_ALU_AND_K:
+        a = (a & insn.k) >>> 0;
+        pc++;
         break;
       case BPF_JMP_JA:
         pc += 1 + insn.k;

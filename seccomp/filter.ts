@@ -9,12 +9,14 @@
  */
 
 import {
+  and,
   AUDIT_ARCH,
   DATA,
   type Insn,
   ja,
   jeq,
   jge,
+  jset,
   load,
   ret,
   SECCOMP_RET_ALLOW,
@@ -38,6 +40,18 @@ export const TIOCLINUX = 0x541c;
 /** `_IO(0xAA, 0x00)`: makes a userfaultfd from an fd of /dev/userfaultfd. */
 export const USERFAULTFD_IOC_NEW = 0xaa00;
 export const IPPROTO_MPTCP = 262;
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const AF_PACKET = 17;
+export const SOCK_DGRAM = 2;
+export const SOCK_RAW = 3;
+/** Obsolete; `socket(AF_INET, SOCK_PACKET)` still makes a packet socket. */
+export const SOCK_PACKET = 10;
+/** The kernel masks `type` with this; the rest are SOCK_CLOEXEC/NONBLOCK. */
+export const SOCK_TYPE_MASK = 0xf;
+export const IPPROTO_UDP = 17;
+/** memfd_create: seal the memfd non-executable (Linux 6.3+). */
+export const MFD_NOEXEC_SEAL = 0x8;
 export const { EPERM, ENOSYS, EPROTONOSUPPORT } = errno;
 
 /** What the filter does. */
@@ -57,7 +71,19 @@ export interface FilterSpec {
   refuseUffdIoctl: boolean;
   /** Refuse MPTCP sockets, so programs fall back to TCP, which Landlock controls. */
   refuseMptcp: boolean;
-  /** Syscall names the broker answers (user notification). */
+  /**
+   * Which IPv4/IPv6 sockets `socket(2)` refuses with `errno`: datagram
+   * sockets ("deny"), datagram sockets of a protocol other than UDP ("dns":
+   * ICMP ping sockets, UDP-Lite), and raw and packet sockets (`raw: false`).
+   */
+  sockets?: { udp: "allow" | "deny" | "dns"; raw: boolean };
+  /** Refuse `memfd_create` without MFD_NOEXEC_SEAL with `errno`. */
+  refuseMemfdExec?: boolean;
+  /**
+   * Syscall names the broker answers (user notification). `sendto` is
+   * sent to the broker only with a destination address (`send` is not),
+   * `sendmsg` unless its flags are `listenerSendFlags`.
+   */
   notify: readonly string[];
   /**
    * Addresses of the paths the sandbox's first process execs (in its
@@ -67,6 +93,11 @@ export interface FilterSpec {
    * (landlockd sleeps until it); after it, the address space is new.
    */
   quietExec?: readonly bigint[];
+  /**
+   * The flags of landlockd's own sendmsg that hands the listener back,
+   * before anyone listens (ffi/spawn.c refuses them right after).
+   */
+  listenerSendFlags?: number;
 }
 
 /** A name this architecture does not have. */
@@ -146,6 +177,158 @@ function allowExecOf(nr: number, addrs: readonly bigint[]): Insn[] {
   ];
 }
 
+/** An instruction, a label, or a forward jump to a label. */
+type Step =
+  | Insn
+  | { label: string }
+  | { jeq: number; to: string }
+  | { jne: number; to: string }
+  | { goto: string };
+
+/** Lays out a block whose jumps go forward to its labels. */
+function assemble(steps: readonly Step[]): Insn[] {
+  const at = new Map<string, number>();
+  let pc = 0;
+  for (const s of steps) {
+    if ("label" in s) at.set(s.label, pc);
+    else pc++;
+  }
+  const out: Insn[] = [];
+  const offset = (label: string) => {
+    const target = at.get(label);
+    if (target === undefined) throw new Error(`no label ${label}`);
+    return target - out.length - 1;
+  };
+  for (const s of steps) {
+    if ("label" in s) continue;
+    if ("jeq" in s) out.push(jeq(s.jeq, offset(s.to), 0));
+    else if ("jne" in s) out.push(jeq(s.jne, 0, offset(s.to)));
+    else if ("goto" in s) out.push(ja(offset(s.goto)));
+    else out.push(s);
+  }
+  return out;
+}
+
+/**
+ * The socket rules, entered with A = nr and left with A = nr when they do
+ * not return:
+ *
+ *     if (nr == socket) {
+ *       if (!raw && domain == AF_PACKET) return r;
+ *       if (domain == AF_INET || domain == AF_INET6) {
+ *         t = type & SOCK_TYPE_MASK;
+ *         if (!raw && (t == SOCK_RAW || t == SOCK_PACKET)) return r;
+ *         if (udp == deny && t == SOCK_DGRAM) return r;
+ *         if (udp == dns && t == SOCK_DGRAM && proto != 0 && proto != UDP)
+ *           return r;
+ *       }
+ *     }
+ */
+function socketRules(
+  socket: number,
+  rules: NonNullable<FilterSpec["sockets"]>,
+  r: number,
+): Insn[] {
+  const steps: Step[] = [{ jne: socket, to: "end" }, load(DATA.argLow(0))];
+  if (!rules.raw) steps.push({ jeq: AF_PACKET, to: "refuse" });
+  steps.push(
+    { jeq: AF_INET, to: "inet" },
+    { jeq: AF_INET6, to: "inet" },
+    { goto: "out" },
+    { label: "inet" },
+    load(DATA.argLow(1)),
+    and(SOCK_TYPE_MASK),
+  );
+  if (!rules.raw) {
+    steps.push(
+      { jeq: SOCK_RAW, to: "refuse" },
+      { jeq: SOCK_PACKET, to: "refuse" },
+    );
+  }
+  if (rules.udp === "deny") steps.push({ jeq: SOCK_DGRAM, to: "refuse" });
+  if (rules.udp === "dns") {
+    steps.push(
+      { jne: SOCK_DGRAM, to: "out" },
+      load(DATA.argLow(2)),
+      { jeq: 0, to: "out" },
+      { jeq: IPPROTO_UDP, to: "out" },
+      { goto: "refuse" },
+    );
+  }
+  steps.push(
+    { label: "out" },
+    load(DATA.nr),
+    { goto: "end" },
+    { label: "refuse" },
+    ret(r),
+    { label: "end" },
+  );
+  return assemble(steps);
+}
+
+/**
+ * `memfd_create` without MFD_NOEXEC_SEAL fails with `r`; A = nr after.
+ *
+ *     0  jeq memfd_create  jt 0, jf 4
+ *     1  ld  flags
+ *     2  jset MFD_NOEXEC_SEAL  jt 1 (to 4), jf 0
+ *     3  ret r
+ *     4  ld  nr
+ */
+function memfdRule(memfd: number, r: number): Insn[] {
+  return [
+    jeq(memfd, 0, 4),
+    load(DATA.argLow(1)),
+    jset(MFD_NOEXEC_SEAL, 1, 0),
+    ret(r),
+    load(DATA.nr),
+  ];
+}
+
+/**
+ * `sendto` goes to the broker only with a destination: `send(2)` (a NULL
+ * address) is allowed at once.
+ *
+ *     0  jeq sendto  jt 0, jf 6
+ *     1  ld  dest (low)
+ *     2  jeq 0  jt 0, jf 3 (to 6)
+ *     3  ld  dest (high)
+ *     4  jeq 0  jt 0, jf 1 (to 6)
+ *     5  ret ALLOW
+ *     6  ret USER_NOTIF
+ */
+function notifySendto(sendto: number): Insn[] {
+  return [
+    jeq(sendto, 0, 6),
+    load(DATA.argLow(4)),
+    jeq(0, 0, 3),
+    load(DATA.argHigh(4)),
+    jeq(0, 0, 1),
+    ret(SECCOMP_RET_ALLOW),
+    ret(SECCOMP_RET_USER_NOTIF),
+  ];
+}
+
+/**
+ * `sendmsg` goes to the broker unless its flags are landlockd's own
+ * listener hand-off.
+ *
+ *     0  jeq sendmsg  jt 0, jf 4
+ *     1  ld  flags
+ *     2  jeq handoff  jt 0, jf 1 (to 4)
+ *     3  ret ALLOW
+ *     4  ret USER_NOTIF
+ */
+function notifySendmsg(sendmsg: number, handoff: number): Insn[] {
+  return [
+    jeq(sendmsg, 0, 4),
+    load(DATA.argLow(2)),
+    jeq(handoff, 0, 1),
+    ret(SECCOMP_RET_ALLOW),
+    ret(SECCOMP_RET_USER_NOTIF),
+  ];
+}
+
 /** Builds the program. Throws UnknownSyscallError for a foreign name. */
 export function buildFilter(spec: FilterSpec): Insn[] {
   const errno = SECCOMP_RET_ERRNO | (spec.errno & 0xffff);
@@ -179,6 +362,12 @@ export function buildFilter(spec: FilterSpec): Insn[] {
       SECCOMP_RET_ERRNO | EPERM,
     ),
   );
+  if (spec.sockets && (spec.sockets.udp !== "allow" || !spec.sockets.raw)) {
+    prog.push(...socketRules(socket, spec.sockets, errno));
+  }
+  if (spec.refuseMemfdExec) {
+    prog.push(...memfdRule(numbers(spec, ["memfd_create"])[0], errno));
+  }
   if (spec.refuseMptcp) {
     prog.push(
       ...matchArg(
@@ -194,7 +383,13 @@ export function buildFilter(spec: FilterSpec): Insn[] {
     prog.push(...allowExecOf(numbers(spec, ["execve"])[0], quiet));
   }
   for (const nr of numbers(spec, spec.notify)) {
-    prog.push(...match(nr, SECCOMP_RET_USER_NOTIF));
+    if (nr === spec.table.sendto) prog.push(...notifySendto(nr));
+    else if (nr === spec.table.sendmsg) {
+      if (spec.listenerSendFlags === undefined) {
+        throw new Error("sendmsg is sent to the broker: listenerSendFlags?");
+      }
+      prog.push(...notifySendmsg(nr, spec.listenerSendFlags));
+    } else prog.push(...match(nr, SECCOMP_RET_USER_NOTIF));
   }
   prog.push(ret(SECCOMP_RET_ALLOW));
   return prog;

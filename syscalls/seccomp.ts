@@ -4,8 +4,14 @@
  * @module
  */
 
-import { addressOf, NR, sockFprogOf } from "../ffi/mod.ts";
+import { addressOf, limits, NR, sockFprogOf } from "../ffi/mod.ts";
 import { rawSyscall, unwrap } from "./sys.ts";
+
+/**
+ * The flags of the child's sendmsg that hands a broker's listener back
+ * (ffi/spawn.c): a filter that notifies sendmsg must let them through.
+ */
+export const LISTENER_SEND_FLAGS = limits.LL_LISTENER_SEND_FLAGS;
 
 const PR_SET_NO_NEW_PRIVS = 38;
 const SECCOMP_SET_MODE_FILTER = 1;

@@ -26,6 +26,8 @@ const TS: Record<string, Record<string, number>> = {
   seccomp_notif_addfd: layout.seccompNotifAddfd,
   open_how: layout.openHow,
   iovec: layout.iovec,
+  msghdr: layout.msghdr,
+  mmsghdr: layout.mmsghdr,
   pollfd: layout.pollfd,
   ll_broker: layout.brokerState,
   ll_mount: layout.llMount,

@@ -44,7 +44,7 @@ for (const as of USERS) {
   testAtAbi(
     3,
     "truncate",
-    `[${as}] ci-default runs sh, python3 and git, and keeps writes in /tmp`,
+    `[${as}] ci-default runs sh, python3, node and git (memfd_exec = false), and keeps writes in /tmp`,
     async () => {
       const scratch = tempDir();
       if (as === "nobody") Deno.chownSync(scratch, 65534, 65534);
@@ -53,6 +53,7 @@ for (const as of USERS) {
           ["sh", "-c", `echo hello > ${scratch}/f && cat ${scratch}/f`],
           [python3(), "-c", "import json, pathlib; print(json.dumps([1]))"],
           ["git", "--version"],
+          ["node", "-e", "console.log(require('os').platform())"],
         ]
       ) {
         const r = await landlockd([

@@ -113,8 +113,10 @@ Deno.test({
       new URL("../../policies/ci-default.toml", import.meta.url),
     ),
   );
+  // ci-default has a [seccomp] table (memfd_exec): add the opt-in to it.
+  assert.match(ciDefault, /^\[seccomp\]$/m);
   const policy = policyFile(
-    `${ciDefault}\n[seccomp]\nallow = ["userfaultfd"]\n`,
+    ciDefault.replace(/^\[seccomp\]$/m, '[seccomp]\nallow = ["userfaultfd"]'),
     outsideTmpDir(), // ci-default writes /tmp
   );
   const r = await landlockd([

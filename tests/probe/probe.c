@@ -7,6 +7,7 @@
  *   probe read /etc/hostname bind 8080 exec /bin/true
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -250,6 +251,42 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * Times n connect()s of one UDP socket to ip:53, and n sendto()s of one
+ * byte to it (each a brokered call under udp = "dns"); prints the medians.
+ */
+static int time_udp(const char *ip, int n)
+{
+	double *us = calloc(2 * n, sizeof(double)), *send_us = us + n;
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(53) };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int other = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || other < 0 || inet_pton(AF_INET, ip, &to.sin_addr) != 1)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		struct timespec a, b, c;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		if (connect(fd, (struct sockaddr *)&to, sizeof(to)) < 0)
+			return -1;
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		if (sendto(other, "", 1, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
+			return -1;
+		clock_gettime(CLOCK_MONOTONIC, &c);
+		us[i] = (b.tv_sec - a.tv_sec) * 1e6 + (b.tv_nsec - a.tv_nsec) / 1e3;
+		send_us[i] = (c.tv_sec - b.tv_sec) * 1e6 + (c.tv_nsec - b.tv_nsec) / 1e3;
+	}
+	qsort(us, n, sizeof(double), cmp_double);
+	qsort(send_us, n, sizeof(double), cmp_double);
+	printf("time udp_connect: median_us=%.1f p95_us=%.1f n=%d\n", us[n / 2],
+	       us[(int)(n * 0.95)], n);
+	printf("time udp_sendto: median_us=%.1f p95_us=%.1f n=%d\n",
+	       send_us[n / 2], send_us[(int)(n * 0.95)], n);
+	close(fd);
+	close(other);
+	free(us);
+	return 0;
+}
+
 /* Times n calls of one kind; prints the median and p95 in microseconds. */
 static int time_calls(const char *kind, const char *path, int n)
 {
@@ -424,6 +461,8 @@ int main(int argc, char **argv)
 			report(op, a, race(a, b, atoi(argv[i + 3]))), i += 3;
 		else if (!strcmp(op, "time"))
 			time_calls(a, b, atoi(argv[i + 3])), i += 3;
+		else if (!strcmp(op, "time-udp"))
+			report(op, a, time_udp(a, atoi(b))), i += 2;
 		else if (!strcmp(op, "listen-abstract"))
 			report(op, a, abstract_listen(a)), i++;
 		else if (!strcmp(op, "tiocsti")) {

@@ -1,0 +1,248 @@
+/**
+ * `[net] udp = "dns"`: the broker's answers to `connect`, `sendto` (with
+ * an address), `sendmsg` and `sendmmsg`.
+ *
+ * For an IPv4/IPv6 datagram socket, the broker copies the call's
+ * arguments (the address, and for sends the data) out of the task, checks
+ * the destination against the nameservers (broker/udp_rules.ts), then
+ * performs the call itself, with its copies, on a duplicate of the task's
+ * socket (pidfd_getfd), and answers with the result. The kernel never
+ * re-reads the task's memory, so a thread that rewrites the address after
+ * the check changes nothing. A datagram send without an address on a
+ * connected socket is performed the same way (its peer was checked when it
+ * connected); `send(2)` (sendto without an address) is not notified at all.
+ *
+ * Any other socket (TCP, unix, netlink) is continued: the kernel performs
+ * the call, Landlock decides TCP. See docs/egress.md for what that leaves.
+ *
+ * @module
+ */
+
+import { UDP_CALLS } from "./udp_calls.ts";
+import type { Listener, Notification } from "../syscalls/seccomp_notify.ts";
+import { readRemote } from "../syscalls/seccomp_notify.ts";
+import {
+  connectRaw,
+  type Datagram,
+  decodeIovecs,
+  decodeMsghdr,
+  fetchTaskFd,
+  IOVEC_SIZE,
+  MMSGHDR_MSG_LEN,
+  MMSGHDR_SIZE,
+  MSGHDR_SIZE,
+  sendmmsgRaw,
+  socketKind,
+  writeRemote,
+} from "../syscalls/socket.ts";
+import { close } from "../syscalls/sys.ts";
+import { errno as E } from "../syscalls/errno.ts";
+import {
+  AF_INET,
+  AF_INET6,
+  decodeSockaddr,
+  dnsAllows,
+  type UdpPlan,
+} from "./udp_rules.ts";
+
+export { UDP_CALLS };
+
+const SOCK_DGRAM = 2;
+/** The most a UDP datagram carries. */
+const MAX_DATAGRAM = 65535;
+const MAX_SOCKADDR = 128;
+const MSG_ZEROCOPY = 0x4000000;
+const MAX_CONTROL = 4096;
+const MAX_IOVS = 1024;
+/** sendmmsg's own limit (UIO_MAXIOV). */
+const MAX_MESSAGES = 1024;
+
+/** A copy of a task's memory, or -errno. */
+function copyIn(
+  pid: number,
+  addr: bigint,
+  len: number,
+): Uint8Array<ArrayBuffer> | number {
+  if (len === 0) return new Uint8Array(0);
+  if (addr === 0n) return -E.EFAULT;
+  const out = new Uint8Array(len);
+  for (let got = 0; got < len;) {
+    const r = readRemote(pid, addr + BigInt(got), Math.min(len - got, 4096));
+    if (typeof r === "number") return r;
+    if (r.length === 0) return -E.EFAULT;
+    out.set(r, got);
+    got += r.length;
+  }
+  return out;
+}
+
+/** Why a call is answered without sending: an errno. */
+class Refusal {
+  constructor(readonly errno: number) {}
+}
+
+/** Answers the UDP calls of one sandbox. */
+export class UdpBroker {
+  constructor(
+    readonly plan: UdpPlan,
+    readonly listener: Listener,
+  ) {}
+
+  /** Answers one notification of a {@link UDP_CALLS} call. */
+  handle(n: Notification, name: string): boolean {
+    const fd = Number(BigInt.asIntN(32, n.args[0]));
+    const dup = fd < 0 ? -E.EBADF : fetchTaskFd(n.pid, fd);
+    // No such fd: EBADF, as the kernel would say. A socket the broker
+    // cannot look at (a task that made itself non-dumpable, as another
+    // user) is refused: it could be a UDP socket.
+    if (dup < 0) {
+      this.listener.fail(n.id, dup === -E.EBADF ? E.EBADF : this.plan.errno);
+      return false;
+    }
+    try {
+      const kind = socketKind(dup);
+      const datagram = kind?.type === SOCK_DGRAM &&
+        (kind.domain === AF_INET || kind.domain === AF_INET6);
+      if (!datagram) {
+        this.listener.continue(n.id);
+        return true;
+      }
+      const r = this.#perform(n, name, dup);
+      if (r instanceof Refusal) this.listener.fail(n.id, r.errno);
+      else this.listener.succeed(n.id, BigInt(r));
+      return false;
+    } finally {
+      close(dup);
+    }
+  }
+
+  /** The call's result, or why it is refused. */
+  #perform(n: Notification, name: string, dup: number): number | Refusal {
+    const a = n.args;
+    if (name === "connect") {
+      const len = Number(BigInt.asUintN(32, a[2]));
+      if (len > MAX_SOCKADDR) return new Refusal(E.EINVAL);
+      const addr = copyIn(n.pid, a[1], len);
+      if (typeof addr === "number") return new Refusal(-addr);
+      const to = decodeSockaddr(addr);
+      if (to.family === "invalid") return new Refusal(E.EINVAL);
+      if (!dnsAllows(to, this.plan, "connect")) {
+        return new Refusal(this.plan.errno);
+      }
+      if (!this.listener.stillValid(n.id)) return new Refusal(E.EINTR);
+      const r = connectRaw(dup, addr);
+      return r < 0 ? new Refusal(-r) : 0;
+    }
+    // MSG_ZEROCOPY would pin the broker's copy and report on the socket's
+    // error queue; the copy is sent like any other.
+    const flags = Number(BigInt.asUintN(32, name === "sendto" ? a[3] : a[2])) &
+      ~MSG_ZEROCOPY;
+    let datagrams: Datagram[];
+    let vec = 0n;
+    if (name === "sendto") {
+      const len64 = BigInt.asUintN(64, a[2]);
+      if (len64 > BigInt(MAX_DATAGRAM)) return new Refusal(E.EMSGSIZE);
+      const len = Number(len64);
+      const d = this.#datagram(
+        n.pid,
+        a[4],
+        Number(BigInt.asUintN(32, a[5])),
+        [[a[1], len]],
+        0n,
+        0,
+      );
+      if (d instanceof Refusal) return d;
+      datagrams = [d];
+    } else if (name === "sendmsg") {
+      const d = this.#message(n.pid, a[1]);
+      if (d instanceof Refusal) return d;
+      datagrams = [d];
+    } else {
+      vec = a[1];
+      const count = Math.min(Number(BigInt.asUintN(32, a[2])), MAX_MESSAGES);
+      datagrams = [];
+      for (let i = 0; i < count; i++) {
+        const d = this.#message(n.pid, vec + BigInt(i * MMSGHDR_SIZE));
+        // Like the kernel: an error after the first message ends the batch.
+        if (d instanceof Refusal) {
+          if (i === 0) return d;
+          break;
+        }
+        datagrams.push(d);
+      }
+      if (count === 0) return 0;
+    }
+    if (!this.listener.stillValid(n.id)) return new Refusal(E.EINTR);
+    const r = sendmmsgRaw(dup, datagrams, flags);
+    if (typeof r === "number") return new Refusal(-r);
+    if (name !== "sendmmsg") return r.lengths[0];
+    r.lengths.forEach((len, i) => {
+      const at = vec + BigInt(i * MMSGHDR_SIZE + MMSGHDR_MSG_LEN);
+      writeRemote(n.pid, at, new Uint8Array(new Uint32Array([len]).buffer));
+    });
+    return r.sent;
+  }
+
+  /** A `struct msghdr` at `addr` in the task, copied and checked. */
+  #message(pid: number, addr: bigint): Datagram | Refusal {
+    const bytes = copyIn(pid, addr, MSGHDR_SIZE);
+    if (typeof bytes === "number") return new Refusal(-bytes);
+    const h = decodeMsghdr(bytes);
+    if (h.iovlen > MAX_IOVS) return new Refusal(E.EMSGSIZE);
+    const iovs = copyIn(pid, h.iov, h.iovlen * IOVEC_SIZE);
+    if (typeof iovs === "number") return new Refusal(-iovs);
+    const pieces: [bigint, number][] = [];
+    let total = 0n;
+    for (const [base, len] of decodeIovecs(iovs, h.iovlen)) {
+      total += len;
+      if (total > BigInt(MAX_DATAGRAM)) return new Refusal(E.EMSGSIZE);
+      pieces.push([base, Number(len)]);
+    }
+    if (h.controllen > MAX_CONTROL) return new Refusal(E.EINVAL);
+    return this.#datagram(
+      pid,
+      // Like the kernel: no length means no address, a longer one is cut.
+      h.namelen ? h.name : 0n,
+      Math.min(h.namelen, MAX_SOCKADDR),
+      pieces,
+      h.control,
+      h.controllen,
+    );
+  }
+
+  /** Copies one datagram's destination, data and control messages. */
+  #datagram(
+    pid: number,
+    nameAddr: bigint,
+    nameLen: number,
+    pieces: [bigint, number][],
+    controlAddr: bigint,
+    controlLen: number,
+  ): Datagram | Refusal {
+    let name: Uint8Array<ArrayBuffer> | undefined;
+    if (nameAddr !== 0n) {
+      if (nameLen > MAX_SOCKADDR) return new Refusal(E.EINVAL);
+      const copy = copyIn(pid, nameAddr, nameLen);
+      if (typeof copy === "number") return new Refusal(-copy);
+      const to = decodeSockaddr(copy);
+      if (to.family === "invalid") return new Refusal(E.EINVAL);
+      if (!dnsAllows(to, this.plan, "send")) {
+        return new Refusal(this.plan.errno);
+      }
+      name = copy;
+    }
+    const data = new Uint8Array(pieces.reduce((s, [, len]) => s + len, 0));
+    let at = 0;
+    for (const [base, len] of pieces) {
+      const piece = copyIn(pid, base, len);
+      if (typeof piece === "number") return new Refusal(-piece);
+      data.set(piece, at);
+      at += len;
+    }
+    const control = controlLen
+      ? copyIn(pid, controlAddr, controlLen)
+      : undefined;
+    if (typeof control === "number") return new Refusal(-control);
+    return { name, data, control };
+  }
+}

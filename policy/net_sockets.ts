@@ -1,0 +1,25 @@
+/**
+ * What `[net] udp` and `[net] raw` mean when a policy leaves them out: the
+ * one place their defaults are decided. Pure.
+ *
+ * @module
+ */
+
+import type { Policy } from "./schema.ts";
+
+/** The socket rules a run enforces. */
+export interface SocketRules {
+  /** IPv4/IPv6 datagram sockets: any, none, or UDP to the nameservers. */
+  udp: "allow" | "deny" | "dns";
+  /** Raw, SOCK_PACKET and AF_PACKET sockets. */
+  raw: boolean;
+}
+
+/**
+ * The rules for a policy's `[net]` table (undefined without one). Without
+ * `udp` or `raw`, today's behaviour: both allowed (lint notes UDP is
+ * unrestricted when `[net]` restricts TCP).
+ */
+export function socketRules(net: Policy["net"]): SocketRules {
+  return { udp: net?.udp ?? "allow", raw: net?.raw ?? true };
+}

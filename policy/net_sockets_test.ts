@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { socketRules } from "./net_sockets.ts";
+import { lintPolicy } from "./lint.ts";
+import { validatePolicy } from "./validate.ts";
+
+Deno.test("without udp and raw, UDP and raw sockets stay allowed (today's behaviour)", () => {
+  assert.deepEqual(socketRules(undefined), { udp: "allow", raw: true });
+  assert.deepEqual(
+    socketRules({ handled_access_net: ["connect_tcp"] }),
+    { udp: "allow", raw: true },
+  );
+  assert.deepEqual(
+    socketRules({ handled_access_net: ["bind_tcp"], udp: "dns", raw: false }),
+    { udp: "dns", raw: false },
+  );
+});
+
+const lint = (net: string) =>
+  lintPolicy(
+    { name: "p.toml", text: `version = 1\n[net]\n${net}\n` },
+    () => "directory",
+  )
+    .map((d) => `${d.severity} ${d.path.join(".")}: ${d.message}`);
+
+Deno.test("lint notes that UDP is unrestricted when [net] limits TCP connects and says nothing about udp", () => {
+  const out = lint('handled_access_net = ["connect_tcp"]');
+  assert.equal(out.length, 1);
+  assert.match(out[0], /^warning net: UDP is unrestricted/);
+  assert.deepEqual(lint('handled_access_net = ["bind_tcp"]'), []);
+  for (const udp of ["allow", "deny", "dns"]) {
+    assert.deepEqual(
+      lint(`handled_access_net = ["connect_tcp"]\nudp = "${udp}"`),
+      [],
+    );
+  }
+});
+
+Deno.test("udp and raw take only their documented values, each with one precise error", () => {
+  const errors = (net: string) =>
+    validatePolicy({
+      name: "p.toml",
+      text: `version = 1\n[net]\nhandled_access_net = ["bind_tcp"]\n${net}\n`,
+    }).diagnostics.map((d) => `${d.path.join(".")}: ${d.message}`);
+  assert.deepEqual(errors('udp = "dns"\nraw = false'), []);
+  const [udp] = errors('udp = "quic"');
+  assert.equal(
+    udp,
+    'net.udp: unknown udp mode "quic"; expected one of: allow, deny, dns',
+  );
+  const [raw] = errors('raw = "no"');
+  assert.equal(raw, 'net.raw: expected true or false, got the string "no"');
+  const [memfd] = validatePolicy({
+    name: "p.toml",
+    text: 'version = 1\n[seccomp]\ndeny = ["ptrace"]\nmemfd_exec = "no"\n',
+  }).diagnostics.map((d) => `${d.path.join(".")}: ${d.message}`);
+  assert.equal(
+    memfd,
+    'seccomp.memfd_exec: expected true or false, got the string "no"',
+  );
+});

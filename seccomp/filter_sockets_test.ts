@@ -1,0 +1,208 @@
+import assert from "node:assert/strict";
+import {
+  AUDIT_ARCH,
+  evaluate,
+  SECCOMP_RET_ALLOW,
+  SECCOMP_RET_ERRNO,
+  SECCOMP_RET_USER_NOTIF,
+} from "./bpf.ts";
+import {
+  AF_INET,
+  AF_INET6,
+  AF_PACKET,
+  type Arch,
+  buildFilter,
+  EPROTONOSUPPORT,
+  type FilterSpec,
+  IPPROTO_MPTCP,
+  IPPROTO_UDP,
+  MFD_NOEXEC_SEAL,
+  SOCK_DGRAM,
+  SOCK_PACKET,
+  SOCK_RAW,
+} from "./filter.ts";
+import { syscallNumber, syscallTable } from "./table.ts";
+
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+const IPPROTO_ICMP = 1;
+const IPPROTO_ICMPV6 = 58;
+const IPPROTO_UDPLITE = 136;
+const MFD_CLOEXEC = 1;
+const MFD_EXEC = 0x10;
+const REFUSED = SECCOMP_RET_ERRNO | 13;
+/** LL_LISTENER_SEND_FLAGS (tests/layout_test.ts checks it against C). */
+const HANDOFF = 0x40004000;
+
+function filter(arch: Arch, spec: Partial<FilterSpec>) {
+  const prog = buildFilter({
+    arch,
+    table: syscallTable(arch),
+    deny: [],
+    errno: 13,
+    absent: [],
+    refuseUffdIoctl: false,
+    refuseMptcp: true,
+    notify: [],
+    ...spec,
+  });
+  /** With `ints`, a garbage high word the kernel ignores for an int. */
+  return (name: string, args: number[] = [], ints = true) =>
+    evaluate(prog, {
+      nr: syscallNumber(arch, name)!,
+      arch: AUDIT_ARCH[arch],
+      args: args.map((a) => BigInt(a) | (ints ? 0xdead_0000_0000n : 0n)),
+    });
+}
+
+const socket = (domain: number, type: number, proto = 0) => [
+  domain,
+  type,
+  proto,
+];
+
+for (const arch of ["x86_64", "aarch64"] as Arch[]) {
+  Deno.test(`[${arch}] udp = "deny" refuses IPv4 and IPv6 datagram sockets, ping sockets and UDP-Lite included, whatever the flags`, () => {
+    const run = filter(arch, { sockets: { udp: "deny", raw: true } });
+    for (const domain of [AF_INET, AF_INET6]) {
+      for (
+        const type of [
+          SOCK_DGRAM,
+          SOCK_DGRAM | SOCK_CLOEXEC,
+          SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+        ]
+      ) {
+        for (
+          const proto of [0, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6, 136]
+        ) {
+          assert.equal(run("socket", socket(domain, type, proto)), REFUSED);
+        }
+      }
+      assert.equal(
+        run("socket", socket(domain, SOCK_STREAM)),
+        SECCOMP_RET_ALLOW,
+      );
+      assert.equal(run("socket", socket(domain, SOCK_RAW)), SECCOMP_RET_ALLOW);
+    }
+    assert.equal(
+      run("socket", socket(AF_UNIX, SOCK_DGRAM)),
+      SECCOMP_RET_ALLOW,
+    );
+  });
+
+  Deno.test(`[${arch}] udp = "dns" allows UDP sockets but refuses ping and UDP-Lite sockets`, () => {
+    const run = filter(arch, { sockets: { udp: "dns", raw: true } });
+    for (const domain of [AF_INET, AF_INET6]) {
+      assert.equal(
+        run("socket", socket(domain, SOCK_DGRAM)),
+        SECCOMP_RET_ALLOW,
+      );
+      assert.equal(
+        run("socket", socket(domain, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP)),
+        SECCOMP_RET_ALLOW,
+      );
+      for (const proto of [IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_UDPLITE]) {
+        assert.equal(
+          run("socket", socket(domain, SOCK_DGRAM, proto)),
+          REFUSED,
+        );
+      }
+    }
+  });
+
+  Deno.test(`[${arch}] raw = false refuses raw, SOCK_PACKET and AF_PACKET sockets only`, () => {
+    const run = filter(arch, { sockets: { udp: "allow", raw: false } });
+    for (const domain of [AF_INET, AF_INET6]) {
+      assert.equal(run("socket", socket(domain, SOCK_RAW, 1)), REFUSED);
+      assert.equal(
+        run("socket", socket(domain, SOCK_RAW | SOCK_NONBLOCK, 255)),
+        REFUSED,
+      );
+      assert.equal(run("socket", socket(domain, SOCK_PACKET, 3)), REFUSED);
+      assert.equal(
+        run("socket", socket(domain, SOCK_DGRAM)),
+        SECCOMP_RET_ALLOW,
+      );
+      assert.equal(
+        run("socket", socket(domain, SOCK_STREAM)),
+        SECCOMP_RET_ALLOW,
+      );
+    }
+    for (const type of [SOCK_RAW, SOCK_DGRAM, SOCK_PACKET]) {
+      assert.equal(run("socket", socket(AF_PACKET, type, 0x300)), REFUSED);
+    }
+    assert.equal(run("socket", socket(AF_UNIX, SOCK_RAW)), SECCOMP_RET_ALLOW);
+  });
+
+  Deno.test(`[${arch}] the socket rules leave MPTCP's refusal and other calls as they were`, () => {
+    const run = filter(arch, { sockets: { udp: "deny", raw: false } });
+    assert.equal(
+      run("socket", socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP)),
+      SECCOMP_RET_ERRNO | EPROTONOSUPPORT,
+    );
+    assert.equal(run("getpid"), SECCOMP_RET_ALLOW);
+    assert.equal(run("connect", [3, 0, 16]), SECCOMP_RET_ALLOW);
+  });
+
+  Deno.test(`[${arch}] memfd_exec = false refuses memfd_create without MFD_NOEXEC_SEAL`, () => {
+    const run = filter(arch, { refuseMemfdExec: true });
+    assert.equal(run("memfd_create", [0, 0]), REFUSED);
+    assert.equal(run("memfd_create", [0, MFD_CLOEXEC]), REFUSED);
+    assert.equal(run("memfd_create", [0, MFD_EXEC | MFD_CLOEXEC]), REFUSED);
+    assert.equal(
+      run("memfd_create", [0, MFD_NOEXEC_SEAL | MFD_CLOEXEC]),
+      SECCOMP_RET_ALLOW,
+    );
+    assert.equal(run("getpid"), SECCOMP_RET_ALLOW);
+    const open = filter(arch, {});
+    assert.equal(open("memfd_create", [0, MFD_EXEC]), SECCOMP_RET_ALLOW);
+  });
+
+  Deno.test(`[${arch}] a brokered sendto reaches the broker only with a destination address`, () => {
+    const run = filter(arch, {
+      notify: ["connect", "sendto", "sendmsg"],
+      listenerSendFlags: HANDOFF,
+    });
+    assert.equal(run("sendto", [3, 0, 1, 0, 0, 0], false), SECCOMP_RET_ALLOW);
+    assert.equal(
+      run("sendto", [3, 0, 1, 0, 0x1000, 16]),
+      SECCOMP_RET_USER_NOTIF,
+    );
+    assert.equal(run("connect", [3, 0x1000, 16]), SECCOMP_RET_USER_NOTIF);
+    assert.equal(run("sendmsg", [3, 0x1000, 0]), SECCOMP_RET_USER_NOTIF);
+    assert.equal(run("sendmsg", [3, 0x1000, 0x4000]), SECCOMP_RET_USER_NOTIF);
+  });
+
+  Deno.test(`[${arch}] landlockd's own listener hand-off (sendmsg with its flags) is not sent to the broker, and a filter that notifies sendmsg needs those flags`, () => {
+    const run = filter(arch, {
+      notify: ["sendmsg"],
+      listenerSendFlags: HANDOFF,
+    });
+    assert.equal(run("sendmsg", [3, 0x1000, HANDOFF]), SECCOMP_RET_ALLOW);
+    assert.throws(() => filter(arch, { notify: ["sendmsg"] }), /sendmsg/);
+  });
+}
+
+Deno.test("a sendto address with only its high word set still reaches the broker", () => {
+  const arch = "x86_64";
+  const prog = buildFilter({
+    arch,
+    table: syscallTable(arch),
+    deny: [],
+    errno: 1,
+    absent: [],
+    refuseUffdIoctl: false,
+    refuseMptcp: false,
+    notify: ["sendto"],
+  });
+  assert.equal(
+    evaluate(prog, {
+      nr: syscallNumber(arch, "sendto")!,
+      arch: AUDIT_ARCH[arch],
+      args: [3n, 0n, 1n, 0n, 0x7fff_0000_0000n, 16n],
+    }),
+    SECCOMP_RET_USER_NOTIF,
+  );
+});
