@@ -13,6 +13,7 @@
 import { hostArch } from "../seccomp/filter.ts";
 import { syscallNumber } from "../seccomp/table.ts";
 import { expandFsRights, type FsRightOrGroup } from "./groups.ts";
+import { isHostRule } from "./hosts.ts";
 
 /** Calls landlockd itself makes between installing the filter and exec. */
 export const NEEDED_TO_START = ["execve", "sendmsg", "close"];
@@ -79,6 +80,14 @@ export function restrictsSomething(p: RestrictingParts): boolean {
     (p.seccomp?.deny.length ?? 0) > 0 || confines;
 }
 
+/** With `allow_hosts`, TCP connects must be handled (they go to the proxy). */
+export function proxyNeedsConnect(
+  net: { handled_access_net: readonly string[]; allow_hosts?: unknown },
+): boolean {
+  return net.allow_hosts === undefined ||
+    net.handled_access_net.includes("connect_tcp");
+}
+
 /** What a hook does with a value that passed the JSON Schema checks. */
 export type Hook =
   | { check: (value: never) => boolean }
@@ -110,8 +119,12 @@ export const HOOKS = {
     check: (net: {
       handled_access_net: string[];
       rule?: { allowed_access: string[] }[];
-    }) => rightsOutsideHandled(net.handled_access_net, net.rule).length === 0,
+      allow_hosts?: string[];
+    }) =>
+      rightsOutsideHandled(net.handled_access_net, net.rule).length === 0 &&
+      proxyNeedsConnect(net),
   },
+  host_rule: { check: isHostRule },
   restricts_something: { check: restrictsSomething },
 } as const satisfies Record<string, Hook>;
 

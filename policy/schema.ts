@@ -24,9 +24,11 @@ import {
   isAbsolutePath,
   isDeniable,
   isKnownSyscall,
+  proxyNeedsConnect,
   restrictsSomething,
   rightsOutsideHandled,
 } from "./checks.ts";
+import { HOST_RULE_FORM, isHostRule, parseHostRule } from "./hosts.ts";
 
 /** The kernel's limit on stacked Landlock layers per process. */
 export const MAX_LAYERS = 16;
@@ -119,19 +121,38 @@ export const extendingKeys = z.strictObject({
   ),
 });
 
+const hostRule = z.string().check(
+  z.refine(isHostRule, {
+    error: (issue) =>
+      `${parseHostRule(String(issue.input))}; ${HOST_RULE_FORM}`,
+  }),
+).meta(hook("host_rule"));
+
 const net = z.strictObject({
-  handled_access_net: z.array(netRight).min(1).describe(
-    "TCP operations denied unless a rule allows the port",
-  ),
+  handled_access_net: z.array(netRight).min(1).default(["connect_tcp"])
+    .describe(
+      'TCP operations denied unless a rule allows the port (default ["connect_tcp"])',
+    ),
   rule: z.array(netPortRule).optional(),
-}).superRefine((section, ctx) =>
+  allow_hosts: z.array(hostRule).optional().describe(
+    'Hosts reachable through landlockd\'s egress proxy: "host[:port]", "*.suffix[:port]", an IP or range; port 443 by default, 80 after "http://". TCP connects go only to the proxy and the ports of [[net.rule]]',
+  ),
+}).superRefine((section, ctx) => {
   subsetOfHandled<NetRight>(
     section.handled_access_net,
     section.rule,
     "handled_access_net",
     ctx,
-  )
-).meta(hook("rules_within_handled_net"));
+  );
+  if (!proxyNeedsConnect(section)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["handled_access_net"],
+      message:
+        'allow_hosts sends TCP connects through the proxy, so handled_access_net must include "connect_tcp"',
+    });
+  }
+}).meta(hook("rules_within_handled_net"));
 
 const scope = z.strictObject({
   abstract_unix_socket: z.boolean().optional().describe(

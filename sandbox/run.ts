@@ -11,7 +11,9 @@ import {
   CompatError,
   type LandlockPlan,
   planLandlock,
+  withProxyPort,
 } from "../policy/plan.ts";
+import type { ProxyHandle } from "../proxy/start.ts";
 import { kernelForAbi } from "../policy/rights.ts";
 import type { Policy } from "../policy/schema.ts";
 import { commandEnvironment, type EnvSpec } from "../policy/env.ts";
@@ -95,6 +97,11 @@ export interface SandboxPlan {
   mounts?: MountPlan;
   /** The policy's `[env]` (policy/env.ts). */
   env?: EnvSpec;
+  /**
+   * `[net] allow_hosts`: the egress proxy's rules. The proxy starts with
+   * the run, and Landlock lets the command connect to its port.
+   */
+  egress?: { allow_hosts: string[] };
 }
 
 /**
@@ -164,6 +171,9 @@ export async function planSandbox(
         owner,
       ),
       ...(policy.env ? { env: policy.env } : {}),
+      ...(policy.net?.allow_hosts !== undefined
+        ? { egress: { allow_hosts: policy.net.allow_hosts } }
+        : {}),
     };
   } catch (e) {
     if (e instanceof CompatError && support.reason) {
@@ -247,6 +257,16 @@ export interface StartedRun {
   argv0: string;
   /** `performance.now()` just before the spawn. */
   started: number;
+  /** The egress proxy; the caller stops it once the command is reaped. */
+  proxy?: ProxyHandle;
+}
+
+/** The proxy's module, loaded only for policies with `allow_hosts`. */
+function proxyModule() {
+  return lazyImport<typeof import("../proxy/start.ts")>(
+    "../proxy/start.ts",
+    import.meta.url,
+  );
 }
 
 /**
@@ -261,6 +281,43 @@ export async function startPlanned(
   ctx: RunContext = {},
 ): Promise<StartedRun> {
   const filter = await compileSeccomp(plan.seccomp);
+  // The proxy listens before the rules are built: its port is in them.
+  const proxy = plan.egress
+    ? await (await proxyModule()).startProxy(
+      plan.egress.allow_hosts,
+      audit.target?.fds ?? [],
+      audit.target?.jobId,
+    )
+    : undefined;
+  try {
+    return await startWithProxy(
+      plan,
+      cmd,
+      audit,
+      policyName,
+      ctx,
+      filter,
+      proxy,
+    );
+  } catch (e) {
+    await proxy?.stop();
+    throw e;
+  }
+}
+
+async function startWithProxy(
+  plan: SandboxPlan,
+  cmd: Command,
+  audit: AuditSink,
+  policyName: string,
+  ctx: RunContext,
+  filter: Awaited<ReturnType<typeof compileSeccomp>>,
+  proxy: ProxyHandle | undefined,
+): Promise<StartedRun> {
+  const landlock = proxy
+    ? withProxyPort(plan.landlock, proxy.port)
+    : plan.landlock;
+  const proxyEnv = proxy?.env ?? {};
   // Loaded before the clock starts. The roots are opened before the command
   // exists, so it cannot move or replace them first.
   const roots = plan.broker
@@ -271,14 +328,17 @@ export async function startPlanned(
   // (500 ms after start) only when its event loop runs, so a handler that
   // came during the awaits above is taken away now, for good.
   disarmInspectorSignal();
-  const { fds: layerFds, late } = buildRulesets(plan.landlock, plan.mounts);
+  const { fds: layerFds, late } = buildRulesets(landlock, plan.mounts);
   const started = performance.now();
   let child: Child;
   try {
     child = spawn({
       candidates: executableCandidates(cmd),
       argv: cmd.argv,
-      env: commandEnvironment(plan.env, ctx.env ?? Deno.env.toObject()),
+      env: {
+        ...commandEnvironment(plan.env, ctx.env ?? Deno.env.toObject()),
+        ...proxyEnv,
+      },
       stdio: ctx.stdio,
       sigIgnore: ctx.sigIgnore,
       ids: ctx.ids,
@@ -319,6 +379,7 @@ export async function startPlanned(
       ? { stricter: plan.landlock.stricter }
       : {}),
     ...(plan.implied.length ? { implied: plan.implied } : {}),
+    ...(proxy ? { proxy_port: proxy.port } : {}),
   });
   return {
     plan,
@@ -326,6 +387,7 @@ export async function startPlanned(
     policyName,
     argv0: cmd.argv[0],
     started,
+    ...(proxy ? { proxy } : {}),
   };
 }
 
@@ -465,6 +527,7 @@ export async function runPlanned(
   } finally {
     forwardSignalsTo(-1);
     close(child.pidfd);
+    await run.proxy?.stop();
   }
   const forwarded = FORWARDED_SIGNALS.filter((s) => forwardedCount(s) > 0)
     .map(signalName);
