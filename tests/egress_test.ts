@@ -1,0 +1,309 @@
+/**
+ * `[net] allow_hosts` end to end on the real kernel: the command reaches
+ * allowed hosts only through landlockd's proxy (curl, git, Python), a
+ * direct connect is EACCES from Landlock, refusals are 403 with the rule
+ * to add, and every decision is a documented audit event. As root and as
+ * nobody. All names map to 127.0.0.1 through LANDLOCKD_TEST_HOSTS.
+ */
+import assert from "node:assert/strict";
+import { testAtAbi } from "./fresh_needs.ts";
+import {
+  assertProbe,
+  landlockd,
+  PROBE,
+  python3,
+  RUN_ROOT,
+  sandboxed,
+  USERS,
+} from "./helpers.ts";
+import {
+  auditPath,
+  BIG,
+  bigSha256,
+  hostsFile,
+  hostsPolicy,
+  localServer,
+  netEvents,
+} from "./egress_helpers.ts";
+
+const HOSTS = hostsFile();
+const ENV = { LANDLOCKD_TEST_HOSTS: HOSTS };
+
+/** `sh -c SCRIPT` under `policy`, with an audit file. */
+async function sh(
+  policy: string,
+  script: string,
+  as: (typeof USERS)[number],
+) {
+  const audit = auditPath(as);
+  const r = await landlockd(
+    [
+      "run",
+      "--policy-file",
+      policy,
+      "--audit-file",
+      audit,
+      "--",
+      "sh",
+      "-c",
+      script,
+    ],
+    { as, env: ENV },
+  );
+  return { ...r, events: netEvents(audit) };
+}
+
+for (const as of USERS) {
+  testAtAbi(
+    4,
+    "connect_tcp",
+    `[${as}] an allowed host answers through the proxy (CONNECT and plain HTTP); a denied one gets 403 naming the rule`,
+    async () => {
+      const srv = localServer("allowed");
+      try {
+        const p = srv.port;
+        const policy = hostsPolicy([`allowed.test:${p}`, `http://plain.test`]);
+        const r = await sh(
+          policy,
+          [
+            `curl -sS -p http://allowed.test:${p}/hello`,
+            `curl -sS http://allowed.test:${p}/plain`,
+            `curl -s -o /dev/null -w 'denied %{http_code}\\n' http://denied.test:${p}/x`,
+            `curl -s -p -o /dev/null -w 'tunnel %{http_connect}\\n' http://denied.test:${p}/x`,
+            "true",
+          ].join("; "),
+          as,
+        );
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /^hello from allowed\nhello from allowed\n/);
+        assert.match(r.stdout, /denied 403\n/);
+        assert.match(r.stdout, /tunnel 403\n/);
+        assert.deepEqual(srv.seen.map((s) => s.split(" ")[1]), [
+          "/hello",
+          "/plain",
+        ]);
+        const allow = r.events.filter((e) => e.event === "net.allow");
+        assert.deepEqual(
+          allow.map((e) => [e.method, e.host, e.port, e.address]),
+          [
+            ["CONNECT", "allowed.test", p, "127.0.0.1"],
+            ["GET", "allowed.test", p, "127.0.0.1"],
+          ],
+        );
+        assert.ok(allow.every((e) => (e.bytes_down as number) > 0));
+        const deny = r.events.filter((e) => e.event === "net.deny");
+        assert.equal(deny.length, 2);
+        for (const d of deny) {
+          assert.equal(d.status, 403);
+          assert.equal(d.host, "denied.test");
+          assert.equal(d.suggest, `denied.test:${p}`);
+        }
+        // The 403's body says what to add.
+        const body = await sh(
+          policy,
+          `curl -sS http://denied.test:${p}/x`,
+          as,
+        );
+        assert.match(
+          body.stdout,
+          new RegExp(`add "denied.test:${p}" to \\[net\\] allow_hosts`),
+        );
+      } finally {
+        await srv.close();
+      }
+    },
+  );
+
+  testAtAbi(
+    4,
+    "connect_tcp",
+    `[${as}] a direct connect to the server's port, bypassing the proxy, is EACCES`,
+    async () => {
+      const srv = localServer("allowed");
+      try {
+        const policy = hostsPolicy([`allowed.test:${srv.port}`]);
+        const r = await sandboxed(
+          policy,
+          [PROBE, "connect", String(srv.port)],
+          {
+            as,
+            env: ENV,
+          },
+        );
+        assertProbe(r, { [`connect ${srv.port}`]: "EACCES" });
+      } finally {
+        await srv.close();
+      }
+    },
+  );
+
+  testAtAbi(
+    4,
+    "connect_tcp",
+    `[${as}] a wildcard reaches its subdomains, not the bare suffix, and a loopback answer only when the range is listed`,
+    async () => {
+      const srv = localServer("wild");
+      try {
+        const p = srv.port;
+        const code = (h: string) =>
+          `curl -s -p -o /dev/null -w '${h} %{http_connect}\\n' http://${h}:${p}/`;
+        const script = [code("a.wild.test"), code("b.wild.test")].join("; ");
+        // Without the range: a.wild.test -> 127.0.0.1 is DNS rebinding.
+        const rebound = await sh(hostsPolicy([`*.wild.test:${p}`]), script, as);
+        assert.match(rebound.stdout, /a\.wild\.test 403\nb\.wild\.test 403\n/);
+        const deny = rebound.events.find((e) => e.event === "net.deny")!;
+        assert.match(
+          String(deny.reason),
+          /resolves to 127\.0\.0\.1 \(loopback\)/,
+        );
+        assert.equal(deny.suggest, `127.0.0.1:${p}`);
+        const listed = await sh(
+          hostsPolicy([`*.wild.test:${p}`, `127.0.0.0/8:${p}`]),
+          `${script}; ${code("wild.test")}`,
+          as,
+        );
+        assert.match(
+          listed.stdout,
+          /a\.wild\.test 200\nb\.wild\.test 200\nwild\.test 403\n/,
+        );
+      } finally {
+        await srv.close();
+      }
+    },
+  );
+
+  testAtAbi(
+    4,
+    "connect_tcp",
+    `[${as}] an IP literal is refused unless an address or range lists it`,
+    async () => {
+      const srv = localServer("ip");
+      try {
+        const p = srv.port;
+        const script =
+          `curl -s -p -o /dev/null -w '%{http_connect}\\n' http://127.0.0.1:${p}/`;
+        const refused = await sh(
+          hostsPolicy([`allowed.test:${p}`]),
+          script,
+          as,
+        );
+        assert.equal(refused.stdout, "403\n");
+        assert.equal(refused.events[0].suggest, `127.0.0.1:${p}`);
+        const listed = await sh(hostsPolicy([`127.0.0.1:${p}`]), script, as);
+        assert.equal(listed.stdout, "200\n");
+      } finally {
+        await srv.close();
+      }
+    },
+  );
+}
+
+testAtAbi(
+  4,
+  "connect_tcp",
+  "git and Python's urllib use the proxy (git's https goes through CONNECT)",
+  async () => {
+    const srv = localServer("tools");
+    try {
+      const p = srv.port;
+      const r = await sh(
+        hostsPolicy([`allowed.test:${p}`, `http://allowed.test:${p}`]),
+        [
+          // Not TLS on the other side: the handshake fails, after the tunnel.
+          `GIT_TERMINAL_PROMPT=0 git ls-remote https://allowed.test:${p}/repo.git >/dev/null 2>&1`,
+          `${python3()} -c 'import urllib.request; print(urllib.request.urlopen("http://allowed.test:${p}/py").read().decode(), end="")'`,
+        ].join("; "),
+        "root",
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "hello from tools\n");
+      const allow = r.events.filter((e) => e.event === "net.allow");
+      assert.deepEqual(
+        allow.map((e) => [e.method, e.host]),
+        [["CONNECT", "allowed.test"], ["GET", "allowed.test"]],
+      );
+    } finally {
+      await srv.close();
+    }
+  },
+);
+
+testAtAbi(
+  4,
+  "connect_tcp",
+  "a 100 MB download streams through the proxy intact, through a tunnel and as plain HTTP",
+  async () => {
+    const srv = localServer("big");
+    try {
+      const p = srv.port;
+      const want = await bigSha256();
+      const r = await sh(
+        hostsPolicy([`allowed.test:${p}`]),
+        `curl -sS -p http://allowed.test:${p}/big | sha256sum; curl -sS http://allowed.test:${p}/big | sha256sum`,
+        "root",
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `${want}  -\n${want}  -\n`);
+      const allow = r.events.filter((e) => e.event === "net.allow");
+      assert.equal(allow.length, 2);
+      for (const e of allow) assert.ok((e.bytes_down as number) > BIG);
+    } finally {
+      await srv.close();
+    }
+  },
+);
+
+for (const as of USERS) {
+  testAtAbi(
+    4,
+    "connect_tcp",
+    `[${as}] 100 tunnels open at once, each answered`,
+    async () => {
+      const srv = localServer("many");
+      try {
+        const p = srv.port;
+        const r = await sh(
+          hostsPolicy([`allowed.test:${p}`]),
+          `${python3()} ${RUN_ROOT}tests/egress_tunnels.py allowed.test ${p} 100`,
+          as,
+        );
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, "open 100\nok 100\n");
+        assert.equal(
+          r.events.filter((e) => e.event === "net.allow").length,
+          100,
+        );
+      } finally {
+        await srv.close();
+      }
+    },
+  );
+}
+
+testAtAbi(
+  4,
+  "connect_tcp",
+  "the command's environment points every proxy variable at the proxy, with NO_PROXY empty",
+  async () => {
+    const r = await sh(
+      hostsPolicy([]),
+      "env | grep -i _proxy= | sort",
+      "root",
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split("\n");
+    const port = /127\.0\.0\.1:(\d+)/.exec(r.stdout)?.[1];
+    assert.ok(port);
+    const url = `http://127.0.0.1:${port}`;
+    assert.deepEqual(lines, [
+      `ALL_PROXY=${url}`,
+      `HTTPS_PROXY=${url}`,
+      `HTTP_PROXY=${url}`,
+      "NO_PROXY=",
+      `all_proxy=${url}`,
+      `http_proxy=${url}`,
+      `https_proxy=${url}`,
+      "no_proxy=",
+    ]);
+  },
+);
