@@ -228,6 +228,8 @@ interface Tracked {
   headDeadline: number;
   lastActivity: number;
   closed: boolean;
+  /** Why the sweep closed it, for the audit event. */
+  timedOut?: "head" | "idle";
 }
 
 function closeQuietly(c: Deno.Conn | undefined): void {
@@ -327,8 +329,13 @@ export class EgressProxy {
   #sweep(): void {
     const now = performance.now();
     for (const t of this.#active) {
-      if (t.headDeadline && now > t.headDeadline) this.#close(t);
-      else if (now - t.lastActivity > this.limits.idleTimeoutMs) this.#close(t);
+      if (t.headDeadline && now > t.headDeadline) {
+        t.timedOut = "head";
+        this.#close(t);
+      } else if (now - t.lastActivity > this.limits.idleTimeoutMs) {
+        t.timedOut = "idle";
+        this.#close(t);
+      }
     }
   }
 
@@ -409,6 +416,15 @@ export class EgressProxy {
       });
     } catch (e) {
       if (!(e instanceof Refusal)) {
+        if (t.timedOut === "head") {
+          this.#deny(
+            started,
+            408,
+            `the request head did not arrive within ${this.limits.headTimeoutMs} ms`,
+            0,
+            0,
+          );
+        }
         if (t.closed && !head) return; // closed by the sweep or stop
         throw e;
       }
