@@ -80,14 +80,6 @@ export function restrictsSomething(p: RestrictingParts): boolean {
     (p.seccomp?.deny.length ?? 0) > 0 || confines;
 }
 
-/** With `allow_hosts`, TCP connects must be handled (they go to the proxy). */
-export function proxyNeedsConnect(
-  net: { handled_access_net: readonly string[]; allow_hosts?: unknown },
-): boolean {
-  return net.allow_hosts === undefined ||
-    net.handled_access_net.includes("connect_tcp");
-}
-
 /** What a hook does with a value that passed the JSON Schema checks. */
 export type Hook =
   | { check: (value: never) => boolean }
@@ -119,10 +111,7 @@ export const HOOKS = {
     check: (net: {
       handled_access_net: string[];
       rule?: { allowed_access: string[] }[];
-      allow_hosts?: string[];
-    }) =>
-      rightsOutsideHandled(net.handled_access_net, net.rule).length === 0 &&
-      proxyNeedsConnect(net),
+    }) => rightsOutsideHandled(net.handled_access_net, net.rule).length === 0,
   },
   host_rule: { check: isHostRule },
   restricts_something: { check: restrictsSomething },

@@ -255,9 +255,13 @@ export function planLandlock(policy: Policy, abi: number): LandlockPlan {
     throw new EgressCompatError(abi);
   }
   if (policy.net) {
+    // allow_hosts confines connects to the proxy: connect_tcp is handled.
+    const asked: NetRight[] = policy.net.allow_hosts !== undefined
+      ? [...new Set([...policy.net.handled_access_net, "connect_tcp" as const])]
+      : policy.net.handled_access_net;
     const handled = keep(
       NET_RIGHTS,
-      policy.net.handled_access_net,
+      asked,
       abi,
       "net.handled_access_net",
       dropped,

@@ -24,7 +24,6 @@ import {
   isAbsolutePath,
   isDeniable,
   isKnownSyscall,
-  proxyNeedsConnect,
   restrictsSomething,
   rightsOutsideHandled,
 } from "./checks.ts";
@@ -144,14 +143,6 @@ const net = z.strictObject({
     "handled_access_net",
     ctx,
   );
-  if (!proxyNeedsConnect(section)) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["handled_access_net"],
-      message:
-        'allow_hosts sends TCP connects through the proxy, so handled_access_net must include "connect_tcp"',
-    });
-  }
 }).meta(hook("rules_within_handled_net"));
 
 const scope = z.strictObject({

@@ -10,6 +10,8 @@ import { testAtAbi } from "./fresh_needs.ts";
 import {
   assertProbe,
   landlockd,
+  outsideTmpDir,
+  policyFile,
   PROBE,
   python3,
   RUN_ROOT,
@@ -307,3 +309,39 @@ testAtAbi(
     ]);
   },
 );
+
+for (const as of USERS) {
+  testAtAbi(
+    4,
+    "connect_tcp",
+    `[${as}] net-fetch-hosts refuses every host until a policy extending it lists one`,
+    async () => {
+      const srv = localServer("starter");
+      try {
+        const p = srv.port;
+        const url = `http://allowed.test:${p}/hello`;
+        const script = `curl -s -p -o /dev/null -w '%{http_connect}\\n' ${url}`;
+        const base = await landlockd(
+          ["run", "--policy", "net-fetch-hosts", "--", "sh", "-c", script],
+          { as, env: ENV },
+        );
+        assert.equal(base.stdout, "403\n", base.stderr);
+        const extended = policyFile(
+          `version = 1
+extends = "net-fetch-hosts"
+[net]
+allow_hosts = ["allowed.test:${p}"]
+`,
+          outsideTmpDir(),
+        );
+        const r = await sandboxed(extended, ["curl", "-sS", "-p", url], {
+          as,
+          env: ENV,
+        });
+        assert.equal(r.stdout, "hello from starter\n", r.stderr);
+      } finally {
+        await srv.close();
+      }
+    },
+  );
+}
