@@ -203,7 +203,7 @@ for (const as of USERS) {
 testAtAbi(
   4,
   "connect_tcp",
-  "git and Python's urllib use the proxy (git's https goes through CONNECT)",
+  "git, Python's urllib, pip, npm and Deno's fetch use the proxy (git's https goes through CONNECT)",
   async () => {
     const srv = localServer("tools");
     try {
@@ -214,16 +214,25 @@ testAtAbi(
           // Not TLS on the other side: the handshake fails, after the tunnel.
           `GIT_TERMINAL_PROMPT=0 git ls-remote https://allowed.test:${p}/repo.git >/dev/null 2>&1`,
           `${python3()} -c 'import urllib.request; print(urllib.request.urlopen("http://allowed.test:${p}/py").read().decode(), end="")'`,
+          // The local server is no package index: the requests are the point.
+          `T=$(mktemp -d)`,
+          `PIP_CONFIG_FILE=/dev/null ${python3()} -m pip download --no-cache-dir --trusted-host allowed.test --index-url http://allowed.test:${p}/simple/ -d "$T/pip" nothing-here >/dev/null 2>&1`,
+          `npm_config_cache="$T/npm" npm view --registry http://allowed.test:${p}/ left-pad >/dev/null 2>&1`,
+          `DENO_NO_UPDATE_CHECK=1 ${Deno.execPath()} eval 'await fetch("http://allowed.test:${p}/deno")' >/dev/null 2>&1`,
+          "true",
         ].join("; "),
         "root",
       );
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, "hello from tools\n");
       const allow = r.events.filter((e) => e.event === "net.allow");
-      assert.deepEqual(
-        allow.map((e) => [e.method, e.host]),
-        [["CONNECT", "allowed.test"], ["GET", "allowed.test"]],
-      );
+      assert.deepEqual(allow[0].method, "CONNECT");
+      assert.ok(allow.every((e) => e.host === "allowed.test"));
+      const paths = srv.seen.map((s) => s.split(" ")[1]);
+      assert.equal(paths[0], "/py");
+      assert.ok(paths.includes("/simple/nothing-here/"), `pip: ${paths}`);
+      assert.ok(paths.includes("/left-pad"), `npm: ${paths}`);
+      assert.ok(paths.includes("/deno"), `deno: ${paths}`);
     } finally {
       await srv.close();
     }
