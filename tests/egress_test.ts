@@ -354,3 +354,55 @@ allow_hosts = ["allowed.test:${p}"]
     },
   );
 }
+
+Deno.test("allow_hosts below Landlock ABI 4 refuses the run with 125, even under best_effort", async () => {
+  for (const compat of ["strict", "best_effort"]) {
+    const policy = policyFile(`version = 1
+compat = "${compat}"
+[net]
+allow_hosts = ["example.org"]
+`);
+    const r = await sandboxed(policy, ["true"], {
+      env: { LANDLOCKD_ABI_MAX: "3" },
+    });
+    assert.equal(r.code, 125, r.stderr);
+    assert.match(
+      r.stderr,
+      /net\.allow_hosts: confining TCP connects to landlockd's egress proxy needs Landlock ABI 4 \(Linux 6\.7\), but this kernel provides ABI 3/,
+    );
+  }
+});
+
+Deno.test("a malformed allow_hosts entry is one error with file, line and key", async () => {
+  const policy = policyFile(`version = 1
+[net]
+allow_hosts = [
+  "ok.example.org",
+  "*.org:99999",
+]
+`);
+  const r = await landlockd(["lint", "--policy-file", policy]);
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    new RegExp(
+      // A multi-line list is located at its key's line (policy/locate.ts).
+      `${policy}:3: net\\.allow_hosts\\[1\\]: port 99999 is out of range \\(1 to 65535\\); expected "host\\[:port\\]"`,
+    ),
+  );
+  assert.match(r.stderr, /invalid: 1 error/);
+});
+
+Deno.test("lint warns that a [[net.rule]] connect port beside allow_hosts bypasses the proxy", async () => {
+  const policy = policyFile(`version = 1
+extends = "net-fetch"
+[net]
+allow_hosts = ["registry.npmjs.org"]
+`);
+  const r = await landlockd(["lint", "--policy-file", policy]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /warning: net\.rule\[1\]: connect_tcp to port 443 bypasses the allow_hosts proxy/,
+  );
+});
