@@ -6,7 +6,7 @@
 
 import type { ProxyJob } from "./worker.ts";
 import { proxyEnvironment, type ProxyLimits } from "./proxy.ts";
-import { testHosts } from "./resolve.ts";
+import { TEST_HOSTS_VARIABLE, testHosts } from "./resolve.ts";
 
 const WORKER_URL = new URL("./worker.ts", import.meta.url).href;
 
@@ -42,6 +42,13 @@ export async function startProxy(
     hosts = testHosts();
   } catch (e) {
     throw new ProxyError(`LANDLOCKD_TEST_HOSTS: ${(e as Error).message}`);
+  }
+  if (hosts) {
+    console.error(
+      `landlockd: ${TEST_HOSTS_VARIABLE} is set: the egress proxy resolves names from "${
+        Deno.env.get(TEST_HOSTS_VARIABLE)
+      }" only (a testing aid)`,
+    );
   }
   const worker = new Worker(WORKER_URL, { type: "module" });
   const replies:

@@ -282,13 +282,19 @@ export async function startPlanned(
 ): Promise<StartedRun> {
   const filter = await compileSeccomp(plan.seccomp);
   // The proxy listens before the rules are built: its port is in them.
-  const proxy = plan.egress
-    ? await (await proxyModule()).startProxy(
-      plan.egress.allow_hosts,
-      audit.target?.fds ?? [],
-      audit.target?.jobId,
-    )
-    : undefined;
+  let proxy: ProxyHandle | undefined;
+  if (plan.egress) {
+    try {
+      proxy = await (await proxyModule()).startProxy(
+        plan.egress.allow_hosts,
+        audit.target?.fds ?? [],
+        audit.target?.jobId,
+      );
+    } catch (e) {
+      // Fail closed: no proxy, no run.
+      throw new SetupError((e as Error).message);
+    }
+  }
   try {
     return await startWithProxy(
       plan,

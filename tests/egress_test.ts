@@ -16,6 +16,7 @@ import {
   python3,
   RUN_ROOT,
   sandboxed,
+  tempDir,
   USERS,
 } from "./helpers.ts";
 import {
@@ -404,5 +405,27 @@ allow_hosts = ["registry.npmjs.org"]
   assert.match(
     r.stderr,
     /warning: net\.rule\[1\]: connect_tcp to port 443 bypasses the allow_hosts proxy/,
+  );
+});
+
+Deno.test("a malformed LANDLOCKD_TEST_HOSTS file refuses the run with its line; a valid one is announced", async () => {
+  const bad = `${tempDir("hosts-")}/hosts`;
+  Deno.writeTextFileSync(bad, "127.0.0.1 ok.test\nnot-an-address x.test\n");
+  const policy = hostsPolicy(["ok.test"]);
+  const r = await sandboxed(policy, ["true"], {
+    env: { LANDLOCKD_TEST_HOSTS: bad },
+  });
+  assert.equal(r.code, 125);
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `LANDLOCKD_TEST_HOSTS: ${bad}:2: expected "ADDRESS NAME \\[NAME...\\]"`,
+    ),
+  );
+  const ok = await sandboxed(policy, ["true"], { env: ENV });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(
+    ok.stderr,
+    /LANDLOCKD_TEST_HOSTS is set: the egress proxy resolves names from ".*" only \(a testing aid\)/,
   );
 });
