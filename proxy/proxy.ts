@@ -30,7 +30,7 @@ export interface ProxyLimits {
   headTimeoutMs: number;
   /** Milliseconds a connection may stay without traffic either way. */
   idleTimeoutMs: number;
-  /** Milliseconds to connect to the destination. */
+  /** Milliseconds to resolve the name, and again to connect. */
   connectTimeoutMs: number;
   /** Bytes of request line and headers. */
   maxHeadBytes: number;
@@ -392,6 +392,10 @@ export class EgressProxy {
       dest = destinationOf(head);
       const address = await this.#check(dest.host, dest.port);
       t.upstream = await this.#connect(address.ip, dest.port);
+      if (t.closed) { // stopped, or timed out, while connecting
+        closeQuietly(t.upstream);
+        return;
+      }
       t.upstream.setNoDelay(true);
       t.conn.setNoDelay(true);
       const first = dest.tunnel
@@ -459,10 +463,22 @@ export class EgressProxy {
       return { ip: text, text, rule: admitted.rule.text };
     }
     let addresses: number[][];
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      addresses = await this.resolve(bare);
+      addresses = await Promise.race([
+        this.resolve(bare),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Refusal(504, `resolving ${bare} timed out`)),
+            this.limits.connectTimeoutMs,
+          );
+        }),
+      ]);
     } catch (e) {
+      if (e instanceof Refusal) throw e;
       throw new Refusal(502, `cannot resolve ${bare}: ${(e as Error).message}`);
+    } finally {
+      clearTimeout(timer);
     }
     if (!addresses.length) throw new Refusal(502, `${bare} does not resolve`);
     const { usable, refused } = usableAddresses(
