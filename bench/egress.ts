@@ -55,11 +55,30 @@ export async function egressBench(
 ): Promise<EgressBench> {
   const deno = Deno.execPath();
   const dir = Deno.makeTempDirSync({ prefix: "landlockd-bench-egress-" });
-  const body = new Uint8Array(BYTES).map((_, i) => (i * 31) & 0xff);
-  const http = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    () => new Response(body),
-  );
+  // A bare HTTP/1.1 server (big writes, no framework), so the server is
+  // not what limits the direct download.
+  const chunk = new Uint8Array(1 << 20).map((_, i) => (i * 31) & 0xff);
+  const http = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serveOne = async (c: Deno.Conn) => {
+    const buf = new Uint8Array(16384);
+    let head = "";
+    while (!head.includes("\r\n\r\n")) {
+      const n = await c.read(buf);
+      if (n === null) return c.close();
+      head += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    const w = async (b: Uint8Array) => {
+      for (let off = 0; off < b.length;) off += await c.write(b.subarray(off));
+    };
+    await w(new TextEncoder().encode(
+      `HTTP/1.1 200 OK\r\nContent-Length: ${BYTES}\r\nConnection: close\r\n\r\n`,
+    ));
+    for (let sent = 0; sent < BYTES; sent += chunk.length) await w(chunk);
+    c.close();
+  };
+  (async () => {
+    for await (const c of http) serveOne(c).catch(() => {});
+  })();
   const echo = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   (async () => {
     for await (const c of echo) {
@@ -67,7 +86,7 @@ export async function egressBench(
       c.readable.pipeTo(c.writable).catch(() => {});
     }
   })();
-  const hp = http.addr.port;
+  const hp = (http.addr as Deno.NetAddr).port;
   const ep = echo.addr.port;
   const hosts = `${dir}/hosts`;
   Deno.writeTextFileSync(hosts, "127.0.0.1 bench.test\n");
@@ -181,7 +200,7 @@ allow_hosts = ["bench.test:${hp}", "bench.test:${ep}"]
       },
     };
   } finally {
-    await http.shutdown();
+    http.close();
     echo.close();
     Deno.removeSync(dir, { recursive: true });
   }

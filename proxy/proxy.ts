@@ -51,7 +51,11 @@ export type ProxyAudit = (
   fields: Record<string, unknown>,
 ) => void;
 
-const BUFFER = 256 * 1024;
+/** A direction's buffer: small at first, large once a read fills it. */
+const SMALL_BUFFER = 64 * 1024;
+const LARGE_BUFFER = 1024 * 1024;
+/** Large buffers a proxy may hold at once (32 MiB); the rest stay small. */
+const LARGE_BUFFERS = 32;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -252,6 +256,7 @@ export class EgressProxy {
   readonly #pending = new Set<Promise<void>>();
   readonly #timer: ReturnType<typeof setInterval>;
   #stopped = false;
+  #large = 0;
 
   constructor(
     readonly rules: readonly HostRule[],
@@ -544,7 +549,8 @@ export class EgressProxy {
       to: Deno.Conn,
       key: "up" | "down",
     ) => {
-      const buf = new Uint8Array(BUFFER);
+      let buf = new Uint8Array(SMALL_BUFFER);
+      let large = false;
       try {
         while (true) {
           const n = await from.read(buf);
@@ -552,10 +558,18 @@ export class EgressProxy {
           t.lastActivity = performance.now();
           counts[key] += n;
           await writeAll(to, buf.subarray(0, n));
+          // A bulk transfer: fewer, larger reads, within the proxy's budget.
+          if (!large && n === buf.length && this.#large < LARGE_BUFFERS) {
+            this.#large++;
+            large = true;
+            buf = new Uint8Array(LARGE_BUFFER);
+          }
         }
         await to.closeWrite().catch(() => {});
       } catch {
         this.#close(t); // one side failed: end both
+      } finally {
+        if (large) this.#large--;
       }
     };
     if (first.length) {
