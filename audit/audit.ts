@@ -20,6 +20,11 @@ export interface AuditEnvelope {
 export interface AuditSink {
   emit(component: string, event: string, fields: Record<string, unknown>): void;
   close(): void;
+  /**
+   * Where it writes, so another thread (the egress proxy's) can write
+   * there too: the fds, and the job id added to each event.
+   */
+  target?: { fds: number[]; jobId?: string };
 }
 
 /** Events are off unless asked for. */
@@ -72,5 +77,6 @@ export function auditToFd(fd: number): AuditSink {
   return {
     emit: (c, e, f) => writeAll(fd, line(c, e, f)),
     close() {},
+    target: { fds: [fd] },
   };
 }

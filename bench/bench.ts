@@ -16,8 +16,13 @@
  * beside bubblewrap's and firejail's, and the compiled binary's start-up
  * where `deno compile` can build it.
  *
+ * The egress proxy (`[net] allow_hosts`, bench/egress.ts): a 100 MB
+ * download through it against a direct one, and the latency it adds to a
+ * small CONNECT round trip.
+ *
  * Options: --runs N (default 100), --warmup N (default 10),
- * --daemon-runs N (default 10000), --half-frames N (default 1000).
+ * --daemon-runs N (default 10000), --half-frames N (default 1000),
+ * --egress-runs N (default 10).
  *
  * @module
  */
@@ -25,6 +30,7 @@
 import { interleaved, startDaemon, timeApi } from "./daemon.ts";
 import { daemonMemory, type MemoryRow, peakRss, rssOf } from "./memory.ts";
 import { compiledRow } from "./compiled.ts";
+import { egressBench, egressTable } from "./egress.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const DENO = Deno.execPath();
@@ -39,6 +45,7 @@ const WARMUP = flag("warmup", 10);
 const DAEMON_RUNS = flag("daemon-runs", 10000);
 const LOADAVG_START = Deno.loadavg();
 const HALF_FRAMES = flag("half-frames", 1000);
+const EGRESS_RUNS = flag("egress-runs", 10);
 
 function which(tool: string): string | undefined {
   for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
@@ -622,6 +629,9 @@ console.log(
     } ms, CPU ${fmt(compiled.cpu_ms)} ms`,
 );
 
+const egress = await egressBench(ROOT, EGRESS_RUNS);
+console.log(`\n${egressTable(egress)}`);
+
 Deno.mkdirSync(`${ROOT}bench/results`, { recursive: true });
 const file = `${ROOT}bench/results/bench-${
   machine.date.replace(/[:.]/g, "-")
@@ -648,6 +658,7 @@ Deno.writeTextFileSync(
         peak_rss_mib: peaks.map(({ name, peak }) => ({ name, peak })),
       },
       compiled,
+      egress,
       broker: {
         python_import: brokerRows.map((r) => ({
           ...r,

@@ -244,6 +244,7 @@ export class RunReporter {
         sink.emit(component, event, fields);
       },
       close: () => sink.close(),
+      ...(sink.target ? { target: sink.target } : {}),
     };
   }
 

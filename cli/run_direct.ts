@@ -75,6 +75,15 @@ async function dryRunReport(
     command: argv,
     ...(executable ? { executable } : {}),
     ...(plan.env ? { env: plan.env } : {}),
+    ...(plan.egress
+      ? {
+        egress: {
+          allow_hosts: plan.egress.allow_hosts,
+          proxy:
+            "127.0.0.1, a port chosen when the run starts (port 0 in the plan)",
+        },
+      }
+      : {}),
     seccomp: plan.seccomp,
     ...(plan.mounts
       ? {

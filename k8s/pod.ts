@@ -168,7 +168,7 @@ export function podPolicy(
     `${w.kind} "${w.name}", container "${container.name}": bind only its declared ports`;
   const net = document.net ?? { handled_access_net: [], rule: [] };
   net.handled_access_net = [
-    ...new Set([...net.handled_access_net, "bind_tcp" as const]),
+    ...new Set([...net.handled_access_net ?? [], "bind_tcp" as const]),
   ];
   net.rule = [
     ...(net.rule ?? []),

@@ -13,6 +13,7 @@
 import { hostArch } from "../seccomp/filter.ts";
 import { syscallNumber } from "../seccomp/table.ts";
 import { expandFsRights, type FsRightOrGroup } from "./groups.ts";
+import { isHostRule } from "./hosts.ts";
 
 /** Calls landlockd itself makes between installing the filter and exec. */
 export const NEEDED_TO_START = ["execve", "sendmsg", "close"];
@@ -112,6 +113,7 @@ export const HOOKS = {
       rule?: { allowed_access: string[] }[];
     }) => rightsOutsideHandled(net.handled_access_net, net.rule).length === 0,
   },
+  host_rule: { check: isHostRule },
   restricts_something: { check: restrictsSomething },
 } as const satisfies Record<string, Hook>;
 

@@ -86,6 +86,17 @@ export function warnings(
   const out: Diagnostic[] = [];
   const layers = policy.fs_layer ?? [];
 
+  // A port rule beside allow_hosts lets connections there skip the proxy.
+  if (policy.net?.allow_hosts !== undefined) {
+    (policy.net.rule ?? []).forEach((rule, j) => {
+      if (!rule.allowed_access.includes("connect_tcp")) return;
+      out.push(warning(
+        ["net", "rule", j],
+        `connect_tcp to port ${rule.port} bypasses the allow_hosts proxy: the command may connect to any host on that port`,
+      ));
+    });
+  }
+
   layers.forEach((layer, i) => {
     const rules = layer.rule ?? [];
     rules.forEach((rule, j) => {

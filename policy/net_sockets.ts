@@ -5,6 +5,7 @@
  * @module
  */
 
+import { allowHostsSet } from "./hosts.ts";
 import type { Policy } from "./schema.ts";
 
 /** The socket rules a run enforces. */
@@ -16,10 +17,16 @@ export interface SocketRules {
 }
 
 /**
- * The rules for a policy's `[net]` table (undefined without one). Without
- * `udp` or `raw`, today's behaviour: both allowed (lint notes UDP is
- * unrestricted when `[net]` restricts TCP).
+ * The rules for a policy's `[net]` table (undefined without one).
+ * With `allow_hosts`, both default to closed: the proxy resolves names, so
+ * nothing in the sandbox needs DNS, and a datagram or raw socket would go
+ * around the proxy. Otherwise, today's behaviour: both allowed (lint notes
+ * UDP is unrestricted when `[net]` restricts TCP).
  */
 export function socketRules(net: Policy["net"]): SocketRules {
-  return { udp: net?.udp ?? "allow", raw: net?.raw ?? true };
+  const closed = net !== undefined && allowHostsSet({ net });
+  return {
+    udp: net?.udp ?? (closed ? "deny" : "allow"),
+    raw: net?.raw ?? !closed,
+  };
 }

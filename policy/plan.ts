@@ -35,6 +35,11 @@ export interface PlannedPathRule {
 export interface PlannedPortRule {
   port: number;
   allowed_access: NetRight[];
+  /**
+   * The egress proxy's port (`[net] allow_hosts`), known only once the
+   * proxy listens: `port` is 0 until {@link withProxyPort} sets it.
+   */
+  proxy?: true;
 }
 
 /** One ruleset, restricted as one Landlock layer. */
@@ -104,6 +109,58 @@ export class CompatError extends Error {
         '\nset compat = "best_effort" to run without what is missing, or use a newer kernel',
     );
   }
+}
+
+/** The Landlock ABI that added TCP port rules (Linux 6.7). */
+export const NET_ABI = 4;
+
+/**
+ * `[net] allow_hosts` on a kernel without TCP rules: nothing could keep
+ * connections away from anything but the proxy, so the run is refused
+ * whatever `compat` says.
+ */
+export class EgressCompatError extends CompatError {
+  override name = "EgressCompatError";
+
+  constructor(abi: number) {
+    super(abi, [{
+      key: "net.allow_hosts",
+      right: "connect_tcp",
+      needs_abi: NET_ABI,
+    }]);
+    this.message =
+      `net.allow_hosts: confining TCP connects to landlockd's egress proxy needs Landlock ABI ${NET_ABI} (Linux ${
+        kernelForAbi(NET_ABI)
+      }), but this kernel provides ABI ${abi}; allow_hosts is refused even with compat = "best_effort", since without it every host would be reachable`;
+  }
+}
+
+/**
+ * The plan with the egress proxy's port filled in; throws if the plan has
+ * no proxy rule (the caller started a proxy the policy did not ask for).
+ */
+export function withProxyPort(plan: LandlockPlan, port: number): LandlockPlan {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new RangeError(`proxy port ${port} is not a TCP port`);
+  }
+  let found = false;
+  const layers = plan.layers.map((layer) => ({
+    ...layer,
+    net_port: layer.net_port.map((r) => {
+      if (!r.proxy) return r;
+      found = true;
+      return { ...r, port };
+    }),
+  }));
+  if (!found) throw new Error("the plan has no egress proxy rule");
+  return { ...plan, layers };
+}
+
+/** Whether a planned port rule is the proxy's, still without its port. */
+export function unfilledProxyRule(plan: LandlockPlan): boolean {
+  return plan.layers.some((l) =>
+    l.net_port.some((r) => r.proxy && r.port === 0)
+  );
 }
 
 function keep<K extends string>(
@@ -194,10 +251,17 @@ export function planLandlock(policy: Policy, abi: number): LandlockPlan {
     if (!layers.length) layers.push(emptyLayer("net"));
     return layers[0];
   };
+  if (policy.net?.allow_hosts !== undefined && abi < NET_ABI) {
+    throw new EgressCompatError(abi);
+  }
   if (policy.net) {
+    // allow_hosts confines connects to the proxy: connect_tcp is handled.
+    const asked: NetRight[] = policy.net.allow_hosts !== undefined
+      ? [...new Set([...policy.net.handled_access_net, "connect_tcp" as const])]
+      : policy.net.handled_access_net;
     const handled = keep(
       NET_RIGHTS,
-      policy.net.handled_access_net,
+      asked,
       abi,
       "net.handled_access_net",
       dropped,
@@ -211,6 +275,13 @@ export function planLandlock(policy: Policy, abi: number): LandlockPlan {
         if (allowed.length) {
           layer.net_port.push({ port: rule.port, allowed_access: allowed });
         }
+      }
+      if (policy.net.allow_hosts !== undefined) {
+        layer.net_port.push({
+          port: 0,
+          allowed_access: ["connect_tcp"],
+          proxy: true,
+        });
       }
     }
   }

@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
 import {
   CompatError,
+  EgressCompatError,
   fitRuleToTarget,
   type LandlockPlan,
   planLandlock,
   REFER_ON_ABI_1,
+  unfilledProxyRule,
+  withProxyPort,
 } from "./plan.ts";
 import type { Policy } from "./schema.ts";
 
@@ -269,4 +272,50 @@ Deno.test("fitRuleToTarget keeps only file rights for a file", () => {
   }, "file");
   assert.deepEqual(rule.allowed_access, ["read_file"]);
   assert.deepEqual(ignored, ["read_dir", "make_reg"]);
+});
+
+Deno.test("allow_hosts adds the proxy's port rule, filled in once the proxy listens", () => {
+  const plan = planLandlock(
+    policy({
+      net: {
+        handled_access_net: ["bind_tcp"],
+        allow_hosts: ["example.org"],
+        rule: [{ port: 8080, allowed_access: ["bind_tcp"] }],
+      },
+    }),
+    4,
+  );
+  assert.deepEqual(plan.layers[0].handled_access_net, [
+    "bind_tcp",
+    "connect_tcp",
+  ]);
+  assert.deepEqual(plan.layers[0].net_port, [
+    { port: 8080, allowed_access: ["bind_tcp"] },
+    { port: 0, allowed_access: ["connect_tcp"], proxy: true },
+  ]);
+  assert.ok(unfilledProxyRule(plan));
+  const filled = withProxyPort(plan, 41000);
+  assert.equal(filled.layers[0].net_port[1].port, 41000);
+  assert.ok(!unfilledProxyRule(filled));
+  const noProxy = planLandlock(
+    policy({ net: { handled_access_net: ["connect_tcp"] } }),
+    4,
+  );
+  assert.throws(() => withProxyPort(noProxy, 41000), /no egress proxy rule/);
+});
+
+Deno.test("allow_hosts below ABI 4 is refused even under best_effort", () => {
+  for (const compat of ["strict", "best_effort"] as const) {
+    const p = policy({
+      compat,
+      net: { handled_access_net: ["connect_tcp"], allow_hosts: [] },
+    });
+    assert.throws(
+      () => planLandlock(p, 3),
+      (e: unknown) =>
+        e instanceof EgressCompatError &&
+        /net\.allow_hosts: .*needs Landlock ABI 4 \(Linux 6\.7\), but this kernel provides ABI 3/
+          .test(e.message),
+    );
+  }
 });

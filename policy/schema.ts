@@ -27,6 +27,7 @@ import {
   restrictsSomething,
   rightsOutsideHandled,
 } from "./checks.ts";
+import { HOST_RULE_FORM, isHostRule, parseHostRule } from "./hosts.ts";
 
 /** The kernel's limit on stacked Landlock layers per process. */
 export const MAX_LAYERS = 16;
@@ -122,25 +123,36 @@ export const extendingKeys = z.strictObject({
 /** The values of `[net] udp`. */
 export const UDP_MODES = ["allow", "deny", "dns"] as const;
 
+const hostRule = z.string().check(
+  z.refine(isHostRule, {
+    error: (issue) =>
+      `${parseHostRule(String(issue.input))}; ${HOST_RULE_FORM}`,
+  }),
+).meta(hook("host_rule"));
+
 const net = z.strictObject({
-  handled_access_net: z.array(netRight).min(1).describe(
-    "TCP operations denied unless a rule allows the port",
-  ),
+  handled_access_net: z.array(netRight).min(1).default(["connect_tcp"])
+    .describe(
+      'TCP operations denied unless a rule allows the port (default ["connect_tcp"])',
+    ),
   rule: z.array(netPortRule).optional(),
   udp: z.enum(UDP_MODES).optional().describe(
-    'IPv4/IPv6 datagram sockets: "allow" (default), "deny" (socket() fails, ICMP ping sockets too) or "dns" (UDP only to the nameservers of /etc/resolv.conf, port 53, checked by the broker)',
+    'IPv4/IPv6 datagram sockets: "allow" (default; "deny" with allow_hosts), "deny" (socket() fails, ICMP ping sockets too) or "dns" (UDP only to the nameservers of /etc/resolv.conf, port 53, checked by the broker)',
   ),
   raw: z.boolean().optional().describe(
-    "false: refuse raw (SOCK_RAW, SOCK_PACKET) and AF_PACKET sockets; default true",
+    "false: refuse raw (SOCK_RAW, SOCK_PACKET) and AF_PACKET sockets; default true (false with allow_hosts)",
   ),
-}).superRefine((section, ctx) =>
+  allow_hosts: z.array(hostRule).optional().describe(
+    'Hosts reachable through landlockd\'s egress proxy: "host[:port]", "*.suffix[:port]", an IP or range; port 443 by default, 80 after "http://". TCP connects go only to the proxy and the ports of [[net.rule]]',
+  ),
+}).superRefine((section, ctx) => {
   subsetOfHandled<NetRight>(
     section.handled_access_net,
     section.rule,
     "handled_access_net",
     ctx,
-  )
-).meta(hook("rules_within_handled_net"));
+  );
+}).meta(hook("rules_within_handled_net"));
 
 const scope = z.strictObject({
   abstract_unix_socket: z.boolean().optional().describe(

@@ -55,8 +55,13 @@ export function policyToToml(
     out.push(
       "",
       "[net]",
-      `handled_access_net = ${list(doc.net.handled_access_net)}`,
+      `handled_access_net = ${
+        list(doc.net.handled_access_net ?? ["connect_tcp"])
+      }`,
     );
+    if (doc.net.allow_hosts) {
+      out.push(`allow_hosts = ${list(doc.net.allow_hosts)}`);
+    }
     for (const rule of doc.net.rule ?? []) {
       out.push("", "  [[net.rule]]", `  port = ${rule.port}`);
       out.push(`  allowed_access = ${list(rule.allowed_access)}`);

@@ -21,7 +21,7 @@ const C4 = new Set<unknown>(["bind_tcp","connect_tcp"]);
 const C5 = new Set<unknown>(["strict","best_effort"]);
 const C6 = new Set<string>(["handled_access_fs","rule"]);
 const C7 = new Set<string>(["path","allowed_access","optional"]);
-const C8 = new Set<string>(["handled_access_net","rule","udp","raw"]);
+const C8 = new Set<string>(["handled_access_net","rule","udp","raw","allow_hosts"]);
 const C9 = new Set<unknown>(["allow","deny","dns"]);
 const C10 = new Set<string>(["abstract_unix_socket","signal"]);
 const C11 = new Set<string>(["allow_read","allow_write","scratch","export","mount_tmpfs","mount_bind","mount_object","addfd"]);
@@ -261,14 +261,43 @@ function v18(v: unknown): unknown {
 }
 
 function v23(v: unknown): unknown {
+  if (!Array.isArray(v)) return FAIL;
+  if (v.length < 1) return FAIL;
+  const out: unknown[] = [];
+  for (const x of v) {
+    const r = v16(x);
+    if (r === FAIL) return FAIL;
+    out.push(r);
+  }
+  return out;
+}
+
+function v24(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
   if (!C9.has(v)) return FAIL;
   return v;
 }
 
-function v24(v: unknown): unknown {
+function v25(v: unknown): unknown {
   if (typeof v !== "boolean") return FAIL;
   return v;
+}
+
+function v27(v: unknown): unknown {
+  if (typeof v !== "string") return FAIL;
+  if (!HOOKS.host_rule.check(v as never)) return FAIL;
+  return v;
+}
+
+function v26(v: unknown): unknown {
+  if (!Array.isArray(v)) return FAIL;
+  const out: unknown[] = [];
+  for (const x of v) {
+    const r = v27(x);
+    if (r === FAIL) return FAIL;
+    out.push(r);
+  }
+  return out;
 }
 
 function v22(v: unknown): unknown {
@@ -277,42 +306,46 @@ function v22(v: unknown): unknown {
   const out: Record<string, unknown> = {};
   let r: unknown;
   if (Object.hasOwn(v, "handled_access_net")) {
-    if ((r = v15(v["handled_access_net"])) === FAIL) return FAIL;
+    if ((r = v23(v["handled_access_net"])) === FAIL) return FAIL;
     out["handled_access_net"] = r;
-  } else return FAIL;
+  } else out["handled_access_net"] = ["connect_tcp"];
   if (Object.hasOwn(v, "rule")) {
     if ((r = v12(v["rule"])) === FAIL) return FAIL;
     out["rule"] = r;
   }
   if (Object.hasOwn(v, "udp")) {
-    if ((r = v23(v["udp"])) === FAIL) return FAIL;
+    if ((r = v24(v["udp"])) === FAIL) return FAIL;
     out["udp"] = r;
   }
   if (Object.hasOwn(v, "raw")) {
-    if ((r = v24(v["raw"])) === FAIL) return FAIL;
+    if ((r = v25(v["raw"])) === FAIL) return FAIL;
     out["raw"] = r;
+  }
+  if (Object.hasOwn(v, "allow_hosts")) {
+    if ((r = v26(v["allow_hosts"])) === FAIL) return FAIL;
+    out["allow_hosts"] = r;
   }
   if (!HOOKS.rules_within_handled_net.check(out as never)) return FAIL;
   return out;
 }
 
-function v25(v: unknown): unknown {
+function v28(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
   for (const k of Object.keys(v)) if (!C10.has(k)) return FAIL;
   const out: Record<string, unknown> = {};
   let r: unknown;
   if (Object.hasOwn(v, "abstract_unix_socket")) {
-    if ((r = v24(v["abstract_unix_socket"])) === FAIL) return FAIL;
+    if ((r = v25(v["abstract_unix_socket"])) === FAIL) return FAIL;
     out["abstract_unix_socket"] = r;
   }
   if (Object.hasOwn(v, "signal")) {
-    if ((r = v24(v["signal"])) === FAIL) return FAIL;
+    if ((r = v25(v["signal"])) === FAIL) return FAIL;
     out["signal"] = r;
   }
   return out;
 }
 
-function v27(v: unknown): unknown {
+function v30(v: unknown): unknown {
   if (!Array.isArray(v)) return FAIL;
   const out: unknown[] = [];
   for (const x of v) {
@@ -323,7 +356,7 @@ function v27(v: unknown): unknown {
   return out;
 }
 
-function v29(v: unknown): unknown {
+function v32(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
   for (const k of Object.keys(v)) if (!C12.has(k)) return FAIL;
   const out: Record<string, unknown> = {};
@@ -343,100 +376,100 @@ function v29(v: unknown): unknown {
   return out;
 }
 
-function v28(v: unknown): unknown {
+function v31(v: unknown): unknown {
   if (!Array.isArray(v)) return FAIL;
   const out: unknown[] = [];
   for (const x of v) {
-    const r = v29(x);
+    const r = v32(x);
     if (r === FAIL) return FAIL;
     out.push(r);
   }
   return out;
 }
 
-function v32(v: unknown): unknown {
+function v35(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
   if (v.length < 1) return FAIL;
   return v;
 }
 
-function v33(v: unknown): unknown {
+function v36(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
   if (!C14.has(v)) return FAIL;
   return v;
 }
 
-function v35(v: unknown): unknown {
+function v38(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
   if (!C15.has(v)) return FAIL;
   return v;
 }
 
-function v34(v: unknown): unknown {
+function v37(v: unknown): unknown {
   if (!Array.isArray(v)) return FAIL;
   const out: unknown[] = [];
   for (const x of v) {
-    const r = v35(x);
+    const r = v38(x);
     if (r === FAIL) return FAIL;
     out.push(r);
   }
   return out;
 }
 
-function v31(v: unknown): unknown {
+function v34(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
   for (const k of Object.keys(v)) if (!C13.has(k)) return FAIL;
   const out: Record<string, unknown> = {};
   let r: unknown;
   if (Object.hasOwn(v, "name")) {
-    if ((r = v32(v["name"])) === FAIL) return FAIL;
+    if ((r = v35(v["name"])) === FAIL) return FAIL;
     out["name"] = r;
   } else return FAIL;
   if (Object.hasOwn(v, "fs_type")) {
-    if ((r = v33(v["fs_type"])) === FAIL) return FAIL;
+    if ((r = v36(v["fs_type"])) === FAIL) return FAIL;
     out["fs_type"] = r;
   } else return FAIL;
   if (Object.hasOwn(v, "attach")) {
-    if ((r = v27(v["attach"])) === FAIL) return FAIL;
+    if ((r = v30(v["attach"])) === FAIL) return FAIL;
     out["attach"] = r;
   } else return FAIL;
   if (Object.hasOwn(v, "attrs")) {
-    if ((r = v34(v["attrs"])) === FAIL) return FAIL;
+    if ((r = v37(v["attrs"])) === FAIL) return FAIL;
     out["attrs"] = r;
   } else out["attrs"] = [];
   return out;
 }
 
-function v30(v: unknown): unknown {
+function v33(v: unknown): unknown {
   if (!Array.isArray(v)) return FAIL;
   const out: unknown[] = [];
   for (const x of v) {
-    const r = v31(x);
+    const r = v34(x);
     if (r === FAIL) return FAIL;
     out.push(r);
   }
   return out;
 }
 
-function v38(v: unknown): unknown {
+function v41(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
   if (!C17.has(v)) return FAIL;
   return v;
 }
 
-function v39(v: unknown): unknown {
+function v42(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
   if (!C18.has(v)) return FAIL;
   return v;
 }
 
-function v37(v: unknown): unknown {
+function v40(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
   for (const k of Object.keys(v)) if (!C16.has(k)) return FAIL;
   const out: Record<string, unknown> = {};
   let r: unknown;
   if (Object.hasOwn(v, "action")) {
-    if ((r = v38(v["action"])) === FAIL) return FAIL;
+    if ((r = v41(v["action"])) === FAIL) return FAIL;
     out["action"] = r;
   } else return FAIL;
   if (Object.hasOwn(v, "target")) {
@@ -444,85 +477,85 @@ function v37(v: unknown): unknown {
     out["target"] = r;
   } else return FAIL;
   if (Object.hasOwn(v, "mode")) {
-    if ((r = v39(v["mode"])) === FAIL) return FAIL;
+    if ((r = v42(v["mode"])) === FAIL) return FAIL;
     out["mode"] = r;
   }
   return out;
 }
 
-function v36(v: unknown): unknown {
+function v39(v: unknown): unknown {
   if (!Array.isArray(v)) return FAIL;
   if (v.length < 1) return FAIL;
   const out: unknown[] = [];
   for (const x of v) {
-    const r = v37(x);
+    const r = v40(x);
     if (r === FAIL) return FAIL;
     out.push(r);
   }
   return out;
 }
 
-function v26(v: unknown): unknown {
+function v29(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
   for (const k of Object.keys(v)) if (!C11.has(k)) return FAIL;
   const out: Record<string, unknown> = {};
   let r: unknown;
   if (Object.hasOwn(v, "allow_read")) {
-    if ((r = v27(v["allow_read"])) === FAIL) return FAIL;
+    if ((r = v30(v["allow_read"])) === FAIL) return FAIL;
     out["allow_read"] = r;
   }
   if (Object.hasOwn(v, "allow_write")) {
-    if ((r = v27(v["allow_write"])) === FAIL) return FAIL;
+    if ((r = v30(v["allow_write"])) === FAIL) return FAIL;
     out["allow_write"] = r;
   }
   if (Object.hasOwn(v, "scratch")) {
-    if ((r = v27(v["scratch"])) === FAIL) return FAIL;
+    if ((r = v30(v["scratch"])) === FAIL) return FAIL;
     out["scratch"] = r;
   }
   if (Object.hasOwn(v, "export")) {
-    if ((r = v27(v["export"])) === FAIL) return FAIL;
+    if ((r = v30(v["export"])) === FAIL) return FAIL;
     out["export"] = r;
   }
   if (Object.hasOwn(v, "mount_tmpfs")) {
-    if ((r = v27(v["mount_tmpfs"])) === FAIL) return FAIL;
+    if ((r = v30(v["mount_tmpfs"])) === FAIL) return FAIL;
     out["mount_tmpfs"] = r;
   }
   if (Object.hasOwn(v, "mount_bind")) {
-    if ((r = v28(v["mount_bind"])) === FAIL) return FAIL;
+    if ((r = v31(v["mount_bind"])) === FAIL) return FAIL;
     out["mount_bind"] = r;
   }
   if (Object.hasOwn(v, "mount_object")) {
-    if ((r = v30(v["mount_object"])) === FAIL) return FAIL;
+    if ((r = v33(v["mount_object"])) === FAIL) return FAIL;
     out["mount_object"] = r;
   }
   if (Object.hasOwn(v, "addfd")) {
-    if ((r = v36(v["addfd"])) === FAIL) return FAIL;
+    if ((r = v39(v["addfd"])) === FAIL) return FAIL;
     out["addfd"] = r;
   }
   return out;
 }
 
-function v40(v: unknown): unknown {
+function v43(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
   for (const k of Object.keys(v)) if (!C19.has(k)) return FAIL;
   const out: Record<string, unknown> = {};
   let r: unknown;
   if (Object.hasOwn(v, "tmpfs")) {
-    if ((r = v27(v["tmpfs"])) === FAIL) return FAIL;
+    if ((r = v30(v["tmpfs"])) === FAIL) return FAIL;
     out["tmpfs"] = r;
   }
   if (Object.hasOwn(v, "bind")) {
-    if ((r = v28(v["bind"])) === FAIL) return FAIL;
+    if ((r = v31(v["bind"])) === FAIL) return FAIL;
     out["bind"] = r;
   }
   if (Object.hasOwn(v, "proc")) {
-    if ((r = v27(v["proc"])) === FAIL) return FAIL;
+    if ((r = v30(v["proc"])) === FAIL) return FAIL;
     out["proc"] = r;
   }
   return out;
 }
 
-function v41(v: unknown): unknown {
+function v44(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
   for (const k of Object.keys(v)) if (!C20.has(k)) return FAIL;
   const out: Record<string, unknown> = {};
@@ -538,33 +571,9 @@ function v41(v: unknown): unknown {
   return out;
 }
 
-function v44(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  if (!HOOKS.syscall_name.check(v as never)) return FAIL;
-  return v;
-}
-
-function v43(v: unknown): unknown {
-  if (!Array.isArray(v)) return FAIL;
-  const out: unknown[] = [];
-  for (const x of v) {
-    const r = v44(x);
-    if (r === FAIL) return FAIL;
-    out.push(r);
-  }
-  return out;
-}
-
-function v45(v: unknown): unknown {
-  if (!Number.isSafeInteger(v)) return FAIL;
-  if ((v as number) < 1) return FAIL;
-  if ((v as number) > 4095) return FAIL;
-  return v;
-}
-
 function v47(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
-  if (!C22.has(v)) return FAIL;
+  if (!HOOKS.syscall_name.check(v as never)) return FAIL;
   return v;
 }
 
@@ -579,34 +588,16 @@ function v46(v: unknown): unknown {
   return out;
 }
 
-function v42(v: unknown): unknown {
-  if (!isPlain(v)) return FAIL;
-  for (const k of Object.keys(v)) if (!C21.has(k)) return FAIL;
-  const out: Record<string, unknown> = {};
-  let r: unknown;
-  if (Object.hasOwn(v, "deny")) {
-    if ((r = v43(v["deny"])) === FAIL) return FAIL;
-    out["deny"] = r;
-  } else out["deny"] = [];
-  if (Object.hasOwn(v, "errno")) {
-    if ((r = v45(v["errno"])) === FAIL) return FAIL;
-    out["errno"] = r;
-  } else out["errno"] = 1;
-  if (Object.hasOwn(v, "allow")) {
-    if ((r = v46(v["allow"])) === FAIL) return FAIL;
-    out["allow"] = r;
-  } else out["allow"] = [];
-  if (Object.hasOwn(v, "memfd_exec")) {
-    if ((r = v24(v["memfd_exec"])) === FAIL) return FAIL;
-    out["memfd_exec"] = r;
-  }
-  return out;
+function v48(v: unknown): unknown {
+  if (!Number.isSafeInteger(v)) return FAIL;
+  if ((v as number) < 1) return FAIL;
+  if ((v as number) > 4095) return FAIL;
+  return v;
 }
 
 function v50(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
-  C24.lastIndex = 0;
-  if (!C24.test(v)) return FAIL;
+  if (!C22.has(v)) return FAIL;
   return v;
 }
 
@@ -621,32 +612,74 @@ function v49(v: unknown): unknown {
   return out;
 }
 
+function v45(v: unknown): unknown {
+  if (!isPlain(v)) return FAIL;
+  for (const k of Object.keys(v)) if (!C21.has(k)) return FAIL;
+  const out: Record<string, unknown> = {};
+  let r: unknown;
+  if (Object.hasOwn(v, "deny")) {
+    if ((r = v46(v["deny"])) === FAIL) return FAIL;
+    out["deny"] = r;
+  } else out["deny"] = [];
+  if (Object.hasOwn(v, "errno")) {
+    if ((r = v48(v["errno"])) === FAIL) return FAIL;
+    out["errno"] = r;
+  } else out["errno"] = 1;
+  if (Object.hasOwn(v, "allow")) {
+    if ((r = v49(v["allow"])) === FAIL) return FAIL;
+    out["allow"] = r;
+  } else out["allow"] = [];
+  if (Object.hasOwn(v, "memfd_exec")) {
+    if ((r = v25(v["memfd_exec"])) === FAIL) return FAIL;
+    out["memfd_exec"] = r;
+  }
+  return out;
+}
+
+function v53(v: unknown): unknown {
+  if (typeof v !== "string") return FAIL;
+  C24.lastIndex = 0;
+  if (!C24.test(v)) return FAIL;
+  return v;
+}
+
 function v52(v: unknown): unknown {
+  if (!Array.isArray(v)) return FAIL;
+  const out: unknown[] = [];
+  for (const x of v) {
+    const r = v53(x);
+    if (r === FAIL) return FAIL;
+    out.push(r);
+  }
+  return out;
+}
+
+function v55(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
   C25.lastIndex = 0;
   if (!C25.test(v)) return FAIL;
   return v;
 }
 
-function v53(v: unknown): unknown {
+function v56(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
   if (!HOOKS.no_nul.check(v as never)) return FAIL;
   return v;
 }
 
-function v51(v: unknown): unknown {
+function v54(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(v)) {
-    if (k === "__proto__" || v52(k) === FAIL) return FAIL;
-    const r = v53(v[k]);
+    if (k === "__proto__" || v55(k) === FAIL) return FAIL;
+    const r = v56(v[k]);
     if (r === FAIL) return FAIL;
     out[k] = r;
   }
   return out;
 }
 
-function v48(v: unknown): unknown {
+function v51(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
   for (const k of Object.keys(v)) if (!C23.has(k)) return FAIL;
   const out: Record<string, unknown> = {};
@@ -656,15 +689,15 @@ function v48(v: unknown): unknown {
     out["clear"] = r;
   } else out["clear"] = false;
   if (Object.hasOwn(v, "keep")) {
-    if ((r = v49(v["keep"])) === FAIL) return FAIL;
+    if ((r = v52(v["keep"])) === FAIL) return FAIL;
     out["keep"] = r;
   } else out["keep"] = [];
   if (Object.hasOwn(v, "set")) {
-    if ((r = v51(v["set"])) === FAIL) return FAIL;
+    if ((r = v54(v["set"])) === FAIL) return FAIL;
     out["set"] = r;
   } else out["set"] = {};
   if (Object.hasOwn(v, "unset")) {
-    if ((r = v49(v["unset"])) === FAIL) return FAIL;
+    if ((r = v52(v["unset"])) === FAIL) return FAIL;
     out["unset"] = r;
   } else out["unset"] = [];
   return out;
@@ -708,27 +741,27 @@ function v0(v: unknown): unknown {
     out["net"] = r;
   }
   if (Object.hasOwn(v, "scope")) {
-    if ((r = v25(v["scope"])) === FAIL) return FAIL;
+    if ((r = v28(v["scope"])) === FAIL) return FAIL;
     out["scope"] = r;
   }
   if (Object.hasOwn(v, "broker")) {
-    if ((r = v26(v["broker"])) === FAIL) return FAIL;
+    if ((r = v29(v["broker"])) === FAIL) return FAIL;
     out["broker"] = r;
   }
   if (Object.hasOwn(v, "mount")) {
-    if ((r = v40(v["mount"])) === FAIL) return FAIL;
+    if ((r = v43(v["mount"])) === FAIL) return FAIL;
     out["mount"] = r;
   }
   if (Object.hasOwn(v, "runtime")) {
-    if ((r = v41(v["runtime"])) === FAIL) return FAIL;
+    if ((r = v44(v["runtime"])) === FAIL) return FAIL;
     out["runtime"] = r;
   }
   if (Object.hasOwn(v, "seccomp")) {
-    if ((r = v42(v["seccomp"])) === FAIL) return FAIL;
+    if ((r = v45(v["seccomp"])) === FAIL) return FAIL;
     out["seccomp"] = r;
   }
   if (Object.hasOwn(v, "env")) {
-    if ((r = v48(v["env"])) === FAIL) return FAIL;
+    if ((r = v51(v["env"])) === FAIL) return FAIL;
     out["env"] = r;
   }
   if (!HOOKS.restricts_something.check(out as never)) return FAIL;

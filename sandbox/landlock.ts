@@ -130,6 +130,12 @@ export function buildRulesets(
         }
       }
       for (const rule of layer.net_port) {
+        if (rule.proxy && rule.port === 0) {
+          // Fail closed: a proxy rule without its port would allow port 0.
+          throw new Error(
+            "internal error: the egress proxy's port was not set before the rules were built",
+          );
+        }
         addNetPort(fd, toMask(NET_RIGHTS, rule.allowed_access), rule.port);
       }
     });

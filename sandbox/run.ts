@@ -11,7 +11,9 @@ import {
   CompatError,
   type LandlockPlan,
   planLandlock,
+  withProxyPort,
 } from "../policy/plan.ts";
+import type { ProxyHandle } from "../proxy/start.ts";
 import { kernelForAbi } from "../policy/rights.ts";
 import type { Policy } from "../policy/schema.ts";
 import { commandEnvironment, type EnvSpec } from "../policy/env.ts";
@@ -122,6 +124,11 @@ export interface SandboxPlan {
   mounts?: MountPlan;
   /** The policy's `[env]` (policy/env.ts). */
   env?: EnvSpec;
+  /**
+   * `[net] allow_hosts`: the egress proxy's rules. The proxy starts with
+   * the run, and Landlock lets the command connect to its port.
+   */
+  egress?: { allow_hosts: string[] };
 }
 
 /**
@@ -191,6 +198,9 @@ export async function planSandbox(
         owner,
       ),
       ...(policy.env ? { env: policy.env } : {}),
+      ...(policy.net?.allow_hosts !== undefined
+        ? { egress: { allow_hosts: policy.net.allow_hosts } }
+        : {}),
     };
   } catch (e) {
     if (e instanceof CompatError && support.reason) {
@@ -304,6 +314,16 @@ export interface StartedRun {
   started: number;
   /** What the run observes (RunContext.observe), if anything. */
   observe?: ObserveOptions;
+  /** The egress proxy; the caller stops it once the command is reaped. */
+  proxy?: ProxyHandle;
+}
+
+/** The proxy's module, loaded only for policies with `allow_hosts`. */
+function proxyModule() {
+  return lazyImport<typeof import("../proxy/start.ts")>(
+    "../proxy/start.ts",
+    import.meta.url,
+  );
 }
 
 /**
@@ -320,6 +340,51 @@ export async function startPlanned(
   const filter = ctx.observe
     ? await compileSeccompFor(await observedSeccomp(plan.seccomp))
     : await compileSeccomp(plan.seccomp);
+  // The proxy listens before the rules are built: its port is in them.
+  let proxy: ProxyHandle | undefined;
+  if (plan.egress) {
+    try {
+      proxy = await (await proxyModule()).startProxy(
+        plan.egress.allow_hosts,
+        audit.target?.fds ?? [],
+        audit.target?.jobId,
+      );
+    } catch (e) {
+      // Fail closed: no proxy, no run.
+      throw new SetupError((e as Error).message);
+    }
+  }
+  try {
+    return await startWithProxy(
+      plan,
+      cmd,
+      audit,
+      policyName,
+      ctx,
+      filter,
+      proxy,
+    );
+  } catch (e) {
+    await proxy?.stop();
+    throw e;
+  }
+}
+
+async function startWithProxy(
+  plan: SandboxPlan,
+  cmd: Command,
+  audit: AuditSink,
+  policyName: string,
+  ctx: RunContext,
+  filter:
+    | Awaited<ReturnType<typeof compileSeccomp>>
+    | Awaited<ReturnType<typeof compileSeccompFor>>,
+  proxy: ProxyHandle | undefined,
+): Promise<StartedRun> {
+  const landlock = proxy
+    ? withProxyPort(plan.landlock, proxy.port)
+    : plan.landlock;
+  const proxyEnv = proxy?.env ?? {};
   // Loaded before the clock starts. The roots are opened before the command
   // exists, so it cannot move or replace them first.
   const roots = plan.broker
@@ -330,14 +395,17 @@ export async function startPlanned(
   // (500 ms after start) only when its event loop runs, so a handler that
   // came during the awaits above is taken away now, for good.
   disarmInspectorSignal();
-  const { fds: layerFds, late } = buildRulesets(plan.landlock, plan.mounts);
+  const { fds: layerFds, late } = buildRulesets(landlock, plan.mounts);
   const started = performance.now();
   let child: Child;
   try {
     child = spawn({
       candidates: executableCandidates(cmd),
       argv: cmd.argv,
-      env: commandEnvironment(plan.env, ctx.env ?? Deno.env.toObject()),
+      env: {
+        ...commandEnvironment(plan.env, ctx.env ?? Deno.env.toObject()),
+        ...proxyEnv,
+      },
       stdio: ctx.stdio,
       sigIgnore: ctx.sigIgnore,
       ids: ctx.ids,
@@ -378,6 +446,7 @@ export async function startPlanned(
       ? { stricter: plan.landlock.stricter }
       : {}),
     ...(plan.implied.length ? { implied: plan.implied } : {}),
+    ...(proxy ? { proxy_port: proxy.port } : {}),
   });
   return {
     plan,
@@ -386,6 +455,7 @@ export async function startPlanned(
     argv0: cmd.argv[0],
     started,
     ...(ctx.observe ? { observe: ctx.observe } : {}),
+    ...(proxy ? { proxy } : {}),
   };
 }
 
@@ -599,6 +669,7 @@ export async function runPlanned(
   } finally {
     forwardSignalsTo(-1);
     close(child.pidfd);
+    await run.proxy?.stop();
   }
   const forwarded = FORWARDED_SIGNALS.filter((s) => forwardedCount(s) > 0)
     .map(signalName);

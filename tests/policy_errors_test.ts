@@ -227,7 +227,7 @@ testAtAbi(
     assert.equal(missing.code, 125);
     assert.match(
       missing.stderr,
-      /No policy named "no-such-policy" in .* or the starter policies \(ci-default, hermetic-build, net-fetch, prepared-root, prepared-root-net\)/,
+      /No policy named "no-such-policy" in .* or the starter policies \(ci-default, hermetic-build, net-fetch, net-fetch-hosts, prepared-root, prepared-root-net\)/,
     );
   },
 );

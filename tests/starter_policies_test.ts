@@ -25,6 +25,7 @@ function rootfs(): string {
 const NAMES = [
   "ci-default",
   "net-fetch",
+  "net-fetch-hosts",
   "hermetic-build",
   "prepared-root",
   "prepared-root-net",

@@ -25,6 +25,10 @@ export function teeAudit(sinks: AuditSink[], jobId?: string): AuditSink {
     close() {
       sinks.forEach((s) => s.close());
     },
+    target: {
+      fds: sinks.flatMap((s) => s.target?.fds ?? []),
+      ...(jobId ? { jobId } : {}),
+    },
   };
 }
 

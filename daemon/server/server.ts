@@ -821,6 +821,8 @@ export class Daemon {
       try {
         status = await this.#exited(child.pidfd);
         await brokerDone;
+        // Its connections' net.* events come before run.exit.
+        await started.proxy?.stop();
       } finally {
         close(child.pidfd);
         run.pidfd = undefined;
@@ -858,6 +860,7 @@ export class Daemon {
         exit_code: failureStatus(failure.kind),
       }));
     } finally {
+      await started?.proxy?.stop();
       if (auditFd >= 0) close(auditFd);
     }
   }
