@@ -105,10 +105,19 @@ async function dryRunReport(
   });
 }
 
+/** cli/explain.ts, loaded only for --explain or a failed run's hint. */
+function explainModule() {
+  return lazyImport<typeof import("./explain.ts")>(
+    "./explain.ts",
+    import.meta.url,
+  );
+}
+
 /** Runs `command` under the policy here, or prints its plan; the exit code. */
 export async function runDirect(
   values: {
     "dry-run"?: boolean;
+    explain?: boolean;
     "audit-file"?: string;
     "audit-fd"?: string;
     format?: string;
@@ -152,12 +161,28 @@ export async function runDirect(
     );
     report.planned(plan);
     audit = report.audit(openAudit(values));
+    const explain = values.explain ? await explainModule() : undefined;
+    const observe = explain?.explainObserve();
     const result = await runPlanned(
       plan,
       { argv: command, path: Deno.env.get("PATH") },
       audit,
       source.name,
+      observe ? { observe } : {},
     );
+    if (explain && result.accesses) {
+      const denials = explain.explainDenials(
+        result.accesses,
+        plan.landlock,
+        explain.sectionOrigin(policy, source),
+      );
+      explain.reportDenials(denials, result.accesses, audit);
+    } else if (
+      !values.explain && result.exitCode !== 0 &&
+      plan.landlock.layers.length && Deno.stderr.isTerminal()
+    ) {
+      (await explainModule()).explainHint(plan.landlock, result.exitCode);
+    }
     report.finished(result.exitCode);
     return result.exitCode;
   } catch (e) {
