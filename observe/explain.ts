@@ -99,7 +99,37 @@ function sectionName(section: string): string {
   return m ? `[[fs_layer]] #${m[1]}` : `[${section}]`;
 }
 
-/** The stderr report: one block per denial, capped. */
+/** Denials that the same rule would allow, shown as one block. */
+export interface DenialGroup {
+  first: Denial;
+  /** Every path or port in the group, in the order first seen. */
+  targets: string[];
+  /** Times the group's accesses were seen, in total. */
+  count: number;
+}
+
+/** Groups denials by operation, refusing section and fix. */
+export function groupDenials(denials: readonly Denial[]): DenialGroup[] {
+  const groups = new Map<string, DenialGroup>();
+  for (const d of denials) {
+    const key = [d.op, d.section, d.fix].join("\0");
+    const target = d.path ?? String(d.port);
+    const g = groups.get(key);
+    if (g) {
+      g.targets.push(target);
+      g.count += d.count;
+    } else groups.set(key, { first: d, targets: [target], count: d.count });
+  }
+  return [...groups.values()];
+}
+
+/** How many paths of one group are named before "and N more". */
+const NAMED_PER_GROUP = 3;
+
+/**
+ * The stderr report: one block per denial (denials one rule would allow
+ * share a block), capped at `shown` blocks.
+ */
 export function formatDenials(
   denials: readonly Denial[],
   log: Pick<AccessLog, "dropped" | "limit">,
@@ -108,16 +138,21 @@ export function formatDenials(
   if (!denials.length && !log.dropped) {
     return "landlockd: --explain: Landlock denied nothing this run observed\n";
   }
+  const groups = groupDenials(denials);
   const lines: string[] = [];
   const n = denials.length;
   lines.push(
     `landlockd: --explain: ${n} distinct access${n === 1 ? "" : "es"} denied`,
   );
-  for (const d of denials.slice(0, shown)) {
-    const what = d.path !== undefined ? d.path : String(d.port);
-    const times = d.count === 1 ? "once" : `${d.count} times`;
+  for (const g of groups.slice(0, shown)) {
+    const d = g.first;
+    const times = g.count === 1 ? "once" : `${g.count} times`;
+    const named = g.targets.slice(0, NAMED_PER_GROUP).join(", ");
+    const more = g.targets.length > NAMED_PER_GROUP
+      ? ` and ${g.targets.length - NAMED_PER_GROUP} more`
+      : "";
     lines.push("");
-    lines.push(`denied: ${OPS[d.op]} ${what} (${d.syscall}, ${times})`);
+    lines.push(`denied: ${OPS[d.op]} ${named}${more} (${d.syscall}, ${times})`);
     lines.push(
       `  refused by ${sectionName(d.section)}${
         d.origin ? ` at ${d.origin}` : ""
@@ -130,7 +165,9 @@ export function formatDenials(
     );
     for (const l of d.fix.split("\n")) lines.push(`    ${l}`);
   }
-  if (n > shown) lines.push("", `${n - shown} more not shown`);
+  if (groups.length > shown) {
+    lines.push("", `${groups.length - shown} more not shown`);
+  }
   if (log.dropped) {
     lines.push(
       "",
