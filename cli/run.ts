@@ -84,7 +84,12 @@ function readPolicyFlag(values: { policy?: string; "policy-file"?: string }) {
 
 /** `run --socket`: the daemon runs it; loaded only then. */
 async function remote(
-  values: { socket?: string; "audit-file"?: string; "audit-fd"?: string },
+  values: {
+    socket?: string;
+    "audit-file"?: string;
+    "audit-fd"?: string;
+    explain?: boolean;
+  },
   source: Source,
   command: string[],
 ): Promise<number> {
@@ -110,6 +115,7 @@ async function remote(
   return await runRemote(source, command, {
     socket: values.socket!,
     auditFd,
+    explain: values.explain === true,
   });
 }
 

@@ -174,7 +174,7 @@ export async function runDirect(
       const denials = explain.explainDenials(
         result.accesses,
         plan.landlock,
-        explain.sectionOrigin(policy, source),
+        explain.sectionOrigin(source, policy),
       );
       explain.reportDenials(denials, result.accesses, audit);
     } else if (

@@ -22,6 +22,8 @@ import {
 } from "./helpers.ts";
 import { assertDocumented } from "./audit_schema.ts";
 import { testAtAbi } from "./fresh_needs.ts";
+import { SERVE_FOR_USERS, startDaemon } from "./daemon_helpers.ts";
+import { connect } from "../mod.ts";
 
 const ALL_FS = [
   "execute",
@@ -376,3 +378,84 @@ Deno.test("where the kernel cannot observe, --explain says so and runs the comma
   );
   assert.doesNotMatch(r.stderr, /denied:/);
 });
+
+testAtAbi(
+  4,
+  "bind_tcp",
+  "--explain works through the daemon (run --socket, as root and nobody) and the library API (explain: true carries the denials)",
+  async () => {
+    const ports = { bind: freePort(), connect: freePort() };
+    const { d, policy } = setup(ports);
+    const daemon = await startDaemon({ args: SERVE_FOR_USERS });
+    try {
+      for (const as of USERS) {
+        const r = await landlockd([
+          "run",
+          "--socket",
+          daemon.socket,
+          "--explain",
+          "--policy-file",
+          policy,
+          "--",
+          `${d}/bin/probe`,
+          "read",
+          `${d}/denied/file`,
+          "create",
+          `${d}/denied/new-${as}`,
+          "read",
+          `${d}/allowed/file`,
+        ], { as });
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(probeResults(r.stdout), {
+          [`read ${d}/denied/file`]: "EACCES",
+          [`create ${d}/denied/new-${as}`]: "EACCES",
+          [`read ${d}/allowed/file`]: "OK",
+        });
+        assert.match(r.stderr, /--explain: 2 distinct accesses denied/);
+        assert.match(
+          r.stderr,
+          new RegExp(
+            `denied: create ${d}/denied/new-${as} \\(openat, once\\)\n  refused by \\[\\[fs_layer\\]\\] #0 at ${policy}:3: missing make_reg, write_file\n[^\n]*\n    \\[\\[fs_layer.rule\\]\\]\n    path = "${d}/denied"\n`,
+          ),
+        );
+      }
+      // The library API.
+      const client = await connect(daemon.socket);
+      try {
+        const r = await client.run({
+          policy: { text: Deno.readTextFileSync(policy), name: policy },
+          argv: [`${d}/bin/probe`, "read", `${d}/denied/file`],
+          explain: true,
+        });
+        assert.equal(r.code, 0);
+        assert.equal(r.denials?.length, 1);
+        const [denial] = r.denials!;
+        assert.equal(denial.op, "read");
+        assert.equal(denial.path, `${d}/denied/file`);
+        assert.deepEqual(denial.missing, ["read_file"]);
+        assert.equal(denial.section, "fs_layer[0]");
+        assert.equal(denial.origin, `${policy}:3`);
+        assert.equal(
+          denial.fix,
+          `[[fs_layer.rule]]\npath = "${d}/denied/file"\nallowed_access = ["read_file"]`,
+        );
+        assert.equal(r.denialsOmitted, 0);
+        // Without explain, nothing is observed or reported.
+        const plain = await client.run({
+          policy: { text: Deno.readTextFileSync(policy), name: policy },
+          argv: [`${d}/bin/probe`, "read", `${d}/denied/file`],
+        });
+        assert.equal(plain.denials, undefined);
+      } finally {
+        client.close();
+      }
+      // The daemon's audit stream has the denial events, as documented.
+      const denials = daemon.events().filter((e) => e.event === "denial");
+      assert.ok(denials.length >= 5, JSON.stringify(denials));
+      denials.forEach(assertDocumented);
+    } finally {
+      daemon.proc.kill("SIGTERM");
+      await daemon.exited();
+    }
+  },
+);
