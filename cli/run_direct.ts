@@ -134,6 +134,8 @@ export async function runDirect(
     makeNonDumpable();
   }
   let audit: AuditSink = NO_AUDIT;
+  // Kept for --explain's report of a command that could not be executed.
+  let explained: { policy: Policy; plan: SandboxPlan } | undefined;
   const report = new RunReporter(source, outputFormat(values.format, "run"));
   try {
     const policy = await loadPolicy(source);
@@ -161,6 +163,7 @@ export async function runDirect(
     );
     report.planned(plan);
     audit = report.audit(openAudit(values));
+    if (values.explain) explained = { policy, plan };
     const explain = values.explain ? await explainModule() : undefined;
     const observe = explain?.explainObserve();
     const result = await runPlanned(
@@ -190,6 +193,16 @@ export async function runDirect(
     if (!failure) throw e;
     const status = failureStatus(failure.kind);
     printError(failure.message);
+    if (explained) {
+      const explain = await explainModule();
+      explain.explainExecFailure(
+        e,
+        explained.plan.landlock,
+        executableCandidates({ argv: command, path: Deno.env.get("PATH") }),
+        explain.sectionOrigin(source, explained.policy),
+        audit,
+      );
+    }
     report.finished(status, failure.message);
     return status;
   } finally {

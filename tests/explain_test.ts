@@ -459,3 +459,28 @@ testAtAbi(
     }
   },
 );
+
+for (const as of USERS) {
+  Deno.test(`[${as}] under --explain, a command that cannot be executed (126) is explained too`, async () => {
+    const { d, policy } = setup({ bind: freePort(), connect: freePort() });
+    Deno.writeTextFileSync(`${d}/denied/script.sh`, "#!/bin/sh\necho hi\n");
+    Deno.chmodSync(`${d}/denied/script.sh`, 0o755);
+    chownTree(d);
+    const r = await landlockd([
+      "run",
+      "--explain",
+      "--policy-file",
+      policy,
+      "--",
+      `${d}/denied/script.sh`,
+    ], { as });
+    assert.equal(r.code, 126, r.stderr);
+    assert.match(r.stderr, /cannot execute "[^"]+": Permission denied/);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `denied: execute ${d}/denied/script.sh \\(execve, once\\)\n  refused by \\[\\[fs_layer\\]\\] #0 at ${policy}:3: missing execute, read_file\n`,
+      ),
+    );
+  });
+}
