@@ -484,3 +484,38 @@ for (const as of USERS) {
     );
   });
 }
+
+for (const as of USERS) {
+  Deno.test(`[${as}] an exec refused because of the program's loader (ld.so) names the loader`, async () => {
+    const { d } = setup({ bind: freePort(), connect: freePort() });
+    const policy = policyFile(`version = 1
+[[fs_layer]]
+handled_access_fs = ["execute", "read_file", "read_dir"]
+  [[fs_layer.rule]]
+  path = "/usr/bin"
+  allowed_access = ["execute", "read_file", "read_dir"]
+  [[fs_layer.rule]]
+  path = "${d}/bin"
+  allowed_access = ["execute", "read_file"]
+`);
+    const r = await landlockd([
+      "run",
+      "--explain",
+      "--policy-file",
+      policy,
+      "--",
+      `${d}/bin/probe`,
+      "exec",
+      "/usr/bin/true",
+    ], { as });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(probeResults(r.stdout), {
+      "exec /usr/bin/true": "EACCES",
+    });
+    assert.match(
+      r.stderr,
+      /denied: execute \/\S+\/ld-linux[^ ]*\.so\.\d \(execve, once\)\n  refused by \[\[fs_layer\]\] #0 at \S+:2: missing execute, read_file\n/,
+    );
+    assert.doesNotMatch(r.stderr, /denied: execute \/usr\/bin\/true/);
+  });
+}
