@@ -9,6 +9,10 @@
  *                                     while another flips it between the
  *                                     paths A and B (and a non-terminated
  *                                     run of bytes)
+ *   observer_hostile fifo N DIR       execs a FIFO, then N execs of a path
+ *                                     another thread keeps swapping between
+ *                                     a FIFO and a script (the observer
+ *                                     reads the head of executed files)
  *
  * Each prints "NAME: done" when it gets through; the test asserts that
  * landlockd neither hangs, fails nor reports more than it may.
@@ -125,6 +129,51 @@ static void race(int n, const char *a, const char *b)
 	printf("race: done\n");
 }
 
+static const char *swap_dir;
+
+static void *swapper(void *arg)
+{
+	(void)arg;
+	char fifo[4096], reg[4096], tmp[4096], target[4096];
+	snprintf(fifo, sizeof(fifo), "%s/fifo", swap_dir);
+	snprintf(reg, sizeof(reg), "%s/script", swap_dir);
+	snprintf(tmp, sizeof(tmp), "%s/tmp", swap_dir);
+	snprintf(target, sizeof(target), "%s/target", swap_dir);
+	while (!stop) {
+		link(fifo, tmp);
+		rename(tmp, target);
+		link(reg, tmp);
+		rename(tmp, target);
+	}
+	return NULL;
+}
+
+static void fifo_exec(int n, const char *dir)
+{
+	char fifo[4096], reg[4096], target[4096];
+	char *const args[] = { "x", NULL };
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(reg, sizeof(reg), "%s/script", dir);
+	snprintf(target, sizeof(target), "%s/target", dir);
+	mkfifo(fifo, 0755);
+	chmod(fifo, 0755);
+	int fd = open(reg, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	if (fd >= 0) {
+		write(fd, "#!/nonexistent/interpreter\n", 27);
+		close(fd);
+	}
+	execve(fifo, args, NULL); /* EACCES: not a regular file */
+	printf("fifo exec: %s\n", strerrorname_np(errno));
+	swap_dir = dir;
+	pthread_t t;
+	pthread_create(&t, NULL, swapper, NULL);
+	for (int i = 0; i < n; i++)
+		execve(target, args, NULL);
+	stop = 1;
+	pthread_join(t, NULL);
+	printf("fifo: done\n");
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -132,6 +181,8 @@ int main(int argc, char **argv)
 		garbage();
 	else if (argc >= 4 && !strcmp(argv[1], "many"))
 		many(atoi(argv[2]), argv[3]);
+	else if (argc >= 4 && !strcmp(argv[1], "fifo"))
+		fifo_exec(atoi(argv[2]), argv[3]);
 	else if (argc >= 5 && !strcmp(argv[1], "race"))
 		race(atoi(argv[2]), argv[3], argv[4]);
 	else

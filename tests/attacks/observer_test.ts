@@ -106,6 +106,19 @@ for (const as of USERS) {
     );
   });
 
+  Deno.test(`[${as}] exec of a FIFO, and of a path swapped between a FIFO and a script: reading executables' heads never blocks`, async () => {
+    const d = tree();
+    const r = await explain(
+      policy(d),
+      [ATTACK, "fifo", "3000", `${d}/allowed`],
+      as,
+    );
+    assert.equal(r.killed, false, "landlockd hung");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^fifo exec: EACCES$/m);
+    assert.match(r.stdout, /^fifo: done$/m);
+  });
+
   Deno.test(`[${as}] --explain grants nothing: the kernel's errnos are those of a run without it`, async () => {
     const d = tree();
     const p = policy(d);
