@@ -432,8 +432,7 @@ const brokerRows = [
   },
 ];
 /** The row each row's median is compared with. */
-const brokerBase = (i: number) =>
-  brokerRows[i < 3 || i === 5 ? 1 : 3].name;
+const brokerBase = (i: number) => brokerRows[i < 3 || i === 5 ? 1 : 3].name;
 const brokerJson = `${Deno.makeTempDirSync()}/broker.json`;
 const hf2 = new Deno.Command("hyperfine", {
   args: [
