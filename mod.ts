@@ -25,3 +25,4 @@ export {
   type RunOutput,
 } from "./daemon/client.ts";
 export { LIMITS, PROTOCOL_VERSION } from "./daemon/protocol.ts";
+export type { Denial } from "./observe/explain.ts";

@@ -427,7 +427,20 @@ const brokerRows = [
     name: "20 imports in one sandbox, with [broker]",
     command: `${LANDLOCKD} run --policy-file ${withBroker} -- ${loopCmd}`,
   },
+  // run --explain: every file and port call goes through the observer.
+  {
+    name: "landlockd, policy without [broker], --explain",
+    command:
+      `${LANDLOCKD} run --explain --policy-file ${withoutBroker} -- ${importCmd}`,
+  },
+  {
+    name: "20 imports in one sandbox, without [broker], --explain",
+    command:
+      `${LANDLOCKD} run --explain --policy-file ${withoutBroker} -- ${loopCmd}`,
+  },
 ];
+/** The row each row's median is compared with. */
+const brokerBase = (i: number) => brokerRows[i < 3 || i === 5 ? 1 : 3].name;
 const brokerJson = `${Deno.makeTempDirSync()}/broker.json`;
 const hf2 = new Deno.Command("hyperfine", {
   args: [
@@ -549,12 +562,12 @@ const brokeredUdp = timing([
 ]);
 
 console.log(
-  "\n| python3 -c 'import json, ssl, pathlib' | mean ms | median ms | p95 ms | median × without broker |",
+  "\n| python3 -c 'import json, ssl, pathlib' | mean ms | median ms | p95 ms | median × without broker or --explain |",
 );
 console.log("| --- | ---: | ---: | ---: | ---: |");
 brokerRows.forEach((r, i) => {
   const st = brokerStats.get(r.name)!;
-  const base = brokerStats.get(brokerRows[i < 3 ? 1 : 3].name)!;
+  const base = brokerStats.get(brokerBase(i))!;
   console.log(
     `| ${r.name} | ${fmt(st.mean)} | ${fmt(st.median)} | ${fmt(st.p95)} | ${
       i === 0 ? "–" : fmt(st.median / base.median)

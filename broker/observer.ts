@@ -20,6 +20,7 @@ import type { AccessLog } from "../observe/access.ts";
 import { AccessRecorder } from "../observe/record.ts";
 import type { Arch } from "../seccomp/filter.ts";
 import { AT_FDCWD } from "../syscalls/constants.ts";
+import { openat2Raw, readRaw } from "../syscalls/fs.ts";
 import { fetchFd } from "../syscalls/pidfd.ts";
 import {
   type Listener,
@@ -117,6 +118,50 @@ export function socketName(family: number, type: number): string {
   }`;
 }
 
+const O_RDONLY = 0;
+const O_NONBLOCK = 0o4000;
+const O_NOCTTY = 0o400;
+const O_CLOEXEC = 0o2000000;
+const PT_INTERP = 3;
+/** One buffer for the heads of executables (one call at a time). */
+const HEAD = new Uint8Array(4096);
+
+/**
+ * The file the kernel loads to run a program that starts with `head`: a
+ * `#!` line's interpreter, or a 64-bit little-endian ELF file's PT_INTERP
+ * (when it lies within `head`).
+ */
+export function loaderOf(head: Uint8Array): string | undefined {
+  if (head[0] === 0x23 && head[1] === 0x21) { // "#!"
+    const end = head.indexOf(0x0a);
+    const line = new TextDecoder().decode(
+      head.subarray(2, end < 0 ? head.length : end),
+    );
+    const name = line.trim().split(/[ \t]/)[0];
+    return name?.startsWith("/") ? name : undefined;
+  }
+  const elf = head[0] === 0x7f && head[1] === 0x45 && head[2] === 0x4c &&
+    head[3] === 0x46;
+  if (!elf || head.length < 64 || head[4] !== 2 || head[5] !== 1) {
+    return undefined;
+  }
+  const v = new DataView(head.buffer, head.byteOffset, head.length);
+  const phoff = Number(v.getBigUint64(32, true));
+  const phentsize = v.getUint16(54, true);
+  const phnum = v.getUint16(56, true);
+  for (let i = 0; i < phnum; i++) {
+    const at = phoff + i * phentsize;
+    if (at + 56 > head.length) return undefined;
+    if (v.getUint32(at, true) !== PT_INTERP) continue;
+    const off = Number(v.getBigUint64(at + 8, true));
+    const size = Number(v.getBigUint64(at + 32, true));
+    if (size < 2 || off + size > head.length) return undefined;
+    const name = new TextDecoder().decode(head.subarray(off, off + size - 1));
+    return name.startsWith("/") ? name : undefined;
+  }
+  return undefined;
+}
+
 /** Serves a listener (with or without a broker), recording accesses. */
 export class Observer {
   readonly #names: Map<number, string>;
@@ -136,7 +181,13 @@ export class Observer {
     this.#mode = options.mode;
     this.#refuses = options.refuses;
     if (this.#mode === "all") {
-      options.before?.forEach((a) => this.#record.add(a));
+      for (const a of options.before ?? []) {
+        this.#record.add(a);
+        if (a.op !== "exec" || !a.path) continue;
+        for (const path of new Resolver(0).interpreters(a.path)) {
+          this.#record.add({ ...a, path });
+        }
+      }
     }
   }
 
@@ -290,6 +341,40 @@ class Resolver {
     }
   }
 
+  /**
+   * What the kernel loads to run `path`: a `#!` line's interpreter (and
+   * its own, up to the kernel's 4 levels) or an ELF program's PT_INTERP.
+   * Reads at most 4 KiB of each file, never blocking (O_NONBLOCK; only
+   * regular files).
+   */
+  interpreters(path: string, depth = 0): string[] {
+    if (depth >= 4 || this.kind(path, true) !== "reg") return [];
+    const fd = openat2Raw(
+      AT_FDCWD,
+      path,
+      O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+      0,
+      0,
+    );
+    if (fd < 0) return [];
+    let head: Uint8Array;
+    try {
+      const n = readRaw(fd, HEAD);
+      head = HEAD.subarray(0, Math.max(0, n));
+    } finally {
+      close(fd);
+    }
+    const named = loaderOf(head);
+    if (named === undefined) return [];
+    let real: string;
+    try {
+      real = Deno.realPathSync(named);
+    } catch {
+      return [];
+    }
+    return [real, ...this.interpreters(real, depth + 1)];
+  }
+
   kind(path: string, follow: boolean): Kind | undefined {
     try {
       const s = follow ? Deno.statSync(path) : Deno.lstatSync(path);
@@ -315,12 +400,14 @@ class Resolver {
         const abs = this.absolute(i.at, (i.flags & AT_EMPTY_PATH) !== 0);
         if (abs === undefined) return [];
         const path = this.real(abs, (i.flags & AT_SYMLINK_NOFOLLOW) === 0);
-        return [{
-          op: "exec",
-          path,
+        // The kernel opens a #! script's interpreter and an ELF program's
+        // loader itself, with the same rights: they are execs too.
+        return [path, ...this.interpreters(path)].map((p) => ({
+          op: "exec" as const,
+          path: p,
           syscall,
           rights: ["execute", "read_file"],
-        }];
+        }));
       }
       case "mkdir":
       case "mknod":

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { type Denial, formatDenials } from "../observe/explain.ts";
 import { EXIT } from "./exit_codes.ts";
 import { printError } from "./output.ts";
 import { connectFailure } from "./socket_option.ts";
@@ -23,6 +24,8 @@ export interface RemoteOptions {
   socket: string;
   /** An fd for this run's audit events (the client opened it), or -1. */
   auditFd: number;
+  /** Ask the daemon to explain denials (`--explain`). */
+  explain?: boolean;
 }
 
 /** Runs `argv` through the daemon; returns the exit code. */
@@ -51,6 +54,7 @@ export async function runRemote(
       cwd: Deno.cwd(),
       stdio: "fds",
       audit_fd: opts.auditFd >= 0,
+      ...(opts.explain ? { explain: true } : {}),
       sig_ignore: inheritedIgnoredSignals().toString(16),
     }),
     fds,
@@ -75,9 +79,22 @@ export async function runRemote(
         return EXIT.DAEMON;
       }
       for (const { header } of read.frames) {
-        if (header.type === "started" && typeof header.warning === "string") {
-          printError(header.warning);
+        if (header.type === "started") {
+          if (typeof header.warning === "string") printError(header.warning);
+          if (typeof header.explain === "string") printError(header.explain);
         } else if (header.type === "exit") {
+          if (Array.isArray(header.denials)) {
+            Deno.stderr.writeSync(
+              new TextEncoder().encode(formatDenials(
+                header.denials as Denial[],
+                {
+                  dropped: Number(header.denials_dropped ?? 0) +
+                    Number(header.denials_omitted ?? 0),
+                  limit: Number(header.denials_limit ?? 0),
+                },
+              )),
+            );
+          }
           return header.code as number;
         } else if (header.type === "error") {
           printError(String(header.message));

@@ -27,6 +27,7 @@ const OPTIONS = {
   "audit-fd": { type: "string" },
   socket: { type: "string" },
   format: { type: "string" },
+  explain: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   ...ALLOW_OPTIONS,
 } as const satisfies OptionSpecs;
@@ -52,6 +53,11 @@ Options:
                        the policy is read here and sent, and audit events
                        go to --audit-file/--audit-fd as well as the daemon's
                        (--dry-run is still planned here, on the same kernel)
+  --explain            after the command exits, say on stderr which accesses
+                       Landlock denied it (operation, path or port, missing
+                       rights, the refusing [[fs_layer]] or [net] and its
+                       line) with a rule to paste; also as audit events
+                       (docs/explain.md). Never grants anything
   --format plain|github
                        github: a degraded run's warning is a GitHub Actions
                        annotation (the default when GITHUB_ACTIONS=true)
@@ -78,7 +84,12 @@ function readPolicyFlag(values: { policy?: string; "policy-file"?: string }) {
 
 /** `run --socket`: the daemon runs it; loaded only then. */
 async function remote(
-  values: { socket?: string; "audit-file"?: string; "audit-fd"?: string },
+  values: {
+    socket?: string;
+    "audit-file"?: string;
+    "audit-fd"?: string;
+    explain?: boolean;
+  },
   source: Source,
   command: string[],
 ): Promise<number> {
@@ -104,6 +115,7 @@ async function remote(
   return await runRemote(source, command, {
     socket: values.socket!,
     auditFd,
+    explain: values.explain === true,
   });
 }
 

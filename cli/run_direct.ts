@@ -114,10 +114,19 @@ async function dryRunReport(
   });
 }
 
+/** cli/explain.ts, loaded only for --explain or a failed run's hint. */
+function explainModule() {
+  return lazyImport<typeof import("./explain.ts")>(
+    "./explain.ts",
+    import.meta.url,
+  );
+}
+
 /** Runs `command` under the policy here, or prints its plan; the exit code. */
 export async function runDirect(
   values: {
     "dry-run"?: boolean;
+    explain?: boolean;
     "audit-file"?: string;
     "audit-fd"?: string;
     format?: string;
@@ -134,6 +143,8 @@ export async function runDirect(
     makeNonDumpable();
   }
   let audit: AuditSink = NO_AUDIT;
+  // Kept for --explain's report of a command that could not be executed.
+  let explained: { policy: Policy; plan: SandboxPlan } | undefined;
   const report = new RunReporter(source, outputFormat(values.format, "run"));
   try {
     const policy = await loadPolicy(source);
@@ -161,12 +172,29 @@ export async function runDirect(
     );
     report.planned(plan);
     audit = report.audit(openAudit(values));
+    if (values.explain) explained = { policy, plan };
+    const explain = values.explain ? await explainModule() : undefined;
+    const observe = explain?.explainObserve();
     const result = await runPlanned(
       plan,
       { argv: command, path: Deno.env.get("PATH") },
       audit,
       source.name,
+      observe ? { observe } : {},
     );
+    if (explain && result.accesses) {
+      const denials = explain.explainDenials(
+        result.accesses,
+        plan.landlock,
+        explain.sectionOrigin(source, policy),
+      );
+      explain.reportDenials(denials, result.accesses, audit);
+    } else if (
+      !values.explain && result.exitCode !== 0 &&
+      plan.landlock.layers.length && Deno.stderr.isTerminal()
+    ) {
+      (await explainModule()).explainHint(plan.landlock, result.exitCode);
+    }
     report.finished(result.exitCode);
     return result.exitCode;
   } catch (e) {
@@ -174,6 +202,16 @@ export async function runDirect(
     if (!failure) throw e;
     const status = failureStatus(failure.kind);
     printError(failure.message);
+    if (explained) {
+      const explain = await explainModule();
+      explain.explainExecFailure(
+        e,
+        explained.plan.landlock,
+        executableCandidates({ argv: command, path: Deno.env.get("PATH") }),
+        explain.sectionOrigin(source, explained.policy),
+        audit,
+      );
+    }
     report.finished(status, failure.message);
     return status;
   } finally {

@@ -17,6 +17,7 @@
  * @module
  */
 
+import type { Denial } from "../observe/explain.ts";
 import { EXIT } from "../exit_status.ts";
 import {
   defaultSocketPath,
@@ -41,6 +42,11 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Called once the command has started, with its pid. */
   onStart?: (pid: number) => void;
+  /**
+   * Observe what Landlock denies the command (`run --explain`): the result
+   * carries `denials`. Never grants anything.
+   */
+  explain?: boolean;
 }
 
 /** How a command ended. */
@@ -61,6 +67,16 @@ export interface RunOutput {
   landlockStatus: string;
   /** Set when best effort dropped part of the policy. */
   warning?: string;
+  /**
+   * With `explain`: each distinct access Landlock denied, with the
+   * refusing section, the missing rights and a rule that allows it (at
+   * most 100; docs/explain.md).
+   */
+  denials?: Denial[];
+  /** With `explain`: distinct denials not in `denials` (over 100, or not recorded). */
+  denialsOmitted?: number;
+  /** With `explain`, where the daemon's kernel cannot observe: why. */
+  explainUnavailable?: string;
 }
 
 /** The daemon refused the request or could not start the command. */
@@ -171,6 +187,7 @@ export class Client {
         env: opts.env ?? processEnv(),
         cwd: opts.cwd ?? processCwd(),
         stdio: "capture",
+        ...(opts.explain ? { explain: true } : {}),
       },
       stdin,
       (f) => {
@@ -204,6 +221,16 @@ export class Client {
       landlockStatus: landlock?.status ?? "unknown",
       ...(typeof started?.header.warning === "string"
         ? { warning: started.header.warning }
+        : {}),
+      ...(Array.isArray(h.denials)
+        ? {
+          denials: h.denials as Denial[],
+          denialsOmitted: Number(h.denials_omitted ?? 0) +
+            Number(h.denials_dropped ?? 0),
+        }
+        : {}),
+      ...(typeof started?.header.explain === "string"
+        ? { explainUnavailable: started.header.explain }
         : {}),
     };
   }

@@ -214,7 +214,15 @@ export interface RunRequest {
   audit_fd: boolean;
   /** Signals the client ignores (bit n-1 for signal n), as hex. */
   sig_ignore: bigint;
+  /**
+   * Observe what Landlock denies the command and report it in the exit
+   * reply (`run --explain`, docs/explain.md).
+   */
+  explain: boolean;
 }
+
+/** How many denials an exit reply lists; the rest are counted. */
+export const DENIALS_IN_REPLY = 100;
 
 /** A signal for a run of this connection. */
 export interface SignalRequest {
@@ -377,6 +385,9 @@ function parseRun(
   if (h.audit_fd && h.stdio !== "fds") {
     fail('audit_fd: only with stdio "fds"');
   }
+  if (h.explain !== undefined && typeof h.explain !== "boolean") {
+    fail("explain: expected true or false");
+  }
   const sigIgnore = h.sig_ignore ?? "0";
   if (typeof sigIgnore !== "string" || !/^[0-9a-f]{1,16}$/.test(sigIgnore)) {
     fail("sig_ignore: expected up to 16 lower-case hex digits");
@@ -391,6 +402,7 @@ function parseRun(
     stdio: h.stdio as "fds" | "capture",
     audit_fd: !!h.audit_fd,
     sig_ignore: BigInt(`0x${sigIgnore}`),
+    explain: h.explain === true,
   };
 }
 

@@ -77,6 +77,7 @@ Deno.test("a valid run request is read with defaults", () => {
     stdio: "capture",
     audit_fd: false,
     sig_ignore: 3n,
+    explain: false,
   });
   assert.equal(fdsFor(req), 0);
   assert.equal(fdsFor({ ...req, stdio: "fds" }), 3);
@@ -96,6 +97,7 @@ Deno.test("every field of a request is checked, with its name in the error", () 
       "limit",
     ],
     [{ argv: [] }, /argv: expected a non-empty array/],
+    [{ explain: "yes" }, /explain: expected true or false/],
     [{ argv: ["a\0b"] }, /argv\[0\]: contains a NUL byte/],
     [
       { argv: Array(LIMITS.argv + 1).fill("x") },

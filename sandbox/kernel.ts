@@ -42,3 +42,27 @@ export function landlockSupport(): LandlockSupport {
   }
   return { abi, kernel_abi: probe.abi };
 }
+
+/** seccomp user notification answered with CONTINUE: Linux 5.5. */
+const OBSERVE_KERNEL = [5, 5] as const;
+
+/**
+ * Why this kernel cannot observe a command's accesses (run --explain,
+ * learn), or undefined when it can. The observer needs seccomp user
+ * notification with `SECCOMP_USER_NOTIF_FLAG_CONTINUE` (Linux 5.5).
+ * `LANDLOCKD_OBSERVE=off` makes landlockd behave as on a kernel without
+ * it.
+ */
+export function observeSupport(
+  release = Deno.osRelease(),
+  env = Deno.env.get("LANDLOCKD_OBSERVE"),
+): string | undefined {
+  if (env === "off") return "observing is off (LANDLOCKD_OBSERVE=off)";
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  const [major, minor] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+  const [wantMajor, wantMinor] = OBSERVE_KERNEL;
+  if (major > wantMajor || (major === wantMajor && minor >= wantMinor)) {
+    return undefined;
+  }
+  return `Linux ${release} has no seccomp user notification with CONTINUE (Linux ${wantMajor}.${wantMinor})`;
+}

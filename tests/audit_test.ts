@@ -49,6 +49,40 @@ Deno.test("run.start and run.exit match the documentation", async () => {
   assert.equal((Deno.statSync(audit).mode ?? 0) & 0o777, 0o600);
 });
 
+Deno.test("denial events (run --explain) match the documentation", async () => {
+  const dir = tempDir();
+  const audit = `${dir}/audit.jsonl`;
+  const policy = policyFile(`version = 1
+[[fs_layer]]
+handled_access_fs = ["make_reg"]
+`);
+  const r = await landlockd([
+    "run",
+    "--explain",
+    "--policy-file",
+    policy,
+    "--audit-file",
+    audit,
+    "--",
+    PROBE,
+    "create",
+    `${dir}/new`,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const events = Deno.readTextFileSync(audit).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  );
+  assert.deepEqual(events.map((e) => e.event), [
+    "run.start",
+    "run.exit",
+    "denial",
+  ]);
+  events.forEach(assertDocumented);
+  assert.equal(events[2].path, `${dir}/new`);
+  assert.deepEqual(events[2].missing, ["make_reg"]);
+  assert.equal(events[2].origin, `${policy}:2`);
+});
+
 Deno.test("run.signal matches the documentation", async () => {
   const audit = `${tempDir()}/audit.jsonl`;
   const r = await landlockd([

@@ -10,7 +10,8 @@
 
 import { BrokerError } from "../../broker/errors.ts";
 import type { BrokerPlan } from "../../broker/plan.ts";
-import type { BrokerFds } from "../../sandbox/run.ts";
+import type { BrokerFds, Observing } from "../../sandbox/run.ts";
+import type { AccessLog } from "../../observe/access.ts";
 import type { Arch } from "../../seccomp/filter.ts";
 import { eventfdSignal } from "../../syscalls/epoll.ts";
 import {
@@ -21,7 +22,10 @@ import {
 /** What a broker thread needs; every fd stays open until it answers. */
 export interface BrokerJob {
   key: number;
-  broker: BrokerPlan;
+  /** The run's broker; absent for a run that is only observed. */
+  broker?: BrokerPlan;
+  /** Observe the run (`run --explain`): the log comes back when it ends. */
+  observe?: Observing;
   arch: Arch;
   fds: BrokerFds;
   /** Audit destinations (raw fds the daemon keeps open meanwhile). */
@@ -60,7 +64,7 @@ interface Thread {
 
 /** A job waiting for its broker to stop, and the thread serving it. */
 interface Done {
-  resolve: () => void;
+  resolve: (log: AccessLog | undefined) => void;
   reject: (e: Error) => void;
   thread: Thread;
 }
@@ -116,6 +120,7 @@ export class BrokerPool {
           key?: number;
           ok?: boolean;
           message?: string;
+          accesses?: AccessLog;
         }
       >,
     ) => {
@@ -127,7 +132,7 @@ export class BrokerPool {
       if (!done) return;
       this.#jobs.delete(e.data.key!);
       thread.sessions--;
-      if (e.data.ok) done.resolve();
+      if (e.data.ok) done.resolve(e.data.accesses);
       else done.reject(brokerError(e.data.message ?? "the broker failed"));
     };
     worker.onerror = (e) => {
@@ -147,13 +152,13 @@ export class BrokerPool {
 
   /**
    * Serves `job` on a broker thread; resolves when the broker has stopped
-   * and closed the listener and helper fds.
+   * and closed the listener and helper fds, with what an observer saw.
    */
-  async serve(job: Omit<BrokerJob, "key">): Promise<void> {
+  async serve(job: Omit<BrokerJob, "key">): Promise<AccessLog | undefined> {
     const thread = this.#thread();
     thread.sessions++;
     const key = ++this.#key;
-    const done = new Promise<void>((resolve, reject) => {
+    const done = new Promise<AccessLog | undefined>((resolve, reject) => {
       this.#jobs.set(key, { resolve, reject, thread });
     });
     const wake = await thread.ready;

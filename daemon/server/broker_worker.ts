@@ -84,6 +84,7 @@ function finish(s: Session, error?: unknown) {
     key: s.key,
     ok: error === undefined,
     message: error === undefined ? undefined : (error as Error).message,
+    ...("log" in s.broker ? { accesses: s.broker.log() } : {}),
   });
 }
 
@@ -92,7 +93,13 @@ async function start(job: BrokerJob) {
   const ids = job.ids ?? own;
   try {
     become(ids);
-    const broker = await openBroker(job.broker, job.arch, job.fds, audit);
+    const broker = await openBroker(
+      job.broker,
+      job.arch,
+      job.fds,
+      audit,
+      job.observe,
+    );
     sessions.push({ key: job.key, broker, ids });
   } catch (e) {
     self.postMessage({

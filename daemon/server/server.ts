@@ -21,7 +21,11 @@ import {
   startPlanned,
 } from "../../sandbox/run.ts";
 import { signalName } from "../../sandbox/signals.ts";
-import { landlockSupport } from "../../sandbox/kernel.ts";
+import { landlockSupport, observeSupport } from "../../sandbox/kernel.ts";
+import { explainDenials, sectionOrigin } from "../../sandbox/explain.ts";
+import { type Denial, denialEvent } from "../../observe/explain.ts";
+import type { AccessLog } from "../../observe/access.ts";
+import { DENIALS_IN_REPLY } from "../protocol.ts";
 import { type ExitStatus, waitChildNow } from "../../syscalls/process.ts";
 import { SIGKILL, signalPidfd } from "../../syscalls/pidfd.ts";
 import { close } from "../../syscalls/sys.ts";
@@ -757,6 +761,11 @@ export class Daemon {
       ? { uid: run.peer.uid, gid: run.peer.gid, groups: run.peer.groups }
       : undefined;
     const audit = teeAudit(auditFds.map(auditToFd), jobId);
+    // --explain: observed where this kernel can; said so where it cannot.
+    const cannotExplain = req.explain ? observeSupport() : undefined;
+    const observe = req.explain && cannotExplain === undefined
+      ? { mode: "denials" as const }
+      : undefined;
     let capture;
     let started: StartedRun | undefined;
     try {
@@ -777,6 +786,7 @@ export class Daemon {
             stdio: stdio ?? capture!.child,
             sigIgnore: req.sig_ignore,
             ids,
+            ...(observe ? { observe } : {}),
           },
         );
       } finally {
@@ -799,21 +809,30 @@ export class Daemon {
           dropped: plan.landlock.dropped,
         },
         ...(warning ? { warning } : {}),
+        ...(cannotExplain
+          ? { explain: `--explain cannot explain here: ${cannotExplain}` }
+          : {}),
       }));
-      const broker = plan.broker
+      const broker = plan.broker || observe
         ? this.#brokers.serve({
-          broker: plan.broker,
+          ...(plan.broker ? { broker: plan.broker } : {}),
+          ...(observe
+            ? { observe: { ...observe, landlock: plan.landlock } }
+            : {}),
           arch: plan.seccomp.arch,
           fds: child,
           auditFds,
           jobId,
           ids,
         })
-        : Promise.resolve();
+        : Promise.resolve(undefined);
       // A broker that fails kills its sandbox (which could not go on
       // without answers); the run is still reaped before it is reported.
       let brokerFailure: Error | undefined;
-      const brokerDone = broker.catch((e: Error) => {
+      let accesses: AccessLog | undefined;
+      const brokerDone = broker.then((log) => {
+        accesses = log;
+      }, (e: Error) => {
         brokerFailure = e;
         this.#kill(run);
       });
@@ -835,6 +854,17 @@ export class Daemon {
         [...run.forwarded].map(signalName),
       );
       this.#totals.runs_finished++;
+      let explained: Record<string, unknown> | undefined;
+      if (observe && accesses) {
+        if ("signal" in status) accesses.cutShort = true;
+        const denials = explainDenials(
+          accesses,
+          plan.landlock,
+          sectionOrigin(source),
+        );
+        for (const d of denials) audit.emit("runner", "denial", denialEvent(d));
+        explained = explainReply(denials, accesses);
+      }
       const outputs = capture ? await capture.outputs : undefined;
       await this.#sendExit(
         conn,
@@ -843,6 +873,7 @@ export class Daemon {
         result.exitCode,
         started,
         outputs,
+        explained,
       );
     } catch (e) {
       this.#totals.runs_failed++;
@@ -872,11 +903,13 @@ export class Daemon {
     exitCode: number,
     started: StartedRun,
     outputs?: [Output, Output],
+    explained?: Record<string, unknown>,
   ): Promise<void> {
     const header: Record<string, unknown> = {
       type: "exit",
       id,
       code: exitCode,
+      ...explained,
       ...("signal" in status ? { signal: signalName(status.signal) } : {}),
       duration_ms: Math.round((performance.now() - started.started) * 1000) /
         1000,
@@ -930,4 +963,21 @@ export class Daemon {
       brokers: this.#brokers.stats(),
     };
   }
+}
+
+/**
+ * The exit reply's fields for an explained run: the first denials, and
+ * how many distinct ones it leaves out (beyond the reply's list, or never
+ * recorded because the record was full).
+ */
+function explainReply(
+  denials: readonly Denial[],
+  log: AccessLog,
+): Record<string, unknown> {
+  return {
+    denials: denials.slice(0, DENIALS_IN_REPLY),
+    denials_omitted: Math.max(0, denials.length - DENIALS_IN_REPLY),
+    denials_dropped: log.dropped,
+    denials_limit: log.limit ?? 0,
+  };
 }
