@@ -24,7 +24,17 @@ export async function startDaemon(): Promise<BenchDaemon> {
   Deno.chmodSync(dir, 0o700);
   const socket = `${dir}/landlockd.sock`;
   const proc = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}main.ts`, "serve", "--socket", socket],
+    args: [
+      "run",
+      "-A",
+      // For experiments: Deno options for the daemon only (e.g. --v8-flags=...).
+      ...(Deno.env.get("LANDLOCKD_BENCH_DAEMON_DENO_FLAGS") ?? "").split(" ")
+        .filter(Boolean),
+      `${ROOT}main.ts`,
+      "serve",
+      "--socket",
+      socket,
+    ],
     stdout: "null",
     stderr: "inherit",
   }).spawn();
@@ -149,4 +159,27 @@ export async function interleaved(
     bwrap_mean_ms: bw / rounds,
     rounds,
   };
+}
+
+// `deno run -A bench/daemon.ts [--runs N] [--in-flight N]`: the library API
+// rows alone, for quick iteration.
+if (import.meta.main) {
+  const flag = (name: string, fallback: number) => {
+    const i = Deno.args.indexOf(`--${name}`);
+    return i >= 0 ? Number(Deno.args[i + 1]) : fallback;
+  };
+  const policy = Deno.readTextFileSync(`${ROOT}policies/ci-default.toml`);
+  const daemon = await startDaemon();
+  try {
+    const t = await timeApi(
+      daemon.socket,
+      policy,
+      ["/bin/true"],
+      flag("runs", 500),
+      flag("in-flight", 16),
+    );
+    console.log(JSON.stringify(t));
+  } finally {
+    await daemon.stop();
+  }
 }
