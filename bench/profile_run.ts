@@ -43,7 +43,7 @@ const direct = await import(url("../cli/run_direct.ts"));
 step("import cli/run_direct.ts graph");
 const ffi = await import(url("../ffi/mod.ts"));
 ffi.library();
-step("FFI: memfd copy + dlopen");
+step("FFI: open the library (in place or memfd)");
 const { makeNonDumpable } = await import(url("../syscalls/dumpable.ts"));
 makeNonDumpable();
 step("non-dumpable");
