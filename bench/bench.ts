@@ -275,7 +275,14 @@ if (floor && ours && ffiFloor) {
 // --- The daemon's library API ---------------------------------------------
 // One persistent connection, as an agent tool or test runner would use it.
 const ciDefault = Deno.readTextFileSync(`${ROOT}policies/ci-default.toml`);
-const api = await timeApi(daemon.socket, ciDefault, ["/bin/true"], RUNS * 5);
+const api = await timeApi(
+  daemon.socket,
+  ciDefault,
+  ["/bin/true"],
+  RUNS * 5,
+  16,
+  daemon.pid,
+);
 // The same comparison in alternating blocks, so drift hits both sides.
 const pair = tools.bwrap
   ? await interleaved(

@@ -4,7 +4,11 @@
  * `performance.now()` (wall clock) and `process.cpuUsage()` (CPU time of
  * all the process's threads). Prints one line per step, to stderr.
  *
- * Usage: deno run -A bench/profile_run.ts [POLICY] [COMMAND...]
+ * Usage: deno run -A bench/profile_run.ts [--socket PATH] [POLICY] [COMMAND...]
+ *
+ * With `--socket`, the steps of `run --socket` instead (cli/remote_run.ts):
+ * the client's modules, the FFI it needs to pass its stdio, connecting, and
+ * the daemon's reply.
  *
  * @module
  */
@@ -31,7 +35,9 @@ function step(name: string) {
 }
 
 const url = (p: string) => new URL(p, import.meta.url).href;
-const [policyName = "ci-default", ...argv] = Deno.args;
+const args = [...Deno.args];
+const socket = args[0] === "--socket" ? args.splice(0, 2)[1] : undefined;
+const [policyName = "ci-default", ...argv] = args;
 const command = argv.length ? argv : ["/bin/true"];
 
 const run = await import(url("../cli/run.ts"));
@@ -39,6 +45,20 @@ step("import cli/run.ts graph");
 const { readNamedPolicy } = await import(url("../policy/source.ts"));
 const source = readNamedPolicy(policyName);
 step("read the policy text");
+if (socket !== undefined) {
+  const remote = await import(url("../cli/remote_run.ts"));
+  step("import cli/remote_run.ts graph");
+  const ffi = await import(url("../ffi/mod.ts"));
+  ffi.library();
+  step("FFI: open the library (in place or memfd)");
+  const code = await remote.runRemote(source, command, {
+    socket,
+    auditFd: -1,
+  });
+  step("connect, send, daemon runs it, exit reply");
+  report();
+  Deno.exit(code);
+}
 const direct = await import(url("../cli/run_direct.ts"));
 step("import cli/run_direct.ts graph");
 const ffi = await import(url("../ffi/mod.ts"));
@@ -72,16 +92,19 @@ await sandbox.runPlanned(
 step("spawn, wait, finish");
 void run;
 void direct;
+report();
 
-for (const [name, wall, cpu] of rows) {
+function report() {
+  for (const [name, wall, cpu] of rows) {
+    console.error(
+      `${name.padEnd(40)} ${wall.toFixed(1).padStart(7)} ms wall ${
+        cpu.toFixed(1).padStart(6)
+      } ms cpu`,
+    );
+  }
   console.error(
-    `${name.padEnd(40)} ${wall.toFixed(1).padStart(7)} ms wall ${
-      cpu.toFixed(1).padStart(6)
-    } ms cpu`,
+    `${"total in JavaScript".padEnd(40)} ${
+      (performance.now() - start).toFixed(1).padStart(7)
+    } ms wall`,
   );
 }
-console.error(
-  `${"total in JavaScript".padEnd(40)} ${
-    (performance.now() - start).toFixed(1).padStart(7)
-  } ms wall`,
-);
