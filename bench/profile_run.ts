@@ -4,7 +4,11 @@
  * `performance.now()` (wall clock) and `process.cpuUsage()` (CPU time of
  * all the process's threads). Prints one line per step, to stderr.
  *
- * Usage: deno run -A bench/profile_run.ts [--socket PATH] [POLICY] [COMMAND...]
+ * Usage: deno run -A bench/profile_run.ts [--json] [--socket PATH] [POLICY] [COMMAND...]
+ *
+ * The first row is Deno's own start, until this script's first line runs
+ * (the floor every Deno program pays). `--json` prints the rows as one
+ * JSON object on stdout instead (bench/profile.ts collects them).
  *
  * With `--socket`, the steps of `run --socket` instead (cli/remote_run.ts):
  * the client's modules, the FFI it needs to pass its stdio, connecting, and
@@ -17,6 +21,8 @@ import { cpuUsage } from "node:process";
 
 const start = performance.now();
 const rows: [string, number, number][] = [];
+const startCpu = cpuMs();
+rows.push(["Deno start, until this script runs", start, startCpu]);
 
 /** This process's user+system CPU time so far (all threads), in ms. */
 function cpuMs(): number {
@@ -25,7 +31,7 @@ function cpuMs(): number {
 }
 
 let lastWall = start;
-let lastCpu = cpuMs();
+let lastCpu = startCpu;
 function step(name: string) {
   const wall = performance.now();
   const cpu = cpuMs();
@@ -36,6 +42,7 @@ function step(name: string) {
 
 const url = (p: string) => new URL(p, import.meta.url).href;
 const args = [...Deno.args];
+const json = args[0] === "--json" ? !!args.shift() : false;
 const socket = args[0] === "--socket" ? args.splice(0, 2)[1] : undefined;
 const [policyName = "ci-default", ...argv] = args;
 const command = argv.length ? argv : ["/bin/true"];
@@ -95,6 +102,13 @@ void direct;
 report();
 
 function report() {
+  if (json) {
+    console.log(JSON.stringify({
+      steps: rows.map(([name, wall_ms, cpu_ms]) => ({ name, wall_ms, cpu_ms })),
+      total_wall_ms: performance.now(),
+    }));
+    return;
+  }
   for (const [name, wall, cpu] of rows) {
     console.error(
       `${name.padEnd(40)} ${wall.toFixed(1).padStart(7)} ms wall ${
@@ -103,8 +117,8 @@ function report() {
     );
   }
   console.error(
-    `${"total in JavaScript".padEnd(40)} ${
-      (performance.now() - start).toFixed(1).padStart(7)
+    `${"total since Deno started".padEnd(40)} ${
+      performance.now().toFixed(1).padStart(7)
     } ms wall`,
   );
 }
