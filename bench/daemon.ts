@@ -6,7 +6,14 @@
  * @module
  */
 
+import { cpuUsage } from "node:process";
 import { connect } from "../mod.ts";
+
+/** This process's user + system CPU time, in ms. */
+function cpuUsageMs(): number {
+  const { user, system } = cpuUsage();
+  return (user + system) / 1000;
+}
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -24,7 +31,17 @@ export async function startDaemon(): Promise<BenchDaemon> {
   Deno.chmodSync(dir, 0o700);
   const socket = `${dir}/landlockd.sock`;
   const proc = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}main.ts`, "serve", "--socket", socket],
+    args: [
+      "run",
+      "-A",
+      // For experiments: Deno options for the daemon only (e.g. --v8-flags=...).
+      ...(Deno.env.get("LANDLOCKD_BENCH_DAEMON_DENO_FLAGS") ?? "").split(" ")
+        .filter(Boolean),
+      `${ROOT}main.ts`,
+      "serve",
+      "--socket",
+      socket,
+    ],
     stdout: "null",
     stderr: "inherit",
   }).spawn();
@@ -58,6 +75,22 @@ export interface ApiTiming {
   /** Runs per second with `in_flight` runs at once on the connection. */
   concurrent_runs_per_s: number;
   in_flight: number;
+  /**
+   * CPU time per sequential run (user + system, ms), which a loaded machine
+   * disturbs less than wall-clock time: the daemon's own threads, the
+   * sandboxed commands it reaped, and this client process. Set when the
+   * daemon's pid is known.
+   */
+  cpu_ms_per_run?: { daemon: number; commands: number; client: number };
+}
+
+/** utime+stime and cutime+cstime of `pid`, in ms. */
+function cpuOf(pid: number): [number, number] {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+  // Fields 14-17 of proc(5) (utime stime cutime cstime), in clock ticks.
+  const tick = 1000 / 100;
+  return [(f[11] + f[12]) * tick, (f[13] + f[14]) * tick];
 }
 
 /** Times `argv` under `policy` (TOML text) through the daemon's socket. */
@@ -67,6 +100,7 @@ export async function timeApi(
   argv: string[],
   runs: number,
   inFlight = 16,
+  pid?: number,
 ): Promise<ApiTiming> {
   const client = await connect(socket);
   try {
@@ -78,6 +112,8 @@ export async function timeApi(
     };
     for (let i = 0; i < 20; i++) await once(); // warm-up
     const times: number[] = [];
+    const d0 = pid ? cpuOf(pid) : undefined;
+    const clientCpu0 = cpuUsageMs();
     const t0 = performance.now();
     for (let i = 0; i < runs; i++) {
       const t = performance.now();
@@ -85,6 +121,16 @@ export async function timeApi(
       times.push(performance.now() - t);
     }
     const sequential = performance.now() - t0;
+    let cpu: ApiTiming["cpu_ms_per_run"];
+    if (pid && d0) {
+      const d1 = cpuOf(pid);
+      const c1 = cpuUsageMs();
+      cpu = {
+        daemon: (d1[0] - d0[0]) / runs,
+        commands: (d1[1] - d0[1]) / runs,
+        client: (c1 - clientCpu0) / runs,
+      };
+    }
     times.sort((a, b) => a - b);
     const total = inFlight > 1 ? runs * 4 : 0; // 1: latency only
     let next = 0;
@@ -101,6 +147,7 @@ export async function timeApi(
       runs_per_s: runs / (sequential / 1000),
       concurrent_runs_per_s: total ? total / (concurrent / 1000) : 0,
       in_flight: inFlight,
+      ...(cpu ? { cpu_ms_per_run: cpu } : {}),
     };
   } finally {
     client.close();
@@ -149,4 +196,28 @@ export async function interleaved(
     bwrap_mean_ms: bw / rounds,
     rounds,
   };
+}
+
+// `deno run -A bench/daemon.ts [--runs N] [--in-flight N]`: the library API
+// rows alone, for quick iteration.
+if (import.meta.main) {
+  const flag = (name: string, fallback: number) => {
+    const i = Deno.args.indexOf(`--${name}`);
+    return i >= 0 ? Number(Deno.args[i + 1]) : fallback;
+  };
+  const policy = Deno.readTextFileSync(`${ROOT}policies/ci-default.toml`);
+  const daemon = await startDaemon();
+  try {
+    const t = await timeApi(
+      daemon.socket,
+      policy,
+      ["/bin/true"],
+      flag("runs", 500),
+      flag("in-flight", 16),
+      daemon.pid,
+    );
+    console.log(JSON.stringify(t));
+  } finally {
+    await daemon.stop();
+  }
 }

@@ -31,6 +31,9 @@ export interface MemoryRow {
   name: string;
   rss_mib: number;
   ratio_to_idle?: number;
+  /** The daemon's own account (`status`): V8's heap, total and used. */
+  heap_total_mib?: number;
+  heap_used_mib?: number;
   note?: string;
 }
 
@@ -88,11 +91,27 @@ export async function daemonMemory(
     await runBatch(32, ciDefault, ["/bin/true"]);
     await runBatch(8, brokered(secret), ["/bin/cat", secret]);
     await sleep(opts.settleMs);
+    const heap = async () => {
+      const m = (await client.status()).memory as
+        | Record<string, number>
+        | undefined;
+      return { heap_total_mib: m?.heap_total, heap_used_mib: m?.heap_used };
+    };
     const idle = rssOf(pid).rss_mib;
-    rows.push({ name: "daemon idle (after 40 warm-up runs)", rss_mib: idle });
-    const row = (name: string, note?: string) => {
+    rows.push({
+      name: "daemon idle (after 40 warm-up runs)",
+      rss_mib: idle,
+      ...await heap(),
+    });
+    const row = async (name: string, note?: string) => {
       const rss = rssOf(pid).rss_mib;
-      rows.push({ name, rss_mib: rss, ratio_to_idle: rss / idle, note });
+      rows.push({
+        name,
+        rss_mib: rss,
+        ratio_to_idle: rss / idle,
+        ...await heap(),
+        note,
+      });
     };
 
     // 64 brokered runs at once, each waiting until all have started.
@@ -112,16 +131,16 @@ export async function daemonMemory(
       active = ((await watcher.status()).active as unknown[]).length;
       if (active < 64) await sleep(50);
     }
-    row("daemon with 64 brokered runs in flight", `${active} active`);
+    await row("daemon with 64 brokered runs in flight", `${active} active`);
     Deno.writeTextFileSync(go, "");
     await Promise.all(held);
     watcher.close();
     await sleep(opts.settleMs);
-    row("daemon after those 64 runs ended");
+    await row("daemon after those 64 runs ended");
 
     await runBatch(opts.runs, ciDefault, ["/bin/true"]);
     await sleep(opts.settleMs);
-    row(
+    await row(
       `daemon after ${opts.runs} more runs (ci-default /bin/true, 16 in flight)`,
     );
 
@@ -143,7 +162,7 @@ export async function daemonMemory(
       }
     }));
     await sleep(opts.settleMs);
-    row(
+    await row(
       `daemon after ${opts.halfFrames} clients sent half a frame and closed`,
     );
   } finally {
@@ -176,4 +195,40 @@ export function peakRss(argv: string[], runs: number): number | string {
   }
   peaks.sort((a, b) => a - b);
   return peaks[Math.floor(peaks.length / 2)];
+}
+
+// `deno run -A bench/memory.ts [--runs N] [--half-frames N] [--settle-ms N]`:
+// the daemon rows alone, for quick iteration (the 10,000-run row is slow).
+if (import.meta.main) {
+  const { startDaemon } = await import("./daemon.ts");
+  const flag = (name: string, fallback: number) => {
+    const i = Deno.args.indexOf(`--${name}`);
+    return i >= 0 ? Number(Deno.args[i + 1]) : fallback;
+  };
+  const root = new URL("../", import.meta.url).pathname;
+  const ciDefault = Deno.readTextFileSync(`${root}policies/ci-default.toml`);
+  const settleMs = flag("settle-ms", 3000);
+  const daemon = await startDaemon();
+  try {
+    await sleep(settleMs);
+    console.log(
+      `daemon just started: ${rssOf(daemon.pid).rss_mib.toFixed(2)} MiB`,
+    );
+    const rows = await daemonMemory(daemon.socket, daemon.pid, ciDefault, {
+      runs: flag("runs", 10000),
+      halfFrames: flag("half-frames", 1000),
+      settleMs,
+    });
+    for (const r of rows) {
+      console.log(
+        `${r.name}: ${r.rss_mib.toFixed(2)} MiB${
+          r.ratio_to_idle ? ` (${r.ratio_to_idle.toFixed(2)}x idle)` : ""
+        }; V8 heap ${r.heap_used_mib} used of ${r.heap_total_mib}${
+          r.note ? `, ${r.note}` : ""
+        }`,
+      );
+    }
+  } finally {
+    await daemon.stop();
+  }
 }

@@ -4,7 +4,15 @@
  * `performance.now()` (wall clock) and `process.cpuUsage()` (CPU time of
  * all the process's threads). Prints one line per step, to stderr.
  *
- * Usage: deno run -A bench/profile_run.ts [POLICY] [COMMAND...]
+ * Usage: deno run -A bench/profile_run.ts [--json] [--socket PATH] [POLICY] [COMMAND...]
+ *
+ * The first row is Deno's own start, until this script's first line runs
+ * (the floor every Deno program pays). `--json` prints the rows as one
+ * JSON object on stdout instead (bench/profile.ts collects them).
+ *
+ * With `--socket`, the steps of `run --socket` instead (cli/remote_run.ts):
+ * the client's modules, the FFI it needs to pass its stdio, connecting, and
+ * the daemon's reply.
  *
  * @module
  */
@@ -13,6 +21,8 @@ import { cpuUsage } from "node:process";
 
 const start = performance.now();
 const rows: [string, number, number][] = [];
+const startCpu = cpuMs();
+rows.push(["Deno start, until this script runs", start, startCpu]);
 
 /** This process's user+system CPU time so far (all threads), in ms. */
 function cpuMs(): number {
@@ -21,7 +31,7 @@ function cpuMs(): number {
 }
 
 let lastWall = start;
-let lastCpu = cpuMs();
+let lastCpu = startCpu;
 function step(name: string) {
   const wall = performance.now();
   const cpu = cpuMs();
@@ -31,7 +41,10 @@ function step(name: string) {
 }
 
 const url = (p: string) => new URL(p, import.meta.url).href;
-const [policyName = "ci-default", ...argv] = Deno.args;
+const args = [...Deno.args];
+const json = args[0] === "--json" ? !!args.shift() : false;
+const socket = args[0] === "--socket" ? args.splice(0, 2)[1] : undefined;
+const [policyName = "ci-default", ...argv] = args;
 const command = argv.length ? argv : ["/bin/true"];
 
 const run = await import(url("../cli/run.ts"));
@@ -39,11 +52,25 @@ step("import cli/run.ts graph");
 const { readNamedPolicy } = await import(url("../policy/source.ts"));
 const source = readNamedPolicy(policyName);
 step("read the policy text");
+if (socket !== undefined) {
+  const remote = await import(url("../cli/remote_run.ts"));
+  step("import cli/remote_run.ts graph");
+  const ffi = await import(url("../ffi/mod.ts"));
+  ffi.library();
+  step("FFI: open the library (in place or memfd)");
+  const code = await remote.runRemote(source, command, {
+    socket,
+    auditFd: -1,
+  });
+  step("connect, send, daemon runs it, exit reply");
+  report();
+  Deno.exit(code);
+}
 const direct = await import(url("../cli/run_direct.ts"));
 step("import cli/run_direct.ts graph");
 const ffi = await import(url("../ffi/mod.ts"));
 ffi.library();
-step("FFI: memfd copy + dlopen");
+step("FFI: open the library (in place or memfd)");
 const { makeNonDumpable } = await import(url("../syscalls/dumpable.ts"));
 makeNonDumpable();
 step("non-dumpable");
@@ -72,16 +99,26 @@ await sandbox.runPlanned(
 step("spawn, wait, finish");
 void run;
 void direct;
+report();
 
-for (const [name, wall, cpu] of rows) {
+function report() {
+  if (json) {
+    console.log(JSON.stringify({
+      steps: rows.map(([name, wall_ms, cpu_ms]) => ({ name, wall_ms, cpu_ms })),
+      total_wall_ms: performance.now(),
+    }));
+    return;
+  }
+  for (const [name, wall, cpu] of rows) {
+    console.error(
+      `${name.padEnd(40)} ${wall.toFixed(1).padStart(7)} ms wall ${
+        cpu.toFixed(1).padStart(6)
+      } ms cpu`,
+    );
+  }
   console.error(
-    `${name.padEnd(40)} ${wall.toFixed(1).padStart(7)} ms wall ${
-      cpu.toFixed(1).padStart(6)
-    } ms cpu`,
+    `${"total since Deno started".padEnd(40)} ${
+      performance.now().toFixed(1).padStart(7)
+    } ms wall`,
   );
 }
-console.error(
-  `${"total in JavaScript".padEnd(40)} ${
-    (performance.now() - start).toFixed(1).padStart(7)
-  } ms wall`,
-);

@@ -97,6 +97,16 @@ for (const as of USERS) {
       { entries: 1, misses: 1 },
     );
     assert.equal(status.no_new_privs, true);
+    assert.equal(typeof status.memory.rss, "number");
+    assert.equal(typeof status.memory.heap_total, "number");
+    // Once idle, the daemon gives back the heap its runs grew (idle_gc.ts).
+    let collections = status.memory.idle_collections;
+    for (let i = 0; i < 8 && collections < 1; i++) {
+      await new Promise((r) => setTimeout(r, 1200));
+      const again = await landlockd(["status", "--socket", d.socket], { as });
+      collections = JSON.parse(again.stdout).memory.idle_collections;
+    }
+    assert.ok(collections >= 1, "no idle collection after the run");
     const proc = Deno.readTextFileSync(`/proc/${d.pid}/status`);
     assert.match(proc, /^NoNewPrivs:\s+1$/m);
     assert.match(proc, /^Seccomp:\s+2$/m);

@@ -4,16 +4,22 @@
  * (here the watchdog's slot counter) is shared, whatever the fd numbers.
  */
 import assert from "node:assert/strict";
-import { library } from "../ffi/mod.ts";
+import { library, LIBRARY_URL, rootOnly } from "../ffi/mod.ts";
 
 const MOD = new URL("../ffi/mod.ts", import.meta.url).href;
 
-/** The inodes of the library's memfd mappings in this process. */
+/**
+ * The library's mappings in this process (a memfd's or the file's own),
+ * by device and inode.
+ */
 function mappings(): Set<string> {
   return new Set(
     Deno.readTextFileSync("/proc/self/maps").split("\n")
-      .filter((l) => l.includes("/memfd:liblandlockd.so"))
-      .map((l) => l.split(/\s+/)[4]),
+      .filter((l) =>
+        l.includes("/memfd:liblandlockd.so") ||
+        l.endsWith(decodeURIComponent(LIBRARY_URL.pathname))
+      )
+      .map((l) => l.split(/\s+/).slice(3, 5).join(" ")),
   );
 }
 
@@ -39,3 +45,41 @@ Deno.test("a Worker shares this thread's mapping of the C library", async () => 
     URL.revokeObjectURL(url);
   }
 });
+
+Deno.test(
+  "the library is opened in place only where nobody but root can change it",
+  {
+    // Needs root to make a root-only directory.
+    ignore: Deno.uid() !== 0,
+  },
+  () => {
+    // /run is root's and 0755 on every system with systemd or not.
+    const dir = Deno.makeTempDirSync({ dir: "/run", prefix: "landlockd-ffi-" });
+    const url = (p: string) => new URL(`file://${p}`);
+    try {
+      Deno.chmodSync(dir, 0o755);
+      const lib = `${dir}/lib.so`;
+      Deno.writeFileSync(lib, new Uint8Array(8), { mode: 0o644 });
+      Deno.chmodSync(lib, 0o644);
+      assert.equal(rootOnly(url(lib)), true);
+      Deno.chmodSync(lib, 0o664); // group-writable
+      assert.equal(rootOnly(url(lib)), false);
+      Deno.chmodSync(lib, 0o644);
+      Deno.chownSync(lib, 65534, 65534); // another owner
+      assert.equal(rootOnly(url(lib)), false);
+      Deno.chownSync(lib, 0, 0);
+      Deno.chmodSync(dir, 0o775); // a directory others may write
+      assert.equal(rootOnly(url(lib)), false);
+      Deno.chmodSync(dir, 0o755);
+      Deno.symlinkSync(lib, `${dir}/link.so`); // no symlinks on the way
+      assert.equal(rootOnly(url(`${dir}/link.so`)), false);
+      assert.equal(rootOnly(url(`${dir}/missing.so`)), false);
+      // /tmp is writable by everyone (sticky or not, it does not count).
+      const tmp = Deno.makeTempFileSync();
+      assert.equal(rootOnly(url(tmp)), false);
+      Deno.removeSync(tmp);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);

@@ -45,6 +45,7 @@ import {
   expiredMessage,
 } from "./deadlines.ts";
 import { type Hardening, inspectorSignalRearmed } from "./harden.ts";
+import { IdleCollector } from "./idle_gc.ts";
 import { PolicyCache } from "./policies.ts";
 import {
   type ConnectionLimits,
@@ -129,6 +130,7 @@ export class Daemon {
   readonly #brokers = new BrokerPool();
   readonly #reactor = new Reactor();
   readonly #runs = new Map<string, ActiveRun>();
+  readonly #idleGc = new IdleCollector(() => this.#runs.size > 0);
   readonly #clients = new Set<Client>();
   readonly #started = Date.now();
   readonly #uid = Deno.uid() ?? 0;
@@ -386,6 +388,7 @@ export class Daemon {
       }
       for (const client of this.#clients) client.conn.shutdown();
       this.#brokers.close();
+      this.#idleGc.close();
       this.#reactor.stop();
     })();
     return this.#stopping;
@@ -560,6 +563,7 @@ export class Daemon {
       this.#clients.delete(client);
       this.#uncount(client);
       conn.release();
+      this.#idleGc.touch();
     })();
   }
 
@@ -727,6 +731,7 @@ export class Daemon {
           client.runs.delete(req.id);
           this.#runs.delete(run.key);
           conn.lastActive = performance.now();
+          this.#idleGc.touch();
         });
         return;
       }
@@ -961,6 +966,7 @@ export class Daemon {
       totals: { ...this.#totals, clients: this.#clients.size },
       policy_cache: this.#policies.stats(),
       brokers: this.#brokers.stats(),
+      memory: { ...memoryMib(), idle_collections: this.#idleGc.collections },
     };
   }
 }
@@ -979,5 +985,20 @@ function explainReply(
     denials_omitted: Math.max(0, denials.length - DENIALS_IN_REPLY),
     denials_dropped: log.dropped,
     denials_limit: log.limit ?? 0,
+  };
+}
+
+/**
+ * The daemon's memory in MiB: resident set, and the JS heap's part of it
+ * (what V8 holds, what it uses, and buffers outside the heap).
+ */
+function memoryMib(): Record<string, number> {
+  const m = Deno.memoryUsage();
+  const mib = (n: number) => Math.round(n / 10485.76) / 100;
+  return {
+    rss: mib(m.rss),
+    heap_total: mib(m.heapTotal),
+    heap_used: mib(m.heapUsed),
+    external: mib(m.external),
   };
 }
