@@ -185,8 +185,9 @@ export async function runDirect(
     if (explain && result.accesses) {
       const denials = explain.explainDenials(
         result.accesses,
-        plan.landlock,
+        result.landlock ?? plan.landlock,
         explain.sectionOrigin(source, policy),
+        result.proxy,
       );
       explain.reportDenials(denials, result.accesses, audit);
     } else if (
