@@ -190,6 +190,7 @@ export async function runDirect(
         result.proxy,
       );
       explain.reportDenials(denials, result.accesses, audit);
+      report.denied(denials, result.accesses.dropped);
     } else if (
       !values.explain && result.exitCode !== 0 &&
       plan.landlock.layers.length && Deno.stderr.isTerminal()
@@ -205,13 +206,14 @@ export async function runDirect(
     printError(failure.message);
     if (explained) {
       const explain = await explainModule();
-      explain.explainExecFailure(
+      const denials = explain.explainExecFailure(
         e,
         explained.plan.landlock,
         executableCandidates({ argv: command, path: Deno.env.get("PATH") }),
         explain.sectionOrigin(source, explained.policy),
         audit,
       );
+      report.denied(denials);
     }
     report.finished(status, failure.message);
     return status;

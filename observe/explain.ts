@@ -58,6 +58,18 @@ const OPS: Record<DenialOp, string> = {
   proxy: "connect via proxy",
 };
 
+/** The operation as the report names it, e.g. `open for reading`. */
+export function operationLabel(op: DenialOp): string {
+  return OPS[op];
+}
+
+/** What a denial names: its path, its TCP port, or the proxy's host:port. */
+export function denialTarget(d: Denial): string {
+  return d.op === "proxy"
+    ? hostPort(d.host ?? "?", d.port)
+    : d.path ?? String(d.port);
+}
+
 /** The rights a create or remove needs are granted on the directory. */
 const ON_DIRECTORY = (op: DenialOp) => op === "create" || op === "remove";
 
@@ -165,9 +177,7 @@ export function groupDenials(denials: readonly Denial[]): DenialGroup[] {
     const key = [d.op, d.section, d.fix, d.host ?? "", d.reason ?? ""].join(
       "\0",
     );
-    const target = d.op === "proxy"
-      ? hostPort(d.host ?? "?", d.port)
-      : d.path ?? String(d.port);
+    const target = denialTarget(d);
     const g = groups.get(key);
     if (g) {
       g.targets.push(target);
