@@ -147,9 +147,13 @@ export function denialAnnotations(
 ): string[] {
   const out = denials.slice(0, shown).map((d) => {
     const section = d.section === "net"
-      ? d.op === "proxy" ? "[net] allow_hosts" : "[net]"
+      ? d.op === "proxy"
+        ? "[net] allow_hosts"
+        : d.op === "udp"
+        ? "[net] udp"
+        : "[net]"
       : d.section;
-    const why = d.op === "proxy" ? d.reason : `missing ${d.missing.join(", ")}`;
+    const why = d.reason ?? `missing ${d.missing.join(", ")}`;
     const times = d.count === 1 ? "once" : `${d.count} times`;
     const m = d.origin ? /^([^"]+):(\d+)$/.exec(d.origin) : null;
     return annotation(

@@ -14,7 +14,7 @@ import type { ProxyDecision } from "../proxy/record.ts";
  * What was refused: an access the observer saw, or (`proxy`) a connection
  * the egress proxy refused.
  */
-export type DenialOp = Access["op"] | "proxy";
+export type DenialOp = Access["op"] | "proxy" | "udp";
 
 /** One distinct access the plan refused, with what would allow it. */
 export interface Denial {
@@ -56,6 +56,7 @@ const OPS: Record<DenialOp, string> = {
   connect: "connect to TCP port",
   socket: "socket",
   proxy: "connect via proxy",
+  udp: "udp send",
 };
 
 /** The operation as the report names it, e.g. `open for reading`. */
@@ -65,7 +66,7 @@ export function operationLabel(op: DenialOp): string {
 
 /** What a denial names: its path, its TCP port, or the proxy's host:port. */
 export function denialTarget(d: Denial): string {
-  return d.op === "proxy"
+  return d.op === "proxy" || d.op === "udp"
     ? hostPort(d.host ?? "?", d.port)
     : d.path ?? String(d.port);
 }
@@ -154,6 +155,30 @@ export function proxyDenials(
   }));
 }
 
+/**
+ * `[net] udp = "dns"`: the datagram destinations the broker refused, as
+ * denials (`host` is the address). Only `udp = "allow"` admits them.
+ */
+export function udpDenials(
+  udp: NonNullable<AccessLog["udp"]>,
+  origin: (section: string) => string | undefined,
+): Denial[] {
+  const where = origin("net");
+  return udp.map((u) => ({
+    op: "udp" as const,
+    host: u.ip,
+    port: u.port,
+    reason:
+      `udp = "dns" sends datagrams only to the nameservers of /etc/resolv.conf, port 53`,
+    syscall: u.syscall,
+    count: u.count,
+    section: "net",
+    ...(where ? { origin: where } : {}),
+    missing: [],
+    fix: `udp = "allow"`,
+  }));
+}
+
 /** `[[fs_layer]] #0` or `[net]`. */
 function sectionName(section: string): string {
   const m = /^fs_layer\[(\d+)\]$/.exec(section);
@@ -226,6 +251,19 @@ export function formatDenials(
         }): ${d.reason}`,
       );
       lines.push("  to allow it, add the entry to [net] allow_hosts:");
+      lines.push(`    ${d.fix}`);
+      continue;
+    }
+    if (d.op === "udp") {
+      lines.push(
+        `denied: ${OPS[d.op]} ${named}${more} (${d.syscall}, ${times})`,
+      );
+      lines.push(
+        `  refused by the broker ([net] udp${
+          d.origin ? ` at ${d.origin}` : ""
+        }): ${d.reason}`,
+      );
+      lines.push("  to allow it (all UDP, any destination), set in [net]:");
       lines.push(`    ${d.fix}`);
       continue;
     }

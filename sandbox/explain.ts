@@ -7,7 +7,12 @@
  */
 
 import type { AccessLog } from "../observe/access.ts";
-import { type Denial, denialsOf, proxyDenials } from "../observe/explain.ts";
+import {
+  type Denial,
+  denialsOf,
+  proxyDenials,
+  udpDenials,
+} from "../observe/explain.ts";
 import type { ProxyDecisions } from "../proxy/record.ts";
 import { resolvePlan } from "../observe/verdict.ts";
 import type { Source } from "../policy/diagnostic.ts";
@@ -40,7 +45,8 @@ export function sectionOrigin(
 
 /**
  * The denials in an explained run's log, then the egress proxy's
- * refusals (`[net] allow_hosts`), when it had a proxy.
+ * refusals (`[net] allow_hosts`), when it had a proxy. The UDP broker's
+ * refusals (`[net] udp = "dns"`) come with the log.
  */
 export function explainDenials(
   log: AccessLog,
@@ -50,6 +56,7 @@ export function explainDenials(
 ): Denial[] {
   return [
     ...denialsOf(log, resolvePlan(landlock, realPathOrUndefined), origin),
+    ...udpDenials(log.udp ?? [], origin),
     ...(proxy ? proxyDenials(proxy.refused, origin) : []),
   ];
 }
