@@ -30,7 +30,7 @@ async function threeWays(as: string, policy: string, argv: string[]) {
     // learn prints the policy on stdout too: only the probe's lines count.
     out[how] = probeResults(
       r.stdout.split("\n").filter((l) =>
-        !/^(#|\[|version|extends|  |$)/.test(l) && !l.includes(" = ")
+        !/^(#|\[|version|extends| {2}|$)/.test(l) && !l.includes(" = ")
       ).join("\n"),
     );
   }
