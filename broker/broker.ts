@@ -64,7 +64,7 @@ import { type Action, type Beneath, decide, EACCES, writes } from "./decide.ts";
 import { BrokerError } from "./errors.ts";
 import { normalize, splitParent } from "./paths.ts";
 import type { BrokerPlan } from "./plan.ts";
-import { UDP_CALLS, UdpBroker } from "./udp.ts";
+import { UDP_CALLS, UdpBroker, type UdpRefusal } from "./udp.ts";
 import { syscallTable } from "../seccomp/table.ts";
 import {
   AT_FDCWD,
@@ -167,6 +167,19 @@ export class Broker {
       close(i.token);
       if (i.real !== i.token) close(i.real);
     }
+  }
+
+  /**
+   * `[net] udp = "dns"`: keep the destinations refused from now on
+   * (`run --explain`; broker/udp.ts). Nothing without a UDP broker.
+   */
+  recordUdpRefusals(): void {
+    this.#udp?.recordRefusals();
+  }
+
+  /** The UDP destinations refused since `recordUdpRefusals`. */
+  udpRefusals(): UdpRefusal[] {
+    return this.#udp?.refusals() ?? [];
   }
 
   /**

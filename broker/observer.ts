@@ -180,6 +180,8 @@ export class Observer {
     this.#record = new AccessRecorder(options.limit);
     this.#mode = options.mode;
     this.#refuses = options.refuses;
+    // --explain: the UDP broker's refusals are denials too.
+    if (this.#mode === "denials") broker?.recordUdpRefusals();
     if (this.#mode === "all") {
       for (const a of options.before ?? []) {
         this.#record.add(a);
@@ -198,7 +200,9 @@ export class Observer {
 
   /** What was recorded so far. */
   log(cutShort = false): AccessLog {
-    return this.#record.log(cutShort);
+    const log = this.#record.log(cutShort);
+    const udp = this.broker?.udpRefusals() ?? [];
+    return udp.length ? { ...log, udp } : log;
   }
 
   /** Serves until the child exits; kills it and throws if serving fails. */

@@ -41,6 +41,7 @@ import {
   AF_INET,
   AF_INET6,
   decodeSockaddr,
+  type Destination,
   dnsAllows,
   type UdpPlan,
 } from "./udp_rules.ts";
@@ -82,11 +83,50 @@ class Refusal {
 }
 
 /** Answers the UDP calls of one sandbox. */
+/** A destination the broker refused (`run --explain`), with a count. */
+export interface UdpRefusal {
+  ip: string;
+  port: number;
+  syscall: string;
+  count: number;
+}
+
+/** How many distinct refused destinations are kept. */
+const REFUSALS_KEPT = 256;
+
 export class UdpBroker {
+  /** Refused destinations, kept only when `recordRefusals` was called. */
+  #refusals?: Map<string, UdpRefusal>;
+  /** The call being answered, for `#refusals`. */
+  #call = "";
+
   constructor(
     readonly plan: UdpPlan,
     readonly listener: Listener,
   ) {}
+
+  /** Keeps the destinations refused from now on (bounded; `refusals`). */
+  recordRefusals(): void {
+    this.#refusals ??= new Map();
+  }
+
+  /** The destinations refused since `recordRefusals`, first seen first. */
+  refusals(): UdpRefusal[] {
+    return [...this.#refusals?.values() ?? []].map((r) => ({ ...r }));
+  }
+
+  #refused(to: Destination, syscall: string): Refusal {
+    const m = this.#refusals;
+    if (m && to.family === "inet") {
+      const key = `${to.ip}\0${to.port}\0${syscall}`;
+      const seen = m.get(key);
+      if (seen) seen.count++;
+      else if (m.size < REFUSALS_KEPT) {
+        m.set(key, { ip: to.ip, port: to.port, syscall, count: 1 });
+      }
+    }
+    return new Refusal(this.plan.errno);
+  }
 
   /** Answers one notification of a {@link UDP_CALLS} call. */
   handle(n: Notification, name: string): boolean {
@@ -119,6 +159,7 @@ export class UdpBroker {
   /** The call's result, or why it is refused. */
   #perform(n: Notification, name: string, dup: number): number | Refusal {
     const a = n.args;
+    this.#call = name;
     if (name === "connect") {
       const len = Number(BigInt.asUintN(32, a[2]));
       if (len > MAX_SOCKADDR) return new Refusal(E.EINVAL);
@@ -127,7 +168,7 @@ export class UdpBroker {
       const to = decodeSockaddr(addr);
       if (to.family === "invalid") return new Refusal(E.EINVAL);
       if (!dnsAllows(to, this.plan, "connect")) {
-        return new Refusal(this.plan.errno);
+        return this.#refused(to, this.#call);
       }
       if (!this.listener.stillValid(n.id)) return new Refusal(E.EINTR);
       const r = connectRaw(dup, addr);
@@ -227,7 +268,7 @@ export class UdpBroker {
       const to = decodeSockaddr(copy);
       if (to.family === "invalid") return new Refusal(E.EINVAL);
       if (!dnsAllows(to, this.plan, "send")) {
-        return new Refusal(this.plan.errno);
+        return this.#refused(to, this.#call);
       }
       name = copy;
     }

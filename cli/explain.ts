@@ -56,7 +56,8 @@ export function explainHint(
 /**
  * Under --explain, a command the child could not execute (EACCES, before
  * anything was observed): the plan's verdict on executing it and, for a
- * `#!` script, its interpreter, reported as the observer would have.
+ * `#!` script, its interpreter, reported as the observer would have;
+ * returns the denials reported.
  */
 export function explainExecFailure(
   e: unknown,
@@ -64,9 +65,9 @@ export function explainExecFailure(
   candidates: readonly string[],
   origin: (section: string) => string | undefined,
   audit: AuditSink,
-): void {
+): Denial[] {
   if (!(e instanceof SpawnError) || e.step !== "exec" || e.code !== "EACCES") {
-    return;
+    return [];
   }
   const accesses: AccessLog["accesses"] = [];
   const exec = (path: string) =>
@@ -87,7 +88,9 @@ export function explainExecFailure(
     break;
   }
   const log: AccessLog = { accesses, dropped: 0, cutShort: false };
-  reportDenials(explainDenials(log, landlock, origin), log, audit);
+  const denials = explainDenials(log, landlock, origin);
+  reportDenials(denials, log, audit);
+  return denials;
 }
 
 function isFile(path: string): boolean {

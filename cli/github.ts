@@ -12,6 +12,12 @@ import { type Diagnostic, formatDiagnostic } from "../policy/diagnostic.ts";
 import type { Source } from "../policy/diagnostic.ts";
 import { formatKeyPath } from "../policy/locate.ts";
 import type { SandboxPlan } from "../sandbox/run.ts";
+import {
+  type Denial as ExplainedDenial,
+  denialTarget,
+  operationLabel,
+  SHOWN_DENIALS,
+} from "../observe/explain.ts";
 import { degradedWarning } from "../sandbox/report.ts";
 import { UsageError } from "./exit_codes.ts";
 import { printError } from "./output.ts";
@@ -124,6 +130,56 @@ export function printDiagnostic(
   }
   if (format === "github") console.log(diagnosticAnnotation(source, d, file));
   else console.error(formatDiagnostic(source, d));
+}
+
+/**
+ * `run --explain` under GitHub Actions: one `::error` annotation per
+ * distinct denial, at most `shown` (as many as the report's blocks), then
+ * one `::warning` counting the rest. Every string from the run (paths,
+ * hosts, reasons) is escaped: it cannot end the line or add a property.
+ * The annotation is placed on the refusing section's line when the policy
+ * is a file.
+ */
+export function denialAnnotations(
+  denials: readonly ExplainedDenial[],
+  omitted = 0,
+  shown = SHOWN_DENIALS,
+): string[] {
+  const out = denials.slice(0, shown).map((d) => {
+    const section = d.section === "net"
+      ? d.op === "proxy"
+        ? "[net] allow_hosts"
+        : d.op === "udp"
+        ? "[net] udp"
+        : "[net]"
+      : d.section;
+    const why = d.reason ?? `missing ${d.missing.join(", ")}`;
+    const times = d.count === 1 ? "once" : `${d.count} times`;
+    const m = d.origin ? /^([^"]+):(\d+)$/.exec(d.origin) : null;
+    return annotation(
+      "error",
+      `${denialTarget(d)} (${d.syscall}, ${times}): refused by ${section}${
+        d.origin ? ` at ${d.origin}` : ""
+      }: ${why}
+to allow it, add:
+${d.fix}`,
+      {
+        ...(m ? { file: annotationFile(m[1]), line: Number(m[2]) } : {}),
+        title: `landlockd denied ${operationLabel(d.op)}`,
+      },
+    );
+  });
+  const more = denials.length - out.length + omitted;
+  if (more > 0) {
+    out.push(
+      annotation(
+        "warning",
+        `${more} more distinct denials not annotated (see the --explain report on stderr)`,
+        { title: "landlockd denied" },
+      ),
+    );
+  }
+  return out;
 }
 
 /** A broker decision the run's summary lists. */
@@ -246,6 +302,12 @@ export class RunReporter {
       close: () => sink.close(),
       ...(sink.target ? { target: sink.target } : {}),
     };
+  }
+
+  /** Under GitHub Actions, the --explain denials as annotations. */
+  denied(denials: readonly ExplainedDenial[], omitted = 0): void {
+    if (this.#format !== "github") return;
+    for (const a of denialAnnotations(denials, omitted)) console.log(a);
   }
 
   /** Appends the summary section, if there is a summary file. */

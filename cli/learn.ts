@@ -313,6 +313,11 @@ async function learn(
     printError(failure.message);
     return failureStatus(failure.kind);
   }
+  if (base && result.landlock) {
+    // Judged against the base as enforced: with the egress proxy's port,
+    // which the command's connects to the proxy used (no rule for it).
+    base = { ...base, plan: resolvePlan(result.landlock, realPath) };
+  }
   if (!result.accesses) {
     printError(
       "learn: this landlockd has no access observer (seccomp user notification); nothing was recorded and nothing written",
@@ -330,6 +335,7 @@ async function learn(
     probe: statPath,
     argv: command,
     ended: ended(result.status),
+    ...(result.proxy ? { proxy: result.proxy } : {}),
   });
   // Checked as `landlockd lint` checks it, before anything is written.
   const source: Source = {
@@ -366,6 +372,12 @@ async function learn(
       `learn: wrote ${output}: ${learned.fs.length} file rule${
         learned.fs.length === 1 ? "" : "s"
       }, ${learned.net.length} port rule${learned.net.length === 1 ? "" : "s"}${
+        learned.hosts.length
+          ? `, ${learned.hosts.length} allow_hosts entr${
+            learned.hosts.length === 1 ? "y" : "ies"
+          }`
+          : ""
+      }${
         log.cutShort ? " (cut short)" : ""
       }; check it with: landlockd run --policy-file ${output} --dry-run`,
     );

@@ -8,6 +8,7 @@
 
 import { type Denial, formatDenials } from "../observe/explain.ts";
 import { EXIT } from "./exit_codes.ts";
+import { lazyImport } from "../lazy_import.ts";
 import { printError } from "./output.ts";
 import { connectFailure } from "./socket_option.ts";
 import type { Source } from "../policy/diagnostic.ts";
@@ -26,6 +27,8 @@ export interface RemoteOptions {
   auditFd: number;
   /** Ask the daemon to explain denials (`--explain`). */
   explain?: boolean;
+  /** Print the denials as GitHub annotations too (`--format github`). */
+  github?: boolean;
 }
 
 /** Runs `argv` through the daemon; returns the exit code. */
@@ -94,6 +97,17 @@ export async function runRemote(
                 },
               )),
             );
+            if (opts.github) {
+              // Loaded only here: a plain `run --socket` starts without it.
+              const { denialAnnotations } = await lazyImport<
+                typeof import("./github.ts")
+              >("./github.ts", import.meta.url);
+              const omitted = Number(header.denials_dropped ?? 0) +
+                Number(header.denials_omitted ?? 0);
+              denialAnnotations(header.denials as Denial[], omitted).forEach(
+                (a) => console.log(a),
+              );
+            }
           }
           return header.code as number;
         } else if (header.type === "error") {

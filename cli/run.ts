@@ -89,10 +89,16 @@ async function remote(
     "audit-file"?: string;
     "audit-fd"?: string;
     explain?: boolean;
+    format?: string;
   },
   source: Source,
   command: string[],
 ): Promise<number> {
+  const github = values.explain === true &&
+    (await lazyImport<typeof import("./github.ts")>(
+        "./github.ts",
+        import.meta.url,
+      )).outputFormat(values.format, "run") === "github";
   if (values["audit-file"] !== undefined && values["audit-fd"] !== undefined) {
     throw new UsageError("use --audit-file or --audit-fd, not both", "run");
   }
@@ -116,6 +122,7 @@ async function remote(
     socket: values.socket!,
     auditFd,
     explain: values.explain === true,
+    github,
   });
 }
 

@@ -185,10 +185,12 @@ export async function runDirect(
     if (explain && result.accesses) {
       const denials = explain.explainDenials(
         result.accesses,
-        plan.landlock,
+        result.landlock ?? plan.landlock,
         explain.sectionOrigin(source, policy),
+        result.proxy,
       );
       explain.reportDenials(denials, result.accesses, audit);
+      report.denied(denials, result.accesses.dropped);
     } else if (
       !values.explain && result.exitCode !== 0 &&
       plan.landlock.layers.length && Deno.stderr.isTerminal()
@@ -204,13 +206,14 @@ export async function runDirect(
     printError(failure.message);
     if (explained) {
       const explain = await explainModule();
-      explain.explainExecFailure(
+      const denials = explain.explainExecFailure(
         e,
         explained.plan.landlock,
         executableCandidates({ argv: command, path: Deno.env.get("PATH") }),
         explain.sectionOrigin(source, explained.policy),
         audit,
       );
+      report.denied(denials);
     }
     report.finished(status, failure.message);
     return status;

@@ -57,6 +57,11 @@ export interface AccessLog {
    * vanished): continued unrecorded.
    */
   unreadable?: number;
+  /**
+   * `[net] udp = "dns"`, under --explain: the datagram destinations the
+   * broker refused (not nameservers on port 53), first seen first.
+   */
+  udp?: { ip: string; port: number; syscall: string; count: number }[];
   /** The limit on distinct accesses this log was recorded with. */
   limit?: number;
 }

@@ -8,21 +8,35 @@
 
 import type { Access, AccessLog } from "./access.ts";
 import { parentOf, refusal, type ResolvedPlan } from "./verdict.ts";
+import type { ProxyDecision } from "../proxy/record.ts";
+
+/**
+ * What was refused: an access the observer saw, or (`proxy`) a connection
+ * the egress proxy refused.
+ */
+export type DenialOp = Access["op"] | "proxy" | "udp";
 
 /** One distinct access the plan refused, with what would allow it. */
 export interface Denial {
-  op: Access["op"];
+  op: DenialOp;
   path?: string;
   port?: number;
+  /** `proxy`: the host asked for. */
+  host?: string;
+  /** `proxy`: why the proxy refused it. */
+  reason?: string;
+  /** The system call observed; `connect` for the proxy (its method aside). */
   syscall: string;
+  /** `proxy`: the request's method, `CONNECT` or e.g. `GET`. */
+  method?: string;
   count: number;
   /** The refusing section: `fs_layer[0]` or `net`. */
   section: string;
-  /** Index of the refusing Landlock layer in the plan. */
-  layer: number;
+  /** Index of the refusing Landlock layer in the plan (not for `proxy`). */
+  layer?: number;
   /** Where that section was written, `file:line`. */
   origin?: string;
-  /** The Landlock rights missing there. */
+  /** The Landlock rights missing there (empty for `proxy`). */
   missing: string[];
   /** A TOML snippet that allows it, to add to that section. */
   fix: string;
@@ -31,7 +45,7 @@ export interface Denial {
 /** How many denial blocks are printed; the rest are counted. */
 export const SHOWN_DENIALS = 20;
 
-const OPS: Record<Access["op"], string> = {
+const OPS: Record<DenialOp, string> = {
   read: "open for reading",
   write: "open for writing",
   create: "create",
@@ -41,10 +55,24 @@ const OPS: Record<Access["op"], string> = {
   bind: "bind TCP port",
   connect: "connect to TCP port",
   socket: "socket",
+  proxy: "connect via proxy",
+  udp: "udp send",
 };
 
+/** The operation as the report names it, e.g. `open for reading`. */
+export function operationLabel(op: DenialOp): string {
+  return OPS[op];
+}
+
+/** What a denial names: its path, its TCP port, or the proxy's host:port. */
+export function denialTarget(d: Denial): string {
+  return d.op === "proxy" || d.op === "udp"
+    ? hostPort(d.host ?? "?", d.port)
+    : d.path ?? String(d.port);
+}
+
 /** The rights a create or remove needs are granted on the directory. */
-const ON_DIRECTORY = (op: Access["op"]) => op === "create" || op === "remove";
+const ON_DIRECTORY = (op: DenialOp) => op === "create" || op === "remove";
 
 const q = (s: string) => JSON.stringify(s);
 
@@ -93,6 +121,64 @@ export function denialsOf(
   return out;
 }
 
+/** `host:port`, with an IPv6 literal in brackets. */
+function hostPort(host: string, port?: number): string {
+  const h = host.includes(":") ? `[${host}]` : host;
+  return port === undefined ? h : `${h}:${port}`;
+}
+
+/**
+ * The egress proxy's refusals as denials (`[net] allow_hosts`), each with
+ * the `allow_hosts` entry that would admit it. Refusals that no entry
+ * would fix (a malformed request, a connection limit, an unreachable
+ * server) are left out: they are not the policy's.
+ */
+export function proxyDenials(
+  refused: readonly ProxyDecision[],
+  origin: (section: string) => string | undefined,
+): Denial[] {
+  const where = origin("net");
+  return refused.filter((r) =>
+    r.status === 403 && r.host !== undefined && r.suggest
+  ).map((r) => ({
+    op: "proxy" as const,
+    host: r.host!,
+    ...(r.port !== undefined ? { port: r.port } : {}),
+    reason: r.reason ?? "not allowed",
+    syscall: "connect",
+    ...(r.method ? { method: r.method } : {}),
+    count: r.count,
+    section: "net",
+    ...(where ? { origin: where } : {}),
+    missing: [],
+    fix: `allow_hosts = [${q(r.suggest!)}]`,
+  }));
+}
+
+/**
+ * `[net] udp = "dns"`: the datagram destinations the broker refused, as
+ * denials (`host` is the address). Only `udp = "allow"` admits them.
+ */
+export function udpDenials(
+  udp: NonNullable<AccessLog["udp"]>,
+  origin: (section: string) => string | undefined,
+): Denial[] {
+  const where = origin("net");
+  return udp.map((u) => ({
+    op: "udp" as const,
+    host: u.ip,
+    port: u.port,
+    reason:
+      `udp = "dns" sends datagrams only to the nameservers of /etc/resolv.conf, port 53`,
+    syscall: u.syscall,
+    count: u.count,
+    section: "net",
+    ...(where ? { origin: where } : {}),
+    missing: [],
+    fix: `udp = "allow"`,
+  }));
+}
+
 /** `[[fs_layer]] #0` or `[net]`. */
 function sectionName(section: string): string {
   const m = /^fs_layer\[(\d+)\]$/.exec(section);
@@ -112,8 +198,11 @@ export interface DenialGroup {
 export function groupDenials(denials: readonly Denial[]): DenialGroup[] {
   const groups = new Map<string, DenialGroup>();
   for (const d of denials) {
-    const key = [d.op, d.section, d.fix].join("\0");
-    const target = d.path ?? String(d.port);
+    // Each of the proxy's refusals is its own block: its host and reason.
+    const key = [d.op, d.section, d.fix, d.host ?? "", d.reason ?? ""].join(
+      "\0",
+    );
+    const target = denialTarget(d);
     const g = groups.get(key);
     if (g) {
       g.targets.push(target);
@@ -152,6 +241,32 @@ export function formatDenials(
       ? ` and ${g.targets.length - NAMED_PER_GROUP} more`
       : "";
     lines.push("");
+    if (d.op === "proxy") {
+      lines.push(
+        `denied: ${OPS[d.op]} ${named} (${d.method ?? "request"}, ${times})`,
+      );
+      lines.push(
+        `  refused by the egress proxy ([net] allow_hosts${
+          d.origin ? ` at ${d.origin}` : ""
+        }): ${d.reason}`,
+      );
+      lines.push("  to allow it, add the entry to [net] allow_hosts:");
+      lines.push(`    ${d.fix}`);
+      continue;
+    }
+    if (d.op === "udp") {
+      lines.push(
+        `denied: ${OPS[d.op]} ${named}${more} (${d.syscall}, ${times})`,
+      );
+      lines.push(
+        `  refused by the broker ([net] udp${
+          d.origin ? ` at ${d.origin}` : ""
+        }): ${d.reason}`,
+      );
+      lines.push("  to allow it (all UDP, any destination), set in [net]:");
+      lines.push(`    ${d.fix}`);
+      continue;
+    }
     lines.push(`denied: ${OPS[d.op]} ${named}${more} (${d.syscall}, ${times})`);
     lines.push(
       `  refused by ${sectionName(d.section)}${
@@ -182,11 +297,14 @@ export function denialEvent(d: Denial): Record<string, unknown> {
   return {
     operation: d.op,
     ...(d.path !== undefined ? { path: d.path } : {}),
+    ...(d.host !== undefined ? { host: d.host } : {}),
     ...(d.port !== undefined ? { port: d.port } : {}),
+    ...(d.reason !== undefined ? { reason: d.reason } : {}),
     syscall: d.syscall,
+    ...(d.method !== undefined ? { method: d.method } : {}),
     count: d.count,
     section: d.section,
-    layer: d.layer,
+    ...(d.layer !== undefined ? { layer: d.layer } : {}),
     ...(d.origin ? { origin: d.origin } : {}),
     missing: d.missing,
     fix: d.fix,

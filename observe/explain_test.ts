@@ -132,3 +132,40 @@ Deno.test("nothing denied is said in one line", () => {
     "landlockd: --explain: Landlock denied nothing this run observed\n",
   );
 });
+
+Deno.test("proxy refusals become denials with the allow_hosts entry; refusals no entry fixes are left out", async () => {
+  const { proxyDenials } = await import("./explain.ts");
+  const { DecisionRecord } = await import("../proxy/record.ts");
+  const rec = new DecisionRecord(3);
+  const deny = (host: string, status = 403, reason = "not listed") =>
+    rec.add("net.deny", {
+      host,
+      port: 443,
+      method: "CONNECT",
+      status,
+      reason,
+      ...(status === 403 ? { suggest: `${host}:443` } : {}),
+    });
+  deny("denied.test");
+  deny("denied.test");
+  deny("gone.test", 502, "cannot resolve");
+  rec.add("net.allow", { host: "ok.test", port: 443, rule: "ok.test" });
+  deny("third.test"); // over the limit of 3 distinct
+  const r = rec.result();
+  assert.equal(r.dropped, 1);
+  assert.equal(r.admitted.length, 1);
+  const ds = proxyDenials(r.refused, () => "p.toml:2");
+  assert.deepEqual(ds, [{
+    op: "proxy",
+    host: "denied.test",
+    port: 443,
+    reason: "not listed",
+    syscall: "connect",
+    method: "CONNECT",
+    count: 2,
+    section: "net",
+    origin: "p.toml:2",
+    missing: [],
+    fix: `allow_hosts = ["denied.test:443"]`,
+  }]);
+});

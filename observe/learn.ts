@@ -49,6 +49,7 @@ import {
   type NetRight,
 } from "../policy/rights.ts";
 import { refusal, type ResolvedPlan } from "./verdict.ts";
+import type { ProxyDecisions } from "../proxy/record.ts";
 
 /** How a path looks on the host now (as `policy/lint.ts` probes it). */
 export type PathKind = "directory" | "file" | "missing";
@@ -77,6 +78,19 @@ export interface LearnContext {
   argv?: readonly string[];
   /** How the run ended, for the header, e.g. "exit status 0". */
   ended?: string;
+  /**
+   * What the base's egress proxy (`[net] allow_hosts`) decided during the
+   * run: each host it refused that an entry would admit is learned as an
+   * `allow_hosts` entry.
+   */
+  proxy?: Pick<ProxyDecisions, "refused">;
+}
+
+/** One `allow_hosts` entry of the result. */
+export interface LearnedHost {
+  /** As written: `host:port`. */
+  entry: string;
+  evidence: string;
 }
 
 /** One rule of the result. */
@@ -100,6 +114,8 @@ export interface LearnedNetRule {
 export interface Learned {
   fs: LearnedFsRule[];
   net: LearnedNetRule[];
+  /** `[net] allow_hosts` entries (with a base that has a proxy). */
+  hosts: LearnedHost[];
   /** Comment lines (without `#`) about what needs no rule. */
   notes: string[];
   toml: string;
@@ -376,7 +392,14 @@ export function learnPolicy(log: AccessLog, ctx: LearnContext): Learned {
     ).length;
     if (tcp) notes.push("the base does not restrict TCP: no port rules needed");
   }
-  return { fs, net, notes, toml: render(log, ctx, fs, net, notes) };
+  const hosts = ctx.base ? hostEntries(ctx.proxy) : [];
+  return {
+    fs,
+    net,
+    hosts,
+    notes,
+    toml: render(log, ctx, fs, net, notes, hosts),
+  };
 }
 
 function groupNeeds(
@@ -555,6 +578,26 @@ function written(path: string, ctx: LearnContext): string {
   return sub(ctx.cwd, "PWD") ?? sub(ctx.home, "HOME") ?? path;
 }
 
+/**
+ * The hosts the proxy refused that an `allow_hosts` entry admits (403
+ * with a suggestion), one entry each, in the order first refused.
+ */
+function hostEntries(proxy: LearnContext["proxy"]): LearnedHost[] {
+  const by = new Map<string, { count: number; reason: string }>();
+  for (const r of proxy?.refused ?? []) {
+    if (r.status !== 403 || !r.suggest) continue;
+    const e = by.get(r.suggest) ?? { count: 0, reason: r.reason ?? "" };
+    e.count += r.count;
+    by.set(r.suggest, e);
+  }
+  return [...by].map(([entry, e]) => ({
+    entry,
+    evidence: `refused by the egress proxy ${e.count} time${
+      e.count > 1 ? "s" : ""
+    }: ${e.reason}`,
+  }));
+}
+
 function netRules(accesses: Access[], base: ResolvedPlan | undefined) {
   const ports = new Map<number, Map<NetRight, number>>();
   for (const a of accesses) {
@@ -676,6 +719,7 @@ function render(
   fs: LearnedFsRule[],
   net: LearnedNetRule[],
   notes: string[],
+  hosts: LearnedHost[] = [],
 ): string {
   const out: string[] = [];
   const argv = ctx.argv?.map((a) => /^[\w@%+=:,./-]+$/.test(a) ? a : str(a))
@@ -717,6 +761,14 @@ function render(
     for (const r of net) {
       out.push("", `# ${commentText(r.evidence)}`, "[[net_rule]]");
       out.push(`port = ${r.port}`, `allowed_access = ${list(r.rights)}`);
+    }
+    if (hosts.length) {
+      // Added to the base's allow_hosts (extends merges the lists).
+      out.push("", "[net]", "allow_hosts = [");
+      for (const h of hosts) {
+        out.push(`  # ${commentText(h.evidence)}`, `  ${str(h.entry)},`);
+      }
+      out.push("]");
     }
   } else {
     out.push(

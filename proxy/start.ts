@@ -7,6 +7,8 @@
 import type { ProxyJob } from "./worker.ts";
 import { proxyEnvironment, type ProxyLimits } from "./proxy.ts";
 import { TEST_HOSTS_VARIABLE, testHosts } from "./resolve.ts";
+import type { ProxyDecisions } from "./record.ts";
+export type { ProxyDecision, ProxyDecisions } from "./record.ts";
 
 const WORKER_URL = new URL("./worker.ts", import.meta.url).href;
 
@@ -15,8 +17,20 @@ export interface ProxyHandle {
   port: number;
   /** The variables that point the command at it (HTTPS_PROXY, …). */
   env: Record<string, string>;
-  /** Closes every connection; resolves when their events are written. */
-  stop(): Promise<void>;
+  /**
+   * Closes every connection; resolves when their events are written, with
+   * the decisions when the proxy was started with `record` (undefined if
+   * it did not stop in time).
+   */
+  stop(): Promise<ProxyDecisions | undefined>;
+}
+
+/** What the proxy's thread answers. */
+interface Reply {
+  type: string;
+  port?: number;
+  message?: string;
+  decisions?: ProxyDecisions;
 }
 
 /** The proxy could not start. */
@@ -36,6 +50,8 @@ export async function startProxy(
   auditFds: readonly number[],
   jobId?: string,
   limits?: Partial<ProxyLimits>,
+  /** Keep the decisions (`run --explain`); `stop` returns them. */
+  record = false,
 ): Promise<ProxyHandle> {
   let hosts;
   try {
@@ -51,12 +67,8 @@ export async function startProxy(
     );
   }
   const worker = new Worker(WORKER_URL, { type: "module" });
-  const replies:
-    ((m: { type: string; port?: number; message?: string }) => void)[] = [];
-  const next = () =>
-    new Promise<{ type: string; port?: number; message?: string }>((r) =>
-      replies.push(r)
-    );
+  const replies: ((m: Reply) => void)[] = [];
+  const next = () => new Promise<Reply>((r) => replies.push(r));
   worker.onmessage = (e) => replies.shift()?.(e.data);
   worker.onerror = (e) => {
     e.preventDefault();
@@ -69,6 +81,7 @@ export async function startProxy(
     ...(jobId ? { jobId } : {}),
     ...(hosts ? { testHosts: hosts } : {}),
     ...(limits ? { limits } : {}),
+    ...(record ? { record } : {}),
   };
   const started = next();
   worker.postMessage(job);
@@ -79,7 +92,7 @@ export async function startProxy(
       `cannot start the egress proxy: ${reply.message ?? reply.type}`,
     );
   }
-  let stopped: Promise<void> | undefined;
+  let stopped: Promise<ProxyDecisions | undefined> | undefined;
   return {
     port: reply.port,
     env: proxyEnvironment(reply.port),
@@ -88,12 +101,15 @@ export async function startProxy(
         const done = next();
         worker.postMessage({ type: "stop" });
         let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([
+        const reply = await Promise.race([
           done,
-          new Promise((r) => timer = setTimeout(r, STOP_GRACE_MS)),
+          new Promise<undefined>((r) =>
+            timer = setTimeout(() => r(undefined), STOP_GRACE_MS)
+          ),
         ]);
         clearTimeout(timer);
         worker.terminate();
+        return reply?.decisions;
       })();
       return stopped;
     },

@@ -7,7 +7,13 @@
  */
 
 import type { AccessLog } from "../observe/access.ts";
-import { type Denial, denialsOf } from "../observe/explain.ts";
+import {
+  type Denial,
+  denialsOf,
+  proxyDenials,
+  udpDenials,
+} from "../observe/explain.ts";
+import type { ProxyDecisions } from "../proxy/record.ts";
 import { resolvePlan } from "../observe/verdict.ts";
 import type { Source } from "../policy/diagnostic.ts";
 import { indexLines, lineOf } from "../policy/locate.ts";
@@ -37,11 +43,20 @@ export function sectionOrigin(
   };
 }
 
-/** The denials in an explained run's log. */
+/**
+ * The denials in an explained run's log, then the egress proxy's
+ * refusals (`[net] allow_hosts`), when it had a proxy. The UDP broker's
+ * refusals (`[net] udp = "dns"`) come with the log.
+ */
 export function explainDenials(
   log: AccessLog,
   landlock: LandlockPlan,
   origin: (section: string) => string | undefined,
+  proxy?: ProxyDecisions,
 ): Denial[] {
-  return denialsOf(log, resolvePlan(landlock, realPathOrUndefined), origin);
+  return [
+    ...denialsOf(log, resolvePlan(landlock, realPathOrUndefined), origin),
+    ...udpDenials(log.udp ?? [], origin),
+    ...(proxy ? proxyDenials(proxy.refused, origin) : []),
+  ];
 }

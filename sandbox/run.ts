@@ -13,7 +13,7 @@ import {
   planLandlock,
   withProxyPort,
 } from "../policy/plan.ts";
-import type { ProxyHandle } from "../proxy/start.ts";
+import type { ProxyDecisions, ProxyHandle } from "../proxy/start.ts";
 import { kernelForAbi } from "../policy/rights.ts";
 import type { Policy } from "../policy/schema.ts";
 import { commandEnvironment, type EnvSpec } from "../policy/env.ts";
@@ -275,6 +275,10 @@ export interface RunResult {
   exitCode: number;
   /** What the observer recorded, when the run was observed. */
   accesses?: AccessLog;
+  /** What the egress proxy decided, when the run was observed. */
+  proxy?: ProxyDecisions;
+  /** The Landlock plan as enforced (StartedRun.landlock). */
+  landlock?: LandlockPlan;
 }
 
 /** Where a run's command starts, when it is not landlockd's own context. */
@@ -316,6 +320,11 @@ export interface StartedRun {
   observe?: ObserveOptions;
   /** The egress proxy; the caller stops it once the command is reaped. */
   proxy?: ProxyHandle;
+  /**
+   * The Landlock plan as enforced: with the proxy's port allowed when
+   * there is one (what an observer's verdicts must be judged against).
+   */
+  landlock: LandlockPlan;
 }
 
 /** The proxy's module, loaded only for policies with `allow_hosts`. */
@@ -348,6 +357,9 @@ export async function startPlanned(
         plan.egress.allow_hosts,
         audit.target?.fds ?? [],
         audit.target?.jobId,
+        undefined,
+        // Observed runs keep the proxy's decisions for the report.
+        ctx.observe !== undefined,
       );
     } catch (e) {
       // Fail closed: no proxy, no run.
@@ -456,6 +468,7 @@ async function startWithProxy(
     started,
     ...(ctx.observe ? { observe: ctx.observe } : {}),
     ...(proxy ? { proxy } : {}),
+    landlock,
   };
 }
 
@@ -649,6 +662,7 @@ export async function runPlanned(
   forwardSignalsTo(child.pidfd);
   let status: ExitStatus;
   let accesses: AccessLog | undefined;
+  let decisions: ProxyDecisions | undefined;
   try {
     // Nothing else runs on this thread meanwhile: signals are forwarded by
     // the C handler, so the broker and the wait can block it.
@@ -660,7 +674,7 @@ export async function runPlanned(
         audit,
         ctx.observe && {
           ...ctx.observe,
-          landlock: plan.landlock,
+          landlock: run.landlock,
           exec: firstExecutable(executableCandidates(cmd)),
         },
       );
@@ -669,14 +683,16 @@ export async function runPlanned(
   } finally {
     forwardSignalsTo(-1);
     close(child.pidfd);
-    await run.proxy?.stop();
+    decisions = await run.proxy?.stop();
   }
   const forwarded = FORWARDED_SIGNALS.filter((s) => forwardedCount(s) > 0)
     .map(signalName);
-  const result = finishRun(run, status, audit, forwarded);
+  const result: RunResult = finishRun(run, status, audit, forwarded);
   if (accesses) {
     accesses.cutShort = "signal" in status;
     result.accesses = accesses;
   }
+  if (decisions) result.proxy = decisions;
+  result.landlock = run.landlock;
   return result;
 }

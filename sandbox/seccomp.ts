@@ -12,7 +12,12 @@ import { errno } from "../syscalls/errno.ts";
 import { LISTENER_SEND_FLAGS } from "../syscalls/seccomp.ts";
 import { type SocketRules, socketRules } from "../policy/net_sockets.ts";
 import { PathError } from "../policy/diagnostic.ts";
-import { type Arch, buildFilter, hostArch } from "../seccomp/filter.ts";
+import {
+  type Arch,
+  buildFilter,
+  type FilterSpec,
+  hostArch,
+} from "../seccomp/filter.ts";
 
 /** What the filter will do, as `--dry-run` shows it. */
 export interface SeccompPlan {
@@ -146,30 +151,18 @@ export async function compileSeccompFor(
     "../seccomp/table.ts",
     import.meta.url,
   )).syscallTable(plan.arch);
-  return (quietExec) =>
-    encode(buildFilter({
-      arch: plan.arch,
-      table,
-      deny: plan.deny,
-      errno: plan.errno,
-      absent: plan.absent,
-      refuseUffdIoctl: plan.refuse_uffd_ioctl,
-      refuseMptcp: plan.refuse_mptcp,
-      notify: plan.notify,
-      quietExec,
-    }));
+  // The same filter as compileSeccomp's, plus the quiet exec: an observed
+  // run must be refused everything an unobserved one is.
+  return (quietExec) => encode(buildFilter(filterSpec(plan, table, quietExec)));
 }
 
-async function compileNew(
+/** What buildFilter makes of a plan: one place for both compilers. */
+export function filterSpec(
   plan: SeccompPlan,
-): Promise<Uint8Array<ArrayBuffer>> {
-  const table = plan.deny.length || plan.notify.length
-    ? (await lazyImport<typeof import("../seccomp/table.ts")>(
-      "../seccomp/table.ts",
-      import.meta.url,
-    )).syscallTable(plan.arch)
-    : BASELINE_NR[plan.arch];
-  return encode(buildFilter({
+  table: FilterSpec["table"],
+  quietExec?: readonly bigint[],
+): FilterSpec {
+  return {
     arch: plan.arch,
     table,
     deny: plan.deny,
@@ -181,5 +174,18 @@ async function compileNew(
     refuseMemfdExec: plan.refuse_memfd_exec,
     notify: plan.notify,
     listenerSendFlags: LISTENER_SEND_FLAGS,
-  }));
+    ...(quietExec ? { quietExec } : {}),
+  };
+}
+
+async function compileNew(
+  plan: SeccompPlan,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const table = plan.deny.length || plan.notify.length
+    ? (await lazyImport<typeof import("../seccomp/table.ts")>(
+      "../seccomp/table.ts",
+      import.meta.url,
+    )).syscallTable(plan.arch)
+    : BASELINE_NR[plan.arch];
+  return encode(buildFilter(filterSpec(plan, table)));
 }

@@ -514,7 +514,7 @@ handled_access_fs = ["execute", "read_file", "read_dir"]
     });
     assert.match(
       r.stderr,
-      /denied: execute \/\S+\/ld-linux[^ ]*\.so\.\d \(execve, once\)\n  refused by \[\[fs_layer\]\] #0 at \S+:2: missing execute, read_file\n/,
+      /denied: execute \/\S+\/ld-linux[^ ]*\.so\.\d \(execve, once\)\n {2}refused by \[\[fs_layer\]\] #0 at \S+:2: missing execute, read_file\n/,
     );
     assert.doesNotMatch(r.stderr, /denied: execute \/usr\/bin\/true/);
   });

@@ -25,6 +25,7 @@ import { landlockSupport, observeSupport } from "../../sandbox/kernel.ts";
 import { explainDenials, sectionOrigin } from "../../sandbox/explain.ts";
 import { type Denial, denialEvent } from "../../observe/explain.ts";
 import type { AccessLog } from "../../observe/access.ts";
+import type { ProxyDecisions } from "../../proxy/record.ts";
 import { DENIALS_IN_REPLY } from "../protocol.ts";
 import { type ExitStatus, waitChildNow } from "../../syscalls/process.ts";
 import { SIGKILL, signalPidfd } from "../../syscalls/pidfd.ts";
@@ -822,7 +823,7 @@ export class Daemon {
         ? this.#brokers.serve({
           ...(plan.broker ? { broker: plan.broker } : {}),
           ...(observe
-            ? { observe: { ...observe, landlock: plan.landlock } }
+            ? { observe: { ...observe, landlock: started.landlock } }
             : {}),
           arch: plan.seccomp.arch,
           fds: child,
@@ -835,6 +836,7 @@ export class Daemon {
       // without answers); the run is still reaped before it is reported.
       let brokerFailure: Error | undefined;
       let accesses: AccessLog | undefined;
+      let decisions: ProxyDecisions | undefined;
       const brokerDone = broker.then((log) => {
         accesses = log;
       }, (e: Error) => {
@@ -846,7 +848,7 @@ export class Daemon {
         status = await this.#exited(child.pidfd);
         await brokerDone;
         // Its connections' net.* events come before run.exit.
-        await started.proxy?.stop();
+        decisions = await started.proxy?.stop();
       } finally {
         close(child.pidfd);
         run.pidfd = undefined;
@@ -864,8 +866,9 @@ export class Daemon {
         if ("signal" in status) accesses.cutShort = true;
         const denials = explainDenials(
           accesses,
-          plan.landlock,
+          started.landlock,
           sectionOrigin(source),
+          decisions,
         );
         for (const d of denials) audit.emit("runner", "denial", denialEvent(d));
         explained = explainReply(denials, accesses);
