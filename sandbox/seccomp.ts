@@ -12,7 +12,12 @@ import { errno } from "../syscalls/errno.ts";
 import { LISTENER_SEND_FLAGS } from "../syscalls/seccomp.ts";
 import { type SocketRules, socketRules } from "../policy/net_sockets.ts";
 import { PathError } from "../policy/diagnostic.ts";
-import { type Arch, buildFilter, hostArch } from "../seccomp/filter.ts";
+import {
+  type Arch,
+  buildFilter,
+  type FilterSpec,
+  hostArch,
+} from "../seccomp/filter.ts";
 
 /** What the filter will do, as `--dry-run` shows it. */
 export interface SeccompPlan {
@@ -53,6 +58,9 @@ const ABSENT = {
 export const BASELINE_NR: Readonly<Record<Arch, Record<string, number>>> = {
   x86_64: {
     ioctl: 16,
+    sendto: 44,
+    sendmsg: 46,
+    sendmmsg: 307,
     socket: 41,
     memfd_create: 319,
     userfaultfd: 323,
@@ -62,6 +70,9 @@ export const BASELINE_NR: Readonly<Record<Arch, Record<string, number>>> = {
   },
   aarch64: {
     ioctl: 29,
+    sendto: 206,
+    sendmsg: 211,
+    sendmmsg: 269,
     socket: 198,
     memfd_create: 279,
     userfaultfd: 282,
@@ -104,7 +115,12 @@ export function planSeccomp(
       "ioctl(TIOCLINUX): EPERM",
       ...absent.map((name) => `${name}: ENOSYS`),
       ...(refuseUffdIoctl ? ["ioctl(USERFAULTFD_IOC_NEW): EPERM"] : []),
-      ...(handlesTcp ? ["socket(IPPROTO_MPTCP): EPROTONOSUPPORT"] : []),
+      ...(handlesTcp
+        ? [
+          "socket(IPPROTO_MPTCP): EPROTONOSUPPORT",
+          "sendto/sendmsg/sendmmsg(MSG_FASTOPEN): EOPNOTSUPP",
+        ]
+        : []),
     ],
     absent,
     refuse_uffd_ioctl: refuseUffdIoctl,
@@ -146,18 +162,34 @@ export async function compileSeccompFor(
     "../seccomp/table.ts",
     import.meta.url,
   )).syscallTable(plan.arch);
-  return (quietExec) =>
-    encode(buildFilter({
-      arch: plan.arch,
-      table,
-      deny: plan.deny,
-      errno: plan.errno,
-      absent: plan.absent,
-      refuseUffdIoctl: plan.refuse_uffd_ioctl,
-      refuseMptcp: plan.refuse_mptcp,
-      notify: plan.notify,
-      quietExec,
-    }));
+  return (quietExec) => encode(buildFilter(filterSpec(plan, table, quietExec)));
+}
+
+/**
+ * The filter's spec for `plan`: one place, so an observed run (`--explain`,
+ * `learn`) enforces exactly what an unobserved one does (it once dropped
+ * the socket and memfd rules).
+ */
+function filterSpec(
+  plan: SeccompPlan,
+  table: Readonly<Record<string, number>>,
+  quietExec?: readonly bigint[],
+): FilterSpec {
+  return {
+    arch: plan.arch,
+    table,
+    deny: plan.deny,
+    errno: plan.errno,
+    absent: plan.absent,
+    refuseUffdIoctl: plan.refuse_uffd_ioctl,
+    refuseMptcp: plan.refuse_mptcp,
+    refuseFastOpen: plan.refuse_mptcp,
+    sockets: plan.sockets,
+    refuseMemfdExec: plan.refuse_memfd_exec,
+    notify: plan.notify,
+    listenerSendFlags: LISTENER_SEND_FLAGS,
+    ...(quietExec ? { quietExec } : {}),
+  };
 }
 
 async function compileNew(
@@ -169,17 +201,5 @@ async function compileNew(
       import.meta.url,
     )).syscallTable(plan.arch)
     : BASELINE_NR[plan.arch];
-  return encode(buildFilter({
-    arch: plan.arch,
-    table,
-    deny: plan.deny,
-    errno: plan.errno,
-    absent: plan.absent,
-    refuseUffdIoctl: plan.refuse_uffd_ioctl,
-    refuseMptcp: plan.refuse_mptcp,
-    sockets: plan.sockets,
-    refuseMemfdExec: plan.refuse_memfd_exec,
-    notify: plan.notify,
-    listenerSendFlags: LISTENER_SEND_FLAGS,
-  }));
+  return encode(buildFilter(filterSpec(plan, table)));
 }
