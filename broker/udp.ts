@@ -42,11 +42,14 @@ import {
   AF_INET6,
   decodeSockaddr,
   dnsAllows,
+  tcpDecision,
+  type TcpPlan,
   type UdpPlan,
 } from "./udp_rules.ts";
 
 export { UDP_CALLS };
 
+const SOCK_STREAM = 1;
 const SOCK_DGRAM = 2;
 /** The most a UDP datagram carries. */
 const MAX_DATAGRAM = 65535;
@@ -81,11 +84,15 @@ class Refusal {
   constructor(readonly errno: number) {}
 }
 
-/** Answers the UDP calls of one sandbox. */
+/**
+ * Answers the UDP calls of one sandbox (`udp = "dns"`), and its TCP
+ * connects under `allow_hosts` (only the proxy on 127.0.0.1, see TcpPlan).
+ */
 export class UdpBroker {
   constructor(
-    readonly plan: UdpPlan,
+    readonly plan: UdpPlan | undefined,
     readonly listener: Listener,
+    readonly tcp?: TcpPlan,
   ) {}
 
   /** Answers one notification of a {@link UDP_CALLS} call. */
@@ -96,18 +103,31 @@ export class UdpBroker {
     // cannot look at (a task that made itself non-dumpable, as another
     // user) is refused: it could be a UDP socket.
     if (dup < 0) {
-      this.listener.fail(n.id, dup === -E.EBADF ? E.EBADF : this.plan.errno);
+      this.listener.fail(
+        n.id,
+        dup === -E.EBADF ? E.EBADF : this.plan?.errno ?? E.EACCES,
+      );
       return false;
     }
     try {
       const kind = socketKind(dup);
-      const datagram = kind?.type === SOCK_DGRAM &&
+      const inet = kind !== undefined &&
         (kind.domain === AF_INET || kind.domain === AF_INET6);
-      if (!datagram) {
+      if (inet && kind.type === SOCK_STREAM && name === "connect" && this.tcp) {
+        const r = this.#connectTcp(n, dup, this.tcp);
+        if (r === "continue") {
+          this.listener.continue(n.id);
+          return true;
+        }
+        if (r instanceof Refusal) this.listener.fail(n.id, r.errno);
+        else this.listener.succeed(n.id, 0n);
+        return false;
+      }
+      if (!inet || kind.type !== SOCK_DGRAM || !this.plan) {
         this.listener.continue(n.id);
         return true;
       }
-      const r = this.#perform(n, name, dup);
+      const r = this.#perform(n, name, dup, this.plan);
       if (r instanceof Refusal) this.listener.fail(n.id, r.errno);
       else this.listener.succeed(n.id, BigInt(r));
       return false;
@@ -116,8 +136,39 @@ export class UdpBroker {
     }
   }
 
+  /**
+   * A TCP connect under `allow_hosts`: to the proxy on 127.0.0.1 it is
+   * performed here, with the broker's copy of the address (a thread that
+   * rewrites it afterwards changes nothing); to a `[[net.rule]]` port it
+   * is continued; anything else is EACCES, as Landlock would say.
+   */
+  #connectTcp(
+    n: Notification,
+    dup: number,
+    tcp: TcpPlan,
+  ): 0 | "continue" | Refusal {
+    const len = Number(BigInt.asUintN(32, n.args[2]));
+    if (len > MAX_SOCKADDR) return new Refusal(E.EINVAL);
+    const addr = copyIn(n.pid, n.args[1], len);
+    if (typeof addr === "number") return new Refusal(-addr);
+    const to = decodeSockaddr(addr);
+    if (to.family === "invalid") return new Refusal(E.EINVAL);
+    const decision = tcpDecision(to, tcp);
+    if (decision === "continue") return "continue";
+    if (decision === "refuse") return new Refusal(E.EACCES);
+    if (decision === "bad family") return new Refusal(E.EAFNOSUPPORT);
+    if (!this.listener.stillValid(n.id)) return new Refusal(E.EINTR);
+    const r = connectRaw(dup, addr);
+    return r < 0 ? new Refusal(-r) : 0;
+  }
+
   /** The call's result, or why it is refused. */
-  #perform(n: Notification, name: string, dup: number): number | Refusal {
+  #perform(
+    n: Notification,
+    name: string,
+    dup: number,
+    plan: UdpPlan,
+  ): number | Refusal {
     const a = n.args;
     if (name === "connect") {
       const len = Number(BigInt.asUintN(32, a[2]));
@@ -126,8 +177,8 @@ export class UdpBroker {
       if (typeof addr === "number") return new Refusal(-addr);
       const to = decodeSockaddr(addr);
       if (to.family === "invalid") return new Refusal(E.EINVAL);
-      if (!dnsAllows(to, this.plan, "connect")) {
-        return new Refusal(this.plan.errno);
+      if (!dnsAllows(to, plan, "connect")) {
+        return new Refusal(plan.errno);
       }
       if (!this.listener.stillValid(n.id)) return new Refusal(E.EINTR);
       const r = connectRaw(dup, addr);
@@ -226,8 +277,8 @@ export class UdpBroker {
       if (typeof copy === "number") return new Refusal(-copy);
       const to = decodeSockaddr(copy);
       if (to.family === "invalid") return new Refusal(E.EINVAL);
-      if (!dnsAllows(to, this.plan, "send")) {
-        return new Refusal(this.plan.errno);
+      if (!dnsAllows(to, this.plan!, "send")) {
+        return new Refusal(this.plan!.errno);
       }
       name = copy;
     }

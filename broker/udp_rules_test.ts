@@ -5,6 +5,7 @@ import {
   dnsAllows,
   nameservers,
   resolvConfPath,
+  tcpDecision,
 } from "./udp_rules.ts";
 import type { Policy } from "../policy/schema.ts";
 
@@ -106,5 +107,30 @@ Deno.test("the sandbox's resolv.conf: a bind onto it or /etc, else the runtime r
   assert.deepEqual(
     resolvConfPath(p({ mount: { tmpfs: ["/etc"] } })),
     undefined,
+  );
+});
+
+Deno.test("tcpDecision: the proxy's port only on 127.0.0.1; rule ports continue; the rest EACCES", () => {
+  const plan = { proxy_port: 40000, rule_ports: [22] };
+  const inet = (ip: string, port: number) => ({
+    family: "inet" as const,
+    ip,
+    port,
+  });
+  assert.equal(tcpDecision(inet("127.0.0.1", 40000), plan), "perform");
+  assert.equal(tcpDecision(inet("127.0.0.2", 40000), plan), "refuse");
+  assert.equal(tcpDecision(inet("0:0:0:0:0:0:0:1", 40000), plan), "refuse");
+  assert.equal(tcpDecision(inet("203.0.113.9", 40000), plan), "refuse");
+  assert.equal(tcpDecision(inet("203.0.113.9", 22), plan), "continue");
+  assert.equal(tcpDecision(inet("127.0.0.1", 443), plan), "refuse");
+  assert.equal(tcpDecision({ family: "unspec" }, plan), "perform");
+  assert.equal(
+    tcpDecision({ family: "other", sa_family: 1 }, plan),
+    "bad family",
+  );
+  // A proxy that is not listening yet admits nothing on port 0.
+  assert.equal(
+    tcpDecision(inet("127.0.0.1", 0), { proxy_port: 0, rule_ports: [] }),
+    "refuse",
   );
 });
