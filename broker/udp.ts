@@ -42,6 +42,7 @@ import {
   AF_INET6,
   decodeSockaddr,
   dnsAllows,
+  hasSocketLevelControl,
   tcpDecision,
   type TcpPlan,
   type UdpPlan,
@@ -294,6 +295,12 @@ export class UdpBroker {
       ? copyIn(pid, controlAddr, controlLen)
       : undefined;
     if (typeof control === "number") return new Refusal(-control);
+    // Performed by the broker, a socket-level control message would be
+    // checked against the broker's capabilities (a root daemon's, for a
+    // nobody client: SO_MARK).
+    if (control && hasSocketLevelControl(control)) {
+      return new Refusal(this.plan!.errno);
+    }
     return { name, data, control };
   }
 }

@@ -26,6 +26,30 @@ export interface UdpPlan {
 }
 
 /**
+ * Whether `control` (a msghdr's control buffer, 64-bit layout) holds a
+ * socket-level (SOL_SOCKET) control message: SO_MARK, SO_PRIORITY and the
+ * like, which the kernel checks against the capabilities of the caller,
+ * the broker, not the command. A malformed buffer counts as none: the
+ * kernel refuses it itself (EINVAL).
+ */
+export function hasSocketLevelControl(control: Uint8Array): boolean {
+  const view = new DataView(
+    control.buffer,
+    control.byteOffset,
+    control.byteLength,
+  );
+  for (let off = 0; off + 16 <= control.length;) {
+    const len = Number(view.getBigUint64(off, true));
+    if (len < 16 || len > control.length - off) return false;
+    if (view.getInt32(off + 8, true) === SOL_SOCKET) return true;
+    off += (len + 7) & ~7;
+  }
+  return false;
+}
+
+const SOL_SOCKET = 1;
+
+/**
  * `[net] allow_hosts`: where a TCP `connect` may go. Landlock's rule for
  * the proxy's port allows that port on every address (Landlock has no
  * address rules), so a listener on another host at the same port number

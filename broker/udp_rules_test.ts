@@ -3,6 +3,7 @@ import {
   canonicalIp,
   decodeSockaddr,
   dnsAllows,
+  hasSocketLevelControl,
   nameservers,
   resolvConfPath,
   tcpDecision,
@@ -133,4 +134,27 @@ Deno.test("tcpDecision: the proxy's port only on 127.0.0.1; rule ports continue;
     tcpDecision(inet("127.0.0.1", 0), { proxy_port: 0, rule_ports: [] }),
     "refuse",
   );
+});
+
+Deno.test("hasSocketLevelControl: finds SOL_SOCKET in any control message", () => {
+  const cmsg = (level: number, type: number, data: number[]) => {
+    const len = 16 + data.length;
+    const b = new Uint8Array((len + 7) & ~7);
+    const v = new DataView(b.buffer);
+    v.setBigUint64(0, BigInt(len), true);
+    v.setInt32(8, level, true);
+    v.setInt32(12, type, true);
+    b.set(data, 16);
+    return [...b];
+  };
+  const ttl = cmsg(0, 2, [7, 0, 0, 0]);
+  const mark = cmsg(1, 36, [1, 0, 0, 0]);
+  assert.equal(hasSocketLevelControl(Uint8Array.from(ttl)), false);
+  assert.equal(hasSocketLevelControl(Uint8Array.from(mark)), true);
+  assert.equal(hasSocketLevelControl(Uint8Array.from([...ttl, ...mark])), true);
+  assert.equal(hasSocketLevelControl(new Uint8Array(0)), false);
+  // Malformed: a length past the end; the kernel says EINVAL itself.
+  const bad = Uint8Array.from(mark);
+  new DataView(bad.buffer).setBigUint64(0, 4096n, true);
+  assert.equal(hasSocketLevelControl(bad), false);
 });
