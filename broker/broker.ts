@@ -124,8 +124,8 @@ export class Broker {
     roots: readonly [string, number][] = [],
   ) {
     this.#names = namesByNumber(arch);
-    if (plan.udp) {
-      this.#udp = new UdpBroker(plan.udp, listener);
+    if (plan.udp || plan.tcp) {
+      this.#udp = new UdpBroker(plan.udp, listener, plan.tcp);
       const table = syscallTable(arch);
       for (const name of UDP_CALLS) this.#names.set(table[name], name);
     }

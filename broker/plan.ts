@@ -21,7 +21,7 @@ import {
 } from "./requests.ts";
 import { MOUNT_ATTR, type MountGrants } from "./mounts.ts";
 import { planUdp } from "./udp_plan.ts";
-import type { UdpPlan } from "./udp_rules.ts";
+import type { TcpPlan, UdpPlan } from "./udp_rules.ts";
 import { UDP_CALLS } from "./udp_calls.ts";
 
 /** What the broker grants and which calls it sees. */
@@ -34,6 +34,8 @@ export interface BrokerPlan {
   deny: string[];
   /** `[net] udp = "dns"`: the nameservers datagrams may go to. */
   udp?: UdpPlan;
+  /** `[net] allow_hosts`: TCP connects reach the proxy on 127.0.0.1 only. */
+  tcp?: TcpPlan;
 }
 
 type Kind = "allow_read" | "allow_write" | "scratch" | "export";
@@ -110,22 +112,34 @@ export function addfdGrants(
 }
 
 /**
- * The broker plan, or undefined when `[broker]` declares nothing and
- * `[net] udp` is not "dns".
+ * The broker plan, or undefined when `[broker]` declares nothing,
+ * `[net] udp` is not "dns" and `[net] allow_hosts` is not set.
  */
 export function planBroker(policy: Policy, arch: Arch): BrokerPlan | undefined {
   const files = planFiles(policy, arch);
   const udp = planUdp(policy);
-  if (!udp) return files;
+  const tcp = planTcp(policy);
+  if (!udp && !tcp) return files;
   const grants = files?.grants ??
     { files: new Map(), scratch: [], export: [] };
+  const calls = udp ? UDP_CALLS : ["connect"];
   return {
     grants,
     ...(files?.mounts ? { mounts: files.mounts } : {}),
-    notify: [...files?.notify ?? [], ...callsOn(arch, UDP_CALLS)],
+    notify: [...files?.notify ?? [], ...callsOn(arch, calls)],
     deny: files?.deny ?? [],
-    udp,
+    ...(udp ? { udp } : {}),
+    ...(tcp ? { tcp } : {}),
   };
+}
+
+/** `[net] allow_hosts`: the TCP plan, its proxy port still 0. */
+export function planTcp(policy: Policy): TcpPlan | undefined {
+  if (policy.net?.allow_hosts === undefined) return undefined;
+  const rulePorts = (policy.net.rule ?? [])
+    .filter((r) => r.allowed_access.includes("connect_tcp"))
+    .map((r) => r.port);
+  return { proxy_port: 0, rule_ports: [...new Set(rulePorts)] };
 }
 
 /** The part of the plan `[broker]` declares. */
@@ -199,6 +213,7 @@ export function describeBroker(plan: BrokerPlan) {
     ...(plan.grants.addfd ? { addfd: plan.grants.addfd } : {}),
     ...(plan.mounts ? { mounts: plan.mounts } : {}),
     ...(plan.udp ? { udp: plan.udp } : {}),
+    ...(plan.tcp ? { tcp: plan.tcp } : {}),
     notify: plan.notify,
   };
 }

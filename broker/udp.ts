@@ -43,11 +43,15 @@ import {
   decodeSockaddr,
   type Destination,
   dnsAllows,
+  hasSocketLevelControl,
+  tcpDecision,
+  type TcpPlan,
   type UdpPlan,
 } from "./udp_rules.ts";
 
 export { UDP_CALLS };
 
+const SOCK_STREAM = 1;
 const SOCK_DGRAM = 2;
 /** The most a UDP datagram carries. */
 const MAX_DATAGRAM = 65535;
@@ -82,7 +86,6 @@ class Refusal {
   constructor(readonly errno: number) {}
 }
 
-/** Answers the UDP calls of one sandbox. */
 /** A destination the broker refused (`run --explain`), with a count. */
 export interface UdpRefusal {
   ip: string;
@@ -94,6 +97,10 @@ export interface UdpRefusal {
 /** How many distinct refused destinations are kept. */
 const REFUSALS_KEPT = 256;
 
+/**
+ * Answers the UDP calls of one sandbox (`udp = "dns"`), and its TCP
+ * connects under `allow_hosts` (only the proxy on 127.0.0.1, see TcpPlan).
+ */
 export class UdpBroker {
   /** Refused destinations, kept only when `recordRefusals` was called. */
   #refusals?: Map<string, UdpRefusal>;
@@ -101,8 +108,9 @@ export class UdpBroker {
   #call = "";
 
   constructor(
-    readonly plan: UdpPlan,
+    readonly plan: UdpPlan | undefined,
     readonly listener: Listener,
+    readonly tcp?: TcpPlan,
   ) {}
 
   /** Keeps the destinations refused from now on (bounded; `refusals`). */
@@ -115,7 +123,7 @@ export class UdpBroker {
     return [...this.#refusals?.values() ?? []].map((r) => ({ ...r }));
   }
 
-  #refused(to: Destination, syscall: string): Refusal {
+  #refused(to: Destination, syscall: string, errno: number): Refusal {
     const m = this.#refusals;
     if (m && to.family === "inet") {
       const key = `${to.ip}\0${to.port}\0${syscall}`;
@@ -125,7 +133,7 @@ export class UdpBroker {
         m.set(key, { ip: to.ip, port: to.port, syscall, count: 1 });
       }
     }
-    return new Refusal(this.plan.errno);
+    return new Refusal(errno);
   }
 
   /** Answers one notification of a {@link UDP_CALLS} call. */
@@ -136,18 +144,31 @@ export class UdpBroker {
     // cannot look at (a task that made itself non-dumpable, as another
     // user) is refused: it could be a UDP socket.
     if (dup < 0) {
-      this.listener.fail(n.id, dup === -E.EBADF ? E.EBADF : this.plan.errno);
+      this.listener.fail(
+        n.id,
+        dup === -E.EBADF ? E.EBADF : this.plan?.errno ?? E.EACCES,
+      );
       return false;
     }
     try {
       const kind = socketKind(dup);
-      const datagram = kind?.type === SOCK_DGRAM &&
+      const inet = kind !== undefined &&
         (kind.domain === AF_INET || kind.domain === AF_INET6);
-      if (!datagram) {
+      if (inet && kind.type === SOCK_STREAM && name === "connect" && this.tcp) {
+        const r = this.#connectTcp(n, dup, this.tcp);
+        if (r === "continue") {
+          this.listener.continue(n.id);
+          return true;
+        }
+        if (r instanceof Refusal) this.listener.fail(n.id, r.errno);
+        else this.listener.succeed(n.id, 0n);
+        return false;
+      }
+      if (!inet || kind.type !== SOCK_DGRAM || !this.plan) {
         this.listener.continue(n.id);
         return true;
       }
-      const r = this.#perform(n, name, dup);
+      const r = this.#perform(n, name, dup, this.plan);
       if (r instanceof Refusal) this.listener.fail(n.id, r.errno);
       else this.listener.succeed(n.id, BigInt(r));
       return false;
@@ -156,8 +177,39 @@ export class UdpBroker {
     }
   }
 
+  /**
+   * A TCP connect under `allow_hosts`: to the proxy on 127.0.0.1 it is
+   * performed here, with the broker's copy of the address (a thread that
+   * rewrites it afterwards changes nothing); to a `[[net.rule]]` port it
+   * is continued; anything else is EACCES, as Landlock would say.
+   */
+  #connectTcp(
+    n: Notification,
+    dup: number,
+    tcp: TcpPlan,
+  ): 0 | "continue" | Refusal {
+    const len = Number(BigInt.asUintN(32, n.args[2]));
+    if (len > MAX_SOCKADDR) return new Refusal(E.EINVAL);
+    const addr = copyIn(n.pid, n.args[1], len);
+    if (typeof addr === "number") return new Refusal(-addr);
+    const to = decodeSockaddr(addr);
+    if (to.family === "invalid") return new Refusal(E.EINVAL);
+    const decision = tcpDecision(to, tcp);
+    if (decision === "continue") return "continue";
+    if (decision === "refuse") return new Refusal(E.EACCES);
+    if (decision === "bad family") return new Refusal(E.EAFNOSUPPORT);
+    if (!this.listener.stillValid(n.id)) return new Refusal(E.EINTR);
+    const r = connectRaw(dup, addr);
+    return r < 0 ? new Refusal(-r) : 0;
+  }
+
   /** The call's result, or why it is refused. */
-  #perform(n: Notification, name: string, dup: number): number | Refusal {
+  #perform(
+    n: Notification,
+    name: string,
+    dup: number,
+    plan: UdpPlan,
+  ): number | Refusal {
     const a = n.args;
     this.#call = name;
     if (name === "connect") {
@@ -167,8 +219,8 @@ export class UdpBroker {
       if (typeof addr === "number") return new Refusal(-addr);
       const to = decodeSockaddr(addr);
       if (to.family === "invalid") return new Refusal(E.EINVAL);
-      if (!dnsAllows(to, this.plan, "connect")) {
-        return this.#refused(to, this.#call);
+      if (!dnsAllows(to, plan, "connect")) {
+        return this.#refused(to, this.#call, plan.errno);
       }
       if (!this.listener.stillValid(n.id)) return new Refusal(E.EINTR);
       const r = connectRaw(dup, addr);
@@ -267,8 +319,8 @@ export class UdpBroker {
       if (typeof copy === "number") return new Refusal(-copy);
       const to = decodeSockaddr(copy);
       if (to.family === "invalid") return new Refusal(E.EINVAL);
-      if (!dnsAllows(to, this.plan, "send")) {
-        return this.#refused(to, this.#call);
+      if (!dnsAllows(to, this.plan!, "send")) {
+        return this.#refused(to, this.#call, this.plan!.errno);
       }
       name = copy;
     }
@@ -284,6 +336,12 @@ export class UdpBroker {
       ? copyIn(pid, controlAddr, controlLen)
       : undefined;
     if (typeof control === "number") return new Refusal(-control);
+    // Performed by the broker, a socket-level control message would be
+    // checked against the broker's capabilities (a root daemon's, for a
+    // nobody client: SO_MARK).
+    if (control && hasSocketLevelControl(control)) {
+      return new Refusal(this.plan!.errno);
+    }
     return { name, data, control };
   }
 }

@@ -26,6 +26,63 @@ export interface UdpPlan {
 }
 
 /**
+ * Whether `control` (a msghdr's control buffer, 64-bit layout) holds a
+ * socket-level (SOL_SOCKET) control message: SO_MARK, SO_PRIORITY and the
+ * like, which the kernel checks against the capabilities of the caller,
+ * the broker, not the command. A malformed buffer counts as none: the
+ * kernel refuses it itself (EINVAL).
+ */
+export function hasSocketLevelControl(control: Uint8Array): boolean {
+  const view = new DataView(
+    control.buffer,
+    control.byteOffset,
+    control.byteLength,
+  );
+  for (let off = 0; off + 16 <= control.length;) {
+    const len = Number(view.getBigUint64(off, true));
+    if (len < 16 || len > control.length - off) return false;
+    if (view.getInt32(off + 8, true) === SOL_SOCKET) return true;
+    off += (len + 7) & ~7;
+  }
+  return false;
+}
+
+const SOL_SOCKET = 1;
+
+/**
+ * `[net] allow_hosts`: where a TCP `connect` may go. Landlock's rule for
+ * the proxy's port allows that port on every address (Landlock has no
+ * address rules), so a listener on another host at the same port number
+ * would be reachable past the proxy; the broker lets TCP connects reach
+ * the proxy only on 127.0.0.1.
+ */
+export interface TcpPlan {
+  /** The proxy's port: 0 until the proxy listens (sandbox/run.ts sets it). */
+  proxy_port: number;
+  /** `[[net.rule]]` ports that allow `connect_tcp`: every host, by policy. */
+  rule_ports: number[];
+}
+
+/**
+ * What the broker does with a TCP `connect` to `to`: perform it itself
+ * (the proxy on 127.0.0.1, or AF_UNSPEC, which only dissolves), continue
+ * it (a `[[net.rule]]` port: Landlock decides, and any host is allowed
+ * there anyway), or refuse it: EACCES, Landlock's own errno, or
+ * EAFNOSUPPORT for a family that is not the socket's (as the kernel).
+ */
+export function tcpDecision(
+  to: Destination,
+  plan: TcpPlan,
+): "perform" | "continue" | "refuse" | "bad family" {
+  if (to.family === "unspec") return "perform";
+  if (to.family !== "inet") return "bad family";
+  if (to.port === plan.proxy_port && plan.proxy_port !== 0) {
+    return to.ip === "127.0.0.1" ? "perform" : "refuse";
+  }
+  return plan.rule_ports.includes(to.port) ? "continue" : "refuse";
+}
+
+/**
  * Where the sandbox's /etc/resolv.conf is: a host file, or a path to
  * resolve inside a root directory, as the sandbox does after the pivot.
  */

@@ -3,8 +3,10 @@ import {
   canonicalIp,
   decodeSockaddr,
   dnsAllows,
+  hasSocketLevelControl,
   nameservers,
   resolvConfPath,
+  tcpDecision,
 } from "./udp_rules.ts";
 import type { Policy } from "../policy/schema.ts";
 
@@ -107,4 +109,52 @@ Deno.test("the sandbox's resolv.conf: a bind onto it or /etc, else the runtime r
     resolvConfPath(p({ mount: { tmpfs: ["/etc"] } })),
     undefined,
   );
+});
+
+Deno.test("tcpDecision: the proxy's port only on 127.0.0.1; rule ports continue; the rest EACCES", () => {
+  const plan = { proxy_port: 40000, rule_ports: [22] };
+  const inet = (ip: string, port: number) => ({
+    family: "inet" as const,
+    ip,
+    port,
+  });
+  assert.equal(tcpDecision(inet("127.0.0.1", 40000), plan), "perform");
+  assert.equal(tcpDecision(inet("127.0.0.2", 40000), plan), "refuse");
+  assert.equal(tcpDecision(inet("0:0:0:0:0:0:0:1", 40000), plan), "refuse");
+  assert.equal(tcpDecision(inet("203.0.113.9", 40000), plan), "refuse");
+  assert.equal(tcpDecision(inet("203.0.113.9", 22), plan), "continue");
+  assert.equal(tcpDecision(inet("127.0.0.1", 443), plan), "refuse");
+  assert.equal(tcpDecision({ family: "unspec" }, plan), "perform");
+  assert.equal(
+    tcpDecision({ family: "other", sa_family: 1 }, plan),
+    "bad family",
+  );
+  // A proxy that is not listening yet admits nothing on port 0.
+  assert.equal(
+    tcpDecision(inet("127.0.0.1", 0), { proxy_port: 0, rule_ports: [] }),
+    "refuse",
+  );
+});
+
+Deno.test("hasSocketLevelControl: finds SOL_SOCKET in any control message", () => {
+  const cmsg = (level: number, type: number, data: number[]) => {
+    const len = 16 + data.length;
+    const b = new Uint8Array((len + 7) & ~7);
+    const v = new DataView(b.buffer);
+    v.setBigUint64(0, BigInt(len), true);
+    v.setInt32(8, level, true);
+    v.setInt32(12, type, true);
+    b.set(data, 16);
+    return [...b];
+  };
+  const ttl = cmsg(0, 2, [7, 0, 0, 0]);
+  const mark = cmsg(1, 36, [1, 0, 0, 0]);
+  assert.equal(hasSocketLevelControl(Uint8Array.from(ttl)), false);
+  assert.equal(hasSocketLevelControl(Uint8Array.from(mark)), true);
+  assert.equal(hasSocketLevelControl(Uint8Array.from([...ttl, ...mark])), true);
+  assert.equal(hasSocketLevelControl(new Uint8Array(0)), false);
+  // Malformed: a length past the end; the kernel says EINVAL itself.
+  const bad = Uint8Array.from(mark);
+  new DataView(bad.buffer).setBigUint64(0, 4096n, true);
+  assert.equal(hasSocketLevelControl(bad), false);
 });

@@ -74,6 +74,24 @@ signal N (the policy was written, marked cut short); 126 cannot execute;
 without --force, an invalid base, a failed set-up or write (nothing written).
 `;
 
+/**
+ * What `path` is now, for learnPolicy. The record holds resolved paths
+ * (as the kernel saw them), so a path that is no longer its own real path
+ * had a symlink planted on the way during the run (a rename and a symlink
+ * past the full record, or raced against the observer): it counts as
+ * missing, so no rule names it and its rights go to a directory above.
+ * Otherwise the rule would follow the symlink at the next run, to a
+ * directory the command never touched.
+ */
+function probeResolved(path: string) {
+  try {
+    if (Deno.realPathSync(path) !== path) return "missing" as const;
+  } catch {
+    return "missing" as const;
+  }
+  return statPath(path);
+}
+
 /** The most distinct accesses one learn run keeps (the record is bounded). */
 export const LEARN_RECORD_LIMIT = 8192;
 
@@ -332,7 +350,7 @@ async function learn(
     cwd: Deno.cwd(),
     home: realHome(),
     base,
-    probe: statPath,
+    probe: probeResolved,
     argv: command,
     ended: ended(result.status),
     ...(result.proxy ? { proxy: result.proxy } : {}),

@@ -173,7 +173,8 @@ export async function planSandbox(
   scopeSignals = false,
 ): Promise<SandboxPlan> {
   const support = landlockSupport();
-  const broker = policy.broker || socketRules(policy.net).udp === "dns"
+  const broker = policy.broker || socketRules(policy.net).udp === "dns" ||
+      policy.net?.allow_hosts !== undefined
     ? (await brokerModules()).plan.planBroker(policy, hostArch())
     : undefined;
   const implied = impliedSignalScope(
@@ -396,6 +397,9 @@ async function startWithProxy(
   const landlock = proxy
     ? withProxyPort(plan.landlock, proxy.port)
     : plan.landlock;
+  // The broker lets TCP connects reach this port on 127.0.0.1 only. The
+  // plan is this run's own (the caller serves plan.broker after this).
+  if (proxy && plan.broker?.tcp) plan.broker.tcp.proxy_port = proxy.port;
   const proxyEnv = proxy?.env ?? {};
   // Loaded before the clock starts. The roots are opened before the command
   // exists, so it cannot move or replace them first.

@@ -58,6 +58,9 @@ const ABSENT = {
 export const BASELINE_NR: Readonly<Record<Arch, Record<string, number>>> = {
   x86_64: {
     ioctl: 16,
+    sendto: 44,
+    sendmsg: 46,
+    sendmmsg: 307,
     socket: 41,
     memfd_create: 319,
     userfaultfd: 323,
@@ -67,6 +70,9 @@ export const BASELINE_NR: Readonly<Record<Arch, Record<string, number>>> = {
   },
   aarch64: {
     ioctl: 29,
+    sendto: 206,
+    sendmsg: 211,
+    sendmmsg: 269,
     socket: 198,
     memfd_create: 279,
     userfaultfd: 282,
@@ -109,7 +115,12 @@ export function planSeccomp(
       "ioctl(TIOCLINUX): EPERM",
       ...absent.map((name) => `${name}: ENOSYS`),
       ...(refuseUffdIoctl ? ["ioctl(USERFAULTFD_IOC_NEW): EPERM"] : []),
-      ...(handlesTcp ? ["socket(IPPROTO_MPTCP): EPROTONOSUPPORT"] : []),
+      ...(handlesTcp
+        ? [
+          "socket(IPPROTO_MPTCP): EPROTONOSUPPORT",
+          "sendto/sendmsg/sendmmsg(MSG_FASTOPEN): EOPNOTSUPP",
+        ]
+        : []),
     ],
     absent,
     refuse_uffd_ioctl: refuseUffdIoctl,
@@ -170,6 +181,9 @@ export function filterSpec(
     absent: plan.absent,
     refuseUffdIoctl: plan.refuse_uffd_ioctl,
     refuseMptcp: plan.refuse_mptcp,
+    // Fast Open connects past Landlock: refused wherever TCP is restricted,
+    // as MPTCP is.
+    refuseFastOpen: plan.refuse_mptcp,
     sockets: plan.sockets,
     refuseMemfdExec: plan.refuse_memfd_exec,
     notify: plan.notify,

@@ -52,7 +52,9 @@ export const SOCK_TYPE_MASK = 0xf;
 export const IPPROTO_UDP = 17;
 /** memfd_create: seal the memfd non-executable (Linux 6.3+). */
 export const MFD_NOEXEC_SEAL = 0x8;
-export const { EPERM, ENOSYS, EPROTONOSUPPORT } = errno;
+export const { EPERM, ENOSYS, EPROTONOSUPPORT, EOPNOTSUPP } = errno;
+/** sendto/sendmsg/sendmmsg: connect and send at once (TCP Fast Open). */
+const MSG_FASTOPEN = 0x20000000;
 
 /** What the filter does. */
 export interface FilterSpec {
@@ -77,6 +79,13 @@ export interface FilterSpec {
    * ICMP ping sockets, UDP-Lite), and raw and packet sockets (`raw: false`).
    */
   sockets?: { udp: "allow" | "deny" | "dns"; raw: boolean };
+  /**
+   * Refuse `sendto`, `sendmsg` and `sendmmsg` with MSG_FASTOPEN
+   * (EOPNOTSUPP, as a kernel with client Fast Open disabled says): on an
+   * unconnected TCP socket it connects without the LSM connect hook, so
+   * Landlock's `connect_tcp` rules never see it.
+   */
+  refuseFastOpen?: boolean;
   /** Refuse `memfd_create` without MFD_NOEXEC_SEAL with `errno`. */
   refuseMemfdExec?: boolean;
   /**
@@ -286,6 +295,25 @@ function memfdRule(memfd: number, r: number): Insn[] {
 }
 
 /**
+ * A send with MSG_FASTOPEN fails with `r`; A = nr after.
+ *
+ *     0  jeq nr  jt 0, jf 4
+ *     1  ld  flags
+ *     2  jset MSG_FASTOPEN  jt 0, jf 1 (to 4)
+ *     3  ret r
+ *     4  ld  nr
+ */
+function fastOpenRule(nr: number, flagsArg: number, r: number): Insn[] {
+  return [
+    jeq(nr, 0, 4),
+    load(DATA.argLow(flagsArg)),
+    jset(MSG_FASTOPEN, 0, 1),
+    ret(r),
+    load(DATA.nr),
+  ];
+}
+
+/**
  * `sendto` goes to the broker only with a destination: `send(2)` (a NULL
  * address) is allowed at once.
  *
@@ -376,6 +404,18 @@ export function buildFilter(spec: FilterSpec): Insn[] {
         [IPPROTO_MPTCP],
         SECCOMP_RET_ERRNO | EPROTONOSUPPORT,
       ),
+    );
+  }
+  if (spec.refuseFastOpen) {
+    const [sendto, sendmsg, sendmmsg] = numbers(spec, ["sendto"]).concat(
+      numbers(spec, ["sendmsg"]),
+      numbers(spec, ["sendmmsg"]),
+    );
+    const r = SECCOMP_RET_ERRNO | EOPNOTSUPP;
+    prog.push(
+      ...fastOpenRule(sendto, 3, r),
+      ...fastOpenRule(sendmsg, 2, r),
+      ...fastOpenRule(sendmmsg, 3, r),
     );
   }
   const quiet = spec.quietExec ?? [];

@@ -101,6 +101,7 @@ testAtAbi(
       "userfaultfd: ENOSYS",
       "ioctl(USERFAULTFD_IOC_NEW): EPERM",
       "socket(IPPROTO_MPTCP): EPROTONOSUPPORT",
+      "sendto/sendmsg/sendmmsg(MSG_FASTOPEN): EOPNOTSUPP",
     ]);
     // The broker brings the signal scope: the sandbox must not signal it.
     // Below ABI 6 that is best effort, and the plan says so.
