@@ -6,9 +6,10 @@
  * to the very address it checked. Landlock lets the command connect to
  * this proxy's port and nothing else (beyond `[[net.rule]]` ports).
  *
- * Streams with backpressure (one bounded buffer per direction, each write
- * awaited before the next read), bounds connections, and closes a
- * connection whose request head is slow or whose tunnel is idle.
+ * Streams with backpressure (one bounded buffer per direction, at most one
+ * write in flight, so a slow reader stops the reads), bounds connections,
+ * and closes a connection whose request head is slow or whose tunnel is
+ * idle.
  *
  * @module
  */
@@ -58,6 +59,9 @@ const LARGE_BUFFER = 1024 * 1024;
 const LARGE_BUFFERS = 32;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+const ESTABLISHED = encoder.encode(
+  "HTTP/1.1 200 Connection established\r\n\r\n",
+);
 
 /** A request head, as far as the proxy reads it. */
 interface Head {
@@ -407,10 +411,7 @@ export class EgressProxy {
         ? head.rest
         : concat(encoder.encode(dest.upstreamHead!), head.rest);
       if (dest.tunnel) {
-        await writeAll(
-          t.conn,
-          encoder.encode("HTTP/1.1 200 Connection established\r\n\r\n"),
-        );
+        await writeAll(t.conn, ESTABLISHED);
       }
       const counts = await this.#relay(t, first);
       this.audit("net.allow", {
@@ -536,48 +537,72 @@ export class EgressProxy {
     }
   }
 
-  /** Copies both ways until both ends are done; the byte counts. */
+  /**
+   * Copies both ways until both ends are done; the byte counts. A
+   * direction reads into one small buffer and awaits each write. Once a
+   * read fills it (a bulk transfer), and while the proxy's budget of large
+   * buffers allows, it takes a large buffer and uses its two halves in
+   * turn: the next read goes into one half while the other half's write
+   * is still in flight, so reading and writing overlap. Either way at most
+   * one write is in flight and no byte is copied in the proxy: the write
+   * takes a view of the bytes the read filled.
+   */
   async #relay(
     t: Tracked,
     first: Uint8Array,
   ): Promise<{ up: number; down: number }> {
-    const up = t.conn;
-    const down = t.upstream!;
-    const counts = { up: 0, down: 0 };
-    const pump = async (
-      from: Deno.Conn,
-      to: Deno.Conn,
-      key: "up" | "down",
-    ) => {
-      let buf = new Uint8Array(SMALL_BUFFER);
-      let large = false;
-      try {
-        while (true) {
-          const n = await from.read(buf);
-          if (n === null) break;
-          t.lastActivity = performance.now();
-          counts[key] += n;
-          await writeAll(to, buf.subarray(0, n));
+    const client = t.conn;
+    const server = t.upstream!;
+    if (first.length) await writeAll(server, first);
+    const [up, down] = await Promise.all([
+      this.#pump(t, client, server),
+      this.#pump(t, server, client),
+    ]);
+    return { up: up + first.length, down };
+  }
+
+  /** One direction of #relay; the bytes it copied. */
+  async #pump(t: Tracked, from: Deno.Conn, to: Deno.Conn): Promise<number> {
+    let bytes = 0;
+    let buf: Uint8Array = new Uint8Array(SMALL_BUFFER);
+    let halves: [Uint8Array, Uint8Array] | undefined;
+    let half = 0;
+    let writing: Promise<void> | undefined;
+    try {
+      while (true) {
+        const n = await from.read(buf);
+        if (n === null) break;
+        t.lastActivity = performance.now();
+        bytes += n;
+        if (writing) await writing;
+        writing = writeAll(to, n === buf.length ? buf : buf.subarray(0, n));
+        if (halves) {
+          writing.catch(() => {}); // awaited before the next write or at the end
+          half ^= 1;
+          buf = halves[half];
+        } else {
+          await writing;
+          writing = undefined;
           // A bulk transfer: fewer, larger reads, within the proxy's budget.
-          if (!large && n === buf.length && this.#large < LARGE_BUFFERS) {
+          if (n === buf.length && this.#large < LARGE_BUFFERS) {
             this.#large++;
-            large = true;
-            buf = new Uint8Array(LARGE_BUFFER);
+            const large = new Uint8Array(LARGE_BUFFER);
+            halves = [
+              large.subarray(0, LARGE_BUFFER / 2),
+              large.subarray(LARGE_BUFFER / 2),
+            ];
+            buf = halves[0];
           }
         }
-        await to.closeWrite().catch(() => {});
-      } catch {
-        this.#close(t); // one side failed: end both
-      } finally {
-        if (large) this.#large--;
       }
-    };
-    if (first.length) {
-      counts.up += first.length;
-      await writeAll(down, first);
+      if (writing) await writing;
+      await to.closeWrite().catch(() => {});
+    } catch {
+      this.#close(t); // one side failed: end both
+    } finally {
+      if (halves) this.#large--;
     }
-    await Promise.all([pump(up, down, "up"), pump(down, up, "down")]);
-    return counts;
+    return bytes;
   }
 
   /** Stops accepting, closes every connection, waits for their events. */
