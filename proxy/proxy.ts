@@ -54,9 +54,9 @@ export type ProxyAudit = (
 
 /** A direction's buffer: small at first, large once a read fills it. */
 const SMALL_BUFFER = 64 * 1024;
-const LARGE_BUFFER = 1024 * 1024;
+const LARGE_BUFFER = 2 * 1024 * 1024;
 /** Large buffers a proxy may hold at once (32 MiB); the rest stay small. */
-const LARGE_BUFFERS = 32;
+const LARGE_BUFFERS = 16;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const ESTABLISHED = encoder.encode(
