@@ -29,6 +29,8 @@ export interface ThroughputRow {
   median_mb_s: number;
   min_mb_s: number;
   max_mb_s: number;
+  /** Each run's MB/s, in run order. */
+  mb_s: number[];
 }
 
 /** A round trip's timing: medians over runs of each run's median, p95. */
@@ -239,6 +241,7 @@ allow_hosts = ["bench.test:${hp}", "bench.test:${ep}"]
         median_mb_s: median(s),
         min_mb_s: Math.min(...s),
         max_mb_s: Math.max(...s),
+        mb_s: s,
       };
     });
     const rttRow = (name: string): RttRow => {

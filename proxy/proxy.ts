@@ -6,10 +6,9 @@
  * to the very address it checked. Landlock lets the command connect to
  * this proxy's port and nothing else (beyond `[[net.rule]]` ports).
  *
- * Streams with backpressure (one bounded buffer per direction, at most one
- * write in flight, so a slow reader stops the reads), bounds connections,
- * and closes a connection whose request head is slow or whose tunnel is
- * idle.
+ * Streams with backpressure (one bounded buffer per direction, each write
+ * awaited before the next read), bounds connections, and closes a
+ * connection whose request head is slow or whose tunnel is idle.
  *
  * @module
  */
@@ -54,9 +53,9 @@ export type ProxyAudit = (
 
 /** A direction's buffer: small at first, large once a read fills it. */
 const SMALL_BUFFER = 64 * 1024;
-const LARGE_BUFFER = 2 * 1024 * 1024;
+const LARGE_BUFFER = 1024 * 1024;
 /** Large buffers a proxy may hold at once (32 MiB); the rest stay small. */
-const LARGE_BUFFERS = 16;
+const LARGE_BUFFERS = 32;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const ESTABLISHED = encoder.encode(
@@ -537,16 +536,7 @@ export class EgressProxy {
     }
   }
 
-  /**
-   * Copies both ways until both ends are done; the byte counts. A
-   * direction reads into one small buffer and awaits each write. Once a
-   * read fills it (a bulk transfer), and while the proxy's budget of large
-   * buffers allows, it takes a large buffer and uses its two halves in
-   * turn: the next read goes into one half while the other half's write
-   * is still in flight, so reading and writing overlap. Either way at most
-   * one write is in flight and no byte is copied in the proxy: the write
-   * takes a view of the bytes the read filled.
-   */
+  /** Copies both ways until both ends are done; the byte counts. */
   async #relay(
     t: Tracked,
     first: Uint8Array,
@@ -561,46 +551,34 @@ export class EgressProxy {
     return { up: up + first.length, down };
   }
 
-  /** One direction of #relay; the bytes it copied. */
+  /**
+   * One direction of #relay; the bytes it copied. Each write is awaited
+   * before the next read, and takes a view of the bytes the read filled
+   * (no copy in the proxy).
+   */
   async #pump(t: Tracked, from: Deno.Conn, to: Deno.Conn): Promise<number> {
     let bytes = 0;
-    let buf: Uint8Array = new Uint8Array(SMALL_BUFFER);
-    let halves: [Uint8Array, Uint8Array] | undefined;
-    let half = 0;
-    let writing: Promise<void> | undefined;
+    let buf = new Uint8Array(SMALL_BUFFER);
+    let large = false;
     try {
       while (true) {
         const n = await from.read(buf);
         if (n === null) break;
         t.lastActivity = performance.now();
         bytes += n;
-        if (writing) await writing;
-        writing = writeAll(to, n === buf.length ? buf : buf.subarray(0, n));
-        if (halves) {
-          writing.catch(() => {}); // awaited before the next write or at the end
-          half ^= 1;
-          buf = halves[half];
-        } else {
-          await writing;
-          writing = undefined;
-          // A bulk transfer: fewer, larger reads, within the proxy's budget.
-          if (n === buf.length && this.#large < LARGE_BUFFERS) {
-            this.#large++;
-            const large = new Uint8Array(LARGE_BUFFER);
-            halves = [
-              large.subarray(0, LARGE_BUFFER / 2),
-              large.subarray(LARGE_BUFFER / 2),
-            ];
-            buf = halves[0];
-          }
+        await writeAll(to, n === buf.length ? buf : buf.subarray(0, n));
+        // A bulk transfer: fewer, larger reads, within the proxy's budget.
+        if (!large && n === buf.length && this.#large < LARGE_BUFFERS) {
+          this.#large++;
+          large = true;
+          buf = new Uint8Array(LARGE_BUFFER);
         }
       }
-      if (writing) await writing;
       await to.closeWrite().catch(() => {});
     } catch {
       this.#close(t); // one side failed: end both
     } finally {
-      if (halves) this.#large--;
+      if (large) this.#large--;
     }
     return bytes;
   }
