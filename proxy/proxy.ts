@@ -58,6 +58,9 @@ const LARGE_BUFFER = 1024 * 1024;
 const LARGE_BUFFERS = 32;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+const ESTABLISHED = encoder.encode(
+  "HTTP/1.1 200 Connection established\r\n\r\n",
+);
 
 /** A request head, as far as the proxy reads it. */
 interface Head {
@@ -407,10 +410,7 @@ export class EgressProxy {
         ? head.rest
         : concat(encoder.encode(dest.upstreamHead!), head.rest);
       if (dest.tunnel) {
-        await writeAll(
-          t.conn,
-          encoder.encode("HTTP/1.1 200 Connection established\r\n\r\n"),
-        );
+        await writeAll(t.conn, ESTABLISHED);
       }
       const counts = await this.#relay(t, first);
       this.audit("net.allow", {
@@ -541,43 +541,46 @@ export class EgressProxy {
     t: Tracked,
     first: Uint8Array,
   ): Promise<{ up: number; down: number }> {
-    const up = t.conn;
-    const down = t.upstream!;
-    const counts = { up: 0, down: 0 };
-    const pump = async (
-      from: Deno.Conn,
-      to: Deno.Conn,
-      key: "up" | "down",
-    ) => {
-      let buf = new Uint8Array(SMALL_BUFFER);
-      let large = false;
-      try {
-        while (true) {
-          const n = await from.read(buf);
-          if (n === null) break;
-          t.lastActivity = performance.now();
-          counts[key] += n;
-          await writeAll(to, buf.subarray(0, n));
-          // A bulk transfer: fewer, larger reads, within the proxy's budget.
-          if (!large && n === buf.length && this.#large < LARGE_BUFFERS) {
-            this.#large++;
-            large = true;
-            buf = new Uint8Array(LARGE_BUFFER);
-          }
+    const client = t.conn;
+    const server = t.upstream!;
+    if (first.length) await writeAll(server, first);
+    const [up, down] = await Promise.all([
+      this.#pump(t, client, server),
+      this.#pump(t, server, client),
+    ]);
+    return { up: up + first.length, down };
+  }
+
+  /**
+   * One direction of #relay; the bytes it copied. Each write is awaited
+   * before the next read, and takes a view of the bytes the read filled
+   * (no copy in the proxy).
+   */
+  async #pump(t: Tracked, from: Deno.Conn, to: Deno.Conn): Promise<number> {
+    let bytes = 0;
+    let buf = new Uint8Array(SMALL_BUFFER);
+    let large = false;
+    try {
+      while (true) {
+        const n = await from.read(buf);
+        if (n === null) break;
+        t.lastActivity = performance.now();
+        bytes += n;
+        await writeAll(to, n === buf.length ? buf : buf.subarray(0, n));
+        // A bulk transfer: fewer, larger reads, within the proxy's budget.
+        if (!large && n === buf.length && this.#large < LARGE_BUFFERS) {
+          this.#large++;
+          large = true;
+          buf = new Uint8Array(LARGE_BUFFER);
         }
-        await to.closeWrite().catch(() => {});
-      } catch {
-        this.#close(t); // one side failed: end both
-      } finally {
-        if (large) this.#large--;
       }
-    };
-    if (first.length) {
-      counts.up += first.length;
-      await writeAll(down, first);
+      await to.closeWrite().catch(() => {});
+    } catch {
+      this.#close(t); // one side failed: end both
+    } finally {
+      if (large) this.#large--;
     }
-    await Promise.all([pump(up, down, "up"), pump(down, up, "down")]);
-    return counts;
+    return bytes;
   }
 
   /** Stops accepting, closes every connection, waits for their events. */
