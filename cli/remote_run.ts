@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Denial, formatDenials } from "../observe/explain.ts";
+import type { Denial } from "../observe/explain.ts";
 import { EXIT } from "./exit_codes.ts";
 import { lazyImport } from "../lazy_import.ts";
 import { printError } from "./output.ts";
@@ -87,6 +87,10 @@ export async function runRemote(
           if (typeof header.explain === "string") printError(header.explain);
         } else if (header.type === "exit") {
           if (Array.isArray(header.denials)) {
+            // Loaded only here: a plain `run --socket` starts without it.
+            const { formatDenials } = await lazyImport<
+              typeof import("../observe/explain.ts")
+            >("../observe/explain.ts", import.meta.url);
             Deno.stderr.writeSync(
               new TextEncoder().encode(formatDenials(
                 header.denials as Denial[],
