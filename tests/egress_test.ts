@@ -6,7 +6,7 @@
  * nobody. All names map to 127.0.0.1 through LANDLOCKD_TEST_HOSTS.
  */
 import assert from "node:assert/strict";
-import { testAtAbi } from "./fresh_needs.ts";
+import { testAtAbi, testNeedingAbi } from "./fresh_needs.ts";
 import {
   assertProbe,
   landlockd,
@@ -28,6 +28,12 @@ import {
   localServer,
   netEvents,
 } from "./egress_helpers.ts";
+
+/** Tests whose policy has a [net] table: Landlock ABI 4. */
+const netTest = testNeedingAbi(
+  4,
+  "the [net] table these policies set (it handles TCP)",
+);
 
 const HOSTS = hostsFile();
 const ENV = { LANDLOCKD_TEST_HOSTS: HOSTS };
@@ -408,24 +414,27 @@ allow_hosts = ["registry.npmjs.org"]
   );
 });
 
-Deno.test("a malformed LANDLOCKD_TEST_HOSTS file refuses the run with its line; a valid one is announced", async () => {
-  const bad = `${tempDir("hosts-")}/hosts`;
-  Deno.writeTextFileSync(bad, "127.0.0.1 ok.test\nnot-an-address x.test\n");
-  const policy = hostsPolicy(["ok.test"]);
-  const r = await sandboxed(policy, ["true"], {
-    env: { LANDLOCKD_TEST_HOSTS: bad },
-  });
-  assert.equal(r.code, 125);
-  assert.match(
-    r.stderr,
-    new RegExp(
-      `LANDLOCKD_TEST_HOSTS: ${bad}:2: expected "ADDRESS NAME \\[NAME...\\]"`,
-    ),
-  );
-  const ok = await sandboxed(policy, ["true"], { env: ENV });
-  assert.equal(ok.code, 0, ok.stderr);
-  assert.match(
-    ok.stderr,
-    /LANDLOCKD_TEST_HOSTS is set: the egress proxy resolves names from ".*" only \(a testing aid\)/,
-  );
-});
+netTest(
+  "a malformed LANDLOCKD_TEST_HOSTS file refuses the run with its line; a valid one is announced",
+  async () => {
+    const bad = `${tempDir("hosts-")}/hosts`;
+    Deno.writeTextFileSync(bad, "127.0.0.1 ok.test\nnot-an-address x.test\n");
+    const policy = hostsPolicy(["ok.test"]);
+    const r = await sandboxed(policy, ["true"], {
+      env: { LANDLOCKD_TEST_HOSTS: bad },
+    });
+    assert.equal(r.code, 125);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `LANDLOCKD_TEST_HOSTS: ${bad}:2: expected "ADDRESS NAME \\[NAME...\\]"`,
+      ),
+    );
+    const ok = await sandboxed(policy, ["true"], { env: ENV });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(
+      ok.stderr,
+      /LANDLOCKD_TEST_HOSTS is set: the egress proxy resolves names from ".*" only \(a testing aid\)/,
+    );
+  },
+);

@@ -21,9 +21,15 @@ import {
   USERS,
 } from "./helpers.ts";
 import { assertDocumented } from "./audit_schema.ts";
-import { testAtAbi } from "./fresh_needs.ts";
+import { testAtAbi, testNeedingAbi } from "./fresh_needs.ts";
 import { SERVE_FOR_USERS, startDaemon } from "./daemon_helpers.ts";
 import { connect } from "../mod.ts";
+
+/** Tests whose policy has a [net] table: Landlock ABI 4. */
+const netTest = testNeedingAbi(
+  4,
+  "the [net] table these policies set (it handles TCP)",
+);
 
 const ALL_FS = [
   "execute",
@@ -306,78 +312,84 @@ function shellCommand(args: string[]): string {
 
 const HINT = /run again with --explain/;
 
-Deno.test("a failed run under Landlock rules prints the --explain hint on a terminal, and never when stderr is not one", async () => {
-  const { d, policy } = setup({ bind: freePort(), connect: freePort() });
-  const args = [
-    "run",
-    "--policy-file",
-    policy,
-    "--",
-    `${d}/bin/probe`,
-    "read",
-    `${d}/denied/file`,
-    "exit",
-    "3",
-  ];
-  // Not a terminal: piped stderr.
-  const piped = await landlockd(args);
-  assert.doesNotMatch(piped.stderr, HINT);
-  // A terminal: script(1) gives the run a pseudo-terminal.
-  const tty = await new Deno.Command("script", {
-    args: ["-qefc", shellCommand(args), "/dev/null"],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const out = new TextDecoder().decode(tty.stdout);
-  assert.match(out, /read [^ ]+\/denied\/file: EACCES/);
-  assert.match(
-    out,
-    /landlockd: the command exited with status \d+; to see what Landlock denied it, run again with --explain/,
-  );
-  // With --explain there is the report instead of the hint.
-  const explained = await new Deno.Command("script", {
-    args: [
-      "-qefc",
-      shellCommand(["run", "--explain", ...args.slice(1)]),
-      "/dev/null",
-    ],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const report = new TextDecoder().decode(explained.stdout);
-  assert.doesNotMatch(report, HINT);
-  assert.match(report, /denied: open for reading [^ ]+\/denied\/file/);
-});
+netTest(
+  "a failed run under Landlock rules prints the --explain hint on a terminal, and never when stderr is not one",
+  async () => {
+    const { d, policy } = setup({ bind: freePort(), connect: freePort() });
+    const args = [
+      "run",
+      "--policy-file",
+      policy,
+      "--",
+      `${d}/bin/probe`,
+      "read",
+      `${d}/denied/file`,
+      "exit",
+      "3",
+    ];
+    // Not a terminal: piped stderr.
+    const piped = await landlockd(args);
+    assert.doesNotMatch(piped.stderr, HINT);
+    // A terminal: script(1) gives the run a pseudo-terminal.
+    const tty = await new Deno.Command("script", {
+      args: ["-qefc", shellCommand(args), "/dev/null"],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const out = new TextDecoder().decode(tty.stdout);
+    assert.match(out, /read [^ ]+\/denied\/file: EACCES/);
+    assert.match(
+      out,
+      /landlockd: the command exited with status \d+; to see what Landlock denied it, run again with --explain/,
+    );
+    // With --explain there is the report instead of the hint.
+    const explained = await new Deno.Command("script", {
+      args: [
+        "-qefc",
+        shellCommand(["run", "--explain", ...args.slice(1)]),
+        "/dev/null",
+      ],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const report = new TextDecoder().decode(explained.stdout);
+    assert.doesNotMatch(report, HINT);
+    assert.match(report, /denied: open for reading [^ ]+\/denied\/file/);
+  },
+);
 
-Deno.test("where the kernel cannot observe, --explain says so and runs the command normally", async () => {
-  const { d, policy } = setup({ bind: freePort(), connect: freePort() });
-  const r = await landlockd([
-    "run",
-    "--explain",
-    "--policy-file",
-    policy,
-    "--",
-    `${d}/bin/probe`,
-    "read",
-    `${d}/denied/file`,
-    "read",
-    `${d}/allowed/file`,
-  ], { env: { LANDLOCKD_OBSERVE: "off" } });
-  assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(probeResults(r.stdout), {
-    [`read ${d}/denied/file`]: "EACCES",
-    [`read ${d}/allowed/file`]: "OK",
-  });
-  assert.match(
-    r.stderr,
-    /^landlockd: --explain cannot explain here: observing is off \(LANDLOCKD_OBSERVE=off\); running without it$/m,
-  );
-  assert.doesNotMatch(r.stderr, /denied:/);
-});
+netTest(
+  "where the kernel cannot observe, --explain says so and runs the command normally",
+  async () => {
+    const { d, policy } = setup({ bind: freePort(), connect: freePort() });
+    const r = await landlockd([
+      "run",
+      "--explain",
+      "--policy-file",
+      policy,
+      "--",
+      `${d}/bin/probe`,
+      "read",
+      `${d}/denied/file`,
+      "read",
+      `${d}/allowed/file`,
+    ], { env: { LANDLOCKD_OBSERVE: "off" } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(probeResults(r.stdout), {
+      [`read ${d}/denied/file`]: "EACCES",
+      [`read ${d}/allowed/file`]: "OK",
+    });
+    assert.match(
+      r.stderr,
+      /^landlockd: --explain cannot explain here: observing is off \(LANDLOCKD_OBSERVE=off\); running without it$/m,
+    );
+    assert.doesNotMatch(r.stderr, /denied:/);
+  },
+);
 
 testAtAbi(
   4,
@@ -461,28 +473,31 @@ testAtAbi(
 );
 
 for (const as of USERS) {
-  Deno.test(`[${as}] under --explain, a command that cannot be executed (126) is explained too`, async () => {
-    const { d, policy } = setup({ bind: freePort(), connect: freePort() });
-    Deno.writeTextFileSync(`${d}/denied/script.sh`, "#!/bin/sh\necho hi\n");
-    Deno.chmodSync(`${d}/denied/script.sh`, 0o755);
-    chownTree(d);
-    const r = await landlockd([
-      "run",
-      "--explain",
-      "--policy-file",
-      policy,
-      "--",
-      `${d}/denied/script.sh`,
-    ], { as });
-    assert.equal(r.code, 126, r.stderr);
-    assert.match(r.stderr, /cannot execute "[^"]+": Permission denied/);
-    assert.match(
-      r.stderr,
-      new RegExp(
-        `denied: execute ${d}/denied/script.sh \\(execve, once\\)\n  refused by \\[\\[fs_layer\\]\\] #0 at ${policy}:3: missing execute, read_file\n`,
-      ),
-    );
-  });
+  netTest(
+    `[${as}] under --explain, a command that cannot be executed (126) is explained too`,
+    async () => {
+      const { d, policy } = setup({ bind: freePort(), connect: freePort() });
+      Deno.writeTextFileSync(`${d}/denied/script.sh`, "#!/bin/sh\necho hi\n");
+      Deno.chmodSync(`${d}/denied/script.sh`, 0o755);
+      chownTree(d);
+      const r = await landlockd([
+        "run",
+        "--explain",
+        "--policy-file",
+        policy,
+        "--",
+        `${d}/denied/script.sh`,
+      ], { as });
+      assert.equal(r.code, 126, r.stderr);
+      assert.match(r.stderr, /cannot execute "[^"]+": Permission denied/);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `denied: execute ${d}/denied/script.sh \\(execve, once\\)\n  refused by \\[\\[fs_layer\\]\\] #0 at ${policy}:3: missing execute, read_file\n`,
+        ),
+      );
+    },
+  );
 }
 
 for (const as of USERS) {

@@ -11,6 +11,13 @@ import { assertDocumented } from "./audit_schema.ts";
 import { auditPath } from "./egress_helpers.ts";
 import { udpPolicy } from "./attacks/udp_helpers.ts";
 import { SERVE_FOR_USERS, startDaemon } from "./daemon_helpers.ts";
+import { testNeedingAbi } from "./fresh_needs.ts";
+
+/** Every test here runs a policy with a [net] table: Landlock ABI 4. */
+const netTest = testNeedingAbi(
+  4,
+  "the [net] table these policies set (it handles TCP)",
+);
 
 /** Not the attack tests' addresses: the files may run in parallel. */
 const NAMESERVER = "127.86.0.1";
@@ -48,51 +55,18 @@ function check(stderr: string, policy: string) {
 }
 
 for (const as of USERS) {
-  Deno.test(`[${as}] under --explain, datagrams udp = "dns" refused are listed with their destination and a denial event`, async () => {
-    const policy = udpPolicy("dns", "", "", NAMESERVER);
-    const audit = auditPath(as);
-    const r = await landlockd([
-      "run",
-      "--explain",
-      "--policy-file",
-      policy,
-      "--audit-file",
-      audit,
-      "--",
-      python3(),
-      "-c",
-      SCRIPT,
-    ], { as });
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, EXPECTED);
-    check(r.stderr, policy);
-    const denials = Deno.readTextFileSync(audit).split("\n").filter((l) => l)
-      .map((l) => JSON.parse(l)).filter((e) => e.event === "denial");
-    denials.forEach(assertDocumented);
-    assert.deepEqual(
-      denials.map((
-        d,
-      ) => [d.operation, d.host, d.port, d.syscall, d.count, d.fix]),
-      [
-        ["udp", OTHER, 53, "sendto", 2, 'udp = "allow"'],
-        ["udp", NAMESERVER, 5353, "sendto", 1, 'udp = "allow"'],
-      ],
-    );
-  });
-}
-
-Deno.test("through the daemon (run --socket --explain, root and nobody), refused datagrams are listed", async () => {
-  const daemon = await startDaemon({ args: SERVE_FOR_USERS });
-  try {
-    const policy = udpPolicy("dns", "", "", NAMESERVER);
-    for (const as of USERS) {
+  netTest(
+    `[${as}] under --explain, datagrams udp = "dns" refused are listed with their destination and a denial event`,
+    async () => {
+      const policy = udpPolicy("dns", "", "", NAMESERVER);
+      const audit = auditPath(as);
       const r = await landlockd([
         "run",
-        "--socket",
-        daemon.socket,
         "--explain",
         "--policy-file",
         policy,
+        "--audit-file",
+        audit,
         "--",
         python3(),
         "-c",
@@ -101,9 +75,48 @@ Deno.test("through the daemon (run --socket --explain, root and nobody), refused
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, EXPECTED);
       check(r.stderr, policy);
+      const denials = Deno.readTextFileSync(audit).split("\n").filter((l) => l)
+        .map((l) => JSON.parse(l)).filter((e) => e.event === "denial");
+      denials.forEach(assertDocumented);
+      assert.deepEqual(
+        denials.map((
+          d,
+        ) => [d.operation, d.host, d.port, d.syscall, d.count, d.fix]),
+        [
+          ["udp", OTHER, 53, "sendto", 2, 'udp = "allow"'],
+          ["udp", NAMESERVER, 5353, "sendto", 1, 'udp = "allow"'],
+        ],
+      );
+    },
+  );
+}
+
+netTest(
+  "through the daemon (run --socket --explain, root and nobody), refused datagrams are listed",
+  async () => {
+    const daemon = await startDaemon({ args: SERVE_FOR_USERS });
+    try {
+      const policy = udpPolicy("dns", "", "", NAMESERVER);
+      for (const as of USERS) {
+        const r = await landlockd([
+          "run",
+          "--socket",
+          daemon.socket,
+          "--explain",
+          "--policy-file",
+          policy,
+          "--",
+          python3(),
+          "-c",
+          SCRIPT,
+        ], { as });
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, EXPECTED);
+        check(r.stderr, policy);
+      }
+    } finally {
+      daemon.proc.kill("SIGTERM");
+      await daemon.exited();
     }
-  } finally {
-    daemon.proc.kill("SIGTERM");
-    await daemon.exited();
-  }
-});
+  },
+);

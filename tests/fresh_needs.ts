@@ -75,3 +75,30 @@ export function testAtAbi(
 ): void {
   Deno.test({ ...requiring(name, needs.abi(abi, what), ...also), fn });
 }
+
+/**
+ * `Deno.test` for tests whose policies need Landlock ABI `abi` (for
+ * example a `[net]` table, which handles TCP: ABI 4): below it the test is
+ * ignored with the reason in its name, as `testAtAbi` does, whichever form
+ * of `Deno.test` the file uses.
+ */
+export function testNeedingAbi(
+  abi: number,
+  what: string,
+): (
+  t: string | Deno.TestDefinition,
+  fn?: () => void | Promise<void>,
+) => void {
+  const why = needs.abi(abi, what);
+  return (t, fn) => {
+    const def: Deno.TestDefinition = typeof t === "string"
+      ? { name: t, fn: fn! }
+      : t;
+    const r = requiring(def.name, why);
+    Deno.test({
+      ...def,
+      name: r.name,
+      ignore: r.ignore || def.ignore === true,
+    });
+  };
+}

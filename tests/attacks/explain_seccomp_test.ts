@@ -11,6 +11,13 @@ import assert from "node:assert/strict";
 import { landlockd, policyFile, probeResults, USERS } from "../helpers.ts";
 import { compileAttack } from "./baseline_helpers.ts";
 import { udpPolicy } from "./udp_helpers.ts";
+import { testNeedingAbi } from "../fresh_needs.ts";
+
+/** Every test here runs a policy with a [net] table: Landlock ABI 4. */
+const netTest = testNeedingAbi(
+  4,
+  "the [net] table these policies set (it handles TCP)",
+);
 
 const SOCKETS = await compileAttack("udp_raw_sockets");
 const MEMFD = await compileAttack("memfd_exec");
@@ -38,35 +45,40 @@ async function threeWays(as: string, policy: string, argv: string[]) {
 }
 
 for (const as of USERS) {
-  Deno.test(`[${as}] under --explain and learn --base, udp = "deny" and raw = false still refuse UDP, ping, raw and packet sockets with EPERM`, async () => {
-    const out = await threeWays(
-      as,
-      udpPolicy("deny", "raw = false"),
-      [SOCKETS],
-    );
-    const expected = {
-      udp: "EPERM",
-      udp6: "EPERM",
-      udplite: "EPERM",
-      ping: "EPERM",
-      ping6: "EPERM",
-      raw: "EPERM",
-      raw6: "EPERM",
-      "inet packet": "EPERM",
-      packet: "EPERM",
-      "packet dgram": "EPERM",
-      tcp: "OK",
-      "unix dgram": "OK",
-      io_uring_setup: "ENOSYS",
-    };
-    for (const [how, got] of Object.entries(out)) {
-      assert.deepEqual(got, expected, how);
-    }
-  });
+  netTest(
+    `[${as}] under --explain and learn --base, udp = "deny" and raw = false still refuse UDP, ping, raw and packet sockets with EPERM`,
+    async () => {
+      const out = await threeWays(
+        as,
+        udpPolicy("deny", "raw = false"),
+        [SOCKETS],
+      );
+      const expected = {
+        udp: "EPERM",
+        udp6: "EPERM",
+        udplite: "EPERM",
+        ping: "EPERM",
+        ping6: "EPERM",
+        raw: "EPERM",
+        raw6: "EPERM",
+        "inet packet": "EPERM",
+        packet: "EPERM",
+        "packet dgram": "EPERM",
+        tcp: "OK",
+        "unix dgram": "OK",
+        io_uring_setup: "ENOSYS",
+      };
+      for (const [how, got] of Object.entries(out)) {
+        assert.deepEqual(got, expected, how);
+      }
+    },
+  );
 
-  Deno.test(`[${as}] under --explain and learn --base, memfd_exec = false still refuses memfd_create without MFD_NOEXEC_SEAL (EPERM)`, async () => {
-    const dir = MEMFD.replace(/\/[^/]*$/, "");
-    const policy = policyFile(`version = 1
+  netTest(
+    `[${as}] under --explain and learn --base, memfd_exec = false still refuses memfd_create without MFD_NOEXEC_SEAL (EPERM)`,
+    async () => {
+      const dir = MEMFD.replace(/\/[^/]*$/, "");
+      const policy = policyFile(`version = 1
 [[fs_layer]]
 handled_access_fs = ["execute"]
   [[fs_layer.rule]]
@@ -78,9 +90,14 @@ handled_access_fs = ["execute"]
 [seccomp]
 memfd_exec = false
 `);
-    const out = await threeWays(as, policy, [MEMFD, "plain", "/usr/bin/echo"]);
-    for (const [how, got] of Object.entries(out)) {
-      assert.deepEqual(got, { memfd_create: "EPERM" }, how);
-    }
-  });
+      const out = await threeWays(as, policy, [
+        MEMFD,
+        "plain",
+        "/usr/bin/echo",
+      ]);
+      for (const [how, got] of Object.entries(out)) {
+        assert.deepEqual(got, { memfd_create: "EPERM" }, how);
+      }
+    },
+  );
 }

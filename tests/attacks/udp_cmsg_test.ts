@@ -11,6 +11,13 @@ import assert from "node:assert/strict";
 import { SERVE_FOR_USERS, startDaemon } from "../daemon_helpers.ts";
 import { landlockd, python3, RUN_ROOT } from "../helpers.ts";
 import { startServers, udpPolicy } from "./udp_helpers.ts";
+import { testNeedingAbi } from "../fresh_needs.ts";
+
+/** Every test here runs a policy with a [net] table: Landlock ABI 4. */
+const netTest = testNeedingAbi(
+  4,
+  "the [net] table these policies set (it handles TCP)",
+);
 
 const ATTACK = `${RUN_ROOT}tests/attacks/udp_cmsg_mark.py`;
 const NS = "127.83.0.21";
@@ -22,7 +29,7 @@ function results(stdout: string): Record<string, string> {
   );
 }
 
-Deno.test({
+netTest({
   name:
     "[nobody via a root daemon] udp = \"dns\": SO_MARK in a control message is EPERM (the broker's capabilities are not the command's)",
   ignore: Deno.uid() !== 0,
@@ -56,7 +63,7 @@ Deno.test({
 });
 
 for (const as of ["root", "nobody"] as const) {
-  Deno.test({
+  netTest({
     name: `[${as}] udp = "dns": SO_MARK in a control message is EPERM`,
     ignore: Deno.uid() !== 0,
     async fn() {

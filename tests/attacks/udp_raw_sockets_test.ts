@@ -18,6 +18,13 @@ import {
 } from "../helpers.ts";
 import { compileAttack } from "./baseline_helpers.ts";
 import { startServers, udpPolicy } from "./udp_helpers.ts";
+import { testNeedingAbi } from "../fresh_needs.ts";
+
+/** Every test here runs a policy with a [net] table: Landlock ABI 4. */
+const netTest = testNeedingAbi(
+  4,
+  "the [net] table these policies set (it handles TCP)",
+);
 
 const ATTACK = await compileAttack("udp_raw_sockets");
 /** Not udp_dns_test.ts's addresses: the two files may run in parallel. */
@@ -51,96 +58,111 @@ function unfiltered(as: string): Record<string, string> {
 }
 
 for (const as of USERS) {
-  Deno.test(`[${as}] udp = "deny" and raw = false refuse UDP, UDP-Lite, ping, raw, SOCK_PACKET and AF_PACKET sockets with EPERM; TCP and unix sockets open`, async () => {
-    const r = await sandboxed(udpPolicy("deny", "raw = false"), [ATTACK], {
-      as,
-    });
-    assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(probeResults(r.stdout), {
-      udp: "EPERM",
-      udp6: "EPERM",
-      udplite: "EPERM",
-      ping: "EPERM",
-      ping6: "EPERM",
-      raw: "EPERM",
-      raw6: "EPERM",
-      "inet packet": "EPERM",
-      packet: "EPERM",
-      "packet dgram": "EPERM",
-      tcp: "OK",
-      "unix dgram": "OK",
-      io_uring_setup: "ENOSYS",
-    });
-  });
+  netTest(
+    `[${as}] udp = "deny" and raw = false refuse UDP, UDP-Lite, ping, raw, SOCK_PACKET and AF_PACKET sockets with EPERM; TCP and unix sockets open`,
+    async () => {
+      const r = await sandboxed(udpPolicy("deny", "raw = false"), [ATTACK], {
+        as,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(probeResults(r.stdout), {
+        udp: "EPERM",
+        udp6: "EPERM",
+        udplite: "EPERM",
+        ping: "EPERM",
+        ping6: "EPERM",
+        raw: "EPERM",
+        raw6: "EPERM",
+        "inet packet": "EPERM",
+        packet: "EPERM",
+        "packet dgram": "EPERM",
+        tcp: "OK",
+        "unix dgram": "OK",
+        io_uring_setup: "ENOSYS",
+      });
+    },
+  );
 
-  Deno.test(`[${as}] the refusal uses [seccomp] errno; raw = false alone leaves UDP open`, async () => {
-    const r = await sandboxed(
-      udpPolicy("allow", "raw = false", "[seccomp]\nerrno = 13\n"),
-      [ATTACK],
-      { as },
-    );
-    assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(probeResults(r.stdout), {
-      ...unfiltered(as),
-      raw: "EACCES",
-      raw6: "EACCES",
-      "inet packet": "EACCES",
-      packet: "EACCES",
-      "packet dgram": "EACCES",
-    });
-  });
-
-  Deno.test(`[${as}] by default (udp = "allow", raw = true) the kernel alone decides: what the settings close`, async () => {
-    const r = await sandboxed(udpPolicy("allow"), [ATTACK], { as });
-    assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(probeResults(r.stdout), unfiltered(as));
-  });
-
-  Deno.test(`[${as}] udp = "deny": glibc (getent), Python and Node fail to resolve cleanly, and nothing is sent`, async () => {
-    const servers = Deno.uid() === 0
-      ? await startServers(NAMESERVER, OTHER)
-      : undefined;
-    const policy = udpPolicy("deny", "", "", NAMESERVER);
-    const getent = await sandboxed(policy, ["getent", "hosts", "a.test"], {
-      as,
-    });
-    const py = await sandboxed(policy, [
-      "python3",
-      "-c",
-      "import socket\ntry: socket.gethostbyname('b.test')\nexcept socket.gaierror as e: print('gaierror')",
-    ], { as });
-    const node = await sandboxed(policy, [
-      "node",
-      "-e",
-      "require('dns').lookup('c.test', (e, a) => console.log(e ? e.code : a))",
-    ], { as });
-    const counts = await servers?.stop();
-    assert.equal(getent.code, 2, getent.stderr); // "key not found"
-    assert.equal(getent.stdout, "");
-    assert.equal(py.stdout.trim(), "gaierror", py.stderr);
-    assert.match(node.stdout.trim(), /^(EAI_AGAIN|ENOTFOUND)$/, node.stderr);
-    if (counts) {
-      assert.deepEqual(
-        Object.values(counts),
-        [0, 0, 0],
-        JSON.stringify(counts),
+  netTest(
+    `[${as}] the refusal uses [seccomp] errno; raw = false alone leaves UDP open`,
+    async () => {
+      const r = await sandboxed(
+        udpPolicy("allow", "raw = false", "[seccomp]\nerrno = 13\n"),
+        [ATTACK],
+        { as },
       );
-    }
-  });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(probeResults(r.stdout), {
+        ...unfiltered(as),
+        raw: "EACCES",
+        raw6: "EACCES",
+        "inet packet": "EACCES",
+        packet: "EACCES",
+        "packet dgram": "EACCES",
+      });
+    },
+  );
+
+  netTest(
+    `[${as}] by default (udp = "allow", raw = true) the kernel alone decides: what the settings close`,
+    async () => {
+      const r = await sandboxed(udpPolicy("allow"), [ATTACK], { as });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(probeResults(r.stdout), unfiltered(as));
+    },
+  );
+
+  netTest(
+    `[${as}] udp = "deny": glibc (getent), Python and Node fail to resolve cleanly, and nothing is sent`,
+    async () => {
+      const servers = Deno.uid() === 0
+        ? await startServers(NAMESERVER, OTHER)
+        : undefined;
+      const policy = udpPolicy("deny", "", "", NAMESERVER);
+      const getent = await sandboxed(policy, ["getent", "hosts", "a.test"], {
+        as,
+      });
+      const py = await sandboxed(policy, [
+        "python3",
+        "-c",
+        "import socket\ntry: socket.gethostbyname('b.test')\nexcept socket.gaierror as e: print('gaierror')",
+      ], { as });
+      const node = await sandboxed(policy, [
+        "node",
+        "-e",
+        "require('dns').lookup('c.test', (e, a) => console.log(e ? e.code : a))",
+      ], { as });
+      const counts = await servers?.stop();
+      assert.equal(getent.code, 2, getent.stderr); // "key not found"
+      assert.equal(getent.stdout, "");
+      assert.equal(py.stdout.trim(), "gaierror", py.stderr);
+      assert.match(node.stdout.trim(), /^(EAI_AGAIN|ENOTFOUND)$/, node.stderr);
+      if (counts) {
+        assert.deepEqual(
+          Object.values(counts),
+          [0, 0, 0],
+          JSON.stringify(counts),
+        );
+      }
+    },
+  );
 }
 
-Deno.test('udp = "deny" with [seccomp] allow = ["io_uring"] is refused before the command starts (exit 125, naming both keys)', async () => {
-  const policy = policyFile(`version = 1
+netTest(
+  'udp = "deny" with [seccomp] allow = ["io_uring"] is refused before the command starts (exit 125, naming both keys)',
+  async () => {
+    const policy = policyFile(`version = 1
 [net]
 handled_access_net = ["bind_tcp"]
 udp = "deny"
 [seccomp]
 allow = ["io_uring"]
 `);
-  const r = await landlockd(["run", "--policy-file", policy, "--", "true"]);
-  assert.equal(r.code, 125, r.stderr);
-  assert.match(
-    r.stderr,
-    /seccomp\.allow.*udp = "deny" cannot be enforced with io_uring allowed/s,
-  );
-});
+    const r = await landlockd(["run", "--policy-file", policy, "--", "true"]);
+    assert.equal(r.code, 125, r.stderr);
+    assert.match(
+      r.stderr,
+      /seccomp\.allow.*udp = "deny" cannot be enforced with io_uring allowed/s,
+    );
+  },
+);
