@@ -90,3 +90,24 @@ ${tail}`,
     dir,
   );
 }
+
+/**
+ * What udp_raw_sockets.c reports under `udp = "deny"` and `raw = false`:
+ * every datagram, raw and packet socket refused with the policy errno, TCP
+ * and unix sockets open, io_uring absent (the baseline).
+ */
+export const DENY_NO_RAW_OUTCOMES: Readonly<Record<string, string>> = {
+  udp: "EPERM",
+  udp6: "EPERM",
+  udplite: "EPERM",
+  ping: "EPERM",
+  ping6: "EPERM",
+  raw: "EPERM",
+  raw6: "EPERM",
+  "inet packet": "EPERM",
+  packet: "EPERM",
+  "packet dgram": "EPERM",
+  tcp: "OK",
+  "unix dgram": "OK",
+  io_uring_setup: "ENOSYS",
+};
