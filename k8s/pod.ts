@@ -10,6 +10,7 @@
 
 import { parseAllDocuments } from "yaml";
 import type { PolicyDocument } from "../policy/toml_out.ts";
+import { handledNet } from "../policy/net_sockets.ts";
 
 /** Extra listeners operators did not declare as ports (metrics, admin). */
 export const EXTRA_PORTS_ANNOTATION = "landlockd/extra-bind-ports";
@@ -168,7 +169,7 @@ export function podPolicy(
     `${w.kind} "${w.name}", container "${container.name}": bind only its declared ports`;
   const net = document.net ?? { handled_access_net: [], rule: [] };
   net.handled_access_net = [
-    ...new Set([...net.handled_access_net ?? [], "bind_tcp" as const]),
+    ...new Set([...handledNet(net), "bind_tcp" as const]),
   ];
   net.rule = [
     ...(net.rule ?? []),

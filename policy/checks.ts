@@ -14,6 +14,7 @@ import { hostArch } from "../seccomp/filter.ts";
 import { syscallNumber } from "../seccomp/table.ts";
 import { expandFsRights, type FsRightOrGroup } from "./groups.ts";
 import { isHostRule } from "./hosts.ts";
+import { handledNet, netRestricts, type NetTable } from "./net_sockets.ts";
 
 /** Calls landlockd itself makes between installing the filter and exec. */
 export const NEEDED_TO_START = ["execve", "sendmsg", "close"];
@@ -54,7 +55,7 @@ export function rightsOutsideHandled<R extends string>(
 /** The parts of a validated policy {@link restrictsSomething} reads. */
 export interface RestrictingParts {
   fs_layer?: readonly unknown[];
-  net?: unknown;
+  net?: NetTable;
   scope?: { abstract_unix_socket?: boolean; signal?: boolean };
   seccomp?: { deny: readonly unknown[] };
   mount?: {
@@ -67,7 +68,8 @@ export interface RestrictingParts {
 }
 
 /**
- * Whether a policy restricts anything: a layer, `[net]`, a scope, a deny
+ * Whether a policy restricts anything: a layer, a `[net]` that restricts
+ * TCP, UDP or raw sockets (policy/net_sockets.ts), a scope, a deny
  * list, or a `[mount]` view, `[runtime]` root or `[broker]` (which confine
  * what the command can see; a broker alone is valid, lint warns).
  */
@@ -75,7 +77,8 @@ export function restrictsSomething(p: RestrictingParts): boolean {
   const confines = (p.mount?.tmpfs?.length ?? 0) > 0 ||
     (p.mount?.bind?.length ?? 0) > 0 || (p.mount?.proc?.length ?? 0) > 0 ||
     p.runtime?.root !== undefined || p.broker !== undefined;
-  return (p.fs_layer?.length ?? 0) > 0 || p.net !== undefined ||
+  return (p.fs_layer?.length ?? 0) > 0 ||
+    (p.net !== undefined && netRestricts(p.net)) ||
     p.scope?.abstract_unix_socket === true || p.scope?.signal === true ||
     (p.seccomp?.deny.length ?? 0) > 0 || confines;
 }
@@ -108,10 +111,8 @@ export const HOOKS = {
       rightsOutsideHandled(layer.handled_access_fs, layer.rule).length === 0,
   },
   rules_within_handled_net: {
-    check: (net: {
-      handled_access_net: string[];
-      rule?: { allowed_access: string[] }[];
-    }) => rightsOutsideHandled(net.handled_access_net, net.rule).length === 0,
+    check: (net: NetTable & { rule?: { allowed_access: string[] }[] }) =>
+      rightsOutsideHandled(handledNet(net), net.rule).length === 0,
   },
   host_rule: { check: isHostRule },
   restricts_something: { check: restrictsSomething },

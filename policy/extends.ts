@@ -10,7 +10,10 @@
  *    (narrowing: stacked layers intersect), `[seccomp] deny` and
  *    `handled_access_net` add to the base's, `[[net.rule]]`s add ports, and
  *    `compat`, `[scope]` flags, `[seccomp] errno` and `[runtime]` keys are
- *    replaced when the extending file sets them.
+ *    replaced when the extending file sets them. A base's `[net]` keeps
+ *    the TCP operations it handles by default (`["connect_tcp"]` unless it
+ *    sets only `udp`/`raw`): they are written out before merging, so an
+ *    extending `[net]` of `udp`/`raw` only cannot drop them.
  * 3. `[[fs_rule]]` widens the bases' layers: the rule is added to every
  *    layer the bases define, each time with the rights that layer handles,
  *    or, with `layer = N`, to base layer N only (which must handle all of
@@ -30,6 +33,7 @@ import type { KeyPath } from "./locate.ts";
 import { keyOf, nearest, type Origin, type Origins } from "./origins.ts";
 import { extendingKeys } from "./schema.ts";
 import { widen } from "./extends_widen.ts";
+import { handledNet, type NetTable } from "./net_sockets.ts";
 import {
   BUILTIN_POLICIES,
   builtinPolicyNames,
@@ -206,6 +210,19 @@ function mergeInto(
   }
 }
 
+/**
+ * Writes out the `handled_access_net` a base's `[net]` implies
+ * (policy/net_sockets.ts), so the merge keeps it: a base whose `[net]`
+ * restricts TCP connects by default still does when the extending file's
+ * `[net]` sets only `udp` or `raw` (which alone would leave TCP alone).
+ */
+function keepTcpRestriction(base: Doc): void {
+  const net = base.net;
+  if (!isTable(net) || net.handled_access_net !== undefined) return;
+  const handled = handledNet(net as NetTable);
+  if (handled.length) net.handled_access_net = handled;
+}
+
 interface Built {
   doc: Doc;
   origins: Origins;
@@ -332,6 +349,7 @@ export function resolveExtends(
           failed = true;
           return;
         }
+        keepTcpRestriction(built.doc);
         mergeInto(
           acc,
           [],

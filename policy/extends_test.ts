@@ -315,3 +315,40 @@ Deno.test("policySourceFiles lists the file and every base it extends", async ()
     `${dir}/plain.toml`,
   ]);
 });
+
+Deno.test("a base's [net] keeps restricting TCP connects when the extending file's [net] sets only udp", () => {
+  // The base handles connect_tcp by default: an empty [net], or rules only.
+  for (
+    const [name, net] of [
+      ["empty", ""],
+      ["rules", '[[net.rule]]\nport = 443\nallowed_access = ["connect_tcp"]\n'],
+    ]
+  ) {
+    file(`tcp-${name}.toml`, `version = 1\n[net]\n${net}`);
+    const p = merged(file(
+      `udp-on-${name}.toml`,
+      `extends = "./tcp-${name}.toml"\n[net]\nudp = "deny"\n`,
+    ));
+    assert.deepEqual(p.net!.handled_access_net, ["connect_tcp"], name);
+    assert.equal(p.net!.udp, "deny");
+  }
+  // A base of udp only restricts no TCP; the extending file's rule does.
+  file("udp-only.toml", 'version = 1\n[net]\nudp = "deny"\n');
+  const widened = merged(file(
+    "raw-on-udp.toml",
+    'extends = "./udp-only.toml"\n[net]\nraw = false\n',
+  ));
+  assert.equal(widened.net!.handled_access_net, undefined);
+  const ruled = merged(file(
+    "rule-on-udp.toml",
+    'extends = "./udp-only.toml"\n[[net.rule]]\nport = 443\nallowed_access = ["connect_tcp"]\n',
+  ));
+  assert.equal(ruled.net!.handled_access_net, undefined);
+  assert.equal(ruled.net!.rule!.length, 1);
+  // [[net_rule]] widens a base whose [net] handles connect_tcp by default.
+  const net_rule = merged(file(
+    "net-rule-on-rules.toml",
+    'extends = "./tcp-rules.toml"\nnet_rule = [{ port = 80, allowed_access = ["connect_tcp"] }]\n',
+  ));
+  assert.deepEqual(net_rule.net!.rule!.map((r) => r.port), [443, 80]);
+});

@@ -13,7 +13,12 @@ import type { BaselineRelaxation, Policy } from "./schema.ts";
 import { validatePolicy } from "./validate.ts";
 import { relocate } from "./origins.ts";
 import { addfdWarnings } from "./addfd_lint.ts";
-import { socketRules } from "./net_sockets.ts";
+import {
+  handledNet,
+  NET_RESTRICTS_NOTHING,
+  netRestricts,
+  socketRules,
+} from "./net_sockets.ts";
 
 /** How a path looks on this host, for lint's checks. */
 export type PathInfo = "directory" | "file" | "missing";
@@ -168,13 +173,17 @@ export function warnings(
 
   const net = policy.net;
   if (
-    net?.handled_access_net.includes("connect_tcp") &&
+    net && handledNet(net).includes("connect_tcp") &&
     socketRules(net).udp === "allow" && net.udp === undefined
   ) {
     out.push(warning(
       ["net"],
       'UDP is unrestricted: [net] limits TCP connects, but Landlock does not cover UDP (QUIC, direct DNS); add udp = "deny", or udp = "dns" to allow only the nameservers',
     ));
+  }
+
+  if (net && !netRestricts(net)) {
+    out.push(warning(["net"], NET_RESTRICTS_NOTHING));
   }
 
   if (policy.broker && !layers.length) {

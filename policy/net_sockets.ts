@@ -1,12 +1,49 @@
 /**
- * What `[net] udp` and `[net] raw` mean when a policy leaves them out: the
- * one place their defaults are decided. Pure.
+ * What `[net] handled_access_net`, `udp` and `raw` mean when a policy
+ * leaves them out: the one place their defaults are decided. Pure.
  *
  * @module
  */
 
 import { allowHostsSet } from "./hosts.ts";
+import type { NetRight } from "./rights.ts";
 import type { Policy } from "./schema.ts";
+
+/**
+ * The parts of a `[net]` table {@link handledNet} reads: a validated one,
+ * a document as written, or a merged one not yet validated (extends).
+ */
+export interface NetTable {
+  handled_access_net?: readonly NetRight[];
+  rule?: unknown;
+  udp?: unknown;
+  raw?: unknown;
+  allow_hosts?: unknown;
+}
+
+/**
+ * The TCP operations Landlock handles for a `[net]` table (none without
+ * one). `handled_access_net` when the table sets it; otherwise
+ * `["connect_tcp"]` where the table says something about TCP
+ * (`[[net.rule]]` or `allow_hosts`) or nothing at all (an empty `[net]`
+ * means "no network", as it always has), and none where it sets only
+ * `udp` and/or `raw`: refusing UDP must not cost every TCP connect.
+ * With `allow_hosts`, `connect_tcp` is handled whatever the list says
+ * (connects go to the proxy).
+ */
+export function handledNet(net: NetTable | undefined): NetRight[] {
+  if (net === undefined) return [];
+  const proxied = net.allow_hosts !== undefined;
+  if (net.handled_access_net !== undefined) {
+    const listed = [...net.handled_access_net];
+    return proxied && !listed.includes("connect_tcp")
+      ? [...listed, "connect_tcp"]
+      : listed;
+  }
+  const aboutTcp = net.rule !== undefined || proxied;
+  const socketsOnly = net.udp !== undefined || net.raw !== undefined;
+  return aboutTcp || !socketsOnly ? ["connect_tcp"] : [];
+}
 
 /** The socket rules a run enforces. */
 export interface SocketRules {
@@ -30,3 +67,17 @@ export function socketRules(net: Policy["net"]): SocketRules {
     raw: net?.raw ?? !closed,
   };
 }
+
+/**
+ * Whether a `[net]` table restricts anything: TCP (see {@link handledNet}),
+ * UDP or raw sockets. `udp = "allow"` or `raw = true` alone does not.
+ */
+export function netRestricts(net: NetTable): boolean {
+  const sockets = socketRules(net as Policy["net"]);
+  return handledNet(net).length > 0 || sockets.udp !== "allow" ||
+    !sockets.raw;
+}
+
+/** Why a `[net]` table that {@link netRestricts} rejects restricts nothing. */
+export const NET_RESTRICTS_NOTHING =
+  '[net] restricts nothing here: udp = "allow" and raw = true are the defaults, and TCP is restricted only by handled_access_net, [[net.rule]] or allow_hosts';

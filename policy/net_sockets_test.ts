@@ -58,3 +58,47 @@ Deno.test("udp and raw take only their documented values, each with one precise 
     'seccomp.memfd_exec: expected true or false, got the string "no"',
   );
 });
+
+Deno.test("handledNet: connect_tcp by default, none for a [net] of udp/raw only, the list when one is written", async () => {
+  const { handledNet } = await import("./net_sockets.ts");
+  assert.deepEqual(handledNet(undefined), []);
+  assert.deepEqual(handledNet({}), ["connect_tcp"]);
+  assert.deepEqual(handledNet({ udp: "deny" }), []);
+  assert.deepEqual(handledNet({ raw: false }), []);
+  assert.deepEqual(handledNet({ udp: "dns", raw: false }), []);
+  assert.deepEqual(handledNet({ udp: "deny", rule: [] }), ["connect_tcp"]);
+  assert.deepEqual(handledNet({ udp: "deny", allow_hosts: [] }), [
+    "connect_tcp",
+  ]);
+  assert.deepEqual(handledNet({ handled_access_net: ["bind_tcp"] }), [
+    "bind_tcp",
+  ]);
+});
+
+Deno.test('lint: a [net] of udp = "deny" only is valid and quiet; one that restricts nothing is named', () => {
+  assert.deepEqual(lint('udp = "deny"'), []);
+  assert.deepEqual(lint("raw = false"), []);
+  assert.deepEqual(lint('udp = "dns"'), []);
+  // Not a note about UDP when [net] no longer restricts TCP connects.
+  assert.deepEqual(
+    lintPolicy(
+      {
+        name: "p.toml",
+        text:
+          'version = 1\n[seccomp]\ndeny = ["ptrace"]\n[net]\nudp = "allow"\n',
+      },
+      () => "directory",
+    ).map((d) => `${d.severity} ${d.path.join(".")}: ${d.message}`),
+    [
+      'warning net: [net] restricts nothing here: udp = "allow" and raw = true are the defaults, and TCP is restricted only by handled_access_net, [[net.rule]] or allow_hosts',
+    ],
+  );
+  const [alone] = validatePolicy({
+    name: "p.toml",
+    text: 'version = 1\n[net]\nudp = "allow"\nraw = true\n',
+  }).diagnostics.map((d) => d.message);
+  assert.match(
+    alone,
+    /^this policy restricts nothing: .*; \[net\] restricts nothing here/,
+  );
+});

@@ -6,6 +6,7 @@
  */
 
 import { formatKeyPath } from "./locate.ts";
+import { handledNet } from "./net_sockets.ts";
 import {
   FILE_RIGHTS,
   FS_RIGHTS,
@@ -255,13 +256,11 @@ export function planLandlock(policy: Policy, abi: number): LandlockPlan {
     throw new EgressCompatError(abi);
   }
   if (policy.net) {
-    // allow_hosts confines connects to the proxy: connect_tcp is handled.
-    const asked: NetRight[] = policy.net.allow_hosts !== undefined
-      ? [...new Set([...policy.net.handled_access_net, "connect_tcp" as const])]
-      : policy.net.handled_access_net;
+    // The defaults (none for a [net] of udp/raw only; connect_tcp with
+    // allow_hosts, which confines connects to the proxy) are in handledNet.
     const handled = keep(
       NET_RIGHTS,
-      asked,
+      handledNet(policy.net),
       abi,
       "net.handled_access_net",
       dropped,

@@ -319,3 +319,44 @@ Deno.test("allow_hosts below ABI 4 is refused even under best_effort", () => {
     );
   }
 });
+
+Deno.test("a [net] that sets only udp or raw leaves TCP to the kernel: no handled_access_net, no net layer, nothing dropped below ABI 4", () => {
+  for (
+    const net of [{ udp: "deny" }, { raw: false }, { udp: "dns" }, {
+      udp: "deny",
+      raw: false,
+    }]
+  ) {
+    for (const abi of [0, 1, 3, 4, 7]) {
+      const plan = planLandlock(policy({ compat: "strict", net }), abi);
+      assert.deepEqual(plan.layers, [], `${JSON.stringify(net)} at ABI ${abi}`);
+      assert.deepEqual(plan.dropped, []);
+      assert.equal(plan.status, "fully_enforced");
+    }
+  }
+});
+
+Deno.test("handled_access_net defaults to connect_tcp where [net] says something about TCP, or nothing at all", () => {
+  const handled = (net: Record<string, unknown>) =>
+    planLandlock(policy({ net }), 4).layers[0]?.handled_access_net ?? [];
+  // [[net.rule]] means "these ports, and no others".
+  assert.deepEqual(
+    handled({
+      udp: "deny",
+      rule: [{ port: 443, allowed_access: ["connect_tcp"] }],
+    }),
+    ["connect_tcp"],
+  );
+  assert.deepEqual(handled({ raw: false, allow_hosts: [] }), ["connect_tcp"]);
+  // An empty [net] keeps meaning "no TCP connects".
+  assert.deepEqual(handled({}), ["connect_tcp"]);
+  // An explicit list is taken as written, with udp or without.
+  assert.deepEqual(handled({ handled_access_net: ["bind_tcp"], udp: "deny" }), [
+    "bind_tcp",
+  ]);
+  // allow_hosts handles connect_tcp whatever the list says.
+  assert.deepEqual(
+    handled({ handled_access_net: ["bind_tcp"], allow_hosts: [] }),
+    ["bind_tcp", "connect_tcp"],
+  );
+});

@@ -28,6 +28,7 @@ import {
   rightsOutsideHandled,
 } from "./checks.ts";
 import { HOST_RULE_FORM, isHostRule, parseHostRule } from "./hosts.ts";
+import { handledNet, NET_RESTRICTS_NOTHING } from "./net_sockets.ts";
 
 /** The kernel's limit on stacked Landlock layers per process. */
 export const MAX_LAYERS = 16;
@@ -131,10 +132,9 @@ const hostRule = z.string().check(
 ).meta(hook("host_rule"));
 
 const net = z.strictObject({
-  handled_access_net: z.array(netRight).min(1).default(["connect_tcp"])
-    .describe(
-      'TCP operations denied unless a rule allows the port (default ["connect_tcp"])',
-    ),
+  handled_access_net: z.array(netRight).min(1).optional().describe(
+    'TCP operations denied unless a rule allows the port; default ["connect_tcp"], or none when [net] sets only udp and/or raw',
+  ),
   rule: z.array(netPortRule).optional(),
   udp: z.enum(UDP_MODES).optional().describe(
     'IPv4/IPv6 datagram sockets: "allow" (default; "deny" with allow_hosts), "deny" (socket() fails, ICMP ping sockets too) or "dns" (UDP only to the nameservers of /etc/resolv.conf, port 53, checked by the broker)',
@@ -147,7 +147,7 @@ const net = z.strictObject({
   ),
 }).superRefine((section, ctx) => {
   subsetOfHandled<NetRight>(
-    section.handled_access_net,
+    handledNet(section),
     section.rule,
     "handled_access_net",
     ctx,
@@ -319,7 +319,8 @@ export const policySchema = z.strictObject({
       code: "custom",
       path: [],
       message:
-        "this policy restricts nothing: add an [[fs_layer]], [net], [scope], [seccomp] deny list, [mount] or [runtime] root",
+        "this policy restricts nothing: add an [[fs_layer]], [net], [scope], [seccomp] deny list, [mount] or [runtime] root" +
+        (p.net !== undefined ? `; ${NET_RESTRICTS_NOTHING}` : ""),
     });
   }
 }).meta(hook("restricts_something"));

@@ -7,6 +7,7 @@
 
 import type { z } from "zod";
 import type { policySchema } from "./schema.ts";
+import { handledNet } from "./net_sockets.ts";
 
 /** A policy as written (defaults not yet applied). */
 export type PolicyDocument = z.input<typeof policySchema>;
@@ -52,13 +53,12 @@ export function policyToToml(
     }
   }
   if (doc.net) {
-    out.push(
-      "",
-      "[net]",
-      `handled_access_net = ${
-        list(doc.net.handled_access_net ?? ["connect_tcp"])
-      }`,
-    );
+    out.push("", "[net]");
+    // Written out as the run takes it (none for a [net] of udp/raw only).
+    const handled = handledNet(doc.net);
+    if (handled.length) out.push(`handled_access_net = ${list(handled)}`);
+    if (doc.net.udp !== undefined) out.push(`udp = ${str(doc.net.udp)}`);
+    if (doc.net.raw !== undefined) out.push(`raw = ${doc.net.raw}`);
     if (doc.net.allow_hosts) {
       out.push(`allow_hosts = ${list(doc.net.allow_hosts)}`);
     }

@@ -261,39 +261,27 @@ function v18(v: unknown): unknown {
 }
 
 function v23(v: unknown): unknown {
-  if (!Array.isArray(v)) return FAIL;
-  if (v.length < 1) return FAIL;
-  const out: unknown[] = [];
-  for (const x of v) {
-    const r = v16(x);
-    if (r === FAIL) return FAIL;
-    out.push(r);
-  }
-  return out;
-}
-
-function v24(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
   if (!C9.has(v)) return FAIL;
   return v;
 }
 
-function v25(v: unknown): unknown {
+function v24(v: unknown): unknown {
   if (typeof v !== "boolean") return FAIL;
   return v;
 }
 
-function v27(v: unknown): unknown {
+function v26(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
   if (!HOOKS.host_rule.check(v as never)) return FAIL;
   return v;
 }
 
-function v26(v: unknown): unknown {
+function v25(v: unknown): unknown {
   if (!Array.isArray(v)) return FAIL;
   const out: unknown[] = [];
   for (const x of v) {
-    const r = v27(x);
+    const r = v26(x);
     if (r === FAIL) return FAIL;
     out.push(r);
   }
@@ -306,46 +294,46 @@ function v22(v: unknown): unknown {
   const out: Record<string, unknown> = {};
   let r: unknown;
   if (Object.hasOwn(v, "handled_access_net")) {
-    if ((r = v23(v["handled_access_net"])) === FAIL) return FAIL;
+    if ((r = v15(v["handled_access_net"])) === FAIL) return FAIL;
     out["handled_access_net"] = r;
-  } else out["handled_access_net"] = ["connect_tcp"];
+  }
   if (Object.hasOwn(v, "rule")) {
     if ((r = v12(v["rule"])) === FAIL) return FAIL;
     out["rule"] = r;
   }
   if (Object.hasOwn(v, "udp")) {
-    if ((r = v24(v["udp"])) === FAIL) return FAIL;
+    if ((r = v23(v["udp"])) === FAIL) return FAIL;
     out["udp"] = r;
   }
   if (Object.hasOwn(v, "raw")) {
-    if ((r = v25(v["raw"])) === FAIL) return FAIL;
+    if ((r = v24(v["raw"])) === FAIL) return FAIL;
     out["raw"] = r;
   }
   if (Object.hasOwn(v, "allow_hosts")) {
-    if ((r = v26(v["allow_hosts"])) === FAIL) return FAIL;
+    if ((r = v25(v["allow_hosts"])) === FAIL) return FAIL;
     out["allow_hosts"] = r;
   }
   if (!HOOKS.rules_within_handled_net.check(out as never)) return FAIL;
   return out;
 }
 
-function v28(v: unknown): unknown {
+function v27(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
   for (const k of Object.keys(v)) if (!C10.has(k)) return FAIL;
   const out: Record<string, unknown> = {};
   let r: unknown;
   if (Object.hasOwn(v, "abstract_unix_socket")) {
-    if ((r = v25(v["abstract_unix_socket"])) === FAIL) return FAIL;
+    if ((r = v24(v["abstract_unix_socket"])) === FAIL) return FAIL;
     out["abstract_unix_socket"] = r;
   }
   if (Object.hasOwn(v, "signal")) {
-    if ((r = v25(v["signal"])) === FAIL) return FAIL;
+    if ((r = v24(v["signal"])) === FAIL) return FAIL;
     out["signal"] = r;
   }
   return out;
 }
 
-function v30(v: unknown): unknown {
+function v29(v: unknown): unknown {
   if (!Array.isArray(v)) return FAIL;
   const out: unknown[] = [];
   for (const x of v) {
@@ -356,7 +344,7 @@ function v30(v: unknown): unknown {
   return out;
 }
 
-function v32(v: unknown): unknown {
+function v31(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
   for (const k of Object.keys(v)) if (!C12.has(k)) return FAIL;
   const out: Record<string, unknown> = {};
@@ -376,40 +364,11 @@ function v32(v: unknown): unknown {
   return out;
 }
 
-function v31(v: unknown): unknown {
+function v30(v: unknown): unknown {
   if (!Array.isArray(v)) return FAIL;
   const out: unknown[] = [];
   for (const x of v) {
-    const r = v32(x);
-    if (r === FAIL) return FAIL;
-    out.push(r);
-  }
-  return out;
-}
-
-function v35(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  if (v.length < 1) return FAIL;
-  return v;
-}
-
-function v36(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  if (!C14.has(v)) return FAIL;
-  return v;
-}
-
-function v38(v: unknown): unknown {
-  if (typeof v !== "string") return FAIL;
-  if (!C15.has(v)) return FAIL;
-  return v;
-}
-
-function v37(v: unknown): unknown {
-  if (!Array.isArray(v)) return FAIL;
-  const out: unknown[] = [];
-  for (const x of v) {
-    const r = v38(x);
+    const r = v31(x);
     if (r === FAIL) return FAIL;
     out.push(r);
   }
@@ -417,59 +376,88 @@ function v37(v: unknown): unknown {
 }
 
 function v34(v: unknown): unknown {
-  if (!isPlain(v)) return FAIL;
-  for (const k of Object.keys(v)) if (!C13.has(k)) return FAIL;
-  const out: Record<string, unknown> = {};
-  let r: unknown;
-  if (Object.hasOwn(v, "name")) {
-    if ((r = v35(v["name"])) === FAIL) return FAIL;
-    out["name"] = r;
-  } else return FAIL;
-  if (Object.hasOwn(v, "fs_type")) {
-    if ((r = v36(v["fs_type"])) === FAIL) return FAIL;
-    out["fs_type"] = r;
-  } else return FAIL;
-  if (Object.hasOwn(v, "attach")) {
-    if ((r = v30(v["attach"])) === FAIL) return FAIL;
-    out["attach"] = r;
-  } else return FAIL;
-  if (Object.hasOwn(v, "attrs")) {
-    if ((r = v37(v["attrs"])) === FAIL) return FAIL;
-    out["attrs"] = r;
-  } else out["attrs"] = [];
-  return out;
+  if (typeof v !== "string") return FAIL;
+  if (v.length < 1) return FAIL;
+  return v;
 }
 
-function v33(v: unknown): unknown {
+function v35(v: unknown): unknown {
+  if (typeof v !== "string") return FAIL;
+  if (!C14.has(v)) return FAIL;
+  return v;
+}
+
+function v37(v: unknown): unknown {
+  if (typeof v !== "string") return FAIL;
+  if (!C15.has(v)) return FAIL;
+  return v;
+}
+
+function v36(v: unknown): unknown {
   if (!Array.isArray(v)) return FAIL;
   const out: unknown[] = [];
   for (const x of v) {
-    const r = v34(x);
+    const r = v37(x);
     if (r === FAIL) return FAIL;
     out.push(r);
   }
   return out;
 }
 
-function v41(v: unknown): unknown {
+function v33(v: unknown): unknown {
+  if (!isPlain(v)) return FAIL;
+  for (const k of Object.keys(v)) if (!C13.has(k)) return FAIL;
+  const out: Record<string, unknown> = {};
+  let r: unknown;
+  if (Object.hasOwn(v, "name")) {
+    if ((r = v34(v["name"])) === FAIL) return FAIL;
+    out["name"] = r;
+  } else return FAIL;
+  if (Object.hasOwn(v, "fs_type")) {
+    if ((r = v35(v["fs_type"])) === FAIL) return FAIL;
+    out["fs_type"] = r;
+  } else return FAIL;
+  if (Object.hasOwn(v, "attach")) {
+    if ((r = v29(v["attach"])) === FAIL) return FAIL;
+    out["attach"] = r;
+  } else return FAIL;
+  if (Object.hasOwn(v, "attrs")) {
+    if ((r = v36(v["attrs"])) === FAIL) return FAIL;
+    out["attrs"] = r;
+  } else out["attrs"] = [];
+  return out;
+}
+
+function v32(v: unknown): unknown {
+  if (!Array.isArray(v)) return FAIL;
+  const out: unknown[] = [];
+  for (const x of v) {
+    const r = v33(x);
+    if (r === FAIL) return FAIL;
+    out.push(r);
+  }
+  return out;
+}
+
+function v40(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
   if (!C17.has(v)) return FAIL;
   return v;
 }
 
-function v42(v: unknown): unknown {
+function v41(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
   if (!C18.has(v)) return FAIL;
   return v;
 }
 
-function v40(v: unknown): unknown {
+function v39(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
   for (const k of Object.keys(v)) if (!C16.has(k)) return FAIL;
   const out: Record<string, unknown> = {};
   let r: unknown;
   if (Object.hasOwn(v, "action")) {
-    if ((r = v41(v["action"])) === FAIL) return FAIL;
+    if ((r = v40(v["action"])) === FAIL) return FAIL;
     out["action"] = r;
   } else return FAIL;
   if (Object.hasOwn(v, "target")) {
@@ -477,85 +465,85 @@ function v40(v: unknown): unknown {
     out["target"] = r;
   } else return FAIL;
   if (Object.hasOwn(v, "mode")) {
-    if ((r = v42(v["mode"])) === FAIL) return FAIL;
+    if ((r = v41(v["mode"])) === FAIL) return FAIL;
     out["mode"] = r;
   }
   return out;
 }
 
-function v39(v: unknown): unknown {
+function v38(v: unknown): unknown {
   if (!Array.isArray(v)) return FAIL;
   if (v.length < 1) return FAIL;
   const out: unknown[] = [];
   for (const x of v) {
-    const r = v40(x);
+    const r = v39(x);
     if (r === FAIL) return FAIL;
     out.push(r);
   }
   return out;
 }
 
-function v29(v: unknown): unknown {
+function v28(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
   for (const k of Object.keys(v)) if (!C11.has(k)) return FAIL;
   const out: Record<string, unknown> = {};
   let r: unknown;
   if (Object.hasOwn(v, "allow_read")) {
-    if ((r = v30(v["allow_read"])) === FAIL) return FAIL;
+    if ((r = v29(v["allow_read"])) === FAIL) return FAIL;
     out["allow_read"] = r;
   }
   if (Object.hasOwn(v, "allow_write")) {
-    if ((r = v30(v["allow_write"])) === FAIL) return FAIL;
+    if ((r = v29(v["allow_write"])) === FAIL) return FAIL;
     out["allow_write"] = r;
   }
   if (Object.hasOwn(v, "scratch")) {
-    if ((r = v30(v["scratch"])) === FAIL) return FAIL;
+    if ((r = v29(v["scratch"])) === FAIL) return FAIL;
     out["scratch"] = r;
   }
   if (Object.hasOwn(v, "export")) {
-    if ((r = v30(v["export"])) === FAIL) return FAIL;
+    if ((r = v29(v["export"])) === FAIL) return FAIL;
     out["export"] = r;
   }
   if (Object.hasOwn(v, "mount_tmpfs")) {
-    if ((r = v30(v["mount_tmpfs"])) === FAIL) return FAIL;
+    if ((r = v29(v["mount_tmpfs"])) === FAIL) return FAIL;
     out["mount_tmpfs"] = r;
   }
   if (Object.hasOwn(v, "mount_bind")) {
-    if ((r = v31(v["mount_bind"])) === FAIL) return FAIL;
+    if ((r = v30(v["mount_bind"])) === FAIL) return FAIL;
     out["mount_bind"] = r;
   }
   if (Object.hasOwn(v, "mount_object")) {
-    if ((r = v33(v["mount_object"])) === FAIL) return FAIL;
+    if ((r = v32(v["mount_object"])) === FAIL) return FAIL;
     out["mount_object"] = r;
   }
   if (Object.hasOwn(v, "addfd")) {
-    if ((r = v39(v["addfd"])) === FAIL) return FAIL;
+    if ((r = v38(v["addfd"])) === FAIL) return FAIL;
     out["addfd"] = r;
   }
   return out;
 }
 
-function v43(v: unknown): unknown {
+function v42(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
   for (const k of Object.keys(v)) if (!C19.has(k)) return FAIL;
   const out: Record<string, unknown> = {};
   let r: unknown;
   if (Object.hasOwn(v, "tmpfs")) {
-    if ((r = v30(v["tmpfs"])) === FAIL) return FAIL;
+    if ((r = v29(v["tmpfs"])) === FAIL) return FAIL;
     out["tmpfs"] = r;
   }
   if (Object.hasOwn(v, "bind")) {
-    if ((r = v31(v["bind"])) === FAIL) return FAIL;
+    if ((r = v30(v["bind"])) === FAIL) return FAIL;
     out["bind"] = r;
   }
   if (Object.hasOwn(v, "proc")) {
-    if ((r = v30(v["proc"])) === FAIL) return FAIL;
+    if ((r = v29(v["proc"])) === FAIL) return FAIL;
     out["proc"] = r;
   }
   return out;
 }
 
-function v44(v: unknown): unknown {
+function v43(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
   for (const k of Object.keys(v)) if (!C20.has(k)) return FAIL;
   const out: Record<string, unknown> = {};
@@ -571,115 +559,115 @@ function v44(v: unknown): unknown {
   return out;
 }
 
-function v47(v: unknown): unknown {
+function v46(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
   if (!HOOKS.syscall_name.check(v as never)) return FAIL;
   return v;
 }
 
-function v46(v: unknown): unknown {
+function v45(v: unknown): unknown {
   if (!Array.isArray(v)) return FAIL;
   const out: unknown[] = [];
   for (const x of v) {
-    const r = v47(x);
+    const r = v46(x);
     if (r === FAIL) return FAIL;
     out.push(r);
   }
   return out;
 }
 
-function v48(v: unknown): unknown {
+function v47(v: unknown): unknown {
   if (!Number.isSafeInteger(v)) return FAIL;
   if ((v as number) < 1) return FAIL;
   if ((v as number) > 4095) return FAIL;
   return v;
 }
 
-function v50(v: unknown): unknown {
+function v49(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
   if (!C22.has(v)) return FAIL;
   return v;
 }
 
-function v49(v: unknown): unknown {
+function v48(v: unknown): unknown {
   if (!Array.isArray(v)) return FAIL;
   const out: unknown[] = [];
   for (const x of v) {
-    const r = v50(x);
+    const r = v49(x);
     if (r === FAIL) return FAIL;
     out.push(r);
   }
   return out;
 }
 
-function v45(v: unknown): unknown {
+function v44(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
   for (const k of Object.keys(v)) if (!C21.has(k)) return FAIL;
   const out: Record<string, unknown> = {};
   let r: unknown;
   if (Object.hasOwn(v, "deny")) {
-    if ((r = v46(v["deny"])) === FAIL) return FAIL;
+    if ((r = v45(v["deny"])) === FAIL) return FAIL;
     out["deny"] = r;
   } else out["deny"] = [];
   if (Object.hasOwn(v, "errno")) {
-    if ((r = v48(v["errno"])) === FAIL) return FAIL;
+    if ((r = v47(v["errno"])) === FAIL) return FAIL;
     out["errno"] = r;
   } else out["errno"] = 1;
   if (Object.hasOwn(v, "allow")) {
-    if ((r = v49(v["allow"])) === FAIL) return FAIL;
+    if ((r = v48(v["allow"])) === FAIL) return FAIL;
     out["allow"] = r;
   } else out["allow"] = [];
   if (Object.hasOwn(v, "memfd_exec")) {
-    if ((r = v25(v["memfd_exec"])) === FAIL) return FAIL;
+    if ((r = v24(v["memfd_exec"])) === FAIL) return FAIL;
     out["memfd_exec"] = r;
   }
   return out;
 }
 
-function v53(v: unknown): unknown {
+function v52(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
   C24.lastIndex = 0;
   if (!C24.test(v)) return FAIL;
   return v;
 }
 
-function v52(v: unknown): unknown {
+function v51(v: unknown): unknown {
   if (!Array.isArray(v)) return FAIL;
   const out: unknown[] = [];
   for (const x of v) {
-    const r = v53(x);
+    const r = v52(x);
     if (r === FAIL) return FAIL;
     out.push(r);
   }
   return out;
 }
 
-function v55(v: unknown): unknown {
+function v54(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
   C25.lastIndex = 0;
   if (!C25.test(v)) return FAIL;
   return v;
 }
 
-function v56(v: unknown): unknown {
+function v55(v: unknown): unknown {
   if (typeof v !== "string") return FAIL;
   if (!HOOKS.no_nul.check(v as never)) return FAIL;
   return v;
 }
 
-function v54(v: unknown): unknown {
+function v53(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(v)) {
-    if (k === "__proto__" || v55(k) === FAIL) return FAIL;
-    const r = v56(v[k]);
+    if (k === "__proto__" || v54(k) === FAIL) return FAIL;
+    const r = v55(v[k]);
     if (r === FAIL) return FAIL;
     out[k] = r;
   }
   return out;
 }
 
-function v51(v: unknown): unknown {
+function v50(v: unknown): unknown {
   if (!isPlain(v)) return FAIL;
   for (const k of Object.keys(v)) if (!C23.has(k)) return FAIL;
   const out: Record<string, unknown> = {};
@@ -689,15 +677,15 @@ function v51(v: unknown): unknown {
     out["clear"] = r;
   } else out["clear"] = false;
   if (Object.hasOwn(v, "keep")) {
-    if ((r = v52(v["keep"])) === FAIL) return FAIL;
+    if ((r = v51(v["keep"])) === FAIL) return FAIL;
     out["keep"] = r;
   } else out["keep"] = [];
   if (Object.hasOwn(v, "set")) {
-    if ((r = v54(v["set"])) === FAIL) return FAIL;
+    if ((r = v53(v["set"])) === FAIL) return FAIL;
     out["set"] = r;
   } else out["set"] = {};
   if (Object.hasOwn(v, "unset")) {
-    if ((r = v52(v["unset"])) === FAIL) return FAIL;
+    if ((r = v51(v["unset"])) === FAIL) return FAIL;
     out["unset"] = r;
   } else out["unset"] = [];
   return out;
@@ -741,27 +729,27 @@ function v0(v: unknown): unknown {
     out["net"] = r;
   }
   if (Object.hasOwn(v, "scope")) {
-    if ((r = v28(v["scope"])) === FAIL) return FAIL;
+    if ((r = v27(v["scope"])) === FAIL) return FAIL;
     out["scope"] = r;
   }
   if (Object.hasOwn(v, "broker")) {
-    if ((r = v29(v["broker"])) === FAIL) return FAIL;
+    if ((r = v28(v["broker"])) === FAIL) return FAIL;
     out["broker"] = r;
   }
   if (Object.hasOwn(v, "mount")) {
-    if ((r = v43(v["mount"])) === FAIL) return FAIL;
+    if ((r = v42(v["mount"])) === FAIL) return FAIL;
     out["mount"] = r;
   }
   if (Object.hasOwn(v, "runtime")) {
-    if ((r = v44(v["runtime"])) === FAIL) return FAIL;
+    if ((r = v43(v["runtime"])) === FAIL) return FAIL;
     out["runtime"] = r;
   }
   if (Object.hasOwn(v, "seccomp")) {
-    if ((r = v45(v["seccomp"])) === FAIL) return FAIL;
+    if ((r = v44(v["seccomp"])) === FAIL) return FAIL;
     out["seccomp"] = r;
   }
   if (Object.hasOwn(v, "env")) {
-    if ((r = v51(v["env"])) === FAIL) return FAIL;
+    if ((r = v50(v["env"])) === FAIL) return FAIL;
     out["env"] = r;
   }
   if (!HOOKS.restricts_something.check(out as never)) return FAIL;

@@ -191,6 +191,17 @@ function* mutants(doc: unknown): Generator<unknown> {
         handled_access_net: ["bind_tcp"],
         rule: [{ port: 1, allowed_access: ["connect_tcp"] }],
       }],
+      ["net", { udp: "deny" }],
+      ["net", { udp: "allow" }],
+      ["net", { raw: true, udp: "allow" }],
+      ["net", {
+        udp: "dns",
+        rule: [{ port: 1, allowed_access: ["bind_tcp"] }],
+      }],
+      ["net", {
+        raw: false,
+        rule: [{ port: 1, allowed_access: ["connect_tcp"] }],
+      }],
       ["compat", "best_effort"],
       ["description", 3],
       ["version", 2],

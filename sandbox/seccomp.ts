@@ -10,7 +10,11 @@ import type { BaselineRelaxation, Policy } from "../policy/schema.ts";
 import { encode } from "../seccomp/bpf.ts";
 import { errno } from "../syscalls/errno.ts";
 import { LISTENER_SEND_FLAGS } from "../syscalls/seccomp.ts";
-import { type SocketRules, socketRules } from "../policy/net_sockets.ts";
+import {
+  handledNet,
+  type SocketRules,
+  socketRules,
+} from "../policy/net_sockets.ts";
 import { PathError } from "../policy/diagnostic.ts";
 import {
   type Arch,
@@ -88,7 +92,7 @@ export function planSeccomp(
   notify: readonly string[],
   extraDeny: readonly string[] = [],
 ): SeccompPlan {
-  const handlesTcp = (policy.net?.handled_access_net.length ?? 0) > 0;
+  const handlesTcp = handledNet(policy.net).length > 0;
   const allow = policy.seccomp?.allow ?? [];
   const absent = (Object.keys(ABSENT) as BaselineRelaxation[])
     .filter((k) => !allow.includes(k)).flatMap((k) => ABSENT[k]);
