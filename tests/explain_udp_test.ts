@@ -11,13 +11,6 @@ import { assertDocumented } from "./audit_schema.ts";
 import { auditPath } from "./egress_helpers.ts";
 import { udpPolicy } from "./attacks/udp_helpers.ts";
 import { SERVE_FOR_USERS, startDaemon } from "./daemon_helpers.ts";
-import { testNeedingAbi } from "./fresh_needs.ts";
-
-/** Every test here runs a policy with a [net] table: Landlock ABI 4. */
-const netTest = testNeedingAbi(
-  4,
-  "the [net] table these policies set (it handles TCP)",
-);
 
 /** Not the attack tests' addresses: the files may run in parallel. */
 const NAMESERVER = "127.86.0.1";
@@ -55,7 +48,7 @@ function check(stderr: string, policy: string) {
 }
 
 for (const as of USERS) {
-  netTest(
+  Deno.test(
     `[${as}] under --explain, datagrams udp = "dns" refused are listed with their destination and a denial event`,
     async () => {
       const policy = udpPolicy("dns", "", "", NAMESERVER);
@@ -91,7 +84,7 @@ for (const as of USERS) {
   );
 }
 
-netTest(
+Deno.test(
   "through the daemon (run --socket --explain, root and nobody), refused datagrams are listed",
   async () => {
     const daemon = await startDaemon({ args: SERVE_FOR_USERS });

@@ -11,13 +11,6 @@ import assert from "node:assert/strict";
 import { landlockd, policyFile, probeResults, USERS } from "../helpers.ts";
 import { compileAttack } from "./baseline_helpers.ts";
 import { DENY_NO_RAW_OUTCOMES, udpPolicy } from "./udp_helpers.ts";
-import { testNeedingAbi } from "../fresh_needs.ts";
-
-/** Every test here runs a policy with a [net] table: Landlock ABI 4. */
-const netTest = testNeedingAbi(
-  4,
-  "the [net] table these policies set (it handles TCP)",
-);
 
 const SOCKETS = await compileAttack("udp_raw_sockets");
 const MEMFD = await compileAttack("memfd_exec");
@@ -45,7 +38,7 @@ async function threeWays(as: string, policy: string, argv: string[]) {
 }
 
 for (const as of USERS) {
-  netTest(
+  Deno.test(
     `[${as}] under --explain and learn --base, udp = "deny" and raw = false still refuse UDP, ping, raw and packet sockets with EPERM`,
     async () => {
       const out = await threeWays(
@@ -60,7 +53,7 @@ for (const as of USERS) {
     },
   );
 
-  netTest(
+  Deno.test(
     `[${as}] under --explain and learn --base, memfd_exec = false still refuses memfd_create without MFD_NOEXEC_SEAL (EPERM)`,
     async () => {
       const dir = MEMFD.replace(/\/[^/]*$/, "");

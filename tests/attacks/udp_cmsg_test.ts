@@ -11,13 +11,6 @@ import assert from "node:assert/strict";
 import { SERVE_FOR_USERS, startDaemon } from "../daemon_helpers.ts";
 import { landlockd, python3, RUN_ROOT } from "../helpers.ts";
 import { startServers, udpPolicy } from "./udp_helpers.ts";
-import { testNeedingAbi } from "../fresh_needs.ts";
-
-/** Every test here runs a policy with a [net] table: Landlock ABI 4. */
-const netTest = testNeedingAbi(
-  4,
-  "the [net] table these policies set (it handles TCP)",
-);
 
 const ATTACK = `${RUN_ROOT}tests/attacks/udp_cmsg_mark.py`;
 const NS = "127.83.0.21";
@@ -29,7 +22,7 @@ function results(stdout: string): Record<string, string> {
   );
 }
 
-netTest({
+Deno.test({
   name:
     "[nobody via a root daemon] udp = \"dns\": SO_MARK in a control message is EPERM (the broker's capabilities are not the command's)",
   ignore: Deno.uid() !== 0,
@@ -63,7 +56,7 @@ netTest({
 });
 
 for (const as of ["root", "nobody"] as const) {
-  netTest({
+  Deno.test({
     name: `[${as}] udp = "dns": SO_MARK in a control message is EPERM`,
     ignore: Deno.uid() !== 0,
     async fn() {

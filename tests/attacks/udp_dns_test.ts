@@ -15,19 +15,12 @@ import { landlockd, probeResults, sandboxed, USERS } from "../helpers.ts";
 import { startDaemon } from "../daemon_helpers.ts";
 import { compileAttack } from "./baseline_helpers.ts";
 import { NAMESERVER, OTHER, startServers, udpPolicy } from "./udp_helpers.ts";
-import { testNeedingAbi } from "../fresh_needs.ts";
-
-/** Every test here runs a policy with a [net] table: Landlock ABI 4. */
-const netTest = testNeedingAbi(
-  4,
-  "the [net] table these policies set (it handles TCP)",
-);
 
 const ATTACK = await compileAttack("udp_dns");
 const ROOT_ONLY = Deno.uid() !== 0; // the servers bind port 53
 
 for (const as of USERS) {
-  netTest({
+  Deno.test({
     name:
       `[${as}] udp = "dns": every route to another address or port is refused with EPERM, the nameserver on port 53 is reached`,
     ignore: ROOT_ONLY,
@@ -79,7 +72,7 @@ for (const as of USERS) {
     },
   });
 
-  netTest({
+  Deno.test({
     name:
       `[${as}] udp = "dns": a thread rewriting the address during the broker's check never gets a datagram or a connection to another address`,
     ignore: ROOT_ONLY,
@@ -104,7 +97,7 @@ for (const as of USERS) {
     },
   });
 
-  netTest({
+  Deno.test({
     name:
       `[${as}] udp = "dns": glibc (getent), Python and Node resolve names through the sandbox's nameserver`,
     ignore: ROOT_ONLY,
@@ -132,7 +125,7 @@ for (const as of USERS) {
     },
   });
 
-  netTest({
+  Deno.test({
     name:
       `[${as}] udp = "allow" (the default): the same program reaches the other address (what "dns" closes)`,
     ignore: ROOT_ONLY,
@@ -150,7 +143,7 @@ for (const as of USERS) {
     },
   });
 
-  netTest({
+  Deno.test({
     name:
       `[${as}] udp = "dns" through the daemon (run --socket): the daemon's broker refuses the other address too`,
     ignore: ROOT_ONLY,

@@ -63,7 +63,9 @@ export async function startServers(
 
 /**
  * A policy with `[net] udp = MODE` (and `extra` TOML after it, inside
- * [net]) whose sandbox's resolv.conf names NAMESERVER.
+ * [net]) whose sandbox's resolv.conf names NAMESERVER. Its `[net]` sets
+ * only udp (and what `extra` adds), so Landlock handles no TCP right and
+ * the policy runs at every Landlock ABI.
  */
 export function udpPolicy(
   mode: "allow" | "deny" | "dns",
@@ -81,7 +83,6 @@ export function udpPolicy(
   return policyFile(
     `version = 1
 [net]
-handled_access_net = ["bind_tcp"]
 udp = "${mode}"
 ${extra}
 [mount]

@@ -22,13 +22,6 @@ import {
   startServers,
   udpPolicy,
 } from "./udp_helpers.ts";
-import { testNeedingAbi } from "../fresh_needs.ts";
-
-/** Every test here runs a policy with a [net] table: Landlock ABI 4. */
-const netTest = testNeedingAbi(
-  4,
-  "the [net] table these policies set (it handles TCP)",
-);
 
 const ATTACK = await compileAttack("udp_raw_sockets");
 /** Not udp_dns_test.ts's addresses: the two files may run in parallel. */
@@ -62,7 +55,7 @@ function unfiltered(as: string): Record<string, string> {
 }
 
 for (const as of USERS) {
-  netTest(
+  Deno.test(
     `[${as}] udp = "deny" and raw = false refuse UDP, UDP-Lite, ping, raw, SOCK_PACKET and AF_PACKET sockets with EPERM; TCP and unix sockets open`,
     async () => {
       const r = await sandboxed(udpPolicy("deny", "raw = false"), [ATTACK], {
@@ -73,7 +66,7 @@ for (const as of USERS) {
     },
   );
 
-  netTest(
+  Deno.test(
     `[${as}] the refusal uses [seccomp] errno; raw = false alone leaves UDP open`,
     async () => {
       const r = await sandboxed(
@@ -93,7 +86,7 @@ for (const as of USERS) {
     },
   );
 
-  netTest(
+  Deno.test(
     `[${as}] by default (udp = "allow", raw = true) the kernel alone decides: what the settings close`,
     async () => {
       const r = await sandboxed(udpPolicy("allow"), [ATTACK], { as });
@@ -102,7 +95,7 @@ for (const as of USERS) {
     },
   );
 
-  netTest(
+  Deno.test(
     `[${as}] udp = "deny": glibc (getent), Python and Node fail to resolve cleanly, and nothing is sent`,
     async () => {
       const servers = Deno.uid() === 0
@@ -138,12 +131,11 @@ for (const as of USERS) {
   );
 }
 
-netTest(
+Deno.test(
   'udp = "deny" with [seccomp] allow = ["io_uring"] is refused before the command starts (exit 125, naming both keys)',
   async () => {
     const policy = policyFile(`version = 1
 [net]
-handled_access_net = ["bind_tcp"]
 udp = "deny"
 [seccomp]
 allow = ["io_uring"]
