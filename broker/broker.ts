@@ -64,7 +64,12 @@ import { type Action, type Beneath, decide, EACCES, writes } from "./decide.ts";
 import { BrokerError } from "./errors.ts";
 import { normalize, splitParent } from "./paths.ts";
 import type { BrokerPlan } from "./plan.ts";
-import { UDP_CALLS, UdpBroker, type UdpRefusal } from "./udp.ts";
+import {
+  type TcpRefusal,
+  UDP_CALLS,
+  UdpBroker,
+  type UdpRefusal,
+} from "./udp.ts";
 import { syscallTable } from "../seccomp/table.ts";
 import {
   AT_FDCWD,
@@ -170,16 +175,22 @@ export class Broker {
   }
 
   /**
-   * `[net] udp = "dns"`: keep the destinations refused from now on
-   * (`run --explain`; broker/udp.ts). Nothing without a UDP broker.
+   * `[net] udp = "dns"` and `allow_hosts`: keep the UDP destinations and
+   * TCP connects refused from now on (`run --explain`; broker/udp.ts).
+   * Nothing without a UDP broker.
    */
-  recordUdpRefusals(): void {
+  recordNetRefusals(): void {
     this.#udp?.recordRefusals();
   }
 
-  /** The UDP destinations refused since `recordUdpRefusals`. */
+  /** The UDP destinations refused since `recordNetRefusals`. */
   udpRefusals(): UdpRefusal[] {
     return this.#udp?.refusals() ?? [];
+  }
+
+  /** The TCP connects refused since `recordNetRefusals` (`allow_hosts`). */
+  tcpRefusals(): TcpRefusal[] {
+    return this.#udp?.tcpRefusals() ?? [];
   }
 
   /**

@@ -180,8 +180,9 @@ export class Observer {
     this.#record = new AccessRecorder(options.limit);
     this.#mode = options.mode;
     this.#refuses = options.refuses;
-    // --explain: the UDP broker's refusals are denials too.
-    if (this.#mode === "denials") broker?.recordUdpRefusals();
+    // --explain: the UDP broker's refusals (datagrams under udp = "dns",
+    // TCP connects under allow_hosts) are denials too.
+    if (this.#mode === "denials") broker?.recordNetRefusals();
     if (this.#mode === "all") {
       for (const a of options.before ?? []) {
         this.#record.add(a);
@@ -202,7 +203,12 @@ export class Observer {
   log(cutShort = false): AccessLog {
     const log = this.#record.log(cutShort);
     const udp = this.broker?.udpRefusals() ?? [];
-    return udp.length ? { ...log, udp } : log;
+    const tcp = this.broker?.tcpRefusals() ?? [];
+    return {
+      ...log,
+      ...(udp.length ? { udp } : {}),
+      ...(tcp.length ? { tcp } : {}),
+    };
   }
 
   /** Serves until the child exits; kills it and throws if serving fails. */

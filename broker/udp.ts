@@ -94,7 +94,19 @@ export interface UdpRefusal {
   count: number;
 }
 
-/** How many distinct refused destinations are kept. */
+/**
+ * A TCP connect the broker refused under `allow_hosts` (`run --explain`):
+ * not the proxy on 127.0.0.1, nor a `[[net.rule]]` port.
+ */
+export interface TcpRefusal {
+  ip: string;
+  port: number;
+  /** The errno the command got: EACCES, as Landlock would say. */
+  errno: number;
+  count: number;
+}
+
+/** How many distinct refused destinations are kept (each of UDP, TCP). */
 const REFUSALS_KEPT = 256;
 
 /**
@@ -104,6 +116,8 @@ const REFUSALS_KEPT = 256;
 export class UdpBroker {
   /** Refused destinations, kept only when `recordRefusals` was called. */
   #refusals?: Map<string, UdpRefusal>;
+  /** Refused TCP connects (`allow_hosts`), kept likewise. */
+  #tcpRefusals?: Map<string, TcpRefusal>;
   /** The call being answered, for `#refusals`. */
   #call = "";
 
@@ -113,14 +127,36 @@ export class UdpBroker {
     readonly tcp?: TcpPlan,
   ) {}
 
-  /** Keeps the destinations refused from now on (bounded; `refusals`). */
+  /**
+   * Keeps the destinations refused from now on, UDP and TCP (bounded;
+   * `refusals`, `tcpRefusals`).
+   */
   recordRefusals(): void {
     this.#refusals ??= new Map();
+    this.#tcpRefusals ??= new Map();
   }
 
   /** The destinations refused since `recordRefusals`, first seen first. */
   refusals(): UdpRefusal[] {
     return [...this.#refusals?.values() ?? []].map((r) => ({ ...r }));
+  }
+
+  /** The TCP connects refused since `recordRefusals`, first seen first. */
+  tcpRefusals(): TcpRefusal[] {
+    return [...this.#tcpRefusals?.values() ?? []].map((r) => ({ ...r }));
+  }
+
+  #refusedTcp(to: Destination, errno: number): Refusal {
+    const m = this.#tcpRefusals;
+    if (m && to.family === "inet") {
+      const key = `${to.ip}\0${to.port}\0${errno}`;
+      const seen = m.get(key);
+      if (seen) seen.count++;
+      else if (m.size < REFUSALS_KEPT) {
+        m.set(key, { ip: to.ip, port: to.port, errno, count: 1 });
+      }
+    }
+    return new Refusal(errno);
   }
 
   #refused(to: Destination, syscall: string, errno: number): Refusal {
@@ -196,7 +232,7 @@ export class UdpBroker {
     if (to.family === "invalid") return new Refusal(E.EINVAL);
     const decision = tcpDecision(to, tcp);
     if (decision === "continue") return "continue";
-    if (decision === "refuse") return new Refusal(E.EACCES);
+    if (decision === "refuse") return this.#refusedTcp(to, E.EACCES);
     if (decision === "bad family") return new Refusal(E.EAFNOSUPPORT);
     if (!this.listener.stillValid(n.id)) return new Refusal(E.EINTR);
     const r = connectRaw(dup, addr);

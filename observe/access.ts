@@ -62,6 +62,12 @@ export interface AccessLog {
    * broker refused (not nameservers on port 53), first seen first.
    */
   udp?: { ip: string; port: number; syscall: string; count: number }[];
+  /**
+   * `[net] allow_hosts`, under --explain: the TCP connects the broker
+   * refused (not the proxy, nor a `[[net.rule]]` port), with the errno the
+   * command got, first seen first.
+   */
+  tcp?: { ip: string; port: number; errno: number; count: number }[];
   /** The limit on distinct accesses this log was recorded with. */
   limit?: number;
 }

@@ -9,6 +9,7 @@
 import type { Access, AccessLog } from "./access.ts";
 import { parentOf, refusal, type ResolvedPlan } from "./verdict.ts";
 import type { ProxyDecision } from "../proxy/record.ts";
+import { errnoName } from "../syscalls/errno.ts";
 
 /**
  * What was refused: an access the observer saw, or (`proxy`) a connection
@@ -64,9 +65,12 @@ export function operationLabel(op: DenialOp): string {
   return OPS[op];
 }
 
-/** What a denial names: its path, its TCP port, or the proxy's host:port. */
+/**
+ * What a denial names: its path, its TCP port, or the destination's
+ * host:port (the proxy's, the broker's UDP and TCP refusals).
+ */
 export function denialTarget(d: Denial): string {
-  return d.op === "proxy" || d.op === "udp"
+  return d.op === "proxy" || d.op === "udp" || d.host !== undefined
     ? hostPort(d.host ?? "?", d.port)
     : d.path ?? String(d.port);
 }
@@ -179,6 +183,35 @@ export function udpDenials(
   }));
 }
 
+/**
+ * `[net] allow_hosts`: the TCP connects the broker refused (anything but
+ * the egress proxy and the `[[net.rule]]` ports), as `connect` denials
+ * with the destination in `host`. The rule that lets such a connect
+ * through is a `[[net.rule]]` for its port (any host, around the proxy);
+ * the report also names the `allow_hosts` entry, for a program that can
+ * use the proxy instead.
+ */
+export function tcpDenials(
+  tcp: NonNullable<AccessLog["tcp"]>,
+  origin: (section: string) => string | undefined,
+): Denial[] {
+  const where = origin("net");
+  return tcp.map((t) => ({
+    op: "connect" as const,
+    host: t.ip,
+    port: t.port,
+    reason: `${
+      errnoName(t.errno)
+    }: with allow_hosts, TCP connects go only to the egress proxy (HTTPS_PROXY) and the ports of [[net.rule]]`,
+    syscall: "connect",
+    count: t.count,
+    section: "net",
+    ...(where ? { origin: where } : {}),
+    missing: ["connect_tcp"],
+    fix: fixFor({ op: "connect", port: t.port }, "net", ["connect_tcp"]),
+  }));
+}
+
 /** `[[fs_layer]] #0` or `[net]`. */
 function sectionName(section: string): string {
   const m = /^fs_layer\[(\d+)\]$/.exec(section);
@@ -252,6 +285,25 @@ export function formatDenials(
       );
       lines.push("  to allow it, add the entry to [net] allow_hosts:");
       lines.push(`    ${d.fix}`);
+      continue;
+    }
+    if (d.op === "connect" && d.host !== undefined) {
+      lines.push(
+        `denied: ${OPS[d.op]} ${named}${more} (${d.syscall}, ${times})`,
+      );
+      lines.push(
+        `  refused by the broker ([net] allow_hosts${
+          d.origin ? ` at ${d.origin}` : ""
+        }): ${d.reason}`,
+      );
+      lines.push(
+        "  to allow direct connects to this port (any host, not through the proxy), add to [net]:",
+      );
+      for (const l of d.fix.split("\n")) lines.push(`    ${l}`);
+      lines.push(
+        "  or, if the program can use the proxy, add the entry to [net] allow_hosts:",
+      );
+      lines.push(`    allow_hosts = [${q(hostPort(d.host, d.port))}]`);
       continue;
     }
     if (d.op === "udp") {

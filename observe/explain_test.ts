@@ -169,3 +169,37 @@ Deno.test("proxy refusals become denials with the allow_hosts entry; refusals no
     fix: `allow_hosts = ["denied.test:443"]`,
   }]);
 });
+
+Deno.test("TCP connects the broker refused under allow_hosts become connect denials with address:port, errno, the [[net.rule]] and the allow_hosts entry", async () => {
+  const { tcpDenials, formatDenials, denialTarget } = await import(
+    "./explain.ts"
+  );
+  const denials = tcpDenials([
+    { ip: "127.0.0.1", port: 8080, errno: 13, count: 2 },
+    { ip: "2001:db8::1", port: 22, errno: 13, count: 1 },
+  ], () => "p.toml:2");
+  assert.equal(denials.length, 2);
+  assert.deepEqual(denials[0], {
+    op: "connect",
+    host: "127.0.0.1",
+    port: 8080,
+    reason:
+      "EACCES: with allow_hosts, TCP connects go only to the egress proxy (HTTPS_PROXY) and the ports of [[net.rule]]",
+    syscall: "connect",
+    count: 2,
+    section: "net",
+    origin: "p.toml:2",
+    missing: ["connect_tcp"],
+    fix: '[[net.rule]]\nport = 8080\nallowed_access = ["connect_tcp"]',
+  });
+  assert.equal(denialTarget(denials[1]), "[2001:db8::1]:22");
+  const text = formatDenials(denials, { dropped: 0 });
+  assert.ok(
+    text.includes(
+      "denied: connect to TCP port 127.0.0.1:8080 (connect, 2 times)\n  refused by the broker ([net] allow_hosts at p.toml:2): EACCES: ",
+    ),
+    text,
+  );
+  assert.match(text, /allow_hosts = \["\[2001:db8::1\]:22"\]\n/);
+  assert.deepEqual(tcpDenials([], () => undefined), []);
+});

@@ -11,6 +11,7 @@ import {
   type Denial,
   denialsOf,
   proxyDenials,
+  tcpDenials,
   udpDenials,
 } from "../observe/explain.ts";
 import type { ProxyDecisions } from "../proxy/record.ts";
@@ -46,7 +47,8 @@ export function sectionOrigin(
 /**
  * The denials in an explained run's log, then the egress proxy's
  * refusals (`[net] allow_hosts`), when it had a proxy. The UDP broker's
- * refusals (`[net] udp = "dns"`) come with the log.
+ * refusals (datagrams under `[net] udp = "dns"`, TCP connects under
+ * `allow_hosts`) come with the log.
  */
 export function explainDenials(
   log: AccessLog,
@@ -57,6 +59,7 @@ export function explainDenials(
   return [
     ...denialsOf(log, resolvePlan(landlock, realPathOrUndefined), origin),
     ...udpDenials(log.udp ?? [], origin),
+    ...tcpDenials(log.tcp ?? [], origin),
     ...(proxy ? proxyDenials(proxy.refused, origin) : []),
   ];
 }
