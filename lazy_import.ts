@@ -68,10 +68,16 @@ export interface FileStamp {
   ctime: number;
 }
 
+/**
+ * The two bundles of the same modules: one for a direct run, one for
+ * `run --socket` (each loads its own way of running with the command line).
+ */
+export type BundleKind = "direct" | "socket";
+
 /** dist/run/manifest.json. */
 export interface BundleManifest {
-  /** The entry chunk, in the bundle's folder. */
-  entry: string;
+  /** Each bundle's entry chunk, in the bundle's folder. */
+  entries: Record<BundleKind, string>;
   /** Every file the bundle was made from, as it was then. */
   files: ({ path: string } & FileStamp)[];
 }
@@ -93,7 +99,10 @@ export function fileStamp(path: string): FileStamp {
  * in a compiled binary, which embeds its modules already, nor with
  * LANDLOCKD_NO_BUNDLE=1. `root`: the checkout (a file: URL ending in /).
  */
-export function freshBundle(root: string = ROOT): string | undefined {
+export function freshBundle(
+  kind: BundleKind,
+  root: string = ROOT,
+): string | undefined {
   if (Deno.build.standalone) return undefined;
   if (Deno.env.get("LANDLOCKD_NO_BUNDLE") === "1") return undefined;
   const dir = new URL(`${BUNDLE_DIR}/`, root);
@@ -113,7 +122,8 @@ export function freshBundle(root: string = ROOT): string | undefined {
   } catch {
     return undefined; // no bundle, or a file of it is gone: the sources
   }
-  return new URL(manifest.entry, dir).href;
+  const entry = manifest.entries?.[kind];
+  return typeof entry === "string" ? new URL(entry, dir).href : undefined;
 }
 
 /** Module `path` (relative to the checkout) of the bundle at `entry`. */

@@ -12,7 +12,17 @@ import { bundledModule, freshBundle, lazyImport } from "./lazy_import.ts";
 
 type Cli = typeof import("./cli/main.ts");
 
-const bundle = Deno.args[0] === "run" ? freshBundle() : undefined;
+/** `run --socket`, told apart only to pick the bundle that loads less. */
+function socketRun(args: string[]): boolean {
+  const end = args.indexOf("--");
+  return args.slice(0, end < 0 ? args.length : end).some((a) =>
+    a === "--socket" || a.startsWith("--socket=")
+  );
+}
+
+const bundle = Deno.args[0] === "run"
+  ? freshBundle(socketRun(Deno.args) ? "socket" : "direct")
+  : undefined;
 const cli = bundle
   ? await bundledModule<Cli>(bundle, "cli/main.ts")
   : await lazyImport<Cli>("./cli/main.ts", import.meta.url);

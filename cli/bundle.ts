@@ -28,7 +28,12 @@
  * @module
  */
 
-import { BUNDLE_DIR, type BundleManifest, fileStamp } from "../lazy_import.ts";
+import {
+  BUNDLE_DIR,
+  type BundleKind,
+  type BundleManifest,
+  fileStamp,
+} from "../lazy_import.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const ROOT_PATH = ROOT.pathname;
@@ -115,10 +120,15 @@ function lazyClosure(work: string): { lazy: string[]; modules: string[] } {
   return { lazy: [...lazy].sort(), modules };
 }
 
-/** A marker the bundler writes before each module's code: `// path`. */
+/**
+ * A marker the bundler writes before each module's code, `// path`: the
+ * module's path, "generated" for this build's own entry and groups, or
+ * undefined for a line that is no marker.
+ */
 function markerPath(line: string): string | undefined {
   const m = /^\/\/ (\S+\.(?:ts|js|mjs|cjs))$/.exec(line);
   if (!m) return undefined;
+  if (m[1].startsWith("dist/.run-build-")) return "generated";
   try {
     return Deno.statSync(`${ROOT_PATH}${m[1]}`).isFile ? m[1] : undefined;
   } catch {
@@ -135,7 +145,10 @@ function rewriteChunk(text: string): { text: string; sources: string[] } {
   let current: string | undefined;
   const lines = text.split("\n").map((line) => {
     const marked = markerPath(line);
-    if (marked) {
+    if (marked === "generated") {
+      current = undefined;
+      return line;
+    } else if (marked) {
       current = marked;
       sources.push(marked);
       return line;
@@ -144,8 +157,9 @@ function rewriteChunk(text: string): { text: string; sources: string[] } {
       // Deno loads every literal dynamic import at start-up: the entry's
       // loaders take the chunk's name as a value, like lazyImport. (A
       // module's own import("node:…") stays: the sources have it too.)
-      const m = /^(\s*"[^"]+": \(\) => )import\(("\.\/[^"]+\.js")\)(,?)$/
-        .exec(line);
+      const m =
+        /^(\s*"[^"]+": \(\) => )import\(("\.\/[^"]+\.js")\)(\.then\(\(g\) => g\.m\d+\),?)$/
+          .exec(line);
       if (!m || current !== undefined) {
         throw new Error(`a dynamic import outside the entry: "${line.trim()}"`);
       }
@@ -178,6 +192,106 @@ function stamps(paths: string[]): BundleManifest["files"] {
   }));
 }
 
+/**
+ * Lazy modules loaded together share a chunk. Two bundles of the same
+ * modules, one for each way of running: its command line and its way of
+ * running in one chunk (one file, not a dozen of shared fragments), zod's
+ * validator alone, everything else (the other way of running, broker,
+ * observer, --explain, OCI, the proxy) in one more.
+ */
+const VARIANTS: Record<BundleKind, [string, string[]][]> = {
+  direct: [
+    ["run", ["cli/main.ts", "cli/run.ts", "cli/run_direct.ts"]],
+    ["validate", ["policy/validate.ts"]],
+  ],
+  socket: [
+    ["run", ["cli/main.ts", "cli/run.ts", "cli/remote_run.ts"]],
+    ["validate", ["policy/validate.ts"]],
+  ],
+};
+
+/** The lazy modules by group: `groups`, then `rest`. */
+function groupLazy(
+  lazy: string[],
+  groups: [string, string[]][],
+): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const placed = new Set<string>();
+  for (const [name, members] of groups) {
+    const present = members.filter((m) => lazy.includes(m));
+    present.forEach((m) => placed.add(m));
+    if (present.length) out.set(name, present);
+  }
+  const rest = lazy.filter((m) => !placed.has(m));
+  if (rest.length) out.set("rest", rest);
+  return out;
+}
+
+/**
+ * Bundles the `lazy` modules, grouped, into `dir`; returns the entry's name
+ * and adds the chunks' names and their sources.
+ */
+async function bundleVariant(
+  work: string,
+  dir: string,
+  lazy: string[],
+  groupList: [string, string[]][],
+  chunks: Set<string>,
+  sources: Set<string>,
+): Promise<string> {
+  Deno.mkdirSync(work, { recursive: true });
+  // Literal dynamic imports: each group becomes a chunk, code shared by
+  // groups chunks of its own.
+  const entry = `${work}/entry.ts`;
+  const groups = groupLazy(lazy, groupList);
+  for (const [name, members] of groups) {
+    Deno.writeTextFileSync(
+      `${work}/${name}.ts`,
+      members.map((m, i) => `export * as m${i} from "../../../${m}";\n`)
+        .join(""),
+    );
+  }
+  Deno.writeTextFileSync(
+    entry,
+    `import { provideModules } from "../../../lazy_import.ts";\n` +
+      `export const MODULES = {\n${
+        [...groups].flatMap(([name, members]) =>
+          members.map((m, i) =>
+            `  ${
+              JSON.stringify(m)
+            }: () => import("./${name}.ts").then((g) => g.m${i}),`
+          )
+        ).join("\n")
+      }\n};\nprovideModules(MODULES);\n`,
+  );
+  deno([
+    "bundle",
+    "--quiet",
+    "--platform",
+    "deno",
+    "--code-splitting",
+    "--outdir",
+    `${work}/out`,
+    entry,
+  ]);
+  // Chunk names carry a hash of their content (the entry's is added
+  // here): a build never changes a file an earlier build wrote.
+  let entryName = "";
+  for (const e of Deno.readDirSync(`${work}/out`)) {
+    const chunk = rewriteChunk(Deno.readTextFileSync(`${work}/out/${e.name}`));
+    // npm packages are not stamped: their folder names the version, which
+    // deno.lock pins with its checksum (as Deno itself trusts node_modules/).
+    chunk.sources.filter((s) => !s.startsWith("node_modules/"))
+      .forEach((s) => sources.add(s));
+    const name = e.name === "entry.js"
+      ? (entryName = `entry-${await shortHash(chunk.text)}.js`)
+      : e.name;
+    chunks.add(name);
+    writeAtomically(`${dir}/${name}`, chunk.text);
+  }
+  return entryName;
+}
+
 async function shortHash(text: string): Promise<string> {
   const digest = await crypto.subtle.digest(
     "SHA-256",
@@ -208,46 +322,19 @@ async function build(): Promise<void> {
   try {
     const { lazy, modules } = lazyClosure(work);
     const before = stamps([...new Set([...modules, ...CONFIG])].sort());
-    // Literal dynamic imports: each becomes a chunk, shared code its own.
-    const entry = `${work}/entry.ts`;
-    Deno.writeTextFileSync(
-      entry,
-      `import { provideModules } from "../../lazy_import.ts";\n` +
-        `export const MODULES = {\n${
-          lazy.map((m) => `  ${JSON.stringify(m)}: () => import("../../${m}"),`)
-            .join("\n")
-        }\n};\nprovideModules(MODULES);\n`,
-    );
-    deno([
-      "bundle",
-      "--quiet",
-      "--platform",
-      "deno",
-      "--code-splitting",
-      "--outdir",
-      `${work}/out`,
-      entry,
-    ]);
-    Deno.removeSync(entry);
     // Every module of the graph, bundled or only imported for its types.
-    // npm packages are not stamped: their folder names the version, which
-    // deno.lock pins with its checksum (as Deno itself trusts node_modules/).
     const sources = new Set<string>([...modules, ...CONFIG]);
-    // Chunk names carry a hash of their content (the entry's is added
-    // here): a build never changes a file an earlier build wrote.
-    const chunks: string[] = [];
-    let entryName = "";
-    for (const e of Deno.readDirSync(`${work}/out`)) {
-      const chunk = rewriteChunk(
-        Deno.readTextFileSync(`${work}/out/${e.name}`),
+    const chunks = new Set<string>();
+    const entries = {} as Record<BundleKind, string>;
+    for (const [kind, groups] of Object.entries(VARIANTS)) {
+      entries[kind as BundleKind] = await bundleVariant(
+        `${work}/${kind}`,
+        dir,
+        lazy,
+        groups,
+        chunks,
+        sources,
       );
-      chunk.sources.filter((s) => !s.startsWith("node_modules/"))
-        .forEach((s) => sources.add(s));
-      const name = e.name === "entry.js"
-        ? (entryName = `entry-${await shortHash(chunk.text)}.js`)
-        : e.name;
-      chunks.push(name);
-      writeAtomically(`${dir}/${name}`, chunk.text);
     }
     // A file that changed while the bundler read it: build again.
     const files = stamps([...sources].sort());
@@ -257,18 +344,18 @@ async function build(): Promise<void> {
         throw new Error(`${f.path} changed during the bundle: build again`);
       }
     }
-    const manifest: BundleManifest = { entry: entryName, files };
+    const manifest: BundleManifest = { entries, files };
     writeAtomically(`${dir}/manifest.json`, JSON.stringify(manifest));
     const now = Date.now();
     for (const e of Deno.readDirSync(dir)) {
-      if (e.name === "manifest.json" || chunks.includes(e.name)) continue;
+      if (e.name === "manifest.json" || chunks.has(e.name)) continue;
       const mtime = Deno.statSync(`${dir}/${e.name}`).mtime?.getTime() ?? 0;
       if (now - mtime > KEEP_OLD_MS) Deno.removeSync(`${dir}/${e.name}`);
     }
     console.log(
       `${BUNDLE_DIR}: ${
         files.length - CONFIG.length
-      } modules in ${chunks.length} chunks`,
+      } modules in ${chunks.size} chunks`,
     );
   } finally {
     Deno.removeSync(work, { recursive: true });

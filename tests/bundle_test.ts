@@ -13,7 +13,7 @@ function fakeCheckout(): string {
   Deno.mkdirSync(`${root}/dist/run`, { recursive: true });
   Deno.writeTextFileSync(`${root}/a.ts`, "export const a = 1;\n");
   const manifest: BundleManifest = {
-    entry: "entry-0.js",
+    entries: { direct: "entry-0.js", socket: "entry-1.js" },
     files: [{ path: "a.ts", ...fileStamp(`${root}/a.ts`) }],
   };
   Deno.writeTextFileSync(
@@ -27,8 +27,12 @@ Deno.test("a bundle made from the files as they are is used", () => {
   const root = fakeCheckout();
   try {
     assert.equal(
-      freshBundle(`file://${root}/`),
+      freshBundle("direct", `file://${root}/`),
       `file://${root}/dist/run/entry-0.js`,
+    );
+    assert.equal(
+      freshBundle("socket", `file://${root}/`),
+      `file://${root}/dist/run/entry-1.js`,
     );
   } finally {
     Deno.removeSync(root, { recursive: true });
@@ -48,7 +52,7 @@ Deno.test("a source written after the bundle turns the bundle off", () => {
       // Written within the same millisecond: move it on and write again.
       Deno.utimeSync(`${root}/a.ts`, new Date(), new Date(was.mtime + 5));
     }
-    assert.equal(freshBundle(`file://${root}/`), undefined);
+    assert.equal(freshBundle("direct", `file://${root}/`), undefined);
   } finally {
     Deno.removeSync(root, { recursive: true });
   }
@@ -58,9 +62,9 @@ Deno.test("a missing source or manifest turns the bundle off", () => {
   const root = fakeCheckout();
   try {
     Deno.removeSync(`${root}/a.ts`);
-    assert.equal(freshBundle(`file://${root}/`), undefined);
+    assert.equal(freshBundle("direct", `file://${root}/`), undefined);
     Deno.removeSync(`${root}/dist/run/manifest.json`);
-    assert.equal(freshBundle(`file://${root}/`), undefined);
+    assert.equal(freshBundle("direct", `file://${root}/`), undefined);
   } finally {
     Deno.removeSync(root, { recursive: true });
   }
@@ -120,6 +124,23 @@ Deno.test({
         ["run", "--policy", "broken", "--", "/bin/true"],
         ["run", "--policy", "ci-default", "--", "/no/such/command"],
         ["run", "--policy", "ci-default"],
+        [
+          "run",
+          "--socket",
+          "/nonexistent/s",
+          "--policy",
+          "ci-default",
+          "--",
+          "/bin/true",
+        ],
+        [
+          "run",
+          "--socket=/nonexistent/s",
+          "--policy",
+          "broken",
+          "--",
+          "/bin/true",
+        ],
       ];
       for (const args of cases) {
         const bundled = run(args, true, dir);
