@@ -80,6 +80,8 @@ export interface BundleManifest {
   entries: Record<BundleKind, string>;
   /** Every file the bundle was made from, as it was then. */
   files: ({ path: string } & FileStamp)[];
+  /** Each bundle's own files (its entry first), as written. */
+  chunks: Record<BundleKind, ({ path: string } & FileStamp)[]>;
 }
 
 /** `path`'s stamp (throws when it is gone). */
@@ -95,7 +97,8 @@ export function fileStamp(path: string): FileStamp {
 
 /**
  * The URL of the bundle's entry when dist/run/ exists and was built from
- * the files as they are now; undefined otherwise (load the sources). Never
+ * the files as they are now, and its own files are as written; undefined
+ * otherwise (load the sources). Never
  * in a compiled binary, which embeds its modules already, nor with
  * LANDLOCKD_NO_BUNDLE=1. `root`: the checkout (a file: URL ending in /).
  */
@@ -112,7 +115,9 @@ export function freshBundle(
       Deno.readTextFileSync(new URL("manifest.json", dir)),
     );
     const rootPath = new URL(root).pathname;
-    for (const { path, ...was } of manifest.files) {
+    for (
+      const { path, ...was } of [...manifest.files, ...manifest.chunks[kind]]
+    ) {
       const now = fileStamp(`${rootPath}${path}`);
       if (
         now.mtime !== was.mtime || now.ctime !== was.ctime ||
@@ -122,8 +127,7 @@ export function freshBundle(
   } catch {
     return undefined; // no bundle, or a file of it is gone: the sources
   }
-  const entry = manifest.entries?.[kind];
-  return typeof entry === "string" ? new URL(entry, dir).href : undefined;
+  return new URL(manifest.entries[kind], dir).href;
 }
 
 /** Module `path` (relative to the checkout) of the bundle at `entry`. */

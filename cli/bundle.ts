@@ -228,8 +228,8 @@ function groupLazy(
 }
 
 /**
- * Bundles the `lazy` modules, grouped, into `dir`; returns the entry's name
- * and adds the chunks' names and their sources.
+ * Bundles the `lazy` modules, grouped, into `dir`; returns the names of its
+ * files, the entry's first, and adds them and their sources to the sets.
  */
 async function bundleVariant(
   work: string,
@@ -238,7 +238,7 @@ async function bundleVariant(
   groupList: [string, string[]][],
   chunks: Set<string>,
   sources: Set<string>,
-): Promise<string> {
+): Promise<string[]> {
   Deno.mkdirSync(work, { recursive: true });
   // Literal dynamic imports: each group becomes a chunk, code shared by
   // groups chunks of its own.
@@ -277,6 +277,7 @@ async function bundleVariant(
   // Chunk names carry a hash of their content (the entry's is added
   // here): a build never changes a file an earlier build wrote.
   let entryName = "";
+  const names: string[] = [];
   for (const e of Deno.readDirSync(`${work}/out`)) {
     const chunk = rewriteChunk(Deno.readTextFileSync(`${work}/out/${e.name}`));
     // npm packages are not stamped: their folder names the version, which
@@ -287,9 +288,11 @@ async function bundleVariant(
       ? (entryName = `entry-${await shortHash(chunk.text)}.js`)
       : e.name;
     chunks.add(name);
+    names.push(name);
     writeAtomically(`${dir}/${name}`, chunk.text);
   }
-  return entryName;
+  // the entry first
+  return [entryName, ...names.filter((n) => n !== entryName).sort()];
 }
 
 async function shortHash(text: string): Promise<string> {
@@ -325,9 +328,9 @@ async function build(): Promise<void> {
     // Every module of the graph, bundled or only imported for its types.
     const sources = new Set<string>([...modules, ...CONFIG]);
     const chunks = new Set<string>();
-    const entries = {} as Record<BundleKind, string>;
+    const written = {} as Record<BundleKind, string[]>;
     for (const [kind, groups] of Object.entries(VARIANTS)) {
-      entries[kind as BundleKind] = await bundleVariant(
+      written[kind as BundleKind] = await bundleVariant(
         `${work}/${kind}`,
         dir,
         lazy,
@@ -344,7 +347,19 @@ async function build(): Promise<void> {
         throw new Error(`${f.path} changed during the bundle: build again`);
       }
     }
-    const manifest: BundleManifest = { entries, files };
+    // Stamped once both are written (they share chunks).
+    const kinds = Object.keys(written) as BundleKind[];
+    const manifest: BundleManifest = {
+      entries: Object.fromEntries(
+        kinds.map((k) => [k, written[k][0]]),
+      ) as Record<BundleKind, string>,
+      files,
+      chunks: Object.fromEntries(
+        kinds.map((
+          k,
+        ) => [k, stamps(written[k].map((n) => `${BUNDLE_DIR}/${n}`))]),
+      ) as BundleManifest["chunks"],
+    };
     writeAtomically(`${dir}/manifest.json`, JSON.stringify(manifest));
     const now = Date.now();
     for (const e of Deno.readDirSync(dir)) {

@@ -12,9 +12,17 @@ function fakeCheckout(): string {
   const root = Deno.makeTempDirSync({ prefix: "landlockd-bundle-" });
   Deno.mkdirSync(`${root}/dist/run`, { recursive: true });
   Deno.writeTextFileSync(`${root}/a.ts`, "export const a = 1;\n");
+  for (const chunk of ["entry-0.js", "entry-1.js"]) {
+    Deno.writeTextFileSync(`${root}/dist/run/${chunk}`, "export {};\n");
+  }
+  const chunk = (name: string) => ({
+    path: `dist/run/${name}`,
+    ...fileStamp(`${root}/dist/run/${name}`),
+  });
   const manifest: BundleManifest = {
     entries: { direct: "entry-0.js", socket: "entry-1.js" },
     files: [{ path: "a.ts", ...fileStamp(`${root}/a.ts`) }],
+    chunks: { direct: [chunk("entry-0.js")], socket: [chunk("entry-1.js")] },
   };
   Deno.writeTextFileSync(
     `${root}/dist/run/manifest.json`,
@@ -58,9 +66,12 @@ Deno.test("a source written after the bundle turns the bundle off", () => {
   }
 });
 
-Deno.test("a missing source or manifest turns the bundle off", () => {
+Deno.test("a missing source, chunk or manifest turns the bundle off", () => {
   const root = fakeCheckout();
   try {
+    Deno.removeSync(`${root}/dist/run/entry-1.js`);
+    assert.equal(freshBundle("socket", `file://${root}/`), undefined);
+    assert.ok(freshBundle("direct", `file://${root}/`));
     Deno.removeSync(`${root}/a.ts`);
     assert.equal(freshBundle("direct", `file://${root}/`), undefined);
     Deno.removeSync(`${root}/dist/run/manifest.json`);
