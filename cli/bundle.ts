@@ -3,14 +3,15 @@
  * (`deno bundle --code-splitting`), which main.ts loads instead of the ~70
  * source modules when the bundle is fresh (see lazy_import.ts
  * `freshBundle`). Deno pays per module it loads (resolution, cache
- * look-ups, compilation): one bundle saves most of that.
+ * look-ups, compilation): a few files instead save most of that.
  *
  * What goes in: cli/main.ts, cli/run.ts and every module either of them can
  * reach, statically or through a literal `lazyImport` specifier,
  * transitively: so a bundled module never falls back to a source module
  * (which would hold a second copy of shared state: an error class, the
- * loaded C library). Each lazily loaded module is its own chunk, loaded
- * only when used, as from the sources.
+ * loaded C library). Lazily loaded modules stay lazy, in groups
+ * ({@link VARIANTS}); two bundles of the same modules are built, one
+ * grouped for a direct run and one for `run --socket`.
  *
  * Every module keeps its own `import.meta.url`: the bundler gives all of a
  * chunk's modules the chunk's URL, so each use is rewritten to the module's
@@ -304,8 +305,16 @@ async function shortHash(text: string): Promise<string> {
     .map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** Writes `path` whole or not at all (a run may be reading the folder). */
+/**
+ * Writes `path` whole or not at all (a run may be reading the folder);
+ * leaves a file that already holds `text` as it is (its stamp too).
+ */
 function writeAtomically(path: string, text: string): void {
+  try {
+    if (Deno.readTextFileSync(path) === text) return;
+  } catch {
+    // not there yet
+  }
   const tmp = `${path}.${Deno.pid}.tmp`;
   Deno.writeTextFileSync(tmp, text);
   Deno.renameSync(tmp, path);
