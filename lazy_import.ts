@@ -5,6 +5,11 @@
  * deno.json's compile task embeds these modules with --include, and
  * tests/compile_includes_test.ts checks that every one is listed.
  *
+ * Inside the bundle of `landlockd run` (cli/bundle.ts builds it in
+ * dist/run/), the bundle provides its modules here and `lazyImport` loads
+ * them from it, never from the sources: a module loaded twice would hold
+ * two copies of its state.
+ *
  * @example
  * ```ts ignore
  * const { runDirect } = await lazyImport<typeof import("./cli/run_direct.ts")>(
@@ -16,7 +21,120 @@
  * @module
  */
 
+/** The checkout's root: module keys are paths relative to it. */
+const ROOT = new URL("./", import.meta.url).href;
+
+/** Modules the bundle provides, by path; undefined: load the sources. */
+let provided: Record<string, () => Promise<unknown>> | undefined;
+
+/**
+ * Called once by the bundle's entry: from now on `lazyImport` loads these
+ * modules, and only these.
+ */
+export function provideModules(
+  modules: Record<string, () => Promise<unknown>>,
+): void {
+  provided = modules;
+}
+
 /** Imports `specifier`, relative to `base` (the caller's import.meta.url). */
 export function lazyImport<M>(specifier: string, base: string): Promise<M> {
-  return import(new URL(specifier, base).href);
+  const url = new URL(specifier, base).href;
+  if (provided === undefined) return import(url);
+  const load = url.startsWith(ROOT)
+    ? provided[url.slice(ROOT.length)]
+    : undefined;
+  if (load === undefined) {
+    // cli/bundle.ts refuses a lazy specifier it cannot follow: a bug.
+    return Promise.reject(
+      new Error(`landlockd's bundle (dist/run/) lacks ${url}`),
+    );
+  }
+  return load() as Promise<M>;
+}
+
+/** The bundle's folder, relative to the checkout. */
+export const BUNDLE_DIR = "dist/run";
+
+/**
+ * What identifies one version of a file: every write moves its mtime and
+ * its ctime (which no one but the kernel's clock sets; Deno gives it in
+ * whole seconds, mtime in milliseconds).
+ */
+export interface FileStamp {
+  size: number;
+  ino: number;
+  mtime: number;
+  ctime: number;
+}
+
+/**
+ * The two bundles of the same modules: one for a direct run, one for
+ * `run --socket` (each loads its own way of running with the command line).
+ */
+export type BundleKind = "direct" | "socket";
+
+/** dist/run/manifest.json. */
+export interface BundleManifest {
+  /** Each bundle's entry chunk, in the bundle's folder. */
+  entries: Record<BundleKind, string>;
+  /** Every file the bundle was made from, as it was then. */
+  files: ({ path: string } & FileStamp)[];
+  /** Each bundle's own files (its entry first), as written. */
+  chunks: Record<BundleKind, ({ path: string } & FileStamp)[]>;
+}
+
+/** `path`'s stamp (throws when it is gone). */
+export function fileStamp(path: string): FileStamp {
+  const info = Deno.statSync(path);
+  return {
+    size: info.size,
+    ino: info.ino ?? -1,
+    mtime: info.mtime?.getTime() ?? -1,
+    ctime: info.ctime?.getTime() ?? -1,
+  };
+}
+
+/**
+ * The URL of the bundle's entry when dist/run/ exists and was built from
+ * the files as they are now, and its own files are as written; undefined
+ * otherwise (load the sources). Never
+ * in a compiled binary, which embeds its modules already, nor with
+ * LANDLOCKD_NO_BUNDLE=1. `root`: the checkout (a file: URL ending in /).
+ */
+export function freshBundle(
+  kind: BundleKind,
+  root: string = ROOT,
+): string | undefined {
+  if (Deno.build.standalone) return undefined;
+  if (Deno.env.get("LANDLOCKD_NO_BUNDLE") === "1") return undefined;
+  const dir = new URL(`${BUNDLE_DIR}/`, root);
+  let manifest: BundleManifest;
+  try {
+    manifest = JSON.parse(
+      Deno.readTextFileSync(new URL("manifest.json", dir)),
+    );
+    const rootPath = new URL(root).pathname;
+    for (
+      const { path, ...was } of [...manifest.files, ...manifest.chunks[kind]]
+    ) {
+      const now = fileStamp(`${rootPath}${path}`);
+      if (
+        now.mtime !== was.mtime || now.ctime !== was.ctime ||
+        now.size !== was.size || now.ino !== was.ino
+      ) return undefined;
+    }
+  } catch {
+    return undefined; // no bundle, or a file of it is gone: the sources
+  }
+  return new URL(manifest.entries[kind], dir).href;
+}
+
+/** Module `path` (relative to the checkout) of the bundle at `entry`. */
+export async function bundledModule<M>(
+  entry: string,
+  path: string,
+): Promise<M> {
+  const { MODULES } = await import(entry);
+  return await MODULES[path]();
 }

@@ -1,99 +1,29 @@
 /**
- * landlockd's command line: parses the command name and dispatches.
- * Each command lives in `cli/` and is loaded only when it runs.
+ * landlockd's command line (cli/main.ts). `landlockd run` loads it from the
+ * bundle in dist/run/ when `deno task build` made one from the files as
+ * they are now (cli/bundle.ts): the same code in half as many files, with
+ * no npm package to resolve, which Deno loads faster. Otherwise, and for
+ * every other command, from the sources.
  *
  * @module
  */
 
-import { EXIT, outcomeOf, UsageError } from "./cli/exit_codes.ts";
-import { checkEnvironment } from "./env.ts";
-import { lazyImport } from "./lazy_import.ts";
-import { printError } from "./cli/output.ts";
-import { VERSION } from "./version.ts";
+import { bundledModule, freshBundle, lazyImport } from "./lazy_import.ts";
 
-const HELP =
-  `landlockd ${VERSION}: a policy-first Linux sandbox (Landlock + seccomp)
+type Cli = typeof import("./cli/main.ts");
 
-Usage: landlockd COMMAND [OPTIONS]
-
-Commands:
-  run     run a command under a policy (directly, or --socket: by a daemon)
-  learn   run a command unrestricted, then write the policy it needs
-  lint    check a policy
-  abi     show what this kernel supports
-  policy  show and list named policies; derive one: from-oci, from-pod
-  k8s     inject landlockd into Kubernetes manifests
-  serve   the daemon: runs commands for clients on a Unix socket
-  status  show a daemon's state as JSON
-  stop    stop a daemon
-
-Run "landlockd COMMAND --help" for a command's options.
-Options: -h, --help; -V, --version
-`;
-
-type Command = (args: string[]) => number | Promise<number>;
-
-/**
- * Command modules, loaded only when run. The specifiers are computed, not
- * literal: Deno loads every literal dynamic import at start-up, which would
- * put zod, yaml and every command into `run`'s start (deno.json's compile
- * task includes these modules explicitly).
- */
-const COMMANDS = [
-  "run",
-  "learn",
-  "lint",
-  "abi",
-  "policy",
-  "k8s",
-  "serve",
-  "status",
-  "stop",
-];
-
-function loadCommand(name: string): Promise<{ main: Command }> {
-  return lazyImport(`./cli/${name}.ts`, import.meta.url);
+/** `run --socket`, told apart only to pick the bundle that loads less. */
+function socketRun(args: string[]): boolean {
+  const end = args.indexOf("--");
+  return args.slice(0, end < 0 ? args.length : end).some((a) =>
+    a === "--socket" || a.startsWith("--socket=")
+  );
 }
 
-async function dispatch(args: string[]): Promise<number> {
-  const [name, ...rest] = args;
-  if (
-    name === undefined || name === "-h" || name === "--help" || name === "help"
-  ) {
-    console.log(HELP);
-    return name === undefined ? EXIT.USAGE : EXIT.OK;
-  }
-  if (name === "-V" || name === "--version") {
-    console.log(`landlockd ${VERSION}`);
-    return EXIT.OK;
-  }
-  if (!COMMANDS.includes(name)) {
-    throw new UsageError(`unknown command "${name}"`, "");
-  }
-  checkEnvironment();
-  return await (await loadCommand(name)).main(rest);
-}
-
-async function main(): Promise<number> {
-  try {
-    return await dispatch(Deno.args);
-  } catch (e) {
-    const out = outcomeOf(e);
-    if (out.show === "usage") {
-      const { command, message } = out.error;
-      const cmd = command ? `${command} ` : "";
-      printError(`${command ? `${command}: ` : ""}${message}`);
-      printError(`see "landlockd ${cmd}--help"`);
-    } else if (out.show === "message") {
-      printError(out.error.message);
-    } else {
-      // A bug: the stack helps; the status must still say "landlockd
-      // failed", not look like the command's own (Deno exits 1 on an
-      // uncaught error).
-      console.error(out.error);
-    }
-    return out.status;
-  }
-}
-
-Deno.exit(await main());
+const bundle = Deno.args[0] === "run"
+  ? freshBundle(socketRun(Deno.args) ? "socket" : "direct")
+  : undefined;
+const cli = bundle
+  ? await bundledModule<Cli>(bundle, "cli/main.ts")
+  : await lazyImport<Cli>("./cli/main.ts", import.meta.url);
+Deno.exit(await cli.main(Deno.args));

@@ -4,6 +4,9 @@
  * process per run, alternating, so a noisy machine hits both alike) and
  * writes the median of every step to `bench/results/profile-*.json`.
  *
+ * Both from the sources and (main.ts's way when dist/run/ is fresh) from
+ * the bundle, which `deno task bundle` builds first.
+ *
  * Usage: deno run -A bench/profile.ts [--runs N] [POLICY]
  *
  * @module
@@ -158,17 +161,28 @@ async function hotPath(): Promise<Record<string, number>> {
   return out;
 }
 
+const built = new Deno.Command(Deno.execPath(), {
+  args: ["run", "-A", `${ROOT}cli/bundle.ts`],
+  stdout: "null",
+}).outputSync();
+if (!built.success) throw new Error("bench: cli/bundle.ts failed");
 const loadavgStart = Deno.loadavg();
 const hot = await hotPath();
 const daemon = await startDaemon();
 const direct: Step[][] = [];
 const remote: Step[][] = [];
+const directBundled: Step[][] = [];
+const remoteBundled: Step[][] = [];
 try {
   once([]); // warm the caches
   once(["--socket", daemon.socket]);
+  once(["--bundle"]);
+  once(["--bundle", "--socket", daemon.socket]);
   for (let i = 0; i < RUNS; i++) {
     direct.push(once([]));
     remote.push(once(["--socket", daemon.socket]));
+    directBundled.push(once(["--bundle"]));
+    remoteBundled.push(once(["--bundle", "--socket", daemon.socket]));
   }
 } finally {
   await daemon.stop();
@@ -189,6 +203,8 @@ const result = {
     "CPU is user + system time of all the process's threads (process.cpuUsage), per step; the first step is Deno's own start until the profiler's first line",
   direct_run: summary(direct),
   run_socket: summary(remote),
+  direct_run_bundled: summary(directBundled),
+  run_socket_bundled: summary(remoteBundled),
   daemon_hot_path_us: hot,
 };
 const file = `${ROOT}bench/results/profile-${
@@ -196,10 +212,12 @@ const file = `${ROOT}bench/results/profile-${
 }.json`;
 Deno.writeTextFileSync(file, JSON.stringify(result, null, 2) + "\n");
 for (
-  const [title, rows] of [["direct run", result.direct_run], [
-    "run --socket",
-    result.run_socket,
-  ]] as const
+  const [title, rows] of [
+    ["direct run", result.direct_run],
+    ["run --socket", result.run_socket],
+    ["direct run, from the bundle", result.direct_run_bundled],
+    ["run --socket, from the bundle", result.run_socket_bundled],
+  ] as const
 ) {
   console.log(
     `\n| ${title}: step | wall ms (median) | CPU ms (median, min-max) |`,

@@ -4,7 +4,7 @@
  * `performance.now()` (wall clock) and `process.cpuUsage()` (CPU time of
  * all the process's threads). Prints one line per step, to stderr.
  *
- * Usage: deno run -A bench/profile_run.ts [--json] [--socket PATH] [POLICY] [COMMAND...]
+ * Usage: deno run -A bench/profile_run.ts [--json] [--bundle] [--socket PATH] [POLICY] [COMMAND...]
  *
  * The first row is Deno's own start, until this script's first line runs
  * (the floor every Deno program pays). `--json` prints the rows as one
@@ -13,6 +13,11 @@
  * With `--socket`, the steps of `run --socket` instead (cli/remote_run.ts):
  * the client's modules, the FFI it needs to pass its stdio, connecting, and
  * the daemon's reply.
+ *
+ * With `--bundle`, the run as main.ts starts it from the bundle in dist/run/
+ * (cli/bundle.ts; it must be fresh): checking the bundle against the
+ * sources, loading it, then the whole command line's `main` as one step
+ * (its inner steps are the ones above, in one chunk).
  *
  * @module
  */
@@ -43,10 +48,38 @@ function step(name: string) {
 const url = (p: string) => new URL(p, import.meta.url).href;
 const args = [...Deno.args];
 const json = args[0] === "--json" ? !!args.shift() : false;
+const bundled = args[0] === "--bundle" ? !!args.shift() : false;
 const socket = args[0] === "--socket" ? args.splice(0, 2)[1] : undefined;
 const [policyName = "ci-default", ...argv] = args;
 const command = argv.length ? argv : ["/bin/true"];
 
+if (bundled) {
+  const { bundledModule, freshBundle } = await import(url("../lazy_import.ts"));
+  const entry = freshBundle(socket !== undefined ? "socket" : "direct");
+  if (entry === undefined) throw new Error("no fresh bundle: deno task bundle");
+  step("check the bundle against the sources");
+  const cli = await bundledModule(entry, "cli/main.ts");
+  await bundledModule(
+    entry,
+    socket !== undefined ? "cli/remote_run.ts" : "cli/run_direct.ts",
+  );
+  step("load the bundle (entry, its run chunk)");
+  const code = await cli.main([
+    "run",
+    ...(socket !== undefined ? ["--socket", socket] : []),
+    "--policy",
+    policyName,
+    "--",
+    ...command,
+  ]);
+  step(
+    socket !== undefined
+      ? "run: policy, FFI, connect, daemon, exit"
+      : "run: policy, FFI, plan, spawn, wait",
+  );
+  report();
+  Deno.exit(code);
+}
 const run = await import(url("../cli/run.ts"));
 step("import cli/run.ts graph");
 const { readNamedPolicy } = await import(url("../policy/source.ts"));

@@ -16,6 +16,7 @@ import { inheritedIgnoredSignals } from "../syscalls/process.ts";
 import { encodeFrame, ProtocolError } from "../daemon/protocol.ts";
 import { Conn } from "./remote_conn.ts";
 import { connectUnix } from "../syscalls/unix_socket.ts";
+import { openSymbolsFor } from "../syscalls/sys.ts";
 
 /** Relayed to the sandbox while it runs. */
 const RELAYED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const;
@@ -39,6 +40,8 @@ export async function runRemote(
 ): Promise<number> {
   let fd: number;
   try {
+    // connect, send and receive bound in one dlopen, not one each
+    openSymbolsFor("client");
     fd = connectUnix(opts.socket);
   } catch (e) {
     printError(connectFailure(opts.socket, e));

@@ -7,7 +7,7 @@
 
 import { lazyImport } from "../lazy_import.ts";
 import { type AuditSink, NO_AUDIT } from "../audit/audit.ts";
-import { openSymbols } from "../syscalls/sys.ts";
+import { openSymbolsFor } from "../syscalls/sys.ts";
 import { makeNonDumpable } from "../syscalls/dumpable.ts";
 import type { Source } from "../policy/diagnostic.ts";
 import { loadPolicy } from "../policy/load.ts";
@@ -134,10 +134,10 @@ export async function runDirect(
   source: Source,
   command: string[],
 ): Promise<number> {
-  // The whole library now, so the first raw syscall does not open the
-  // smaller core table first (two dlopens cost a few milliseconds).
+  // The library now, with the functions every run calls bound in one
+  // dlopen (one each on first use costs a few milliseconds).
   if (!values["dry-run"]) {
-    openSymbols();
+    openSymbolsFor("run");
     // Before anything starts: the command must not read landlockd's
     // environment or memory through /proc (see syscalls/dumpable.ts).
     makeNonDumpable();

@@ -91,6 +91,19 @@ function bind(
   return fns;
 }
 
+/**
+ * Binds `names` now, in one `Deno.dlopen`: a symbol bound on its first call
+ * costs a dlopen of its own (0.2-0.7 ms each), so a path that knows which
+ * functions it calls binds them together. Others still bind on first use.
+ */
+export function bindSymbols(names: readonly (keyof typeof symbols)[]): void {
+  const table = library() as unknown as Record<Name, unknown>;
+  const lazy = names.filter((n) =>
+    Object.getOwnPropertyDescriptor(table, n)?.get
+  );
+  if (lazy.length) bind(table, lazy);
+}
+
 let bound = false;
 
 /**

@@ -6,6 +6,7 @@
  */
 
 import {
+  bindSymbols,
   cstring,
   library,
   libraryBound,
@@ -54,6 +55,30 @@ export function syscall(name: OwnSyscall, ...args: Arg[]): number {
 export function openSymbols(daemon = false): void {
   if (daemon) libraryBound();
   else library();
+}
+
+/**
+ * The C functions every run calls: a direct run (spawn, signals, wait,
+ * raw syscalls) or `run --socket`'s client (connect, send, receive).
+ */
+const RUN_SYMBOLS = {
+  run: [
+    "ll_syscall",
+    "ll_forward_signals",
+    "ll_spawn",
+    "ll_forward_to",
+    "ll_wait_sync",
+    "ll_forwarded",
+  ],
+  client: ["ll_syscall", "ll_sock_connect", "ll_sock_send", "ll_sock_recv"],
+} as const;
+
+/**
+ * Maps the library and binds the functions `use` calls on every run in one
+ * dlopen, not one each on first use (a few milliseconds of a short run).
+ */
+export function openSymbolsFor(use: keyof typeof RUN_SYMBOLS): void {
+  bindSymbols(RUN_SYMBOLS[use]);
 }
 
 /** Closes `fd`, ignoring errors (the fd is gone either way). */

@@ -63,6 +63,7 @@ const POLICY_READERS = [
   "policy/expand.ts",
   "policy/lint.ts",
   "policy/write_schema.ts",
+  "policy/write_starters.ts",
   "seccomp/gen_syscall_table.ts",
 ];
 

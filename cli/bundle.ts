@@ -1,0 +1,389 @@
+/**
+ * Builds dist/run/: `landlockd run`'s modules bundled into a few files
+ * (`deno bundle --code-splitting`), which main.ts loads instead of the ~70
+ * source modules when the bundle is fresh (see lazy_import.ts
+ * `freshBundle`). Deno pays per module it loads (resolution, cache
+ * look-ups, compilation): a few files instead save most of that.
+ *
+ * What goes in: cli/main.ts, cli/run.ts and every module either of them can
+ * reach, statically or through a literal `lazyImport` specifier,
+ * transitively: so a bundled module never falls back to a source module
+ * (which would hold a second copy of shared state: an error class, the
+ * loaded C library). Lazily loaded modules stay lazy, in groups
+ * ({@link VARIANTS}); two bundles of the same modules are built, one
+ * grouped for a direct run and one for `run --socket`.
+ *
+ * Every module keeps its own `import.meta.url`: the bundler gives all of a
+ * chunk's modules the chunk's URL, so each use is rewritten to the module's
+ * source URL (policies, the C library and lazy specifiers resolve as
+ * before).
+ *
+ * dist/run/manifest.json records, for every module of that graph (type-only
+ * ones too), deno.json and deno.lock (which pins the npm packages), its
+ * size, inode, mtime and ctime: a change to any of them (a write moves
+ * both times, and ctime cannot be set back) makes main.ts ignore the
+ * bundle and load the sources.
+ *
+ * Usage: deno run -A cli/bundle.ts (deno task bundle; deno task build runs it)
+ *
+ * @module
+ */
+
+import {
+  BUNDLE_DIR,
+  type BundleKind,
+  type BundleManifest,
+  fileStamp,
+} from "../lazy_import.ts";
+
+const ROOT = new URL("../", import.meta.url);
+const ROOT_PATH = ROOT.pathname;
+/** The modules `landlockd run` starts from. */
+const ENTRIES = ["cli/main.ts", "cli/run.ts"];
+/** Not bundled source that still decides what the bundle is. */
+const CONFIG = ["deno.json", "deno.lock"];
+/** The name every rewritten `import.meta.url` resolves against. */
+const ROOT_VAR = "__landlockd_root";
+/** The entry's chunk loader. */
+const LOAD_VAR = "__landlockd_load";
+
+function deno(args: string[]): string {
+  const out = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT_PATH,
+    stdout: "piped",
+    stderr: "piped",
+  }).outputSync();
+  if (!out.success) {
+    throw new Error(
+      `deno ${args.join(" ")} failed:\n${new TextDecoder().decode(out.stderr)}`,
+    );
+  }
+  return new TextDecoder().decode(out.stdout);
+}
+
+/**
+ * The local modules `roots` import statically (themselves included); `work`
+ * is a folder two levels below the checkout.
+ */
+function staticGraph(roots: string[], work: string): string[] {
+  // deno info takes one module: one that imports them all.
+  const probe = `${work}/graph.ts`;
+  Deno.writeTextFileSync(
+    probe,
+    roots.map((r) => `import "../../${r}";\n`).join(""),
+  );
+  let info;
+  try {
+    info = JSON.parse(deno(["info", "--json", probe]));
+  } finally {
+    Deno.removeSync(probe);
+  }
+  return (info.modules as { specifier: string }[])
+    .map((m) => m.specifier)
+    .filter((s) => s.startsWith(ROOT.href) && !s.includes("/dist/.run-build-"))
+    .map((s) => s.slice(ROOT.href.length));
+}
+
+/** `lazyImport` specifiers in `path`; throws on one that is not literal. */
+function lazyTargets(path: string): string[] {
+  // Block comments and whole-line comments hold examples, not calls.
+  const text = Deno.readTextFileSync(`${ROOT_PATH}${path}`)
+    .replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+  const calls = [...text.matchAll(/\blazyImport(?:<[^>]*>)?\(/g)].length -
+    [...text.matchAll(/\bfunction lazyImport\b/g)].length;
+  const literal = [
+    ...text.matchAll(/\blazyImport(?:<[^>]*>)?\(\s*"([^"$]+)"/g),
+  ].map((m) =>
+    new URL(m[1], `${ROOT.href}${path}`).href.slice(ROOT.href.length)
+  );
+  // cli/main.ts loads the other commands by a computed name; main.ts
+  // takes only `run` from the bundle.
+  const computed = path === "cli/main.ts" ? 1 : 0;
+  if (literal.length + computed !== calls) {
+    throw new Error(
+      `${path}: a lazyImport specifier is not a string literal; the bundle cannot tell what it loads`,
+    );
+  }
+  return literal;
+}
+
+/** The entries, their lazy targets, and theirs, to the end. */
+function lazyClosure(work: string): { lazy: string[]; modules: string[] } {
+  const lazy = new Set(ENTRIES);
+  let modules: string[] = [];
+  for (;;) {
+    modules = staticGraph([...lazy], work);
+    const before = lazy.size;
+    for (const m of modules) lazyTargets(m).forEach((t) => lazy.add(t));
+    if (lazy.size === before) break;
+  }
+  return { lazy: [...lazy].sort(), modules };
+}
+
+/**
+ * A marker the bundler writes before each module's code, `// path`: the
+ * module's path, "generated" for this build's own entry and groups, or
+ * undefined for a line that is no marker.
+ */
+function markerPath(line: string): string | undefined {
+  const m = /^\/\/ (\S+\.(?:ts|js|mjs|cjs))$/.exec(line);
+  if (!m) return undefined;
+  if (m[1].startsWith("dist/.run-build-")) return "generated";
+  try {
+    return Deno.statSync(`${ROOT_PATH}${m[1]}`).isFile ? m[1] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Gives each module its own `import.meta.url` back; returns the files the
+ * chunk was made from.
+ */
+function rewriteChunk(text: string): { text: string; sources: string[] } {
+  const sources: string[] = [];
+  let current: string | undefined;
+  const lines = text.split("\n").map((line) => {
+    const marked = markerPath(line);
+    if (marked === "generated") {
+      current = undefined;
+      return line;
+    } else if (marked) {
+      current = marked;
+      sources.push(marked);
+      return line;
+    }
+    if (/\bimport\(\s*["'`](?!node:)/.test(line)) {
+      // Deno loads every literal dynamic import at start-up: the entry's
+      // loaders take the chunk's name as a value, like lazyImport. (A
+      // module's own import("node:…") stays: the sources have it too.)
+      const m =
+        /^(\s*"[^"]+": \(\) => )import\(("\.\/[^"]+\.js")\)(\.then\(\(g\) => g\.m\d+\),?)$/
+          .exec(line);
+      if (!m || current !== undefined) {
+        throw new Error(`a dynamic import outside the entry: "${line.trim()}"`);
+      }
+      return `${m[1]}${LOAD_VAR}(${m[2]})${m[3]}`;
+    }
+    if (!line.includes("import.meta")) return line;
+    if (current === undefined || /import\.meta(?!\.url\b)/.test(line)) {
+      throw new Error(
+        `cannot place "${line.trim()}" (in ${current ?? "no module"})`,
+      );
+    }
+    return line.replaceAll(
+      "import.meta.url",
+      `new URL(${JSON.stringify(current)}, ${ROOT_VAR}).href`,
+    );
+  });
+  return {
+    // The chunk sits in dist/run/: the checkout is two levels up.
+    text: `const ${ROOT_VAR} = new URL("../../", import.meta.url);\n` +
+      `const ${LOAD_VAR} = (chunk) => import(new URL(chunk, import.meta.url).href);\n` +
+      lines.join("\n"),
+    sources,
+  };
+}
+
+function stamps(paths: string[]): BundleManifest["files"] {
+  return paths.map((path) => ({
+    path,
+    ...fileStamp(`${ROOT_PATH}${path}`),
+  }));
+}
+
+/**
+ * Lazy modules loaded together share a chunk. Two bundles of the same
+ * modules, one for each way of running: its command line and its way of
+ * running in one chunk (one file, not a dozen of shared fragments), zod's
+ * validator alone, everything else (the other way of running, broker,
+ * observer, --explain, OCI, the proxy) in one more.
+ */
+const VARIANTS: Record<BundleKind, [string, string[]][]> = {
+  direct: [
+    ["run", ["cli/main.ts", "cli/run.ts", "cli/run_direct.ts"]],
+    ["validate", ["policy/validate.ts"]],
+  ],
+  socket: [
+    ["run", ["cli/main.ts", "cli/run.ts", "cli/remote_run.ts"]],
+    ["validate", ["policy/validate.ts"]],
+  ],
+};
+
+/** The lazy modules by group: `groups`, then `rest`. */
+function groupLazy(
+  lazy: string[],
+  groups: [string, string[]][],
+): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const placed = new Set<string>();
+  for (const [name, members] of groups) {
+    const present = members.filter((m) => lazy.includes(m));
+    present.forEach((m) => placed.add(m));
+    if (present.length) out.set(name, present);
+  }
+  const rest = lazy.filter((m) => !placed.has(m));
+  if (rest.length) out.set("rest", rest);
+  return out;
+}
+
+/**
+ * Bundles the `lazy` modules, grouped, into `dir`; returns the names of its
+ * files, the entry's first, and adds them and their sources to the sets.
+ */
+async function bundleVariant(
+  work: string,
+  dir: string,
+  lazy: string[],
+  groupList: [string, string[]][],
+  chunks: Set<string>,
+  sources: Set<string>,
+): Promise<string[]> {
+  Deno.mkdirSync(work, { recursive: true });
+  // Literal dynamic imports: each group becomes a chunk, code shared by
+  // groups chunks of its own.
+  const entry = `${work}/entry.ts`;
+  const groups = groupLazy(lazy, groupList);
+  for (const [name, members] of groups) {
+    Deno.writeTextFileSync(
+      `${work}/${name}.ts`,
+      members.map((m, i) => `export * as m${i} from "../../../${m}";\n`)
+        .join(""),
+    );
+  }
+  Deno.writeTextFileSync(
+    entry,
+    `import { provideModules } from "../../../lazy_import.ts";\n` +
+      `export const MODULES = {\n${
+        [...groups].flatMap(([name, members]) =>
+          members.map((m, i) =>
+            `  ${
+              JSON.stringify(m)
+            }: () => import("./${name}.ts").then((g) => g.m${i}),`
+          )
+        ).join("\n")
+      }\n};\nprovideModules(MODULES);\n`,
+  );
+  deno([
+    "bundle",
+    "--quiet",
+    "--platform",
+    "deno",
+    "--code-splitting",
+    "--outdir",
+    `${work}/out`,
+    entry,
+  ]);
+  // Chunk names carry a hash of their content (the entry's is added
+  // here): a build never changes a file an earlier build wrote.
+  let entryName = "";
+  const names: string[] = [];
+  for (const e of Deno.readDirSync(`${work}/out`)) {
+    const chunk = rewriteChunk(Deno.readTextFileSync(`${work}/out/${e.name}`));
+    // npm packages are not stamped: their folder names the version, which
+    // deno.lock pins with its checksum (as Deno itself trusts node_modules/).
+    chunk.sources.filter((s) => !s.startsWith("node_modules/"))
+      .forEach((s) => sources.add(s));
+    const name = e.name === "entry.js"
+      ? (entryName = `entry-${await shortHash(chunk.text)}.js`)
+      : e.name;
+    chunks.add(name);
+    names.push(name);
+    writeAtomically(`${dir}/${name}`, chunk.text);
+  }
+  // the entry first
+  return [entryName, ...names.filter((n) => n !== entryName).sort()];
+}
+
+async function shortHash(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(text),
+  );
+  return [...new Uint8Array(digest).slice(0, 6)]
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Writes `path` whole or not at all (a run may be reading the folder);
+ * leaves a file that already holds `text` as it is (its stamp too).
+ */
+function writeAtomically(path: string, text: string): void {
+  try {
+    if (Deno.readTextFileSync(path) === text) return;
+  } catch {
+    // not there yet
+  }
+  const tmp = `${path}.${Deno.pid}.tmp`;
+  Deno.writeTextFileSync(tmp, text);
+  Deno.renameSync(tmp, path);
+}
+
+/**
+ * Chunks of earlier builds stay for a day: a run that started from one may
+ * still load its lazy chunks.
+ */
+const KEEP_OLD_MS = 24 * 3600 * 1000;
+
+async function build(): Promise<void> {
+  const work = `${ROOT_PATH}dist/.run-build-${Deno.pid}`;
+  const dir = `${ROOT_PATH}${BUNDLE_DIR}`;
+  Deno.mkdirSync(work, { recursive: true });
+  Deno.mkdirSync(dir, { recursive: true });
+  try {
+    const { lazy, modules } = lazyClosure(work);
+    const before = stamps([...new Set([...modules, ...CONFIG])].sort());
+    // Every module of the graph, bundled or only imported for its types.
+    const sources = new Set<string>([...modules, ...CONFIG]);
+    const chunks = new Set<string>();
+    const written = {} as Record<BundleKind, string[]>;
+    for (const [kind, groups] of Object.entries(VARIANTS)) {
+      written[kind as BundleKind] = await bundleVariant(
+        `${work}/${kind}`,
+        dir,
+        lazy,
+        groups,
+        chunks,
+        sources,
+      );
+    }
+    // A file that changed while the bundler read it: build again.
+    const files = stamps([...sources].sort());
+    const was = new Map(before.map((f) => [f.path, JSON.stringify(f)]));
+    for (const f of files) {
+      if (was.has(f.path) && was.get(f.path) !== JSON.stringify(f)) {
+        throw new Error(`${f.path} changed during the bundle: build again`);
+      }
+    }
+    // Stamped once both are written (they share chunks).
+    const kinds = Object.keys(written) as BundleKind[];
+    const manifest: BundleManifest = {
+      entries: Object.fromEntries(
+        kinds.map((k) => [k, written[k][0]]),
+      ) as Record<BundleKind, string>,
+      files,
+      chunks: Object.fromEntries(
+        kinds.map((
+          k,
+        ) => [k, stamps(written[k].map((n) => `${BUNDLE_DIR}/${n}`))]),
+      ) as BundleManifest["chunks"],
+    };
+    writeAtomically(`${dir}/manifest.json`, JSON.stringify(manifest));
+    const now = Date.now();
+    for (const e of Deno.readDirSync(dir)) {
+      if (e.name === "manifest.json" || chunks.has(e.name)) continue;
+      const mtime = Deno.statSync(`${dir}/${e.name}`).mtime?.getTime() ?? 0;
+      if (now - mtime > KEEP_OLD_MS) Deno.removeSync(`${dir}/${e.name}`);
+    }
+    console.log(
+      `${BUNDLE_DIR}: ${
+        files.length - CONFIG.length
+      } modules in ${chunks.size} chunks`,
+    );
+  } finally {
+    Deno.removeSync(work, { recursive: true });
+  }
+}
+
+if (import.meta.main) await build();

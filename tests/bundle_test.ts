@@ -1,0 +1,171 @@
+/**
+ * The bundle of `landlockd run` (cli/bundle.ts, dist/run/): used only while
+ * it matches the sources it was made from, and a run from it behaves as a
+ * run from the sources (same output, same status).
+ */
+import assert from "node:assert/strict";
+import { type BundleManifest, fileStamp, freshBundle } from "../lazy_import.ts";
+import { ROOT } from "./helpers.ts";
+
+/** A checkout with one module and a manifest made from it. */
+function fakeCheckout(): string {
+  const root = Deno.makeTempDirSync({ prefix: "landlockd-bundle-" });
+  Deno.mkdirSync(`${root}/dist/run`, { recursive: true });
+  Deno.writeTextFileSync(`${root}/a.ts`, "export const a = 1;\n");
+  for (const chunk of ["entry-0.js", "entry-1.js"]) {
+    Deno.writeTextFileSync(`${root}/dist/run/${chunk}`, "export {};\n");
+  }
+  const chunk = (name: string) => ({
+    path: `dist/run/${name}`,
+    ...fileStamp(`${root}/dist/run/${name}`),
+  });
+  const manifest: BundleManifest = {
+    entries: { direct: "entry-0.js", socket: "entry-1.js" },
+    files: [{ path: "a.ts", ...fileStamp(`${root}/a.ts`) }],
+    chunks: { direct: [chunk("entry-0.js")], socket: [chunk("entry-1.js")] },
+  };
+  Deno.writeTextFileSync(
+    `${root}/dist/run/manifest.json`,
+    JSON.stringify(manifest),
+  );
+  return root;
+}
+
+Deno.test("a bundle made from the files as they are is used", () => {
+  const root = fakeCheckout();
+  try {
+    assert.equal(
+      freshBundle("direct", `file://${root}/`),
+      `file://${root}/dist/run/entry-0.js`,
+    );
+    assert.equal(
+      freshBundle("socket", `file://${root}/`),
+      `file://${root}/dist/run/entry-1.js`,
+    );
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
+Deno.test("a source written after the bundle turns the bundle off", () => {
+  const root = fakeCheckout();
+  try {
+    // Same size, same second: the mtime (ms) or the ctime still moves.
+    Deno.writeTextFileSync(`${root}/a.ts`, "export const a = 2;\n");
+    const stamp = fileStamp(`${root}/a.ts`);
+    const was = JSON.parse(
+      Deno.readTextFileSync(`${root}/dist/run/manifest.json`),
+    ).files[0];
+    if (stamp.mtime === was.mtime && stamp.ctime === was.ctime) {
+      // Written within the same millisecond: move it on and write again.
+      Deno.utimeSync(`${root}/a.ts`, new Date(), new Date(was.mtime + 5));
+    }
+    assert.equal(freshBundle("direct", `file://${root}/`), undefined);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
+Deno.test("a missing source, chunk or manifest turns the bundle off", () => {
+  const root = fakeCheckout();
+  try {
+    Deno.removeSync(`${root}/dist/run/entry-1.js`);
+    assert.equal(freshBundle("socket", `file://${root}/`), undefined);
+    assert.ok(freshBundle("direct", `file://${root}/`));
+    Deno.removeSync(`${root}/a.ts`);
+    assert.equal(freshBundle("direct", `file://${root}/`), undefined);
+    Deno.removeSync(`${root}/dist/run/manifest.json`);
+    assert.equal(freshBundle("direct", `file://${root}/`), undefined);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
+/** Runs `deno run main.ts ARGS` from this checkout, bundle on or off. */
+function run(args: string[], bundle: boolean, files?: string) {
+  const out = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--cached-only",
+      "--allow-all",
+      "--log-level=debug",
+      `${ROOT}main.ts`,
+      ...args,
+    ],
+    clearEnv: true,
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: Deno.env.get("HOME") ?? "/",
+      ...(Deno.env.get("DENO_DIR")
+        ? { DENO_DIR: Deno.env.get("DENO_DIR")! }
+        : {}),
+      NO_COLOR: "1",
+      ...(bundle ? {} : { LANDLOCKD_NO_BUNDLE: "1" }),
+      ...(files ? { LANDLOCKD_POLICY_PATH: files } : {}),
+    },
+    cwd: "/",
+  }).outputSync();
+  const lines = new TextDecoder().decode(out.stderr).split("\n");
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    // landlockd's own lines, not Deno's debug log
+    stderr: lines.filter((l) => !/^DEBUG |^\s|^[{}]|^$/.test(l)).join("\n"),
+    fromBundle: lines.some((l) => l.includes("/dist/run/entry-")),
+  };
+}
+
+Deno.test({
+  name: "run from the bundle prints and exits as run from the sources",
+  fn() {
+    const built = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", `${ROOT}cli/bundle.ts`],
+      stdout: "null",
+    }).outputSync();
+    assert.ok(built.success, "deno task bundle failed");
+    const dir = Deno.makeTempDirSync({ prefix: "landlockd-bundle-pol-" });
+    Deno.writeTextFileSync(
+      `${dir}/broken.toml`,
+      'version = 1\n[[fs_layer]]\nhandled_access_fs = ["read_fyle"]\n',
+    );
+    try {
+      const cases = [
+        ["run", "--policy", "ci-default", "--", "/bin/echo", "hi"],
+        ["run", "--policy", "ci-default", "--", "sh", "-c", "echo x > /x"],
+        ["run", "--policy", "broken", "--", "/bin/true"],
+        ["run", "--policy", "ci-default", "--", "/no/such/command"],
+        ["run", "--policy", "ci-default"],
+        [
+          "run",
+          "--socket",
+          "/nonexistent/s",
+          "--policy",
+          "ci-default",
+          "--",
+          "/bin/true",
+        ],
+        [
+          "run",
+          "--socket=/nonexistent/s",
+          "--policy",
+          "broken",
+          "--",
+          "/bin/true",
+        ],
+      ];
+      for (const args of cases) {
+        const bundled = run(args, true, dir);
+        const sources = run(args, false, dir);
+        assert.ok(bundled.fromBundle, `${args.join(" ")}: not from the bundle`);
+        assert.ok(!sources.fromBundle, `${args.join(" ")}: from the bundle`);
+        assert.deepEqual(
+          { ...bundled, fromBundle: true },
+          { ...sources, fromBundle: true },
+          args.join(" "),
+        );
+      }
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
