@@ -49,7 +49,7 @@ export function handledNet(net: NetTable | undefined): NetRight[] {
 export interface SocketRules {
   /** IPv4/IPv6 datagram sockets: any, none, or UDP to the nameservers. */
   udp: "allow" | "deny" | "dns";
-  /** Raw, SOCK_PACKET and AF_PACKET sockets. */
+  /** Raw, SOCK_PACKET, AF_PACKET and AF_XDP sockets. */
   raw: boolean;
 }
 

@@ -43,6 +43,8 @@ export const IPPROTO_MPTCP = 262;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 export const AF_PACKET = 17;
+/** XDP sockets: whole frames sent on an interface, like AF_PACKET. */
+export const AF_XDP = 44;
 export const SOCK_DGRAM = 2;
 export const SOCK_RAW = 3;
 /** Obsolete; `socket(AF_INET, SOCK_PACKET)` still makes a packet socket. */
@@ -223,7 +225,7 @@ function assemble(steps: readonly Step[]): Insn[] {
  * not return:
  *
  *     if (nr == socket) {
- *       if (!raw && domain == AF_PACKET) return r;
+ *       if (!raw && (domain == AF_PACKET || domain == AF_XDP)) return r;
  *       if (domain == AF_INET || domain == AF_INET6) {
  *         t = type & SOCK_TYPE_MASK;
  *         if (!raw && (t == SOCK_RAW || t == SOCK_PACKET)) return r;
@@ -239,7 +241,11 @@ function socketRules(
   r: number,
 ): Insn[] {
   const steps: Step[] = [{ jne: socket, to: "end" }, load(DATA.argLow(0))];
-  if (!rules.raw) steps.push({ jeq: AF_PACKET, to: "refuse" });
+  if (!rules.raw) {
+    // AF_XDP transmits frames the program writes, with CAP_NET_RAW alone
+    // (no XDP program needed): a packet socket by another name.
+    steps.push({ jeq: AF_PACKET, to: "refuse" }, { jeq: AF_XDP, to: "refuse" });
+  }
   steps.push(
     { jeq: AF_INET, to: "inet" },
     { jeq: AF_INET6, to: "inet" },

@@ -10,6 +10,7 @@ import {
   AF_INET,
   AF_INET6,
   AF_PACKET,
+  AF_XDP,
   type Arch,
   buildFilter,
   EPROTONOSUPPORT,
@@ -112,7 +113,7 @@ for (const arch of ["x86_64", "aarch64"] as Arch[]) {
     }
   });
 
-  Deno.test(`[${arch}] raw = false refuses raw, SOCK_PACKET and AF_PACKET sockets only`, () => {
+  Deno.test(`[${arch}] raw = false refuses raw, SOCK_PACKET, AF_PACKET and AF_XDP sockets only`, () => {
     const run = filter(arch, { sockets: { udp: "allow", raw: false } });
     for (const domain of [AF_INET, AF_INET6]) {
       assert.equal(run("socket", socket(domain, SOCK_RAW, 1)), REFUSED);
@@ -133,6 +134,11 @@ for (const arch of ["x86_64", "aarch64"] as Arch[]) {
     for (const type of [SOCK_RAW, SOCK_DGRAM, SOCK_PACKET]) {
       assert.equal(run("socket", socket(AF_PACKET, type, 0x300)), REFUSED);
     }
+    assert.equal(run("socket", socket(AF_XDP, SOCK_RAW)), REFUSED);
+    assert.equal(
+      run("socket", socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC)),
+      REFUSED,
+    );
     assert.equal(run("socket", socket(AF_UNIX, SOCK_RAW)), SECCOMP_RET_ALLOW);
   });
 
