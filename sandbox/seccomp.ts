@@ -16,6 +16,7 @@ import {
   socketRules,
 } from "../policy/net_sockets.ts";
 import { PathError } from "../policy/diagnostic.ts";
+import { allowHostsSet } from "../policy/hosts.ts";
 import {
   type Arch,
   buildFilter,
@@ -99,14 +100,21 @@ export function planSeccomp(
   const refuseUffdIoctl = !allow.includes("userfaultfd");
   const sockets = socketRules(policy.net);
   const errnoValue = policy.seccomp?.errno ?? EPERM;
-  if ((sockets.udp !== "allow" || !sockets.raw) && allow.includes("io_uring")) {
-    // IORING_OP_SOCKET makes sockets without socket(2).
+  // IORING_OP_SOCKET makes sockets without socket(2) (UDP, raw, MPTCP),
+  // and IORING_OP_CONNECT connects without connect(2), which the broker
+  // must see for allow_hosts: none of these settings can be enforced.
+  const needsSeccompSockets = [
+    ...(sockets.udp !== "allow" ? [`udp = "${sockets.udp}"`] : []),
+    ...(!sockets.raw ? ["raw = false"] : []),
+    ...(allowHostsSet(policy) ? ["allow_hosts"] : []),
+  ];
+  if (needsSeccompSockets.length && allow.includes("io_uring")) {
     throw new PathError({
       severity: "error",
       path: ["seccomp", "allow"],
       message: `[net] ${
-        sockets.udp !== "allow" ? `udp = "${sockets.udp}"` : "raw = false"
-      } cannot be enforced with io_uring allowed (io_uring makes sockets seccomp does not see); remove "io_uring" from [seccomp] allow`,
+        needsSeccompSockets[0]
+      } cannot be enforced with io_uring allowed (io_uring makes sockets and connects seccomp does not see); remove "io_uring" from [seccomp] allow`,
     });
   }
   const refuseMemfdExec = policy.seccomp?.memfd_exec === false;
