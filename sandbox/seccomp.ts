@@ -37,6 +37,12 @@ export interface SeccompPlan {
   refuse_mptcp: boolean;
   /** `[net] udp` and `raw`, as the filter enforces them in `socket(2)`. */
   sockets: SocketRules;
+  /**
+   * setsockopt(IP_OPTIONS, IPV6_RTHDR, IPV6_2292PKTOPTIONS) fails with
+   * `errno`: where the broker decides destinations (`udp = "dns"`,
+   * `allow_hosts`), a source route would send packets elsewhere.
+   */
+  refuse_source_route: boolean;
   /** memfd_create without MFD_NOEXEC_SEAL fails with `errno`. */
   refuse_memfd_exec: boolean;
   notify: string[];
@@ -66,6 +72,7 @@ export const BASELINE_NR: Readonly<Record<Arch, Record<string, number>>> = {
     sendto: 44,
     sendmsg: 46,
     sendmmsg: 307,
+    setsockopt: 54,
     socket: 41,
     memfd_create: 319,
     userfaultfd: 323,
@@ -78,6 +85,7 @@ export const BASELINE_NR: Readonly<Record<Arch, Record<string, number>>> = {
     sendto: 206,
     sendmsg: 211,
     sendmmsg: 269,
+    setsockopt: 208,
     socket: 198,
     memfd_create: 279,
     userfaultfd: 282,
@@ -117,6 +125,7 @@ export function planSeccomp(
       } cannot be enforced with io_uring allowed (io_uring makes sockets and connects seccomp does not see); remove "io_uring" from [seccomp] allow`,
     });
   }
+  const refuseSourceRoute = sockets.udp === "dns" || allowHostsSet(policy);
   const refuseMemfdExec = policy.seccomp?.memfd_exec === false;
   return {
     arch: hostArch(),
@@ -138,6 +147,7 @@ export function planSeccomp(
     refuse_uffd_ioctl: refuseUffdIoctl,
     refuse_mptcp: handlesTcp,
     sockets,
+    refuse_source_route: refuseSourceRoute,
     refuse_memfd_exec: refuseMemfdExec,
     notify: [...notify],
   };
@@ -197,6 +207,7 @@ export function filterSpec(
     // as MPTCP is.
     refuseFastOpen: plan.refuse_mptcp,
     sockets: plan.sockets,
+    refuseSourceRoute: plan.refuse_source_route,
     refuseMemfdExec: plan.refuse_memfd_exec,
     notify: plan.notify,
     listenerSendFlags: LISTENER_SEND_FLAGS,
