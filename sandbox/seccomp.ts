@@ -12,6 +12,7 @@ import { errno } from "../syscalls/errno.ts";
 import { LISTENER_SEND_FLAGS } from "../syscalls/seccomp.ts";
 import {
   handledNet,
+  ioUringConflict,
   type SocketRules,
   socketRules,
 } from "../policy/net_sockets.ts";
@@ -108,21 +109,12 @@ export function planSeccomp(
   const refuseUffdIoctl = !allow.includes("userfaultfd");
   const sockets = socketRules(policy.net);
   const errnoValue = policy.seccomp?.errno ?? EPERM;
-  // IORING_OP_SOCKET makes sockets without socket(2) (UDP, raw, MPTCP),
-  // and IORING_OP_CONNECT connects without connect(2), which the broker
-  // must see for allow_hosts: none of these settings can be enforced.
-  const needsSeccompSockets = [
-    ...(sockets.udp !== "allow" ? [`udp = "${sockets.udp}"`] : []),
-    ...(!sockets.raw ? ["raw = false"] : []),
-    ...(allowHostsSet(policy) ? ["allow_hosts"] : []),
-  ];
-  if (needsSeccompSockets.length && allow.includes("io_uring")) {
+  const conflict = ioUringConflict(policy);
+  if (conflict) {
     throw new PathError({
       severity: "error",
       path: ["seccomp", "allow"],
-      message: `[net] ${
-        needsSeccompSockets[0]
-      } cannot be enforced with io_uring allowed (io_uring makes sockets and connects seccomp does not see); remove "io_uring" from [seccomp] allow`,
+      message: conflict,
     });
   }
   const refuseSourceRoute = sockets.udp === "dns" || allowHostsSet(policy);

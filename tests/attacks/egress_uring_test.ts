@@ -50,14 +50,22 @@ for (const as of USERS) {
   testAtAbi(
     4,
     "connect_tcp",
-    `[${as}] allow_hosts with [seccomp] allow = ["io_uring"] is refused (exit 125, naming both keys); nothing connects`,
+    `[${as}] allow_hosts with [seccomp] allow = ["io_uring"] is refused (exit 125, naming both keys; lint: an error); nothing connects`,
     async () => {
       const l = counted();
+      const refused = policy('[seccomp]\nallow = ["io_uring"]\n');
+      // lint says what the run will say, as an error.
+      const lint = await landlockd(["lint", "--policy-file", refused], { as });
+      assert.equal(lint.code, 1, lint.stdout + lint.stderr);
+      assert.match(
+        lint.stdout + lint.stderr,
+        /seccomp\.allow: \[net\] allow_hosts cannot be enforced with io_uring allowed/,
+      );
       try {
         const r = await landlockd([
           "run",
           "--policy-file",
-          policy('[seccomp]\nallow = ["io_uring"]\n'),
+          refused,
           "--",
           ATTACK,
           String(l.port),
