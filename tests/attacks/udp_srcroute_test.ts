@@ -14,6 +14,7 @@
 
 import assert from "node:assert/strict";
 import {
+  landlockd,
   probeResults,
   python3,
   RUN_ROOT,
@@ -22,6 +23,7 @@ import {
 } from "../helpers.ts";
 import { udpPolicy } from "./udp_helpers.ts";
 import { hostsPolicy } from "../egress_helpers.ts";
+import { SERVE_FOR_USERS, startDaemon } from "../daemon_helpers.ts";
 
 const ATTACK = `${RUN_ROOT}tests/attacks/udp_srcroute.py`;
 const CAPTURE = `${RUN_ROOT}tests/attacks/lo_capture.py`;
@@ -158,6 +160,51 @@ for (const as of USERS) {
         "tcp6 IPV6_2292PKTOPTIONS": "EACCES",
         "tcp IP_TOS": "OK",
       });
+    },
+  );
+}
+
+/**
+ * Through a root daemon, the broker that performs a nobody client's sends
+ * is root's: the kernel checks a source route in a control message
+ * against the broker's CAP_NET_RAW, not the client's. Before the fix,
+ * nobody's IP_RETOPTS send left for the hop this way, though nobody may
+ * not set a source route itself.
+ */
+if (Deno.uid() === 0) {
+  Deno.test(
+    '[nobody via a root daemon] udp = "dns": IP_RETOPTS gets the policy errno, not root\'s source route',
+    async () => {
+      const d = await startDaemon({ args: SERVE_FOR_USERS });
+      const marker = `srcroute-daemon-${crypto.randomUUID().slice(0, 8)}`;
+      const seen = await capture(marker);
+      try {
+        const r = await landlockd([
+          "run",
+          "--socket",
+          d.socket,
+          "--policy-file",
+          udpPolicy("dns", "", "[seccomp]\nerrno = 13\n", NAMESERVER),
+          "--",
+          python3(),
+          ATTACK,
+          NAMESERVER,
+          HOP,
+          marker,
+        ], { as: "nobody" });
+        const frames = await seen.stop();
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(probeResults(r.stdout), {
+          "setsockopt IP_OPTIONS + sendto": "EACCES",
+          "setsockopt IP_OPTIONS + connect + send": "EACCES",
+          "sendmsg IP_RETOPTS": "EACCES",
+          sendto: "OK",
+        });
+        assert.deepEqual(frames, [`${NAMESERVER} ${marker}-plain`]);
+      } finally {
+        d.proc.kill("SIGTERM");
+        await d.exited();
+      }
     },
   );
 }
