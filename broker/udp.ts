@@ -43,6 +43,7 @@ import {
   decodeSockaddr,
   type Destination,
   dnsAllows,
+  hasRoutingControl,
   hasSocketLevelControl,
   tcpDecision,
   type TcpPlan,
@@ -375,7 +376,12 @@ export class UdpBroker {
     // Performed by the broker, a socket-level control message would be
     // checked against the broker's capabilities (a root daemon's, for a
     // nobody client: SO_MARK).
-    if (control && hasSocketLevelControl(control)) {
+    // A source route or routing header sends the datagram to its first
+    // hop, not to the address checked above.
+    if (
+      control &&
+      (hasSocketLevelControl(control) || hasRoutingControl(control))
+    ) {
       return new Refusal(this.plan!.errno);
     }
     return { name, data, control };

@@ -33,21 +33,54 @@ export interface UdpPlan {
  * kernel refuses it itself (EINVAL).
  */
 export function hasSocketLevelControl(control: Uint8Array): boolean {
+  return controlMessages(control).some(([level]) => level === SOL_SOCKET);
+}
+
+/**
+ * Whether `control` holds a control message that routes the datagram
+ * through another host first: an IPv4 source route (IP_RETOPTS, the
+ * options of one send) or an IPv6 routing header (IPV6_RTHDR,
+ * IPV6_2292RTHDR). The kernel then sends the packet to the route's first
+ * hop, any host, and writes the checked address into the option. Any
+ * IP_RETOPTS counts: the options are rarely used, and parsing them here
+ * would be a second parser to keep in step with the kernel's.
+ */
+export function hasRoutingControl(control: Uint8Array): boolean {
+  return controlMessages(control).some(([level, type]) =>
+    (level === IPPROTO_IP && type === IP_RETOPTS) ||
+    (level === IPPROTO_IPV6 &&
+      (type === IPV6_RTHDR || type === IPV6_2292RTHDR))
+  );
+}
+
+/**
+ * The (level, type) of each control message in `control` (a msghdr's
+ * control buffer, 64-bit layout), walked as the kernel walks it. A
+ * malformed message ends the list: the kernel refuses the buffer itself
+ * (EINVAL).
+ */
+function controlMessages(control: Uint8Array): [number, number][] {
   const view = new DataView(
     control.buffer,
     control.byteOffset,
     control.byteLength,
   );
+  const out: [number, number][] = [];
   for (let off = 0; off + 16 <= control.length;) {
     const len = Number(view.getBigUint64(off, true));
-    if (len < 16 || len > control.length - off) return false;
-    if (view.getInt32(off + 8, true) === SOL_SOCKET) return true;
+    if (len < 16 || len > control.length - off) break;
+    out.push([view.getInt32(off + 8, true), view.getInt32(off + 12, true)]);
     off += (len + 7) & ~7;
   }
-  return false;
+  return out;
 }
 
 const SOL_SOCKET = 1;
+const IPPROTO_IP = 0;
+const IPPROTO_IPV6 = 41;
+const IP_RETOPTS = 7;
+const IPV6_2292RTHDR = 5;
+const IPV6_RTHDR = 57;
 
 /**
  * `[net] allow_hosts`: where a TCP `connect` may go. Landlock's rule for

@@ -3,6 +3,7 @@ import {
   canonicalIp,
   decodeSockaddr,
   dnsAllows,
+  hasRoutingControl,
   hasSocketLevelControl,
   nameservers,
   resolvConfPath,
@@ -157,4 +158,37 @@ Deno.test("hasSocketLevelControl: finds SOL_SOCKET in any control message", () =
   const bad = Uint8Array.from(mark);
   new DataView(bad.buffer).setBigUint64(0, 4096n, true);
   assert.equal(hasSocketLevelControl(bad), false);
+});
+
+Deno.test("hasRoutingControl: finds IP_RETOPTS and IPv6 routing headers", () => {
+  const cmsg = (level: number, type: number, data: number[]) => {
+    const len = 16 + data.length;
+    const b = new Uint8Array((len + 7) & ~7);
+    const v = new DataView(b.buffer);
+    v.setBigUint64(0, BigInt(len), true);
+    v.setInt32(8, level, true);
+    v.setInt32(12, type, true);
+    b.set(data, 16);
+    return [...b];
+  };
+  const ttl = cmsg(0, 2, [7, 0, 0, 0]);
+  const pktinfo6 = cmsg(41, 50, new Array(20).fill(0));
+  for (
+    const routing of [
+      cmsg(0, 7, [131, 7, 4, 1, 2, 3, 4, 1]),
+      cmsg(41, 57, new Array(24).fill(0)),
+      cmsg(41, 5, new Array(24).fill(0)),
+    ]
+  ) {
+    assert.equal(hasRoutingControl(Uint8Array.from(routing)), true);
+    assert.equal(
+      hasRoutingControl(Uint8Array.from([...ttl, ...routing])),
+      true,
+    );
+  }
+  assert.equal(
+    hasRoutingControl(Uint8Array.from([...ttl, ...pktinfo6])),
+    false,
+  );
+  assert.equal(hasRoutingControl(new Uint8Array(0)), false);
 });

@@ -215,6 +215,8 @@ function mergeInto(
  * (policy/net_sockets.ts), so the merge keeps it: a base whose `[net]`
  * restricts TCP connects by default still does when the extending file's
  * `[net]` sets only `udp` or `raw` (which alone would leave TCP alone).
+ * The extending file's own `[net]` likewise: an empty one still means "no
+ * network" over a base whose `[net]` sets only `udp` or `raw`.
  */
 function keepTcpRestriction(base: Doc): void {
   const net = base.net;
@@ -365,6 +367,13 @@ export function resolveExtends(
     const own = Object.fromEntries(
       Object.entries(d).filter(([k]) => !EXTENDING_KEYS.includes(k)),
     );
+    // The extending file's own [net] means what it would alone: an empty
+    // [net] ("no network") handles connect_tcp even over a base whose
+    // [net] sets only udp or raw.
+    if (isExtending(d) && isTable(own.net)) {
+      own.net = { ...own.net };
+      keepTcpRestriction(own);
+    }
     mergeInto(acc, [], own, (rel) => ({ source: src, path: rel }), [], origins);
     return { doc: acc, origins };
   };

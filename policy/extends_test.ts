@@ -343,8 +343,17 @@ Deno.test("a base's [net] keeps restricting TCP connects when the extending file
     "rule-on-udp.toml",
     'extends = "./udp-only.toml"\n[[net.rule]]\nport = 443\nallowed_access = ["connect_tcp"]\n',
   ));
-  assert.equal(ruled.net!.handled_access_net, undefined);
+  // Written out as the extending file's [net] means it alone.
+  assert.deepEqual(ruled.net!.handled_access_net, ["connect_tcp"]);
   assert.equal(ruled.net!.rule!.length, 1);
+  // An empty [net] in the extending file is "no network", over a base of
+  // udp only too (it was dropped: the merged [net] set only udp).
+  const empty = merged(file(
+    "empty-on-udp.toml",
+    'extends = "./udp-only.toml"\n[net]\n',
+  ));
+  assert.deepEqual(empty.net!.handled_access_net, ["connect_tcp"]);
+  assert.equal(empty.net!.udp, "deny");
   // [[net_rule]] widens a base whose [net] handles connect_tcp by default.
   const net_rule = merged(file(
     "net-rule-on-rules.toml",

@@ -15,6 +15,7 @@ import { relocate } from "./origins.ts";
 import { addfdWarnings } from "./addfd_lint.ts";
 import {
   handledNet,
+  ioUringConflict,
   NET_RESTRICTS_NOTHING,
   netRestricts,
   socketRules,
@@ -45,7 +46,16 @@ export function lintPolicy(
   // Diagnostics about a merged policy name the file each key came from.
   const placed = (d: Diagnostic[]) => relocate(result.policy, source, d);
   if (diagnostics.length) return placed(diagnostics);
+  // What the run refuses (sandbox/seccomp.ts) is an error here too.
+  const conflict = ioUringConflict(policy);
   return placed([
+    ...(conflict
+      ? [{
+        severity: "error" as const,
+        path: ["seccomp", "allow"],
+        message: conflict,
+      }]
+      : []),
     ...checkPaths(policy, probe),
     ...warnings(policy, probe),
     ...addfdWarnings(policy),

@@ -49,7 +49,7 @@ export function handledNet(net: NetTable | undefined): NetRight[] {
 export interface SocketRules {
   /** IPv4/IPv6 datagram sockets: any, none, or UDP to the nameservers. */
   udp: "allow" | "deny" | "dns";
-  /** Raw, SOCK_PACKET and AF_PACKET sockets. */
+  /** Raw, SOCK_PACKET, AF_PACKET and AF_XDP sockets. */
   raw: boolean;
 }
 
@@ -81,3 +81,29 @@ export function netRestricts(net: NetTable): boolean {
 /** Why a `[net]` table that {@link netRestricts} rejects restricts nothing. */
 export const NET_RESTRICTS_NOTHING =
   '[net] restricts nothing here: udp = "allow" and raw = true are the defaults, and TCP is restricted only by handled_access_net, [[net.rule]] or allow_hosts';
+
+/**
+ * Why `[seccomp] allow = ["io_uring"]` cannot go with this policy's `[net]`,
+ * or undefined when it can. IORING_OP_SOCKET makes sockets without
+ * socket(2) (UDP, raw, MPTCP) and IORING_OP_CONNECT connects without
+ * connect(2), which the broker must see for allow_hosts: a run refuses
+ * the combination (sandbox/seccomp.ts), and lint says so as an error.
+ */
+export function ioUringConflict(
+  policy: Pick<Policy, "net" | "seccomp">,
+): string | undefined {
+  if (!(policy.seccomp?.allow ?? []).includes("io_uring")) return undefined;
+  const sockets = socketRules(policy.net);
+  const needs = [
+    ...(sockets.udp !== "allow" ? [`udp = "${sockets.udp}"`] : []),
+    ...(!sockets.raw ? ["raw = false"] : []),
+    ...(policy.net && allowHostsSet({ net: policy.net })
+      ? ["allow_hosts"]
+      : []),
+  ];
+  return needs.length
+    ? `[net] ${
+      needs[0]
+    } cannot be enforced with io_uring allowed (io_uring makes sockets and connects seccomp does not see); remove "io_uring" from [seccomp] allow`
+    : undefined;
+}

@@ -80,6 +80,9 @@ export function policyToToml(
     if (doc.seccomp.allow?.length) {
       out.push(`allow = ${list(doc.seccomp.allow)}`);
     }
+    if (doc.seccomp.memfd_exec !== undefined) {
+      out.push(`memfd_exec = ${doc.seccomp.memfd_exec}`);
+    }
   }
   if (doc.broker) {
     out.push("", "[broker]");

@@ -12,10 +12,12 @@ import { errno } from "../syscalls/errno.ts";
 import { LISTENER_SEND_FLAGS } from "../syscalls/seccomp.ts";
 import {
   handledNet,
+  ioUringConflict,
   type SocketRules,
   socketRules,
 } from "../policy/net_sockets.ts";
 import { PathError } from "../policy/diagnostic.ts";
+import { allowHostsSet } from "../policy/hosts.ts";
 import {
   type Arch,
   buildFilter,
@@ -36,6 +38,12 @@ export interface SeccompPlan {
   refuse_mptcp: boolean;
   /** `[net] udp` and `raw`, as the filter enforces them in `socket(2)`. */
   sockets: SocketRules;
+  /**
+   * setsockopt(IP_OPTIONS, IPV6_RTHDR, IPV6_2292PKTOPTIONS) fails with
+   * `errno`: where the broker decides destinations (`udp = "dns"`,
+   * `allow_hosts`), a source route would send packets elsewhere.
+   */
+  refuse_source_route: boolean;
   /** memfd_create without MFD_NOEXEC_SEAL fails with `errno`. */
   refuse_memfd_exec: boolean;
   notify: string[];
@@ -65,6 +73,7 @@ export const BASELINE_NR: Readonly<Record<Arch, Record<string, number>>> = {
     sendto: 44,
     sendmsg: 46,
     sendmmsg: 307,
+    setsockopt: 54,
     socket: 41,
     memfd_create: 319,
     userfaultfd: 323,
@@ -77,6 +86,7 @@ export const BASELINE_NR: Readonly<Record<Arch, Record<string, number>>> = {
     sendto: 206,
     sendmsg: 211,
     sendmmsg: 269,
+    setsockopt: 208,
     socket: 198,
     memfd_create: 279,
     userfaultfd: 282,
@@ -99,16 +109,15 @@ export function planSeccomp(
   const refuseUffdIoctl = !allow.includes("userfaultfd");
   const sockets = socketRules(policy.net);
   const errnoValue = policy.seccomp?.errno ?? EPERM;
-  if ((sockets.udp !== "allow" || !sockets.raw) && allow.includes("io_uring")) {
-    // IORING_OP_SOCKET makes sockets without socket(2).
+  const conflict = ioUringConflict(policy);
+  if (conflict) {
     throw new PathError({
       severity: "error",
       path: ["seccomp", "allow"],
-      message: `[net] ${
-        sockets.udp !== "allow" ? `udp = "${sockets.udp}"` : "raw = false"
-      } cannot be enforced with io_uring allowed (io_uring makes sockets seccomp does not see); remove "io_uring" from [seccomp] allow`,
+      message: conflict,
     });
   }
+  const refuseSourceRoute = sockets.udp === "dns" || allowHostsSet(policy);
   const refuseMemfdExec = policy.seccomp?.memfd_exec === false;
   return {
     arch: hostArch(),
@@ -130,6 +139,7 @@ export function planSeccomp(
     refuse_uffd_ioctl: refuseUffdIoctl,
     refuse_mptcp: handlesTcp,
     sockets,
+    refuse_source_route: refuseSourceRoute,
     refuse_memfd_exec: refuseMemfdExec,
     notify: [...notify],
   };
@@ -189,6 +199,7 @@ export function filterSpec(
     // as MPTCP is.
     refuseFastOpen: plan.refuse_mptcp,
     sockets: plan.sockets,
+    refuseSourceRoute: plan.refuse_source_route,
     refuseMemfdExec: plan.refuse_memfd_exec,
     notify: plan.notify,
     listenerSendFlags: LISTENER_SEND_FLAGS,

@@ -43,6 +43,8 @@ export const IPPROTO_MPTCP = 262;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 export const AF_PACKET = 17;
+/** XDP sockets: whole frames sent on an interface, like AF_PACKET. */
+export const AF_XDP = 44;
 export const SOCK_DGRAM = 2;
 export const SOCK_RAW = 3;
 /** Obsolete; `socket(AF_INET, SOCK_PACKET)` still makes a packet socket. */
@@ -55,6 +57,12 @@ export const MFD_NOEXEC_SEAL = 0x8;
 export const { EPERM, ENOSYS, EPROTONOSUPPORT, EOPNOTSUPP } = errno;
 /** sendto/sendmsg/sendmmsg: connect and send at once (TCP Fast Open). */
 const MSG_FASTOPEN = 0x20000000;
+/** setsockopt levels and options that route packets through another host. */
+const IPPROTO_IP = 0;
+const IP_OPTIONS = 4;
+const IPPROTO_IPV6 = 41;
+const IPV6_2292PKTOPTIONS = 6;
+const IPV6_RTHDR = 57;
 
 /** What the filter does. */
 export interface FilterSpec {
@@ -86,6 +94,13 @@ export interface FilterSpec {
    * Landlock's `connect_tcp` rules never see it.
    */
   refuseFastOpen?: boolean;
+  /**
+   * Refuse `setsockopt(IPPROTO_IP, IP_OPTIONS)` and
+   * `setsockopt(IPPROTO_IPV6, IPV6_RTHDR or IPV6_2292PKTOPTIONS)` with
+   * `errno`: a source route or routing header sends every packet of the
+   * socket to its first hop, whatever address the broker checked.
+   */
+  refuseSourceRoute?: boolean;
   /** Refuse `memfd_create` without MFD_NOEXEC_SEAL with `errno`. */
   refuseMemfdExec?: boolean;
   /**
@@ -223,7 +238,7 @@ function assemble(steps: readonly Step[]): Insn[] {
  * not return:
  *
  *     if (nr == socket) {
- *       if (!raw && domain == AF_PACKET) return r;
+ *       if (!raw && (domain == AF_PACKET || domain == AF_XDP)) return r;
  *       if (domain == AF_INET || domain == AF_INET6) {
  *         t = type & SOCK_TYPE_MASK;
  *         if (!raw && (t == SOCK_RAW || t == SOCK_PACKET)) return r;
@@ -239,7 +254,11 @@ function socketRules(
   r: number,
 ): Insn[] {
   const steps: Step[] = [{ jne: socket, to: "end" }, load(DATA.argLow(0))];
-  if (!rules.raw) steps.push({ jeq: AF_PACKET, to: "refuse" });
+  if (!rules.raw) {
+    // AF_XDP transmits frames the program writes, with CAP_NET_RAW alone
+    // (no XDP program needed): a packet socket by another name.
+    steps.push({ jeq: AF_PACKET, to: "refuse" }, { jeq: AF_XDP, to: "refuse" });
+  }
   steps.push(
     { jeq: AF_INET, to: "inet" },
     { jeq: AF_INET6, to: "inet" },
@@ -311,6 +330,40 @@ function fastOpenRule(nr: number, flagsArg: number, r: number): Insn[] {
     ret(r),
     load(DATA.nr),
   ];
+}
+
+/**
+ * The socket options that source-route a socket fail with `r`; A = nr
+ * after.
+ *
+ *     if (nr == setsockopt) {
+ *       if (level == IPPROTO_IP && opt == IP_OPTIONS) return r;
+ *       if (level == IPPROTO_IPV6 &&
+ *           (opt == IPV6_RTHDR || opt == IPV6_2292PKTOPTIONS)) return r;
+ *     }
+ */
+function sourceRouteRule(setsockopt: number, r: number): Insn[] {
+  return assemble([
+    { jne: setsockopt, to: "end" },
+    load(DATA.argLow(1)),
+    { jeq: IPPROTO_IP, to: "ip" },
+    { jeq: IPPROTO_IPV6, to: "ipv6" },
+    { goto: "out" },
+    { label: "ip" },
+    load(DATA.argLow(2)),
+    { jeq: IP_OPTIONS, to: "refuse" },
+    { goto: "out" },
+    { label: "ipv6" },
+    load(DATA.argLow(2)),
+    { jeq: IPV6_RTHDR, to: "refuse" },
+    { jeq: IPV6_2292PKTOPTIONS, to: "refuse" },
+    { label: "out" },
+    load(DATA.nr),
+    { goto: "end" },
+    { label: "refuse" },
+    ret(r),
+    { label: "end" },
+  ]);
 }
 
 /**
@@ -417,6 +470,9 @@ export function buildFilter(spec: FilterSpec): Insn[] {
       ...fastOpenRule(sendmsg, 2, r),
       ...fastOpenRule(sendmmsg, 3, r),
     );
+  }
+  if (spec.refuseSourceRoute) {
+    prog.push(...sourceRouteRule(numbers(spec, ["setsockopt"])[0], errno));
   }
   const quiet = spec.quietExec ?? [];
   if (quiet.length && spec.notify.includes("execve")) {

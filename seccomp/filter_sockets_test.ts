@@ -10,6 +10,7 @@ import {
   AF_INET,
   AF_INET6,
   AF_PACKET,
+  AF_XDP,
   type Arch,
   buildFilter,
   EPROTONOSUPPORT,
@@ -112,7 +113,7 @@ for (const arch of ["x86_64", "aarch64"] as Arch[]) {
     }
   });
 
-  Deno.test(`[${arch}] raw = false refuses raw, SOCK_PACKET and AF_PACKET sockets only`, () => {
+  Deno.test(`[${arch}] raw = false refuses raw, SOCK_PACKET, AF_PACKET and AF_XDP sockets only`, () => {
     const run = filter(arch, { sockets: { udp: "allow", raw: false } });
     for (const domain of [AF_INET, AF_INET6]) {
       assert.equal(run("socket", socket(domain, SOCK_RAW, 1)), REFUSED);
@@ -133,7 +134,32 @@ for (const arch of ["x86_64", "aarch64"] as Arch[]) {
     for (const type of [SOCK_RAW, SOCK_DGRAM, SOCK_PACKET]) {
       assert.equal(run("socket", socket(AF_PACKET, type, 0x300)), REFUSED);
     }
+    assert.equal(run("socket", socket(AF_XDP, SOCK_RAW)), REFUSED);
+    assert.equal(
+      run("socket", socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC)),
+      REFUSED,
+    );
     assert.equal(run("socket", socket(AF_UNIX, SOCK_RAW)), SECCOMP_RET_ALLOW);
+  });
+
+  Deno.test(`[${arch}] refuseSourceRoute refuses setsockopt IP_OPTIONS, IPV6_RTHDR and IPV6_2292PKTOPTIONS only`, () => {
+    const run = filter(arch, { refuseSourceRoute: true });
+    const setsockopt = (level: number, opt: number) => [3, level, opt, 0, 8];
+    assert.equal(run("setsockopt", setsockopt(0, 4)), REFUSED); // IP_OPTIONS
+    assert.equal(run("setsockopt", setsockopt(41, 57)), REFUSED); // IPV6_RTHDR
+    assert.equal(run("setsockopt", setsockopt(41, 6)), REFUSED); // 2292PKTOPTIONS
+    for (
+      const [level, opt] of [[0, 1], [0, 7], [41, 4], [41, 26], [1, 4], [6, 4]]
+    ) {
+      assert.equal(
+        run("setsockopt", setsockopt(level, opt)),
+        SECCOMP_RET_ALLOW,
+        `level ${level} option ${opt}`,
+      );
+    }
+    assert.equal(run("getsockopt", setsockopt(0, 4)), SECCOMP_RET_ALLOW);
+    const without = filter(arch, {});
+    assert.equal(without("setsockopt", setsockopt(0, 4)), SECCOMP_RET_ALLOW);
   });
 
   Deno.test(`[${arch}] the socket rules leave MPTCP's refusal and other calls as they were`, () => {

@@ -7,7 +7,7 @@
  * side is in policy/plan_test.ts; extends in policy/extends_test.ts.
  */
 import assert from "node:assert/strict";
-import { landlockd, policyFile, python3, USERS } from "./helpers.ts";
+import { landlockd, policyFile, python3, tempDir, USERS } from "./helpers.ts";
 import { testAtAbi } from "./fresh_needs.ts";
 
 /** Connects to 127.0.0.1:PORT, then opens a UDP and a raw socket. */
@@ -47,9 +47,12 @@ function listen(): { port: number; received: () => Promise<string[]> } {
   };
 }
 
-/** The script's results under a policy of `net` only. */
-async function run(net: string, as: (typeof USERS)[number]) {
-  const policy = policyFile(`version = 1\n[net]\n${net}\n`);
+/** The script's results under a policy of `net` only (or `policy`). */
+async function run(
+  net: string,
+  as: (typeof USERS)[number],
+  policy = policyFile(`version = 1\n[net]\n${net}\n`),
+) {
   const server = listen();
   const r = await landlockd([
     "run",
@@ -92,6 +95,26 @@ for (const as of USERS) {
     async () => {
       const { results, got } = await run("", as);
       assert.equal(results.tcp, "EACCES");
+      assert.deepEqual(got, []);
+    },
+  );
+
+  testAtAbi(
+    4,
+    "the connect_tcp an empty [net] handles",
+    `[${as}] an empty [net] in a file that extends a [net] of udp only refuses TCP connects with EACCES (and UDP with EPERM)`,
+    async () => {
+      // Before the fix the merged [net] set only udp: TCP went anywhere.
+      const dir = tempDir("extends-net-");
+      policyFile('version = 1\n[net]\nudp = "deny"\n', dir);
+      Deno.renameSync(`${dir}/policy.toml`, `${dir}/base.toml`);
+      const child = policyFile(
+        'version = 1\nextends = "./base.toml"\n# no network\n[net]\n',
+        dir,
+      );
+      const { results, got } = await run("", as, child);
+      assert.equal(results.tcp, "EACCES");
+      assert.equal(results.udp, "EPERM");
       assert.deepEqual(got, []);
     },
   );

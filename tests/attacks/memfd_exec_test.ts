@@ -11,12 +11,15 @@
 
 import assert from "node:assert/strict";
 import {
+  landlockd,
   policyFile,
   probeResults,
+  RUN_ROOT,
   sandboxed,
   tempDir,
   USERS,
 } from "../helpers.ts";
+import { testAtAbi } from "../fresh_needs.ts";
 import { compileAttack } from "./baseline_helpers.ts";
 
 const ATTACK = await compileAttack("memfd_exec");
@@ -87,3 +90,43 @@ for (const as of USERS) {
     assert.doesNotMatch(both.stdout + proc.stdout, /escaped/);
   });
 }
+
+/**
+ * `policy from-pod --base` writes the base out with the Pod's bind rules
+ * added; before the fix it dropped `[seccomp] memfd_exec = false` (from
+ * every starter policy too), and the policy it wrote let the memfd run.
+ */
+testAtAbi(
+  4,
+  "bind_tcp",
+  "a policy from-pod writes keeps the base's memfd_exec = false: memfd_create fails with EPERM",
+  async () => {
+    const out = await landlockd([
+      "policy",
+      "from-pod",
+      `${RUN_ROOT}tests/fixtures/pod-web.yaml`,
+      "--base",
+      policy(false),
+    ]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, /\n\[seccomp\]\n(.+\n)*memfd_exec = false\n/);
+    const written = policyFile(out.stdout);
+    const r = await sandboxed(written, [ATTACK, "plain", ECHO]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(probeResults(r.stdout), { memfd_create: "EPERM" });
+    // The same base without the setting: the attack runs (what it closes).
+    const open = await landlockd([
+      "policy",
+      "from-pod",
+      `${RUN_ROOT}tests/fixtures/pod-web.yaml`,
+      "--base",
+      policy(),
+    ]);
+    const escaped = await sandboxed(policyFile(open.stdout), [
+      ATTACK,
+      "plain",
+      ECHO,
+    ]);
+    assert.match(escaped.stdout, /^escaped$/m);
+  },
+);
