@@ -18,8 +18,7 @@ import {
   addPathBeneath,
   createRuleset,
 } from "../syscalls/landlock.ts";
-import { close, openPath, syscall } from "../syscalls/sys.ts";
-import { addressOf, cstring } from "../ffi/mod.ts";
+import { close, isDirectoryFd, openPath } from "../syscalls/sys.ts";
 import type { LateRule } from "../syscalls/process.ts";
 import { isBeneath } from "../policy/paths.ts";
 import type { MountPlan } from "./mounts.ts";
@@ -31,29 +30,9 @@ export function keyPath(key: string): (string | number)[] {
   );
 }
 
-const AT_EMPTY_PATH = 0x1000;
-const STATX_TYPE = 0x1;
-const EMPTY = cstring("");
-/** A struct statx (256 bytes); its layout is the same on every architecture. */
-const statxBuf = new Uint8Array(256);
-const statxMode = new DataView(statxBuf.buffer, 28, 2); // stx_mode
-
-/**
- * The kind of object behind an O_PATH fd: statx on the fd itself (one
- * system call; the daemon does this for every rule of every run).
- */
+/** The kind of object behind an O_PATH fd (statx on the fd). */
 function kindOfFd(fd: number): TargetKind {
-  syscall(
-    "statx",
-    fd,
-    addressOf(EMPTY),
-    AT_EMPTY_PATH,
-    STATX_TYPE,
-    addressOf(statxBuf),
-  );
-  return (statxMode.getUint16(0, true) & 0o170000) === 0o040000
-    ? "directory"
-    : "file";
+  return isDirectoryFd(fd) ? "directory" : "file";
 }
 
 /**
