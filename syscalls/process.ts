@@ -193,7 +193,8 @@ export function spawn(req: SpawnRequest): Child {
  */
 export async function spawnQueued(req: SpawnRequest): Promise<Child> {
   const { bytes, out, keep } = spawnRequest(req);
-  // `keep` (and bytes, out) stay referenced here until the call settles.
+  // What C reads stays reachable through `keep`, used after the await.
+  keep.push(bytes);
   const r = await library().ll_spawn_queued(bytes, out);
   keep.length = 0;
   return spawned(r, out, req);
