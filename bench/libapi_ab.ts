@@ -12,7 +12,8 @@
  * averages over many runs mean anything).
  *
  * `deno run -A bench/libapi_ab.ts [--baseline DIR]... [--rounds N]
- * [--block N] [--in-flight N] [--bwrap] [--bare] [--out FILE]` (a baseline
+ * [--block N] [--in-flight N] [--concurrent N] [--bwrap] [--bare]
+ * [--out FILE]` (a baseline
  * is a checkout with its C library built; --bwrap and --bare add hyperfine
  * blocks of bubblewrap and of bare `/bin/true` to every round). Prints a
  * table and, with --out, writes the JSON.
@@ -102,6 +103,8 @@ if (import.meta.main) {
       rounds: { type: "string", default: "10" },
       block: { type: "string", default: "50" },
       "in-flight": { type: "string", default: "0" },
+      // Runs per block with --in-flight at once (default: 2 × --block).
+      concurrent: { type: "string" },
       bwrap: { type: "boolean", default: false },
       bare: { type: "boolean", default: false },
       out: { type: "string" },
@@ -150,7 +153,7 @@ if (import.meta.main) {
       s.cpuDaemon += d1 - d0;
       s.cpuCommands += c1 - c0;
       if (inFlight > 1) {
-        const total = block * 2;
+        const total = Number(values.concurrent ?? block * 2);
         let next = 0;
         const t0 = performance.now();
         await Promise.all(Array.from({ length: inFlight }, async () => {
@@ -215,6 +218,9 @@ if (import.meta.main) {
     load_average: load.map(Number),
     rounds,
     block,
+    ...(inFlight > 1
+      ? { in_flight_runs_per_block: Number(values.concurrent ?? block * 2) }
+      : {}),
     rows,
     // hyperfine, `block` runs per round: mean of the rounds' means/medians.
     hyperfine: Object.fromEntries(
