@@ -192,13 +192,31 @@ export function spawn(req: SpawnRequest): Child {
  * is quicker with {@link spawn}.
  */
 export async function spawnQueued(req: SpawnRequest): Promise<Child> {
-  const { bytes, out, keep } = spawnRequest(req);
-  // What C reads stays reachable through `keep`, used after the await.
-  keep.push(bytes);
-  const r = await library().ll_spawn_queued(bytes, out);
-  keep.length = 0;
-  return spawned(r, out, req);
+  // A queued spawn holds a runtime pool thread while it waits in C: at
+  // most one per spawner thread, the rest wait here, in JS.
+  if (queuedSpawns < SPAWNER_THREADS) queuedSpawns++;
+  else await new Promise<void>((take) => spawnWaiters.push(take));
+  try {
+    const { bytes, out, keep } = spawnRequest(req);
+    // What C reads stays reachable through `keep`, used after the await.
+    keep.push(bytes);
+    const r = await library().ll_spawn_queued(bytes, out);
+    keep.length = 0;
+    return spawned(r, out, req);
+  } finally {
+    // The slot goes straight to the next waiter, if any.
+    const next = spawnWaiters.shift();
+    if (next) next();
+    else queuedSpawns--;
+  }
 }
+
+/** LL_SPAWNERS in ffi/process.c. */
+const SPAWNER_THREADS = 4;
+/** {@link spawnQueued} calls in C now (at most SPAWNER_THREADS). */
+let queuedSpawns = 0;
+/** {@link spawnQueued} calls waiting for one of them to end. */
+const spawnWaiters: (() => void)[] = [];
 
 /** What ll_spawn reads, and the buffers it points into (`keep`). */
 function spawnRequest(req: SpawnRequest): {
