@@ -36,18 +36,50 @@ export function addressOf(buf: BufferSource | null): bigint {
 }
 
 /**
- * A NULL-terminated `char *[]` and the buffers it points into. Keep the
+ * A NULL-terminated `char *[]` and the buffer it points into. Keep the
  * returned object reachable until the C call that reads it has returned.
  */
 export interface CStringArray {
   pointers: BigUint64Array<ArrayBuffer>;
-  strings: Uint8Array<ArrayBuffer>[];
+  /** Every string, NUL-terminated, one after another. */
+  bytes: Uint8Array<ArrayBuffer>;
 }
 
-/** Builds a NULL-terminated array of C strings. */
+/**
+ * Builds a NULL-terminated array of C strings, all in one buffer: one
+ * pointer lookup for the whole array instead of one per string (the
+ * daemon passes a client's environment, often 50+ strings, on every run).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cstringArray } from "./cstring.ts";
+ * const a = cstringArray(["a", "é"]);
+ * assert.deepEqual([...a.bytes], [0x61, 0, 0xc3, 0xa9, 0]);
+ * assert.equal(a.pointers[1] - a.pointers[0], 2n);
+ * assert.equal(a.pointers[2], 0n);
+ * ```
+ */
 export function cstringArray(items: readonly string[]): CStringArray {
-  const strings = items.map(cstring);
-  const pointers = new BigUint64Array(strings.length + 1);
-  strings.forEach((s, i) => pointers[i] = addressOf(s));
-  return { pointers, strings };
+  let room = 0;
+  for (const s of items) {
+    if (s.includes("\0")) {
+      throw new TypeError(
+        `Cannot pass ${JSON.stringify(s)} to C: it contains a NUL byte`,
+      );
+    }
+    room += s.length * 3 + 1; // UTF-8 takes at most 3 bytes per UTF-16 unit
+  }
+  const buf = new Uint8Array(Math.max(room, 1));
+  const offsets = new Array<number>(items.length);
+  let at = 0;
+  items.forEach((s, i) => {
+    offsets[i] = at;
+    at += encoder.encodeInto(s, buf.subarray(at)).written + 1; // NUL: zeroed
+  });
+  const bytes = buf.subarray(0, Math.max(at, 1));
+  const base = addressOf(bytes);
+  const pointers = new BigUint64Array(items.length + 1);
+  offsets.forEach((off, i) => pointers[i] = base + BigInt(off));
+  return { pointers, bytes };
 }

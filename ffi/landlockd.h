@@ -2,7 +2,8 @@
  * landlockd's C library (liblandlockd.so), called from TypeScript through
  * Deno.dlopen (the one symbol table is ffi/symbols.ts):
  *   spawn.c        what runs between clone and exec (the pre-exec path)
- *   process.c      ll_spawn's parent side, namespace probe, wait, raw syscall
+ *   process.c      ll_spawn's parent side and spawner thread, namespace probe,
+ *                  wait, raw syscall
  *   init.c         PID 1 of a new PID namespace and the mount helper
  *   broker_fast.c  the seccomp broker's fast path
  *   signals.c      signal forwarding to the sandboxed command
@@ -181,6 +182,14 @@ enum ll_spawn_out {
  * could not start a child.
  */
 int32_t ll_spawn(const struct ll_spawn_req *req, int32_t *out);
+
+/*
+ * ll_spawn() made by one of landlockd's spawner threads (started on first
+ * use, they live as long as the process, so PR_SET_PDEATHSIG does not fire
+ * early): for callers on threads that may end, such as Deno's nonblocking
+ * FFI calls. Blocks its caller until the child has executed; same results.
+ */
+int32_t ll_spawn_queued(const struct ll_spawn_req *req, int32_t *out);
 
 /*
  * The broker's fast path. Prepared by the parent; ll_broker_next() reads it.

@@ -1,6 +1,7 @@
 /*
  * The parent's side of starting a sandboxed process (ll_spawn: clone, then
- * read the child's reports; the child's side is spawn.c), the namespace
+ * read the child's reports; the child's side is spawn.c; ll_spawn_queued:
+ * the same on a long-lived spawner thread), the namespace
  * probe, waiting for a pidfd, switching the calling thread's filesystem
  * identity (ll_resolve_as, for TypeScript), and the raw syscall entry.
  */
@@ -153,6 +154,87 @@ int32_t ll_spawn(const struct ll_spawn_req *req, int32_t *out)
 		out[LL_OUT_LISTENER] = -1;
 	}
 	return out[LL_OUT_STEP];
+}
+
+/*
+ * The spawners: LL_SPAWNERS threads, started on first use and never ended,
+ * that make the children handed to ll_spawn_queued(). PR_SET_PDEATHSIG
+ * fires when the thread that forked a child exits, so a child must not
+ * come from a runtime's pool thread, which may retire while the child
+ * runs. A caller on such a thread (Deno's nonblocking FFI: the daemon's JS
+ * thread then goes on while the child sets up and executes) hands its
+ * request to an idle spawner and waits. Several, so that children set up
+ * in parallel on several CPUs; they run only C, with every signal blocked
+ * (the child unblocks them, spawn.c).
+ */
+#define LL_SPAWNERS 4
+
+struct spawn_job {
+	const struct ll_spawn_req *req;
+	int32_t *out;
+	int32_t result;
+	int done;
+};
+
+static pthread_mutex_t spawner_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t spawner_wake = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t spawner_done = PTHREAD_COND_INITIALIZER;
+static struct spawn_job *spawner_slot;
+static int spawner_started;
+
+static void *spawner(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&spawner_mu);
+	for (;;) {
+		while (!spawner_slot)
+			pthread_cond_wait(&spawner_wake, &spawner_mu);
+		struct spawn_job *job = spawner_slot;
+		spawner_slot = NULL;
+		pthread_cond_broadcast(&spawner_done); /* the slot is free */
+		pthread_mutex_unlock(&spawner_mu);
+		int32_t r = ll_spawn(job->req, job->out);
+		pthread_mutex_lock(&spawner_mu);
+		job->result = r;
+		job->done = 1;
+		pthread_cond_broadcast(&spawner_done);
+	}
+	return NULL;
+}
+
+int32_t ll_spawn_queued(const struct ll_spawn_req *req, int32_t *out)
+{
+	struct spawn_job job = { .req = req, .out = out };
+
+	pthread_mutex_lock(&spawner_mu);
+	if (spawner_started < LL_SPAWNERS) {
+		pthread_t t;
+		pthread_attr_t attr;
+		sigset_t all, old;
+		int err = 0;
+		sigfillset(&all);
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		/* New threads inherit this mask: no handler ever runs on them. */
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		while (spawner_started < LL_SPAWNERS &&
+		       !(err = pthread_create(&t, &attr, spawner, NULL)))
+			spawner_started++;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		pthread_attr_destroy(&attr);
+		if (!spawner_started) {
+			pthread_mutex_unlock(&spawner_mu);
+			return -err;
+		}
+	}
+	while (spawner_slot)
+		pthread_cond_wait(&spawner_done, &spawner_mu);
+	spawner_slot = &job;
+	pthread_cond_signal(&spawner_wake);
+	while (!job.done)
+		pthread_cond_wait(&spawner_done, &spawner_mu);
+	pthread_mutex_unlock(&spawner_mu);
+	return job.result;
 }
 
 int32_t ll_probe_namespaces(uint32_t clone_flags)

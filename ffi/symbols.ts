@@ -11,6 +11,13 @@
 export const symbols = {
   /** int32_t ll_spawn(const struct ll_spawn_req *req, int32_t *out); */
   ll_spawn: { parameters: ["buffer", "buffer"], result: "i32" },
+  /** int32_t ll_spawn_queued(const struct ll_spawn_req *req, int32_t *out);
+   *  called off the JS thread: the spawner thread makes the child. */
+  ll_spawn_queued: {
+    parameters: ["buffer", "buffer"],
+    result: "i32",
+    nonblocking: true,
+  },
   /** int32_t ll_wait(int32_t pidfd); for callers on a thread of their own. */
   ll_wait_sync: { name: "ll_wait", parameters: ["i32"], result: "i32" },
   /** int64_t ll_syscall(int64_t nr, int64_t a0, ..., int64_t a5); */

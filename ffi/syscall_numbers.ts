@@ -41,6 +41,7 @@ export type OwnSyscall =
   | "setgroups"
   | "getgroups"
   | "rt_sigaction"
+  | "statx"
   | "connect"
   | "sendmmsg"
   | "process_vm_writev";
@@ -81,6 +82,7 @@ const X86_64: Record<OwnSyscall, number> = {
   setgroups: 116,
   getgroups: 115,
   rt_sigaction: 13,
+  statx: 332,
   connect: 42,
   sendmmsg: 307,
   process_vm_writev: 311,
@@ -122,6 +124,7 @@ const AARCH64: Record<OwnSyscall, number> = {
   setgroups: 159,
   getgroups: 158,
   rt_sigaction: 134,
+  statx: 291,
   connect: 203,
   sendmmsg: 269,
   process_vm_writev: 271,

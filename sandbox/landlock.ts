@@ -18,7 +18,7 @@ import {
   addPathBeneath,
   createRuleset,
 } from "../syscalls/landlock.ts";
-import { close, openPath } from "../syscalls/sys.ts";
+import { close, isDirectoryFd, openPath } from "../syscalls/sys.ts";
 import type { LateRule } from "../syscalls/process.ts";
 import { isBeneath } from "../policy/paths.ts";
 import type { MountPlan } from "./mounts.ts";
@@ -30,11 +30,9 @@ export function keyPath(key: string): (string | number)[] {
   );
 }
 
-/** The kind of object behind an O_PATH fd. */
+/** The kind of object behind an O_PATH fd (statx on the fd). */
 function kindOfFd(fd: number): TargetKind {
-  return Deno.statSync(`/proc/self/fd/${fd}`).isDirectory
-    ? "directory"
-    : "file";
+  return isDirectoryFd(fd) ? "directory" : "file";
 }
 
 /**

@@ -28,6 +28,8 @@ import {
   type Identity,
   spawn,
   SpawnError,
+  spawnQueued,
+  type SpawnRequest,
   waitChildSync,
 } from "../syscalls/process.ts";
 import type { BrokerPlan } from "../broker/plan.ts";
@@ -306,6 +308,14 @@ export interface RunContext {
    * filter's user notifications; without it nothing is added.
    */
   observe?: ObserveOptions;
+  /**
+   * Have landlockd's spawner thread make the child, so this thread serves
+   * other work while the child sets up and executes (syscalls/process.ts
+   * spawnQueued). For a daemon with other runs active, whose SIGUSR1 was
+   * disarmed before it served anything: the event loop runs during the
+   * spawn.
+   */
+  queuedSpawn?: boolean;
 }
 
 /** A command that has been executed under its plan. */
@@ -409,13 +419,14 @@ async function startWithProxy(
   await ctx.beforeSpawn?.();
   // No \`await\` from here to the spawn: Deno arms its SIGUSR1 inspector
   // (500 ms after start) only when its event loop runs, so a handler that
-  // came during the awaits above is taken away now, for good.
+  // came during the awaits above is taken away now, for good. (A queued
+  // spawn awaits; its caller, the daemon, disarmed before serving.)
   disarmInspectorSignal();
   const { fds: layerFds, late } = buildRulesets(landlock, plan.mounts);
   const started = performance.now();
   let child: Child;
   try {
-    child = spawn({
+    const request: SpawnRequest = {
       candidates: executableCandidates(cmd),
       argv: cmd.argv,
       env: {
@@ -434,7 +445,8 @@ async function startWithProxy(
       mountHelper: plan.broker?.mounts !== undefined,
       mounts: plan.mounts?.steps,
       cwd: plan.mounts?.cwd ?? ctx.cwd,
-    });
+    };
+    child = ctx.queuedSpawn ? await spawnQueued(request) : spawn(request);
   } catch (e) {
     roots.forEach(([, fd]) => close(fd));
     throw setupError(e, plan.mounts);

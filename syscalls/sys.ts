@@ -6,6 +6,7 @@
  */
 
 import {
+  addressOf,
   bindSymbols,
   cstring,
   library,
@@ -114,4 +115,31 @@ export function openPath(
     O_PATH | O_CLOEXEC,
   );
   return unwrap(r, "open", path);
+}
+
+const AT_EMPTY_PATH = 0x1000;
+const STATX_TYPE = 0x1;
+const EMPTY = cstring("");
+/** A struct statx (256 bytes), the same layout on every architecture. */
+const statxBuf = new Uint8Array(256);
+const statxMode = new DataView(statxBuf.buffer, 28, 2); // stx_mode
+
+/**
+ * Whether `fd` (an O_PATH fd will do) is a directory: statx on the fd
+ * itself, one system call.
+ */
+export function isDirectoryFd(fd: number): boolean {
+  unwrap(
+    rawSyscall(
+      NR.statx,
+      fd,
+      addressOf(EMPTY),
+      AT_EMPTY_PATH,
+      STATX_TYPE,
+      addressOf(statxBuf),
+    ),
+    "statx",
+    String(fd),
+  );
+  return (statxMode.getUint16(0, true) & 0o170000) === 0o040000;
 }

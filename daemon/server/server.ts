@@ -2,10 +2,12 @@
  * `landlockd serve`: accepts clients on a Unix socket, checks who they
  * are, and runs their commands in sandboxes, many at once.
  *
- * Threads: the JS thread accepts, parses and spawns (spawning must stay on
- * the daemon's one long-lived thread: PR_SET_PDEATHSIG follows the thread
- * that forked). Blocking reads and waits run on the runtime's blocking
- * pool; each brokered run's broker has a Worker of its own.
+ * Threads: the JS thread accepts, parses and spawns a lone run itself; with
+ * other runs active it hands the spawn to the C library's spawner threads
+ * and serves them meanwhile (children must come from threads that live as
+ * long as the daemon: PR_SET_PDEATHSIG follows the thread that forked).
+ * Blocking reads and waits run on the runtime's blocking pool; each
+ * brokered run's broker has a Worker of its own.
  *
  * @module
  */
@@ -793,6 +795,10 @@ export class Daemon {
             sigIgnore: req.sig_ignore,
             ids,
             ...(observe ? { observe } : {}),
+            // With other runs active, the JS thread serves them while this
+            // child sets up and executes; a lone run spawns right here (a
+            // thread hop would only add to its latency).
+            queuedSpawn: this.#runs.size > 1,
           },
         );
       } finally {
