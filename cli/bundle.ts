@@ -386,4 +386,25 @@ async function build(): Promise<void> {
   }
 }
 
-if (import.meta.main) await build();
+/**
+ * `--optional` (what `deno task build` passes): the bundle only makes `run`
+ * start faster, so a failure (no esbuild to download offline, say) is a
+ * warning, the old manifest is removed and `run` loads the sources.
+ */
+if (import.meta.main) {
+  try {
+    await build();
+  } catch (e) {
+    if (!Deno.args.includes("--optional")) throw e;
+    try {
+      Deno.removeSync(`${ROOT_PATH}${BUNDLE_DIR}/manifest.json`);
+    } catch {
+      // None to remove: without one, run loads the sources anyway.
+    }
+    console.error(
+      `landlockd: no bundle made (run loads the sources, a little slower): ${
+        e instanceof Error ? e.message : e
+      }`,
+    );
+  }
+}
