@@ -85,6 +85,9 @@ async function dryRunReport(
       }
       : {}),
     seccomp: plan.seccomp,
+    ...(plan.capabilities_dropped.length
+      ? { capabilities_dropped: plan.capabilities_dropped }
+      : {}),
     ...(plan.mounts
       ? {
         mounts: {

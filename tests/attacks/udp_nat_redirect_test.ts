@@ -37,7 +37,6 @@ const HOP = "127.87.0.9";
 Deno.test({
   name:
     '[root] udp = "dns": root cannot add a netfilter rule that redirects the nameserver datagrams elsewhere (EPERM); nothing reaches the other host',
-  ignore: true, // not fixed: see the module comment
   async fn() {
     const hop = dgram.createSocket("udp4");
     const got: string[] = [];
