@@ -7,8 +7,12 @@
  * connect to the proxy below). A policy without `[net]` keeps every
  * capability: nothing changes for it.
  *
- * The DNAT test adds (and removes, even on failure) a table named
- * landlockd_attack_* in the host's nftables that matches only 127.0.0.0/8.
+ * The DNAT test (egress_proxy_dnat.sh) adds (and removes, even on failure)
+ * a table named landlockd_attack_* in the host's nftables that matches only
+ * 127.0.0.1 and the proxy's port. With the drop disabled (2026-12-02) it
+ * printed "nft add: OK", "connect: OK", and the listener on 127.88.0.9
+ * received the command's "CONNECT ….invalid:443": the broker's connect to
+ * the proxy went there instead, past the proxy's name check.
  */
 
 import assert from "node:assert/strict";
@@ -253,36 +257,38 @@ if (Deno.uid() === 0) {
   );
 
   Deno.test(
-    "[root] allow_hosts: root cannot DNAT the broker's connect to the proxy elsewhere (nft add EPERM)",
+    "[root] allow_hosts: root cannot DNAT the broker's connect to the proxy to another host (nft add EPERM); the other host gets nothing",
     async () => {
       const marker = `d${crypto.randomUUID().slice(0, 8)}`;
-      const table = `landlockd_attack_${marker}`;
-      // The command adds a nat rule sending every TCP connect to 127.0.0.0/8
-      // port 1..65535 elsewhere, then connects through the proxy's port.
-      const script = `
-if nft -f - <<NFT 2>/dev/null
-table ip ${table} {
-  chain out {
-    type nat hook output priority -100;
-    ip daddr 127.0.0.1 tcp dport 1-65535 dnat to 127.88.0.9
-  }
-}
-NFT
-then echo "nft add: OK"; else echo "nft add: EPERM"; fi
-nft delete table ip ${table} 2>/dev/null
-exit 0
-`;
+      const other = Deno.listen({ hostname: "127.88.0.9", port: 0 });
+      const got: string[] = [];
+      const accepting = (async () => {
+        for await (const conn of other) {
+          const buf = new Uint8Array(256);
+          const n = await conn.read(buf).catch(() => null);
+          got.push(new TextDecoder().decode(buf.subarray(0, n ?? 0)));
+          conn.close();
+        }
+      })();
       try {
         const r = await sandboxed(hostsPolicy(["example.invalid"]), [
-          "/bin/sh",
-          "-c",
-          script,
+          `${RUN_ROOT}tests/attacks/egress_proxy_dnat.sh`,
+          "127.88.0.9",
+          String(other.addr.port),
+          marker,
         ]);
+        await new Promise((ok) => setTimeout(ok, 300));
         assert.equal(r.code, 0, r.stderr);
-        assert.deepEqual(probeResults(r.stdout), { "nft add": "EPERM" });
+        assert.deepEqual(probeResults(r.stdout), {
+          "nft add": "EPERM",
+          connect: "OK",
+        });
+        assert.deepEqual(got, []);
       } finally {
+        other.close();
+        await accepting.catch(() => {});
         await new Deno.Command("nft", {
-          args: ["delete", "table", "ip", table],
+          args: ["delete", "table", "ip", `landlockd_attack_${marker}`],
           stderr: "null",
         }).output().catch(() => {});
       }
