@@ -166,6 +166,35 @@ if (Deno.uid() === 0) {
   );
 
   Deno.test(
+    "[root] --explain names the capabilities the command ran without; not for a policy without [net], nor as nobody",
+    async () => {
+      const explain = (toml: string, as: "root" | "nobody" = "root") =>
+        landlockd([
+          "run",
+          "--explain",
+          "--policy-file",
+          policyFile(toml),
+          "--",
+          "/bin/true",
+        ], { as });
+      const line =
+        /landlockd: --explain: the command ran without CAP_NET_ADMIN, CAP_SYS_MODULE, CAP_SYS_ADMIN, CAP_BPF \(capabilities dropped/;
+      const withNet = await explain('version = 1\n[net]\nudp = "deny"\n');
+      assert.equal(withNet.code, 0, withNet.stderr);
+      assert.match(withNet.stderr, line);
+      const without = await explain(NO_NET);
+      assert.equal(without.code, 0, without.stderr);
+      assert.doesNotMatch(without.stderr, /capabilities dropped/);
+      const nobody = await explain(
+        'version = 1\n[net]\nudp = "deny"\n',
+        "nobody",
+      );
+      assert.equal(nobody.code, 0, nobody.stderr);
+      assert.doesNotMatch(nobody.stderr, /capabilities dropped/);
+    },
+  );
+
+  Deno.test(
     '[nobody via a root daemon] udp = "deny": the command has no capability and runs as before',
     async () => {
       const d = await startDaemon({ args: SERVE_FOR_USERS });
