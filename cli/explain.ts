@@ -39,6 +39,23 @@ export function reportDenials(
 }
 
 /**
+ * Under --explain, run as root: which capabilities a restricting `[net]`
+ * took from the command (nothing for a user who had none), so that an
+ * `EPERM` from `nft`, `ip route` or `bpf` is not a mystery.
+ */
+export function reportDroppedCapabilities(
+  dropped: readonly string[],
+  root = Deno.uid() === 0,
+): void {
+  if (!root || !dropped.length) return;
+  printError(
+    `--explain: the command ran without ${
+      dropped.join(", ")
+    } (capabilities dropped: [net] restricts the network, and with them root could redirect traffic past it)`,
+  );
+}
+
+/**
  * After a run without --explain: one line suggesting it, when the command
  * failed under Landlock rules and stderr is a terminal (never otherwise).
  */

@@ -85,6 +85,9 @@ async function dryRunReport(
       }
       : {}),
     seccomp: plan.seccomp,
+    ...(plan.capabilities_dropped.length
+      ? { capabilities_dropped: plan.capabilities_dropped }
+      : {}),
     ...(plan.mounts
       ? {
         mounts: {
@@ -190,6 +193,7 @@ export async function runDirect(
         result.proxy,
       );
       explain.reportDenials(denials, result.accesses, audit);
+      explain.reportDroppedCapabilities(plan.capabilities_dropped);
       report.denied(denials, result.accesses.dropped);
     } else if (
       !values.explain && result.exitCode !== 0 &&

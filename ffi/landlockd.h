@@ -40,6 +40,7 @@ enum ll_step {
 	LL_STEP_INIT = 12,
 	LL_STEP_RULES = 13,
 	LL_STEP_IDS = 14,
+	LL_STEP_CAPS = 15,
 };
 
 /*
@@ -161,6 +162,12 @@ struct ll_spawn_req {
 	const uint32_t *groups; /* with LL_SPAWN_SET_IDS: supplementary groups */
 	uint32_t run_uid; /* with LL_SPAWN_SET_IDS: the command's uid and gid */
 	uint32_t run_gid;
+	/*
+	 * Capabilities (bit n: capability n) the command must not have nor
+	 * regain by any exec: dropped from the bounding, effective, permitted,
+	 * inheritable and ambient sets before the ids change. 0: none.
+	 */
+	uint64_t drop_caps;
 };
 
 /* Indices into the int32_t[LL_OUT_LENGTH] result of ll_spawn(). */

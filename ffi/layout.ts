@@ -52,7 +52,7 @@ export function sockFprogOf(
 
 /** `struct ll_spawn_req` from ffi/landlockd.h. */
 export const spawnReq = {
-  size: 152,
+  size: 160,
   paths: 0,
   argv: 8,
   envp: 16,
@@ -78,6 +78,7 @@ export const spawnReq = {
   groups: 136,
   run_uid: 144,
   run_gid: 148,
+  drop_caps: 152,
 } as const;
 
 /** `struct ll_late_rule` from ffi/landlockd.h. */
@@ -162,6 +163,7 @@ export const spawnSteps = [
   "init",
   "rules",
   "ids",
+  "caps",
 ] as const;
 
 /** One step of the child's fixed sequence. */

@@ -195,6 +195,7 @@ int main(void)
 	FIELD(struct ll_spawn_req, groups);
 	FIELD(struct ll_spawn_req, run_uid);
 	FIELD(struct ll_spawn_req, run_gid);
+	FIELD(struct ll_spawn_req, drop_caps);
 	printf("}}\n");
 
 	first = 1;
@@ -245,6 +246,7 @@ int main(void)
 	CONST(LL_STEP_INIT);
 	CONST(LL_STEP_RULES);
 	CONST(LL_STEP_IDS);
+	CONST(LL_STEP_CAPS);
 	CONST(LL_OUT_PID);
 	CONST(LL_OUT_PIDFD);
 	CONST(LL_OUT_STEP);

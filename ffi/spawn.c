@@ -12,12 +12,14 @@
  *   2. PDEATHSIG     SIGKILL when the parent dies; exit if it is already gone
  *   3. STDIO         dup2 the given fds onto 0, 1, 2
  *   4. FDS           close-on-exec every fd >= 3 except keep_fds
- *   5. IDS           with LL_SPAWN_SET_IDS: setgroups, setresgid, setresuid
- *   6. CWD           chdir
- *   7. NO_NEW_PRIVS  with LL_SPAWN_NO_NEW_PRIVS
- *   8. LANDLOCK      landlock_restrict_self, one call per layer, in order
- *   9. SECCOMP       install the filter; send its listener fd to the parent
- *  10. EXEC          execve each candidate path (EACCES beats a later ENOENT)
+ *   5. CAPS          with drop_caps: drop those capabilities from every set
+ *                    (bounding, effective, permitted, inheritable, ambient)
+ *   6. IDS           with LL_SPAWN_SET_IDS: setgroups, setresgid, setresuid
+ *   7. CWD           chdir
+ *   8. NO_NEW_PRIVS  with LL_SPAWN_NO_NEW_PRIVS
+ *   9. LANDLOCK      landlock_restrict_self, one call per layer, in order
+ *  10. SECCOMP       install the filter; send its listener fd to the parent
+ *  11. EXEC          execve each candidate path (EACCES beats a later ENOENT)
  *
  * With namespaces (ll_child_ns: fork-like clone3 with clone_flags):
  *   1. SIGNALS, 2. PDEATHSIG  as above
@@ -28,7 +30,7 @@
  *   6. RULES         each late Landlock rule (on a mount target) added
  *   7. INIT          with CLONE_NEWPID: become PID 1, fork the mount helper
  *                    (if asked) and the command; PID 1 stays behind
- *   then, in the command, steps 3-10 of the list above (STDIO ... EXEC).
+ *   then, in the command, steps 3-11 of the list above (STDIO ... EXEC).
  *
  * The CLONE_VM child shares memory with a multithreaded runtime, so it
  * makes only raw, async-signal-safe system calls: no malloc, no locks, no
@@ -40,6 +42,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
@@ -203,7 +206,58 @@ static void die_with_parent(const struct child_ctx *c)
 		_exit(127); /* the parent is already gone */
 }
 
-/* The common tail: fds, no_new_privs, Landlock, seccomp, exec. */
+/*
+ * Drops the capabilities in mask (bit n: capability n) so that neither
+ * this task nor anything it execs has them: from the bounding set
+ * (PR_CAPBSET_DROP, which needs CAP_SETPCAP), the ambient set, and the
+ * effective, permitted and inheritable sets (capset: lowering needs no
+ * privilege). Runs before the ids change (a root task still has
+ * CAP_SETPCAP) and before the seccomp filter exists (it refuses nothing
+ * here). Without CAP_SETPCAP the bounding set cannot shrink: that is
+ * harmless only where no exec can raise a capability, so EPERM unless the
+ * task holds none of them (not permitted, inheritable or ambient) and
+ * no_new_privs follows (file capabilities and set-user-ID are then
+ * ignored). A capability this kernel does not know is skipped. Returns 0
+ * or an errno.
+ */
+static int drop_caps(uint64_t mask, int no_new_privs)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return errno;
+	for (int cap = 0; cap < 64; cap++) {
+		if (!((mask >> cap) & 1))
+			continue;
+		uint32_t bit = 1u << (cap & 31);
+		int word = cap >> 5;
+		int ambient = prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap,
+				    0, 0);
+		int held = ambient > 0 || (data[word].permitted & bit) ||
+			   (data[word].inheritable & bit);
+		int bounded = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+		if (bounded < 0) {
+			if (errno == EINVAL)
+				continue; /* newer than this kernel */
+			return errno;
+		}
+		if (bounded && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
+		    (errno != EPERM || held || !no_new_privs))
+			return errno;
+		if (ambient > 0 &&
+		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, cap, 0, 0) < 0)
+			return errno;
+		data[word].effective &= ~bit;
+		data[word].permitted &= ~bit;
+		data[word].inheritable &= ~bit;
+	}
+	return syscall(SYS_capset, &hdr, data) < 0 ? errno : 0;
+}
+
+/* The common tail: caps, fds, no_new_privs, Landlock, seccomp, exec. */
 static __attribute__((noreturn)) void sandbox_and_exec(const struct child_ctx *c)
 {
 	const struct ll_spawn_req *r = c->req;
@@ -217,6 +271,13 @@ static __attribute__((noreturn)) void sandbox_and_exec(const struct child_ctx *c
 	for (uint32_t i = 0; i < r->n_keep; i++) {
 		if (fcntl(r->keep_fds[i], F_SETFD, 0) < 0)
 			ll_fail(c, LL_STEP_FDS, errno);
+	}
+
+	if (r->drop_caps) {
+		err = drop_caps(r->drop_caps,
+				(r->flags & LL_SPAWN_NO_NEW_PRIVS) != 0);
+		if (err)
+			ll_fail(c, LL_STEP_CAPS, err);
 	}
 
 	if (r->flags & LL_SPAWN_SET_IDS) {

@@ -107,3 +107,45 @@ export function ioUringConflict(
     } cannot be enforced with io_uring allowed (io_uring makes sockets and connects seccomp does not see); remove "io_uring" from [seccomp] allow`
     : undefined;
 }
+
+/** Capability numbers (linux/capability.h) {@link droppedCapabilities} names. */
+export const CAPABILITIES = {
+  CAP_NET_ADMIN: 12,
+  CAP_NET_RAW: 13,
+  CAP_SYS_MODULE: 16,
+  CAP_SYS_ADMIN: 21,
+  CAP_BPF: 39,
+} as const;
+
+/** A capability a restricting `[net]` takes from the command. */
+export type DroppedCapability = keyof typeof CAPABILITIES;
+
+/**
+ * The capabilities the command loses, before exec and for good (bounding
+ * set too), when the policy's `[net]` restricts anything
+ * ({@link netRestricts}); none otherwise. Root with them rewrites where
+ * the checked traffic goes: CAP_NET_ADMIN adds netfilter NAT rules (a
+ * datagram the broker let through to the nameserver, or the proxy's
+ * connects, redirected elsewhere), routes and tunnels; CAP_BPF or
+ * CAP_SYS_ADMIN attach cgroup programs that rewrite connect and sendmsg
+ * addresses; CAP_SYS_MODULE loads protocol modules. CAP_NET_RAW goes too
+ * where `raw = false`.
+ */
+export function droppedCapabilities(
+  net: Policy["net"],
+): DroppedCapability[] {
+  if (net === undefined || !netRestricts(net)) return [];
+  const dropped: DroppedCapability[] = [
+    "CAP_NET_ADMIN",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_ADMIN",
+    "CAP_BPF",
+  ];
+  if (!socketRules(net).raw) dropped.splice(1, 0, "CAP_NET_RAW");
+  return dropped;
+}
+
+/** The mask ffi/spawn.c takes (bit n: capability n). */
+export function capabilityMask(caps: readonly DroppedCapability[]): bigint {
+  return caps.reduce((m, c) => m | (1n << BigInt(CAPABILITIES[c])), 0n);
+}

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { socketRules } from "./net_sockets.ts";
+import {
+  capabilityMask,
+  droppedCapabilities,
+  type DroppedCapability,
+  socketRules,
+} from "./net_sockets.ts";
 import { lintPolicy } from "./lint.ts";
 import { validatePolicy } from "./validate.ts";
 
@@ -101,4 +106,43 @@ Deno.test('lint: a [net] of udp = "deny" only is valid and quiet; one that restr
     alone,
     /^this policy restricts nothing: .*; \[net\] restricts nothing here/,
   );
+});
+
+Deno.test("droppedCapabilities: the four for any restricting [net], CAP_NET_RAW too with raw = false, none without [net] or for one that restricts nothing", () => {
+  const four: DroppedCapability[] = [
+    "CAP_NET_ADMIN",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_ADMIN",
+    "CAP_BPF",
+  ];
+  const five: DroppedCapability[] = [
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_ADMIN",
+    "CAP_BPF",
+  ];
+  assert.deepEqual(droppedCapabilities(undefined), []);
+  assert.deepEqual(droppedCapabilities({ udp: "allow", raw: true }), []);
+  assert.deepEqual(droppedCapabilities({ udp: "allow" }), []);
+  assert.deepEqual(droppedCapabilities({}), four); // empty [net]: no TCP
+  assert.deepEqual(droppedCapabilities({ udp: "deny" }), four);
+  assert.deepEqual(droppedCapabilities({ udp: "dns" }), four);
+  assert.deepEqual(
+    droppedCapabilities({ handled_access_net: ["bind_tcp"] }),
+    four,
+  );
+  assert.deepEqual(droppedCapabilities({ raw: false }), five);
+  assert.deepEqual(droppedCapabilities({ allow_hosts: ["a.example"] }), five);
+  assert.deepEqual(
+    droppedCapabilities({ allow_hosts: ["a.example"], raw: true }),
+    four,
+  );
+  // Bits 12, 13, 16, 21 and 39 (linux/capability.h).
+  assert.equal(
+    capabilityMask(four),
+    (1n << 12n) | (1n << 16n) | (1n << 21n) | (1n << 39n),
+  );
+  assert.equal(capabilityMask(five), 0x80_0021_3000n);
+  assert.equal(capabilityMask([]), 0n);
 });

@@ -33,7 +33,12 @@ import {
   waitChildSync,
 } from "../syscalls/process.ts";
 import type { BrokerPlan } from "../broker/plan.ts";
-import { socketRules } from "../policy/net_sockets.ts";
+import {
+  capabilityMask,
+  droppedCapabilities,
+  type DroppedCapability,
+  socketRules,
+} from "../policy/net_sockets.ts";
 import { hostArch } from "../seccomp/filter.ts";
 import { buildRulesets } from "./landlock.ts";
 import {
@@ -122,6 +127,12 @@ export interface SandboxPlan {
   /** Scopes landlockd added (or could not add) for itself; see ImpliedScope. */
   implied: ImpliedScope[];
   seccomp: SeccompPlan;
+  /**
+   * Capabilities the command loses before exec, from every set the
+   * bounding one included (policy/net_sockets.ts droppedCapabilities):
+   * a `[net]` that restricts anything must hold against root too.
+   */
+  capabilities_dropped: DroppedCapability[];
   broker?: BrokerPlan;
   mounts?: MountPlan;
   /** The policy's `[env]` (policy/env.ts). */
@@ -193,6 +204,7 @@ export async function planSandbox(
       landlock: planLandlock(landlockPolicy, support.abi),
       implied,
       seccomp: planSeccomp(policy, broker?.notify ?? [], broker?.deny ?? []),
+      capabilities_dropped: droppedCapabilities(policy.net),
       broker,
       mounts: planMounts(
         policy,
@@ -436,6 +448,7 @@ async function startWithProxy(
       stdio: ctx.stdio,
       sigIgnore: ctx.sigIgnore,
       ids: ctx.ids,
+      dropCaps: capabilityMask(plan.capabilities_dropped),
       layerFds,
       noNewPrivs: true,
       seccompFilter: filter,

@@ -13,6 +13,7 @@ import { LISTENER_SEND_FLAGS } from "../syscalls/seccomp.ts";
 import {
   handledNet,
   ioUringConflict,
+  netRestricts,
   type SocketRules,
   socketRules,
 } from "../policy/net_sockets.ts";
@@ -38,6 +39,14 @@ export interface SeccompPlan {
   refuse_mptcp: boolean;
   /** `[net] udp` and `raw`, as the filter enforces them in `socket(2)`. */
   sockets: SocketRules;
+  /**
+   * Where `[net]` restricts anything: `socket(2)` refuses, with `errno`,
+   * every family but AF_UNIX, AF_INET, AF_INET6, AF_NETLINK and AF_ALG
+   * (AF_PACKET and AF_XDP too with `raw`), and IPv4/IPv6 sockets other
+   * than TCP streams, datagrams (and raw with `raw`): vsock, TIPC, RDS,
+   * CAN, Bluetooth and SCTP go where no `[net]` rule looks.
+   */
+  refuse_other_sockets: boolean;
   /**
    * setsockopt(IP_OPTIONS, IPV6_RTHDR, IPV6_2292PKTOPTIONS) fails with
    * `errno`: where the broker decides destinations (`udp = "dns"`,
@@ -139,6 +148,7 @@ export function planSeccomp(
     refuse_uffd_ioctl: refuseUffdIoctl,
     refuse_mptcp: handlesTcp,
     sockets,
+    refuse_other_sockets: policy.net !== undefined && netRestricts(policy.net),
     refuse_source_route: refuseSourceRoute,
     refuse_memfd_exec: refuseMemfdExec,
     notify: [...notify],
@@ -198,7 +208,7 @@ export function filterSpec(
     // Fast Open connects past Landlock: refused wherever TCP is restricted,
     // as MPTCP is.
     refuseFastOpen: plan.refuse_mptcp,
-    sockets: plan.sockets,
+    sockets: { ...plan.sockets, families: plan.refuse_other_sockets },
     refuseSourceRoute: plan.refuse_source_route,
     refuseMemfdExec: plan.refuse_memfd_exec,
     notify: plan.notify,

@@ -40,17 +40,23 @@ export const TIOCLINUX = 0x541c;
 /** `_IO(0xAA, 0x00)`: makes a userfaultfd from an fd of /dev/userfaultfd. */
 export const USERFAULTFD_IOC_NEW = 0xaa00;
 export const IPPROTO_MPTCP = 262;
+export const AF_UNIX = 1;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
+export const AF_NETLINK = 16;
 export const AF_PACKET = 17;
+/** The kernel's crypto API (AF_ALG): no network. */
+export const AF_ALG = 38;
 /** XDP sockets: whole frames sent on an interface, like AF_PACKET. */
 export const AF_XDP = 44;
+export const SOCK_STREAM = 1;
 export const SOCK_DGRAM = 2;
 export const SOCK_RAW = 3;
 /** Obsolete; `socket(AF_INET, SOCK_PACKET)` still makes a packet socket. */
 export const SOCK_PACKET = 10;
 /** The kernel masks `type` with this; the rest are SOCK_CLOEXEC/NONBLOCK. */
 export const SOCK_TYPE_MASK = 0xf;
+export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
 /** memfd_create: seal the memfd non-executable (Linux 6.3+). */
 export const MFD_NOEXEC_SEAL = 0x8;
@@ -86,7 +92,19 @@ export interface FilterSpec {
    * sockets ("deny"), datagram sockets of a protocol other than UDP ("dns":
    * ICMP ping sockets, UDP-Lite), and raw and packet sockets (`raw: false`).
    */
-  sockets?: { udp: "allow" | "deny" | "dns"; raw: boolean };
+  sockets?: {
+    udp: "allow" | "deny" | "dns";
+    raw: boolean;
+    /**
+     * Refuse every socket family but AF_UNIX, AF_INET, AF_INET6,
+     * AF_NETLINK and AF_ALG (and AF_PACKET, AF_XDP where `raw`), and
+     * IPv4/IPv6 sockets of another type than stream, datagram (and raw,
+     * packet where `raw`), or a stream protocol other than TCP (MPTCP is
+     * left to `refuseMptcp`): vsock, TIPC, RDS, CAN, Bluetooth, SCTP and
+     * the rest reach hosts that no rule of `[net]` names.
+     */
+    families?: boolean;
+  };
   /**
    * Refuse `sendto`, `sendmsg` and `sendmmsg` with MSG_FASTOPEN
    * (EOPNOTSUPP, as a kernel with client Fast Open disabled says): on an
@@ -238,31 +256,63 @@ function assemble(steps: readonly Step[]): Insn[] {
  * not return:
  *
  *     if (nr == socket) {
- *       if (!raw && (domain == AF_PACKET || domain == AF_XDP)) return r;
  *       if (domain == AF_INET || domain == AF_INET6) {
  *         t = type & SOCK_TYPE_MASK;
  *         if (!raw && (t == SOCK_RAW || t == SOCK_PACKET)) return r;
  *         if (udp == deny && t == SOCK_DGRAM) return r;
  *         if (udp == dns && t == SOCK_DGRAM && proto != 0 && proto != UDP)
  *           return r;
+ *         if (families) {
+ *           if (t == SOCK_STREAM && proto != 0 && proto != TCP &&
+ *               proto != MPTCP) return r;          // SCTP
+ *           if (t != SOCK_STREAM && t != SOCK_DGRAM &&
+ *               !(raw && (t == SOCK_RAW || t == SOCK_PACKET))) return r;
+ *         }
+ *       } else if (families) {
+ *         if (domain not in UNIX, NETLINK, ALG,
+ *             and with raw PACKET, XDP) return r;
+ *       } else if (!raw && (domain == AF_PACKET || domain == AF_XDP)) {
+ *         return r;
  *       }
  *     }
+ *
+ * MPTCP passes here: where TCP is restricted a later rule refuses it with
+ * EPROTONOSUPPORT, so programs fall back to TCP.
  */
 function socketRules(
   socket: number,
   rules: NonNullable<FilterSpec["sockets"]>,
   r: number,
 ): Insn[] {
-  const steps: Step[] = [{ jne: socket, to: "end" }, load(DATA.argLow(0))];
-  if (!rules.raw) {
-    // AF_XDP transmits frames the program writes, with CAP_NET_RAW alone
-    // (no XDP program needed): a packet socket by another name.
-    steps.push({ jeq: AF_PACKET, to: "refuse" }, { jeq: AF_XDP, to: "refuse" });
-  }
-  steps.push(
+  const families = rules.families ?? false;
+  const steps: Step[] = [
+    { jne: socket, to: "end" },
+    load(DATA.argLow(0)),
     { jeq: AF_INET, to: "inet" },
     { jeq: AF_INET6, to: "inet" },
-    { goto: "out" },
+  ];
+  if (families) {
+    steps.push(
+      { jeq: AF_UNIX, to: "out" },
+      { jeq: AF_NETLINK, to: "out" },
+      { jeq: AF_ALG, to: "out" },
+    );
+    if (rules.raw) {
+      steps.push({ jeq: AF_PACKET, to: "out" }, { jeq: AF_XDP, to: "out" });
+    }
+    steps.push({ goto: "refuse" });
+  } else {
+    if (!rules.raw) {
+      // AF_XDP transmits frames the program writes, with CAP_NET_RAW alone
+      // (no XDP program needed): a packet socket by another name.
+      steps.push(
+        { jeq: AF_PACKET, to: "refuse" },
+        { jeq: AF_XDP, to: "refuse" },
+      );
+    }
+    steps.push({ goto: "out" });
+  }
+  steps.push(
     { label: "inet" },
     load(DATA.argLow(1)),
     and(SOCK_TYPE_MASK),
@@ -274,9 +324,28 @@ function socketRules(
     );
   }
   if (rules.udp === "deny") steps.push({ jeq: SOCK_DGRAM, to: "refuse" });
+  if (rules.udp === "dns") steps.push({ jeq: SOCK_DGRAM, to: "dgram" });
+  if (families) {
+    steps.push(
+      { jeq: SOCK_DGRAM, to: "out" },
+      { jeq: SOCK_STREAM, to: "stream" },
+    );
+    if (rules.raw) {
+      steps.push({ jeq: SOCK_RAW, to: "out" }, { jeq: SOCK_PACKET, to: "out" });
+    }
+    steps.push(
+      { goto: "refuse" },
+      { label: "stream" },
+      load(DATA.argLow(2)),
+      { jeq: 0, to: "out" },
+      { jeq: IPPROTO_TCP, to: "out" },
+      { jeq: IPPROTO_MPTCP, to: "out" },
+      { goto: "refuse" },
+    );
+  } else steps.push({ goto: "out" });
   if (rules.udp === "dns") {
     steps.push(
-      { jne: SOCK_DGRAM, to: "out" },
+      { label: "dgram" },
       load(DATA.argLow(2)),
       { jeq: 0, to: "out" },
       { jeq: IPPROTO_UDP, to: "out" },
@@ -443,7 +512,11 @@ export function buildFilter(spec: FilterSpec): Insn[] {
       SECCOMP_RET_ERRNO | EPERM,
     ),
   );
-  if (spec.sockets && (spec.sockets.udp !== "allow" || !spec.sockets.raw)) {
+  if (
+    spec.sockets &&
+    (spec.sockets.udp !== "allow" || !spec.sockets.raw ||
+      spec.sockets.families)
+  ) {
     prog.push(...socketRules(socket, spec.sockets, errno));
   }
   if (spec.refuseMemfdExec) {

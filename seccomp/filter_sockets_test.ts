@@ -7,25 +7,35 @@ import {
   SECCOMP_RET_USER_NOTIF,
 } from "./bpf.ts";
 import {
+  AF_ALG,
   AF_INET,
   AF_INET6,
+  AF_NETLINK,
   AF_PACKET,
+  AF_UNIX,
   AF_XDP,
   type Arch,
   buildFilter,
   EPROTONOSUPPORT,
   type FilterSpec,
   IPPROTO_MPTCP,
+  IPPROTO_TCP,
   IPPROTO_UDP,
   MFD_NOEXEC_SEAL,
   SOCK_DGRAM,
   SOCK_PACKET,
   SOCK_RAW,
+  SOCK_STREAM,
 } from "./filter.ts";
 import { syscallNumber, syscallTable } from "./table.ts";
 
-const AF_UNIX = 1;
-const SOCK_STREAM = 1;
+const AF_RDS = 21;
+const AF_CAN = 29;
+const AF_TIPC = 30;
+const AF_BLUETOOTH = 31;
+const AF_VSOCK = 40;
+const SOCK_SEQPACKET = 5;
+const IPPROTO_SCTP = 132;
 const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
 const IPPROTO_ICMP = 1;
@@ -140,6 +150,127 @@ for (const arch of ["x86_64", "aarch64"] as Arch[]) {
       REFUSED,
     );
     assert.equal(run("socket", socket(AF_UNIX, SOCK_RAW)), SECCOMP_RET_ALLOW);
+  });
+
+  Deno.test(`[${arch}] families: only unix, IPv4, IPv6, netlink and AF_ALG sockets (packet and XDP too with raw), whatever the flags`, () => {
+    for (const raw of [true, false]) {
+      const run = filter(arch, {
+        sockets: { udp: "allow", raw, families: true },
+      });
+      for (const flags of [0, SOCK_CLOEXEC, SOCK_NONBLOCK | SOCK_CLOEXEC]) {
+        for (const domain of [AF_UNIX, AF_NETLINK, AF_ALG]) {
+          for (const type of [SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, 5]) {
+            assert.equal(
+              run("socket", socket(domain, type | flags)),
+              SECCOMP_RET_ALLOW,
+              `domain ${domain} type ${type}`,
+            );
+          }
+        }
+        for (
+          const domain of [
+            AF_VSOCK,
+            AF_TIPC,
+            AF_RDS,
+            AF_CAN,
+            AF_BLUETOOTH,
+            0,
+            3, // AF_AX25
+            15, // AF_KEY
+            45, // AF_MCTP
+            46, // one past AF_MAX today
+            0xffff,
+          ]
+        ) {
+          assert.equal(
+            run("socket", socket(domain, SOCK_STREAM | flags)),
+            REFUSED,
+            `domain ${domain}`,
+          );
+          assert.equal(
+            run("socket", socket(domain, SOCK_DGRAM | flags)),
+            REFUSED,
+            `domain ${domain}`,
+          );
+        }
+        for (const domain of [AF_PACKET, AF_XDP]) {
+          assert.equal(
+            run("socket", socket(domain, SOCK_RAW | flags)),
+            raw ? SECCOMP_RET_ALLOW : REFUSED,
+          );
+        }
+      }
+    }
+  });
+
+  Deno.test(`[${arch}] families: IPv4/IPv6 streams are TCP only (SCTP refused, MPTCP left to its rule), no SEQPACKET, RDM or DCCP types`, () => {
+    for (const udp of ["allow", "deny", "dns"] as const) {
+      const run = filter(arch, {
+        sockets: { udp, raw: true, families: true },
+      });
+      for (const domain of [AF_INET, AF_INET6]) {
+        for (const flags of [0, SOCK_CLOEXEC, SOCK_NONBLOCK | SOCK_CLOEXEC]) {
+          for (const proto of [0, IPPROTO_TCP]) {
+            assert.equal(
+              run("socket", socket(domain, SOCK_STREAM | flags, proto)),
+              SECCOMP_RET_ALLOW,
+            );
+          }
+          assert.equal(
+            run("socket", socket(domain, SOCK_STREAM | flags, IPPROTO_SCTP)),
+            REFUSED,
+          );
+          assert.equal(
+            run("socket", socket(domain, SOCK_STREAM | flags, IPPROTO_MPTCP)),
+            SECCOMP_RET_ERRNO | EPROTONOSUPPORT,
+          );
+          for (const type of [SOCK_SEQPACKET, 4, 6, 7, 9, 15]) {
+            for (const proto of [0, IPPROTO_SCTP, 33]) {
+              assert.equal(
+                run("socket", socket(domain, type | flags, proto)),
+                REFUSED,
+                `type ${type} proto ${proto}`,
+              );
+            }
+          }
+          assert.equal(
+            run("socket", socket(domain, SOCK_RAW | flags, 1)),
+            SECCOMP_RET_ALLOW,
+          );
+          assert.equal(
+            run("socket", socket(domain, SOCK_DGRAM | flags)),
+            udp === "deny" ? REFUSED : SECCOMP_RET_ALLOW,
+          );
+        }
+      }
+    }
+    // TCP unrestricted (no refuseMptcp): MPTCP passes.
+    const tcpOpen = filter(arch, {
+      refuseMptcp: false,
+      sockets: { udp: "deny", raw: true, families: true },
+    });
+    assert.equal(
+      tcpOpen("socket", socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP)),
+      SECCOMP_RET_ALLOW,
+    );
+  });
+
+  Deno.test(`[${arch}] without families, other socket families and SCTP pass as before`, () => {
+    const run = filter(arch, { sockets: { udp: "deny", raw: false } });
+    for (const domain of [AF_VSOCK, AF_TIPC, AF_RDS, AF_CAN, AF_BLUETOOTH]) {
+      assert.equal(
+        run("socket", socket(domain, SOCK_STREAM)),
+        SECCOMP_RET_ALLOW,
+      );
+    }
+    assert.equal(
+      run("socket", socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP)),
+      SECCOMP_RET_ALLOW,
+    );
+    assert.equal(
+      run("socket", socket(AF_INET, SOCK_SEQPACKET, IPPROTO_SCTP)),
+      SECCOMP_RET_ALLOW,
+    );
   });
 
   Deno.test(`[${arch}] refuseSourceRoute refuses setsockopt IP_OPTIONS, IPV6_RTHDR and IPV6_2292PKTOPTIONS only`, () => {

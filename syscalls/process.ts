@@ -69,6 +69,11 @@ export interface SpawnRequest {
   sigIgnore?: bigint;
   /** Run the command as this user (needs root): set after the mounts. */
   ids?: Identity;
+  /**
+   * Capabilities (bit n: capability n) the command neither has nor can
+   * regain by an exec, dropped before the ids change; 0 or absent: none.
+   */
+  dropCaps?: bigint;
 }
 
 /** A user to run the command as. */
@@ -141,6 +146,12 @@ function spawnErrorMessage(step: SpawnStep, err: number, program: string) {
       return `cannot change to the working directory: ${why}`;
     case "rules":
       return `cannot add a Landlock rule on a mount target: ${why}`;
+    case "caps":
+      return `cannot drop the capabilities a restricting [net] takes from the command: ${why}${
+        err === errno.EPERM
+          ? " (landlockd holds one of them, as a file or ambient capability, but lacks CAP_SETPCAP to remove it from the bounding set; run it without them, or as root)"
+          : ""
+      }`;
     case "ids":
       return `cannot switch to the client's user and groups: ${why}`;
     case "userns":
@@ -325,6 +336,7 @@ function spawnRequest(req: SpawnRequest): {
       (req.ids ? SPAWN_SET_IDS : 0),
     true,
   );
+  view.setBigUint64(spawnReq.drop_caps, req.dropCaps ?? 0n, true);
   view.setUint32(spawnReq.seccomp_flags, req.seccompFlags ?? 0, true);
   view.setUint32(spawnReq.restrict_flags, req.restrictFlags ?? 0, true);
   view.setBigUint64(

@@ -85,6 +85,7 @@ testAtAbi(
     const plan = JSON.parse(a.stdout);
     assert.deepEqual(Object.keys(plan), [
       "broker",
+      "capabilities_dropped",
       "command",
       "env",
       "executable",
@@ -103,6 +104,16 @@ testAtAbi(
       "socket(IPPROTO_MPTCP): EPROTONOSUPPORT",
       "sendto/sendmsg/sendmmsg(MSG_FASTOPEN): EOPNOTSUPP",
     ]);
+    // net-fetch restricts TCP, UDP and raw sockets: root in it loses what
+    // would undo that.
+    assert.deepEqual(plan.capabilities_dropped, [
+      "CAP_NET_ADMIN",
+      "CAP_NET_RAW",
+      "CAP_SYS_MODULE",
+      "CAP_SYS_ADMIN",
+      "CAP_BPF",
+    ]);
+    assert.equal(plan.seccomp.refuse_other_sockets, true);
     // The broker brings the signal scope: the sandbox must not signal it.
     // Below ABI 6 that is best effort, and the plan says so.
     assert.deepEqual(

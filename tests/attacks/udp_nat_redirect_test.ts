@@ -1,28 +1,23 @@
 /**
- * Attack on `[net] udp = "dns"` (and `allow_hosts`) by root: NOT FIXED,
- * ignored until it is (udp_nat_redirect.sh).
+ * Attack on `[net] udp = "dns"` (and `allow_hosts`) by root
+ * (udp_nat_redirect.sh).
  *
- * The sandbox keeps root's capabilities (CapEff 000001fffeffffff inside a
+ * The sandbox kept root's capabilities (CapEff 000001fffeffffff inside a
  * udp = "dns" run on Linux 6.18), CAP_NET_ADMIN included, in the host's
  * network namespace. The broker checks that a datagram goes to the
  * nameserver on port 53 and sends it; a netfilter rule the command added
- * itself (nft, over a netlink socket the broker continues) then rewrites
+ * itself (nft, over a netlink socket the broker continues) then rewrote
  * the destination. Seen on 2026-12-02: under udp = "dns" + raw = false,
  * `udp_nat_redirect.sh 127.87.0.1 127.87.0.9 5399 m1` printed
  * "nft add: OK" and "sendto: OK", and a listener on 127.87.0.9:5399
- * received the datagram. The same rule type redirects the egress proxy's
- * own outbound connections under allow_hosts (its connects run in the
- * host's namespace, after its name check), and CAP_NET_ADMIN with
- * CAP_BPF or CAP_SYS_ADMIN attaches cgroup sock_addr programs that
- * rewrite connect/sendmsg addresses the same way.
+ * received the datagram (and again with the drop disabled: "nft add: OK").
  *
- * Fix needed (not small): drop CAP_NET_ADMIN (and CAP_SYS_ADMIN, CAP_BPF)
- * from the bounding set in the child before exec (ffi/spawn.c, a new
- * spawn flag) wherever `[net]` is enforced by seccomp and the broker
- * (udp = "deny"/"dns", raw = false, allow_hosts), then un-ignore this
- * test: it asserts the fixed outcome. Run as root it adds (and removes) a
- * table named landlockd_attack_* in the host's nftables, matching only
- * 127.87.0.1 port 53.
+ * Fixed: a `[net]` that restricts anything drops CAP_NET_ADMIN,
+ * CAP_SYS_MODULE, CAP_SYS_ADMIN and CAP_BPF (CAP_NET_RAW too with
+ * raw = false) from every set, bounding included, in the child before
+ * exec (ffi/spawn.c drop_caps); net_caps_test.ts checks the sets. Run as
+ * root this test adds (and removes) a table named landlockd_attack_* in the
+ * host's nftables, matching only 127.87.0.1 port 53, if the add succeeds.
  */
 
 import assert from "node:assert/strict";
@@ -37,7 +32,6 @@ const HOP = "127.87.0.9";
 Deno.test({
   name:
     '[root] udp = "dns": root cannot add a netfilter rule that redirects the nameserver datagrams elsewhere (EPERM); nothing reaches the other host',
-  ignore: true, // not fixed: see the module comment
   async fn() {
     const hop = dgram.createSocket("udp4");
     const got: string[] = [];
