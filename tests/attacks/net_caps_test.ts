@@ -25,8 +25,15 @@ import {
   RUN_ROOT,
   sandboxed,
 } from "../helpers.ts";
+import { testNeedingAbi } from "../fresh_needs.ts";
 import { hostsPolicy } from "../egress_helpers.ts";
 import { SERVE_FOR_USERS, startDaemon } from "../daemon_helpers.ts";
+
+/** Tests whose policy has a [net] table that handles TCP: Landlock ABI 4. */
+const netTest = testNeedingAbi(
+  4,
+  "allow_hosts or [[net.rule]] (they handle TCP)",
+);
 
 const CAP_NET_ADMIN = 12;
 const CAP_NET_RAW = 13;
@@ -130,7 +137,7 @@ if (Deno.uid() === 0) {
     },
   );
 
-  Deno.test(
+  netTest(
     "[root] --dry-run lists capabilities_dropped for a restricting [net], none without",
     async () => {
       const plan = async (toml: string) => {
@@ -285,7 +292,7 @@ if (Deno.uid() === 0) {
     },
   );
 
-  Deno.test(
+  netTest(
     "[root] allow_hosts: root cannot DNAT the broker's connect to the proxy to another host (nft add EPERM); the other host gets nothing",
     async () => {
       const marker = `d${crypto.randomUUID().slice(0, 8)}`;

@@ -22,8 +22,15 @@ import {
   sandboxed,
   USERS,
 } from "../helpers.ts";
+import { testNeedingAbi } from "../fresh_needs.ts";
 import { hostsPolicy } from "../egress_helpers.ts";
 import { SERVE_FOR_USERS, startDaemon } from "../daemon_helpers.ts";
+
+/** Tests whose policy has a [net] table that handles TCP: Landlock ABI 4. */
+const netTest = testNeedingAbi(
+  4,
+  "allow_hosts or [[net.rule]] (they handle TCP)",
+);
 
 const ATTACK = `${RUN_ROOT}tests/attacks/net_families.py`;
 
@@ -72,7 +79,10 @@ const POLICIES = {
 
 for (const as of USERS) {
   for (const [name, policy] of Object.entries(POLICIES)) {
-    Deno.test(
+    const test = name === "allow_hosts" || name === "[[net.rule]] only"
+      ? netTest
+      : (t: string, fn: () => Promise<void>) => Deno.test(t, fn);
+    test(
       `[${as}] ${name}: vsock, TIPC, RDS, CAN, Bluetooth and SCTP sockets get the policy errno; TCP, unix, netlink are made`,
       async () => {
         const r = await sandboxed(policy(), [python3(), ATTACK], { as });

@@ -22,8 +22,15 @@ import {
   USERS,
 } from "../helpers.ts";
 import { udpPolicy } from "./udp_helpers.ts";
+import { testNeedingAbi } from "../fresh_needs.ts";
 import { hostsPolicy } from "../egress_helpers.ts";
 import { SERVE_FOR_USERS, startDaemon } from "../daemon_helpers.ts";
+
+/** Tests whose policy has a [net] table that handles TCP: Landlock ABI 4. */
+const netTest = testNeedingAbi(
+  4,
+  "allow_hosts or [[net.rule]] (they handle TCP)",
+);
 
 const ATTACK = `${RUN_ROOT}tests/attacks/udp_srcroute.py`;
 const CAPTURE = `${RUN_ROOT}tests/attacks/lo_capture.py`;
@@ -145,7 +152,7 @@ attempt("tcp IP_TOS", socket.AF_INET, socket.SOCK_STREAM, 0, 1, 16)
 `;
 
 for (const as of USERS) {
-  Deno.test(
+  netTest(
     `[${as}] allow_hosts: setsockopt IP_OPTIONS, IPV6_RTHDR and IPV6_2292PKTOPTIONS get the policy errno; other IP options are set`,
     async () => {
       const r = await sandboxed(
