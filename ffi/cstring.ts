@@ -61,25 +61,25 @@ export interface CStringArray {
  * ```
  */
 export function cstringArray(items: readonly string[]): CStringArray {
-  let room = 0;
   for (const s of items) {
     if (s.includes("\0")) {
       throw new TypeError(
         `Cannot pass ${JSON.stringify(s)} to C: it contains a NUL byte`,
       );
     }
-    room += s.length * 3 + 1; // UTF-8 takes at most 3 bytes per UTF-16 unit
   }
-  const buf = new Uint8Array(Math.max(room, 1));
-  const offsets = new Array<number>(items.length);
-  let at = 0;
-  items.forEach((s, i) => {
-    offsets[i] = at;
-    at += encoder.encodeInto(s, buf.subarray(at)).written + 1; // NUL: zeroed
-  });
-  const bytes = buf.subarray(0, Math.max(at, 1));
+  // One encode for all: no string has a NUL, so the NULs joined in are
+  // exactly where each ends (one encodeInto per string cost a fresh
+  // process several times more).
+  const bytes = items.length
+    ? encoder.encode(items.join("\0") + "\0")
+    : new Uint8Array(1);
   const base = addressOf(bytes);
   const pointers = new BigUint64Array(items.length + 1);
-  offsets.forEach((off, i) => pointers[i] = base + BigInt(off));
+  let at = 0;
+  for (let i = 0; i < items.length; i++) {
+    pointers[i] = base + BigInt(at);
+    at = bytes.indexOf(0, at) + 1;
+  }
   return { pointers, bytes };
 }

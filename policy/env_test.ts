@@ -85,6 +85,98 @@ Deno.test("globs: * any run, ? one character, case-insensitive, anchored", () =>
   assert.ok(globMatches("NODE_AUTH_TOKEN", "NODE_AUTH_TOKEN"));
 });
 
+Deno.test("globs match as the case-insensitive RegExp they replaced: Unicode case, specials, line breaks, stars", () => {
+  // The expression the matcher replaced (`is` flags, no `u`): the oracle.
+  const regexp = (pattern: string) =>
+    new RegExp(
+      `^${
+        pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&")
+          .replaceAll("*", ".*").replaceAll("?", ".")
+      }$`,
+      "is",
+    );
+  const patterns = [
+    ...CREDENTIAL_PATTERNS,
+    "LANDLOCKD_*",
+    "A?B",
+    "*",
+    "**",
+    "?",
+    "",
+    "a*b*c",
+    "*a*a*",
+    "X.Y",
+    "[ab]",
+    "(x)|y",
+    "$HOME",
+    "a\\b",
+    "STRASSE",
+    "straße",
+    "ſECRET",
+    "*SECRET*",
+    "K",
+    "İ*",
+    "ǅ",
+  ];
+  const names = [
+    "",
+    "a",
+    "AXB",
+    "AxxB",
+    "aab",
+    "abc",
+    "aXbYc",
+    "acb",
+    "aa",
+    "aaa",
+    "XzY",
+    "X.Y",
+    "[ab]",
+    "a",
+    "(x)|y",
+    "$HOME",
+    "a\\b",
+    "github_token",
+    "MY_TOKEN_2",
+    "DEPLOY_KEY",
+    "deploy_key",
+    "DEPLOY_KEYS",
+    "aws_region",
+    "ſecret",
+    "ſECRET",
+    "SECRET",
+    "my_secret",
+    "straße",
+    "STRASSE",
+    "STRAẞE",
+    "k",
+    "K",
+    "K",
+    "ı",
+    "i",
+    "I",
+    "İx",
+    "i̇x",
+    "ǆ",
+    "ǅ",
+    "Ǆ",
+    "line\nTOKEN",
+    "TOKEN\n",
+    "\uD800TOKEN",
+    "npm_config__authToken",
+  ];
+  for (const pattern of patterns) {
+    const re = regexp(pattern);
+    for (const name of names) {
+      assert.equal(
+        globMatches(pattern, name),
+        re.test(name),
+        `${JSON.stringify(pattern)} against ${JSON.stringify(name)}`,
+      );
+    }
+  }
+});
+
 Deno.test("ci-default, net-fetch and hermetic-build unset exactly the documented credential patterns", async () => {
   for (const name of ["ci-default", "net-fetch", "hermetic-build"]) {
     const text = await Deno.readTextFile(
