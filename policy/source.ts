@@ -94,6 +94,27 @@ export function shadowWarning(name: string, source: NamedSource): string {
   }; check that file: whoever can write its directory chooses this policy`;
 }
 
+/**
+ * A search-path file's text, or undefined where there is none. A file (or
+ * directory) that is there but unreadable stops the lookup: it may be the
+ * policy meant, so skipping it for a later one would be a guess. Typical
+ * cause: another user's HOME kept across `sudo -u` or `setpriv`.
+ */
+function readOnSearchPath(path: string, name: string): string | undefined {
+  try {
+    return readIfExists(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotADirectory) return undefined;
+    if (!(e instanceof Deno.errors.PermissionDenied)) throw e;
+    const home = Deno.env.get("XDG_CONFIG_HOME") !== undefined
+      ? "XDG_CONFIG_HOME"
+      : "HOME";
+    throw new PolicyLookupError(
+      `Cannot look up policy "${name}": "${path}" is on the policy search path but cannot be read: Permission denied (EACCES); if it comes from ${home} of another user (kept by sudo -u or setpriv), set ${home} to your own, or use --policy-file`,
+    );
+  }
+}
+
 /** Reads a named policy: search path first, then the starter policies. */
 export function readNamedPolicy(name: string): NamedSource {
   checkPolicyName(name);
@@ -102,7 +123,7 @@ export function readNamedPolicy(name: string): NamedSource {
   const builtin = new URL(file, BUILTIN_POLICIES);
   for (const [i, dir] of dirs.entries()) {
     const path = `${dir}/${file}`;
-    const text = readIfExists(path);
+    const text = readOnSearchPath(path, name);
     if (text === undefined) continue;
     const shadows = dirs.slice(i + 1).map((d) => `${d}/${file}`).filter(
       exists,

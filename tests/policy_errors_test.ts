@@ -231,3 +231,27 @@ testAtAbi(
     );
   },
 );
+
+if (Deno.uid() === 0) {
+  Deno.test(
+    "[nobody] --policy NAME with an unreadable search directory (another user's config) is one precise error, not a guess",
+    async () => {
+      const dir = tempDir();
+      Deno.mkdirSync(`${dir}/landlockd/policies`, { recursive: true });
+      Deno.writeTextFileSync(
+        `${dir}/landlockd/policies/ci-default.toml`,
+        "version = 1\n",
+      );
+      Deno.chmodSync(dir, 0o700);
+      const r = await landlockd(
+        ["run", "--policy", "ci-default", "--", "true"],
+        { as: "nobody", env: { XDG_CONFIG_HOME: dir } },
+      );
+      assert.equal(r.code, 125, r.stderr);
+      assert.equal(
+        r.stderr,
+        `landlockd: Cannot look up policy "ci-default": "${dir}/landlockd/policies/ci-default.toml" is on the policy search path but cannot be read: Permission denied (EACCES); if it comes from XDG_CONFIG_HOME of another user (kept by sudo -u or setpriv), set XDG_CONFIG_HOME to your own, or use --policy-file\n`,
+      );
+    },
+  );
+}
