@@ -18,6 +18,9 @@
  * source URL (policies, the C library and lazy specifiers resolve as
  * before).
  *
+ * Each chunk's top-level functions are compiled with it, so that Deno's
+ * code cache keeps them ({@link eagerFunctions}).
+ *
  * dist/run/manifest.json records, for every module of that graph (type-only
  * ones too), deno.json and deno.lock (which pins the npm packages), its
  * size, inode, mtime and ctime: a change to any of them (a write moves
