@@ -18,6 +18,9 @@
  * source URL (policies, the C library and lazy specifiers resolve as
  * before).
  *
+ * Each chunk's top-level functions are compiled with it, so that Deno's
+ * code cache keeps them ({@link eagerFunctions}).
+ *
  * dist/run/manifest.json records, for every module of that graph (type-only
  * ones too), deno.json and deno.lock (which pins the npm packages), its
  * size, inode, mtime and ctime: a change to any of them (a write moves
@@ -177,13 +180,55 @@ function rewriteChunk(text: string): { text: string; sources: string[] } {
       `new URL(${JSON.stringify(current)}, ${ROOT_VAR}).href`,
     );
   });
+  const { hoisted, rest } = eagerFunctions(lines);
   return {
     // The chunk sits in dist/run/: the checkout is two levels up.
     text: `const ${ROOT_VAR} = new URL("../../", import.meta.url);\n` +
       `const ${LOAD_VAR} = (chunk) => import(new URL(chunk, import.meta.url).href);\n` +
-      lines.join("\n"),
+      [...hoisted, ...rest].join("\n"),
     sources,
   };
+}
+
+/** A top-level function declaration as the bundler writes it. */
+const DECLARATION = /^(async )?function(\*?) ([A-Za-z_$][\w$]*)(\(.*)$/;
+
+/**
+ * V8 compiles a function when it is first called, and Deno's code cache
+ * holds only what was compiled with the module: so a run compiled its
+ * ~230 functions anew each time. A function expression in parentheses is
+ * compiled with its module (V8's heuristic for one called at once), and
+ * cached. Each top-level `function f(…) {…}` becomes
+ * `var f = (function(…) {…});` (the same name, from the binding), moved
+ * to the chunk's start so that, like a declaration, it exists before any
+ * of the chunk's code runs. (Another chunk could see the difference only
+ * through an import cycle between chunks; `build` refuses one.) Functions
+ * nested in these stay lazy.
+ */
+export function eagerFunctions(
+  lines: string[],
+): { hoisted: string[]; rest: string[] } {
+  const hoisted: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const m = DECLARATION.exec(lines[i]);
+    if (!m) {
+      rest.push(lines[i]);
+      continue;
+    }
+    // The bundler ends a top-level declaration with a line of its own.
+    const end = lines.indexOf("}", i + 1);
+    if (!lines[i].endsWith("{") || end < 0) {
+      throw new Error(`cannot find the end of "${lines[i].trim()}"`);
+    }
+    hoisted.push(
+      `var ${m[3]} = (${m[1] ?? ""}function${m[2]}${m[4]}`,
+      ...lines.slice(i + 1, end),
+      "});",
+    );
+    i = end;
+  }
+  return { hoisted, rest };
 }
 
 function stamps(paths: string[]): BundleManifest["files"] {
@@ -278,7 +323,9 @@ async function bundleVariant(
   // Chunk names carry a hash of their content (the entry's is added
   // here): a build never changes a file an earlier build wrote.
   let entryName = "";
-  const names: string[] = [];
+  const texts = new Map<string, string>();
+  const check = `${work}/check`;
+  Deno.mkdirSync(check);
   for (const e of Deno.readDirSync(`${work}/out`)) {
     const chunk = rewriteChunk(Deno.readTextFileSync(`${work}/out/${e.name}`));
     // npm packages are not stamped: their folder names the version, which
@@ -288,12 +335,49 @@ async function bundleVariant(
     const name = e.name === "entry.js"
       ? (entryName = `entry-${await shortHash(chunk.text)}.js`)
       : e.name;
+    texts.set(name, chunk.text);
+    Deno.writeTextFileSync(`${check}/${name}`, chunk.text);
+  }
+  refuseImportCycles(texts);
+  // The formatter parses each file (and fails on a syntax error), so a
+  // function `eagerFunctions` cut in the wrong place stops the build.
+  deno(["fmt", "--no-config", "--quiet", check]);
+  const names = [...texts.keys()];
+  for (const [name, text] of texts) {
     chunks.add(name);
-    names.push(name);
-    writeAtomically(`${dir}/${name}`, chunk.text);
+    writeAtomically(`${dir}/${name}`, text);
   }
   // the entry first
   return [entryName, ...names.filter((n) => n !== entryName).sort()];
+}
+
+/**
+ * Throws when the chunks import each other in a cycle (see
+ * `eagerFunctions`: without one, a chunk's functions exist before any
+ * other chunk can call them).
+ */
+function refuseImportCycles(texts: Map<string, string>): void {
+  const imports = new Map(
+    [...texts].map(([name, text]) => [
+      name,
+      [...text.matchAll(/^(?:import|\} from) "\.\/([^"]+\.js)";$/gm)]
+        .map((m) => m[1]),
+    ]),
+  );
+  const done = new Set<string>();
+  const visit = (name: string, path: string[]): void => {
+    if (path.includes(name)) {
+      throw new Error(
+        `the bundler's chunks import each other in a cycle: ${
+          [...path, name].join(" → ")
+        }`,
+      );
+    }
+    if (done.has(name)) return;
+    (imports.get(name) ?? []).forEach((n) => visit(n, [...path, name]));
+    done.add(name);
+  };
+  [...imports.keys()].forEach((n) => visit(n, []));
 }
 
 async function shortHash(text: string): Promise<string> {

@@ -1,19 +1,19 @@
 /**
  * A connected Unix socket carrying protocol frames, for the command-line
- * client: reads block off the JS thread; sends are tried without blocking
- * first. The socket calls themselves are in syscalls/unix_socket.ts.
+ * client. Every socket call runs off the JS thread (reads and sends block
+ * there): the client binds no C function called on the JS thread, whose
+ * first one costs about half a millisecond more to bind than the others.
+ * The socket calls themselves are in syscalls/unix_socket.ts.
  *
  * @module
  */
 
-import { close } from "../syscalls/sys.ts";
-import { errno, SyscallError } from "../syscalls/errno.ts";
+import { SyscallError } from "../syscalls/errno.ts";
 import {
+  closeOffThread,
   MAX_FDS,
   recv,
-  recvNow,
   send,
-  sendNow,
   shutdownSocket,
 } from "../syscalls/unix_socket.ts";
 import { type Frame, FrameReader } from "../daemon/protocol.ts";
@@ -41,13 +41,6 @@ export class Conn {
     return this.#received(r);
   }
 
-  /** Reads what is there without blocking; no frames and no eof if nothing. */
-  readNow(): { frames: Frame[]; eof: boolean } {
-    const r = recvNow(this.fd, this.#buf, this.#fdBuf, this.#nfds);
-    if (r === -errno.EAGAIN) return { frames: [], eof: false };
-    return this.#received(r);
-  }
-
   #received(r: number): { frames: Frame[]; eof: boolean } {
     if (r < 0) {
       if (this.#closed) return { frames: [], eof: true };
@@ -70,13 +63,6 @@ export class Conn {
     fds: readonly number[] = [],
   ): Promise<void> {
     if (this.#closed) return Promise.resolve();
-    if (!this.#sending) {
-      const n = sendNow(this.fd, bytes, fds);
-      if (n === bytes.length) return Promise.resolve();
-      if (n < 0 && -n !== errno.EAGAIN) return Promise.resolve(); // peer gone
-      const rest = n > 0 ? bytes.subarray(n) : bytes;
-      return this.#queue(rest, n > 0 ? [] : fds);
-    }
     return this.#queue(bytes, fds);
   }
 
@@ -125,7 +111,7 @@ export class Conn {
   /** Closes the fd and any fds received but never taken. */
   release(): void {
     this.#closed = true;
-    this.fds.splice(0).forEach(close);
-    close(this.fd);
+    this.fds.splice(0).forEach((fd) => void closeOffThread(fd));
+    void closeOffThread(this.fd);
   }
 }

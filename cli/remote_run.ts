@@ -15,7 +15,7 @@ import type { Source } from "../policy/diagnostic.ts";
 import { inheritedIgnoredSignals } from "../syscalls/process.ts";
 import { encodeFrame, ProtocolError } from "../daemon/protocol.ts";
 import { Conn } from "./remote_conn.ts";
-import { connectUnix } from "../syscalls/unix_socket.ts";
+import { connectUnixOffThread } from "../syscalls/unix_socket.ts";
 import { openSymbolsFor } from "../syscalls/sys.ts";
 
 /** Relayed to the sandbox while it runs. */
@@ -40,9 +40,9 @@ export async function runRemote(
 ): Promise<number> {
   let fd: number;
   try {
-    // connect, send and receive bound in one dlopen, not one each
+    // connect, send, receive and close bound in one dlopen, not one each
     openSymbolsFor("client");
-    fd = connectUnix(opts.socket);
+    fd = await connectUnixOffThread(opts.socket);
   } catch (e) {
     printError(connectFailure(opts.socket, e));
     return EXIT.DAEMON;

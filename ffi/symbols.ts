@@ -25,6 +25,15 @@ export const symbols = {
     parameters: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"],
     result: "i64",
   },
+  /** ll_syscall again, off the JS thread: `run --socket`'s client calls
+   *  only such symbols (the first one called on the JS thread costs about
+   *  half a millisecond more to bind). */
+  ll_syscall_async: {
+    name: "ll_syscall",
+    parameters: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"],
+    result: "i64",
+    nonblocking: true,
+  },
   /** int32_t ll_probe_namespaces(uint32_t clone_flags); */
   ll_probe_namespaces: { parameters: ["u32"], result: "i32" },
   /** int32_t ll_broker_next(struct ll_broker *b, void *notif); blocks. */
@@ -85,6 +94,13 @@ export const symbols = {
   ll_sock_listen: { parameters: ["buffer", "i32"], result: "i32" },
   /** int32_t ll_sock_connect(const char *path); */
   ll_sock_connect: { parameters: ["buffer"], result: "i32" },
+  /** ll_sock_connect again, off the JS thread (`run --socket`'s client). */
+  ll_sock_connect_async: {
+    name: "ll_sock_connect",
+    parameters: ["buffer"],
+    result: "i32",
+    nonblocking: true,
+  },
   /** int32_t ll_sock_accept(int32_t fd); on a non-blocking listening fd. */
   ll_sock_accept: { parameters: ["i32"], result: "i32" },
   /** int64_t ll_sock_send(int32_t fd, const void *buf, uint64_t len,

@@ -42,6 +42,28 @@ export function connectUnix(path: string): number {
   );
 }
 
+/** As {@link connectUnix}, off the JS thread. */
+export async function connectUnixOffThread(path: string): Promise<number> {
+  return unwrap(
+    await library().ll_sock_connect_async(cstring(path)),
+    "connect to",
+    path,
+  );
+}
+
+/** Closes `fd` off the JS thread, ignoring errors (the fd is gone either way). */
+export async function closeOffThread(fd: number): Promise<void> {
+  await library().ll_syscall_async(
+    BigInt(NR.close),
+    BigInt(fd),
+    0n,
+    0n,
+    0n,
+    0n,
+    0n,
+  );
+}
+
 /** Accepts one waiting connection from a non-blocking socket, or -1. */
 export function acceptNow(fd: number): number {
   const r = libraryBound().ll_sock_accept(fd);

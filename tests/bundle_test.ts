@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type BundleManifest, fileStamp, freshBundle } from "../lazy_import.ts";
+import { eagerFunctions } from "../cli/bundle.ts";
 import { ROOT } from "./helpers.ts";
 
 /** A checkout with one module and a manifest made from it. */
@@ -30,6 +31,36 @@ function fakeCheckout(): string {
   );
   return root;
 }
+
+Deno.test("eager functions keep what a declaration gives: its name, its binding before any code runs", async () => {
+  const lines = [
+    "export const early = [plain(2), gen().next().value];",
+    "function plain(x) {",
+    "  plain = null;", // the binding, not a constant of the function's own
+    "  return x * 2;",
+    "}",
+    "function* gen() {",
+    "  yield 1;",
+    "}",
+    "async function later() {",
+    "  return `",
+    "}`;",
+    "}",
+    "export { later, plain };",
+  ];
+  const { hoisted, rest } = eagerFunctions(lines);
+  assert.equal(hoisted[0], "var plain = (function(x) {");
+  assert.ok(!rest.some((l) => l.includes("function")));
+  const m = await import(
+    `data:text/javascript,${
+      encodeURIComponent([...hoisted, ...rest].join("\n"))
+    }`
+  );
+  assert.deepEqual(m.early, [4, 1]);
+  assert.equal(m.plain, null);
+  assert.equal(m.later.name, "later");
+  assert.equal(await m.later(), "\n}");
+});
 
 Deno.test("a bundle made from the files as they are is used", () => {
   const root = fakeCheckout();
