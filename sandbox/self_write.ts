@@ -201,23 +201,12 @@ function targetOf(t: Trusted, ids: Ids): Target | undefined {
   }
 }
 
-/**
- * Throws PathError (at the rule's line) when `plan` lets the command
- * change `policyFile`, a file it extends (`bases`), or anything in
- * `trusted`.
- */
-export function refuseSelfWrite(
-  policy: Policy,
-  plan: SandboxPlan,
+/** The policy file and the files it extends, as things a later run trusts. */
+export function policyFiles(
   policyFile: string | undefined,
   bases: readonly string[] = [],
-  trusted: Trusted[] = trustedFiles(),
-): void {
-  const ids: Ids = new Map();
-  const layers = resolveLayers(plan, ids);
-  const grants = resolveGrants(policy, ids);
-  const all: Trusted[] = [
-    ...trusted,
+): Trusted[] {
+  return [
     ...(policyFile
       ? [{
         path: policyFile,
@@ -233,6 +222,36 @@ export function refuseSelfWrite(
       hint: "keep the policy and its bases where the policy cannot write",
     })),
   ];
+}
+
+/**
+ * What the client of `run --socket` trusts on its next start (its own
+ * landlockd, Deno and DENO_DIR, its policy file and bases), sent with the
+ * run: the daemon knows only its own files (daemon/server/policies.ts).
+ */
+export function clientTrusted(
+  policyFile: string | undefined,
+  bases: readonly string[] = [],
+): Trusted[] {
+  return [...trustedFiles(), ...policyFiles(policyFile, bases)];
+}
+
+/**
+ * Throws PathError (at the rule's line) when `plan` lets the command
+ * change `policyFile`, a file it extends (`bases`), or anything in
+ * `trusted`.
+ */
+export function refuseSelfWrite(
+  policy: Policy,
+  plan: SandboxPlan,
+  policyFile: string | undefined,
+  bases: readonly string[] = [],
+  trusted: Trusted[] = trustedFiles(),
+): void {
+  const ids: Ids = new Map();
+  const layers = resolveLayers(plan, ids);
+  const grants = resolveGrants(policy, ids);
+  const all: Trusted[] = [...trusted, ...policyFiles(policyFile, bases)];
   const binds = writableBinds(policy, plan);
   for (const t of all) {
     const target = targetOf(t, ids);

@@ -15,7 +15,7 @@ import { validatePolicy } from "../../policy/validate.ts";
 import { planSandbox, type SandboxPlan } from "../../sandbox/run.ts";
 import type { Identity } from "../../syscalls/process.ts";
 import { checkClientPaths } from "./client_paths.ts";
-import { refuseSelfWrite } from "../../sandbox/self_write.ts";
+import { refuseSelfWrite, type Trusted } from "../../sandbox/self_write.ts";
 
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
@@ -27,10 +27,30 @@ export interface CacheStats {
   misses: number;
 }
 
+/** A plan, its policy, and the client trust lists already checked against it. */
+interface CachedPlan {
+  plan: SandboxPlan;
+  policy: Policy;
+  trusted: Set<string>;
+}
+
+/**
+ * Nor may the plan change what the client trusts on its next start (its
+ * policy file, its landlockd and DENO_DIR), which only the client knows:
+ * checked once per plan and list, as the daemon's own files are.
+ */
+function refuseClientWrite(entry: CachedPlan, trust: readonly Trusted[]) {
+  if (trust.length === 0) return;
+  const key = JSON.stringify(trust);
+  if (entry.trusted.has(key)) return;
+  refuseSelfWrite(entry.policy, entry.plan, undefined, [], [...trust]);
+  entry.trusted.add(key);
+}
+
 /** Validated policies and their plans, by exact text (LRU, `capacity` each). */
 export class PolicyCache {
   readonly #entries = new Map<string, Policy>();
-  readonly #plans = new Map<string, { plan: SandboxPlan; policy: Policy }>();
+  readonly #plans = new Map<string, CachedPlan>();
   #hits = 0;
   #misses = 0;
 
@@ -70,6 +90,7 @@ export class PolicyCache {
     source: Source,
     env: Readonly<Record<string, string>>,
     owner?: Identity,
+    trust: readonly Trusted[] = [],
   ): Promise<SandboxPlan> {
     const names = [
       ...new Set([...source.text.matchAll(VARIABLE)].map((m) => m[1])),
@@ -81,6 +102,7 @@ export class PolicyCache {
     if (cached) {
       this.#hits++;
       if (owner) checkClientPaths(cached.policy, owner);
+      refuseClientWrite(cached, trust);
       return cached.plan;
     }
     const policy = this.load(source, env);
@@ -91,10 +113,12 @@ export class PolicyCache {
     // Nor may it change the daemon's own code (the client sent the text,
     // so there is no policy file here).
     refuseSelfWrite(policy, plan, undefined);
+    const entry: CachedPlan = { plan, policy, trusted: new Set() };
+    refuseClientWrite(entry, trust);
     if (this.#plans.size >= this.capacity) {
       this.#plans.delete(this.#plans.keys().next().value!);
     }
-    this.#plans.set(key, { plan, policy });
+    this.#plans.set(key, entry);
     return plan;
   }
 
