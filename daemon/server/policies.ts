@@ -14,7 +14,8 @@ import type { Policy } from "../../policy/schema.ts";
 import { validatePolicy } from "../../policy/validate.ts";
 import { planSandbox, type SandboxPlan } from "../../sandbox/run.ts";
 import type { Identity } from "../../syscalls/process.ts";
-import { checkClientPaths } from "./client_paths.ts";
+import { checkClientPaths, reachAs } from "./client_paths.ts";
+import { errno } from "../../syscalls/errno.ts";
 import { refuseSelfWrite, type Trusted } from "../../sandbox/self_write.ts";
 
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
@@ -98,6 +99,15 @@ export class PolicyCache {
     const key = `${source.text}\0${
       JSON.stringify([names.map((n) => env[n]), owner?.uid, owner?.gid])
     }`;
+    // A root daemon's other user names only what it can reach itself
+    // (its own files are that): the check resolves paths as root, and its
+    // message must not tell whether a hidden path exists.
+    if (owner && trust.length) {
+      const errs = reachAs(owner, trust.map((t) => t.path));
+      trust = trust.filter((_, i) =>
+        errs[i] !== errno.EACCES && errs[i] !== errno.EPERM
+      );
+    }
     const cached = this.#plans.get(key);
     if (cached) {
       this.#hits++;
