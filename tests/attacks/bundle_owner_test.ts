@@ -37,7 +37,12 @@ function cloneWithBundle(): string {
   return clone;
 }
 
-function runFrom(clone: string, policy: string) {
+/** `landlockd run` from `clone`: a policy file, or a starter's name. */
+function runFrom(
+  clone: string,
+  policy: string,
+  command = ["/bin/echo", "hi"],
+) {
   const out = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -45,11 +50,11 @@ function runFrom(clone: string, policy: string) {
       "--log-level=debug",
       `${clone}/main.ts`,
       "run",
-      "--policy-file",
-      policy,
+      ...(policy.startsWith("/")
+        ? ["--policy-file", policy]
+        : ["--policy", policy]),
       "--",
-      "/bin/echo",
-      "hi",
+      ...command,
     ],
     clearEnv: true,
     env: {
@@ -117,3 +122,31 @@ Deno.test({
 function parentOf(path: string): string {
   return path.slice(0, path.lastIndexOf("/"));
 }
+
+Deno.test({
+  name:
+    "[root] from its bundle, a clone under /tmp still refuses ci-default before the command can rewrite it",
+  ignore: ROOT_ONLY,
+  fn() {
+    // The self-write check finds the checkout from its module's
+    // import.meta.url, which the bundle rewrites: it must still name the
+    // clone, dist/ included.
+    const clone = cloneWithBundle();
+    const r = runFrom(clone, "ci-default", [
+      "sh",
+      "-c",
+      `echo x > ${clone}/dist/run/planted`,
+    ]);
+    assert.ok(r.fromBundle, "the clone's bundle was not used");
+    assert.equal(r.code, 125);
+    assert.equal(r.stdout, "");
+    assert.equal(
+      r.stderr,
+      `landlockd: policy "ci-default" (built in):23: fs_layer[0].rule[1].allowed_access: "write_file" on "/tmp" lets the command change landlockd's source tree (its modules and ffi/build/), "${clone}", and a later run would trust what it wrote there; run landlockd from a directory this policy cannot write`,
+    );
+    assert.throws(
+      () => Deno.statSync(`${clone}/dist/run/planted`),
+      Deno.errors.NotFound,
+    );
+  },
+});
