@@ -104,6 +104,40 @@ for (const as of USERS) {
     }
   });
 
+  Deno.test(`[${as}] through the daemon, a command cannot rewrite a policy file its policy extends`, async () => {
+    const d = await startDaemon({ as });
+    try {
+      // The base lies where the merged policy can write; the top does not.
+      const writable = tempDir();
+      const base = writesOnly(writable, writable);
+      chownTree(writable);
+      const top = policyFile(`extends = "${base}"\n`);
+      const before = Deno.readTextFileSync(base);
+      const r = await landlockd([
+        "run",
+        "--socket",
+        d.socket,
+        "--policy-file",
+        top,
+        "--",
+        "sh",
+        "-c",
+        `echo '[env]' >> ${base}`,
+      ], { as });
+      assert.equal(Deno.readTextFileSync(base), before);
+      assert.equal(r.code, 125, r.stderr);
+      assert.match(
+        ours(r.stderr),
+        new RegExp(
+          `"write_file" on "${writable}" lets the command change a policy file it extends, "${base}", and a later run would trust what it wrote there`,
+        ),
+      );
+    } finally {
+      d.proc.kill("SIGTERM");
+      await d.exited();
+    }
+  });
+
   Deno.test(`[${as}] through the daemon, a command cannot write the client's DENO_DIR`, async () => {
     const d = await startDaemon({ as });
     try {
