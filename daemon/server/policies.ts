@@ -45,6 +45,8 @@ function refuseClientWrite(entry: CachedPlan, trust: readonly Trusted[]) {
   const key = JSON.stringify(trust);
   if (entry.trusted.has(key)) return;
   refuseSelfWrite(entry.policy, entry.plan, undefined, [], [...trust]);
+  // A few lists per plan (its clients'), not one for every request made.
+  if (entry.trusted.size >= 16) entry.trusted.clear();
   entry.trusted.add(key);
 }
 
