@@ -116,19 +116,22 @@ export function trustedFiles(): Trusted[] {
     }, ...defaultSocket()];
   }
   const root = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+  // Loaded from a registry (the library API): its files are in DENO_DIR.
+  const local = import.meta.url.startsWith("file:");
   const out: Trusted[] = [
-    {
-      path: root,
-      tree: true,
-      what: "landlockd's source tree (its modules and ffi/build/)",
-      hint: "run landlockd from a directory this policy cannot write",
-    },
-    {
-      path: `${root}/node_modules`,
-      tree: true,
-      what: "landlockd's node_modules/",
-      hint: "run landlockd from a directory this policy cannot write",
-    },
+    ...(local
+      ? [{
+        path: root,
+        tree: true,
+        what: "landlockd's source tree (its modules and ffi/build/)",
+        hint: "run landlockd from a directory this policy cannot write",
+      }, {
+        path: `${root}/node_modules`,
+        tree: true,
+        what: "landlockd's node_modules/",
+        hint: "run landlockd from a directory this policy cannot write",
+      }]
+      : []),
     {
       path: exec,
       tree: false,

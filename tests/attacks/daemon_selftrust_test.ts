@@ -191,3 +191,50 @@ for (const as of USERS) {
     }
   });
 }
+
+Deno.test({
+  name:
+    "through the library API, a command cannot write the calling process's DENO_DIR",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const { connect, DaemonError } = await import("../../mod.ts");
+    const d = await startDaemon();
+    const was = Deno.env.get("DENO_DIR");
+    const client = await connect(d.socket);
+    try {
+      // This process's cache (where a library from a registry lives).
+      const home = tempDir();
+      Deno.env.set("DENO_DIR", `${home}/deno`);
+      const policy = Deno.readTextFileSync(writesOnly(home));
+      await assert.rejects(
+        client.run({
+          policy,
+          argv: ["sh", "-c", `echo planted > ${home}/deno/planted`],
+        }),
+        (e: InstanceType<typeof DaemonError>) =>
+          e.exitCode === 125 &&
+          e.message.includes(
+            `lets the command change Deno's cache (DENO_DIR), which the next start loads code from, "${home}/deno"`,
+          ),
+      );
+      assert.throws(
+        () => Deno.statSync(`${home}/deno/planted`),
+        Deno.errors.NotFound,
+      );
+      // The allowed counterpart: the same policy, the cache elsewhere.
+      Deno.env.set("DENO_DIR", `${tempDir()}/deno`);
+      const ok = await client.run({
+        policy,
+        argv: ["sh", "-c", `echo y > ${home}/y`],
+      });
+      assert.equal(ok.code, 0, new TextDecoder().decode(ok.stderr));
+    } finally {
+      if (was === undefined) Deno.env.delete("DENO_DIR");
+      else Deno.env.set("DENO_DIR", was);
+      client.close();
+      d.proc.kill("SIGTERM");
+      await d.exited();
+    }
+  },
+});
