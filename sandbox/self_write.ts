@@ -78,14 +78,38 @@ export function placeOf(path: string, ids: Ids = new Map()): Place | undefined {
   return { id: chain[0], chain };
 }
 
-/** The Deno cache `deno run` uses here. */
+/**
+ * The Deno cache `deno run` uses here, found as Deno finds it: DENO_DIR,
+ * else XDG_CACHE_HOME, else HOME, else (HOME unset or empty,
+ * as under cron, `env -i` or a system service) the home directory
+ * /etc/passwd gives this user (tests/attacks/denodir_nohome_test.ts).
+ */
 export function denoDir(): string | undefined {
   const explicit = Deno.env.get("DENO_DIR");
   if (explicit) return explicit;
   const xdg = Deno.env.get("XDG_CACHE_HOME");
   if (xdg) return `${xdg}/deno`;
-  const home = Deno.env.get("HOME");
+  const home = Deno.env.get("HOME") || passwdHome();
   return home ? `${home}/.cache/deno` : undefined;
+}
+
+/**
+ * This user's home in /etc/passwd; undefined without an entry there (Deno,
+ * asking the system the same, then finds no cache and does not start).
+ */
+function passwdHome(): string | undefined {
+  let text;
+  try {
+    text = Deno.readTextFileSync("/etc/passwd");
+  } catch {
+    return undefined;
+  }
+  const uid = String(Deno.uid());
+  for (const line of text.split("\n")) {
+    const field = line.split(":");
+    if (field[2] === uid && field[5]) return field[5];
+  }
+  return undefined;
 }
 
 /**
