@@ -14,7 +14,7 @@ import { connectFailure } from "./socket_option.ts";
 import type { Source } from "../policy/diagnostic.ts";
 import { inheritedIgnoredSignals } from "../syscalls/process.ts";
 import { encodeFrame, ProtocolError } from "../daemon/protocol.ts";
-import { clientTrusted } from "../sandbox/self_write.ts";
+import { clientTrusted } from "../sandbox/trusted.ts";
 import { Conn } from "./remote_conn.ts";
 import { connectUnix } from "../syscalls/unix_socket.ts";
 import { openSymbolsFor } from "../syscalls/sys.ts";

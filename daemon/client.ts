@@ -19,7 +19,7 @@
 
 import type { Denial } from "../observe/explain.ts";
 import { EXIT } from "../exit_status.ts";
-import { type Trusted, trustedFiles } from "../sandbox/self_write.ts";
+import { type Trusted, trustedFiles } from "../sandbox/trusted.ts";
 import {
   defaultSocketPath,
   encodeFrame,
