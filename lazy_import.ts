@@ -86,7 +86,10 @@ export interface BundleManifest {
 
 /** `path`'s stamp (throws when it is gone). */
 export function fileStamp(path: string): FileStamp {
-  const info = Deno.statSync(path);
+  return stampOf(Deno.statSync(path));
+}
+
+function stampOf(info: Deno.FileInfo): FileStamp {
   return {
     size: info.size,
     ino: info.ino ?? -1,
@@ -96,9 +99,29 @@ export function fileStamp(path: string): FileStamp {
 }
 
 /**
+ * Whether a file or folder of the bundle is as hard to change as landlockd
+ * itself: not a symlink, owned by the invoking user or root, writable by
+ * neither group nor others. The bundle is code the run executes: one that
+ * another user could rewrite (and restamp) would run as whoever runs
+ * landlockd, root too, where the sources would not
+ * (tests/attacks/bundle_owner_test.ts).
+ */
+function ownBundleFile(path: string): Deno.FileInfo {
+  const info = Deno.lstatSync(path);
+  if (
+    info.isSymlink || (info.uid !== 0 && info.uid !== Deno.uid()) ||
+    ((info.mode ?? 0o777) & 0o022) !== 0
+  ) {
+    throw new Error(`${path}: not owned by this user or root alone`);
+  }
+  return info;
+}
+
+/**
  * The URL of the bundle's entry when dist/run/ exists and was built from
- * the files as they are now, and its own files are as written; undefined
- * otherwise (load the sources). Never
+ * the files as they are now, its own files are as written, and no one but
+ * the invoking user or root can write them ({@link ownBundleFile});
+ * undefined otherwise (load the sources). Never
  * in a compiled binary, which embeds its modules already, nor with
  * LANDLOCKD_NO_BUNDLE=1. `root`: the checkout (a file: URL ending in /).
  */
@@ -111,14 +134,29 @@ export function freshBundle(
   const dir = new URL(`${BUNDLE_DIR}/`, root);
   let manifest: BundleManifest;
   try {
+    const rootPath = new URL(root).pathname;
+    ownBundleFile(`${rootPath}dist`);
+    ownBundleFile(`${rootPath}${BUNDLE_DIR}`);
+    ownBundleFile(`${rootPath}${BUNDLE_DIR}/manifest.json`);
     manifest = JSON.parse(
       Deno.readTextFileSync(new URL("manifest.json", dir)),
     );
-    const rootPath = new URL(root).pathname;
+    const chunks = new Set(manifest.chunks[kind].map((c) => c.path));
+    // The entry is the bundle's first file, checked with the others.
+    if (
+      manifest.chunks[kind][0]?.path !==
+        `${BUNDLE_DIR}/${manifest.entries[kind]}`
+    ) return undefined;
     for (
       const { path, ...was } of [...manifest.files, ...manifest.chunks[kind]]
     ) {
-      const now = fileStamp(`${rootPath}${path}`);
+      if (
+        chunks.has(path) &&
+        !/^dist\/run\/[A-Za-z0-9_-]+\.js$/.test(path)
+      ) return undefined; // a chunk outside the bundle's folder
+      const now = chunks.has(path)
+        ? stampOf(ownBundleFile(`${rootPath}${path}`))
+        : fileStamp(`${rootPath}${path}`);
       if (
         now.mtime !== was.mtime || now.ctime !== was.ctime ||
         now.size !== was.size || now.ino !== was.ino

@@ -395,13 +395,26 @@ async function shortHash(text: string): Promise<string> {
  */
 function writeAtomically(path: string, text: string): void {
   try {
-    if (Deno.readTextFileSync(path) === text) return;
+    if (
+      (Deno.statSync(path).mode! & 0o022) === 0 &&
+      Deno.readTextFileSync(path) === text
+    ) return;
   } catch {
     // not there yet
   }
   const tmp = `${path}.${Deno.pid}.tmp`;
-  Deno.writeTextFileSync(tmp, text);
+  // Not group- or world-writable whatever the umask: main.ts loads no
+  // bundle file that others could change (lazy_import.ts ownBundleFile).
+  Deno.writeTextFileSync(tmp, text, { mode: 0o644 });
+  Deno.chmodSync(tmp, 0o644);
   Deno.renameSync(tmp, path);
+}
+
+/** `dir` made, and writable by its owner alone (see writeAtomically). */
+function ownDir(dir: string): void {
+  Deno.mkdirSync(dir, { recursive: true });
+  const mode = Deno.statSync(dir).mode! & 0o7777;
+  if (mode & 0o022) Deno.chmodSync(dir, mode & ~0o022);
 }
 
 /**
@@ -414,7 +427,8 @@ async function build(): Promise<void> {
   const work = `${ROOT_PATH}dist/.run-build-${Deno.pid}`;
   const dir = `${ROOT_PATH}${BUNDLE_DIR}`;
   Deno.mkdirSync(work, { recursive: true });
-  Deno.mkdirSync(dir, { recursive: true });
+  ownDir(`${ROOT_PATH}dist`);
+  ownDir(dir);
   try {
     const { lazy, modules } = lazyClosure(work);
     const before = stamps([...new Set([...modules, ...CONFIG])].sort());

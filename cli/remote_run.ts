@@ -14,6 +14,7 @@ import { connectFailure } from "./socket_option.ts";
 import type { Source } from "../policy/diagnostic.ts";
 import { inheritedIgnoredSignals } from "../syscalls/process.ts";
 import { encodeFrame, ProtocolError } from "../daemon/protocol.ts";
+import { clientTrusted } from "../sandbox/trusted.ts";
 import { Conn } from "./remote_conn.ts";
 import { connectUnixOffThread } from "../syscalls/unix_socket.ts";
 import { openSymbolsFor } from "../syscalls/sys.ts";
@@ -30,6 +31,13 @@ export interface RemoteOptions {
   explain?: boolean;
   /** Print the denials as GitHub annotations too (`--format github`). */
   github?: boolean;
+  /**
+   * The policy file and the files it extends: with this client's own
+   * landlockd, Deno and DENO_DIR, what its next start trusts
+   * (sandbox/self_write.ts `clientTrusted`); the daemon refuses a plan
+   * that could write any of them.
+   */
+  policyFiles?: string[];
 }
 
 /** Runs `argv` through the daemon; returns the exit code. */
@@ -62,6 +70,7 @@ export async function runRemote(
       audit_fd: opts.auditFd >= 0,
       ...(opts.explain ? { explain: true } : {}),
       sig_ignore: inheritedIgnoredSignals().toString(16),
+      trust: clientTrusted(opts.policyFiles?.[0], opts.policyFiles?.slice(1)),
     }),
     fds,
   );

@@ -16,7 +16,11 @@ import { openAudit } from "./audit_option.ts";
 import { openAuditFile } from "../audit/audit.ts";
 import { mayExtend } from "../policy/origins.ts";
 import { ALLOW_HELP, ALLOW_OPTIONS, allowFlagsPolicy } from "./allow_flags.ts";
-import { readNamedPolicy, readPolicyFile } from "../policy/source.ts";
+import {
+  readNamedPolicy,
+  readPolicyFile,
+  sourceFile,
+} from "../policy/source.ts";
 
 const OPTIONS = {
   policy: { type: "string" },
@@ -93,6 +97,7 @@ async function remote(
   },
   source: Source,
   command: string[],
+  policyFiles: string[],
 ): Promise<number> {
   const github = values.explain === true &&
     (await lazyImport<typeof import("./github.ts")>(
@@ -120,6 +125,7 @@ async function remote(
   }
   return await runRemote(source, command, {
     socket: values.socket!,
+    policyFiles,
     auditFd,
     explain: values.explain === true,
     github,
@@ -157,14 +163,24 @@ export async function main(args: string[]): Promise<number> {
     } catch {
       // the working directory was removed: ${PWD} stays as the shell set it
     }
-    // The daemon reads no files for a client: send it the merged policy.
-    const sent = mayExtend(source.text)
-      ? (await lazyImport<typeof import("../policy/flatten.ts")>(
+    // The daemon reads no files for a client: send it the merged policy,
+    // and the files it came from (a later run trusts them: the daemon
+    // refuses a plan that could write them).
+    const flatten = mayExtend(source.text)
+      ? await lazyImport<typeof import("../policy/flatten.ts")>(
         "../policy/flatten.ts",
         import.meta.url,
-      )).flattenPolicy(source)
-      : source;
-    return await remote(values, sent, command);
+      )
+      : undefined;
+    const sent = flatten ? flatten.flattenPolicy(source) : source;
+    const files = (flatten
+      ? flatten.policySourceFiles(source)
+      : source.location === undefined
+      ? []
+      : [source.location]).flatMap((location) =>
+        sourceFile({ name: "", text: "", location }) ?? []
+      );
+    return await remote(values, sent, command, files);
   }
   const { runDirect } = await lazyImport<typeof import("./run_direct.ts")>(
     "./run_direct.ts",

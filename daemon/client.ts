@@ -19,6 +19,7 @@
 
 import type { Denial } from "../observe/explain.ts";
 import { EXIT } from "../exit_status.ts";
+import { type Trusted, trustedFiles } from "../sandbox/trusted.ts";
 import {
   defaultSocketPath,
   encodeFrame,
@@ -26,6 +27,21 @@ import {
   FrameReader,
   ProtocolError,
 } from "./protocol.ts";
+
+/**
+ * What this process trusts on its next start (landlockd's files, Deno,
+ * DENO_DIR, which holds the library when it came from a registry): the
+ * daemon refuses a plan that lets the command write it. Nothing when this
+ * process may not read its environment or Deno's path: the daemon's own
+ * check still applies.
+ */
+function libraryTrust(): Trusted[] {
+  try {
+    return trustedFiles();
+  } catch {
+    return [];
+  }
+}
 
 /** What to run. */
 export interface RunOptions {
@@ -188,6 +204,7 @@ export class Client {
         cwd: opts.cwd ?? processCwd(),
         stdio: "capture",
         ...(opts.explain ? { explain: true } : {}),
+        trust: libraryTrust(),
       },
       stdin,
       (f) => {

@@ -21,6 +21,8 @@ export const LIMITS = {
   argv: 4096,
   /** Number of environment variables. */
   env: 4096,
+  /** Entries of a run's `trust` list. */
+  trust: 64,
   /** A path (cwd, policy name), in bytes. */
   path: 4096,
   /** Captured stdin, in bytes. */
@@ -219,6 +221,24 @@ export interface RunRequest {
    * reply (`run --explain`, docs/explain.md).
    */
   explain: boolean;
+  /**
+   * What the client trusts on its next start (its policy file and bases,
+   * its landlockd, Deno and DENO_DIR): the daemon refuses a plan that lets
+   * the command write any of them, as a direct run does. Only adds
+   * refusals, so the client is taken at its word.
+   */
+  trust: TrustedPath[];
+}
+
+/** One entry of {@link RunRequest.trust} (sandbox/self_write.ts `Trusted`). */
+export interface TrustedPath {
+  path: string;
+  /** The directory and everything beneath it, or just this object. */
+  tree: boolean;
+  /** What to call it in the refusal. */
+  what: string;
+  /** What to do about it. */
+  hint: string;
 }
 
 /** How many denials an exit reply lists; the rest are counted. */
@@ -392,6 +412,32 @@ function parseRun(
   if (typeof sigIgnore !== "string" || !/^[0-9a-f]{1,16}$/.test(sigIgnore)) {
     fail("sig_ignore: expected up to 16 lower-case hex digits");
   }
+  const trust = h.trust ?? [];
+  if (!Array.isArray(trust)) {
+    fail("trust: expected an array of {path, tree, what, hint}");
+  }
+  if (trust.length > LIMITS.trust) {
+    fail(`trust: more than ${LIMITS.trust} items`, "limit");
+  }
+  const trusted = (trust as unknown[]).map((t, i): TrustedPath => {
+    if (t === null || typeof t !== "object" || Array.isArray(t)) {
+      fail(`trust[${i}]: expected an object {path, tree, what, hint}`);
+    }
+    const e = t as Record<string, unknown>;
+    const path = str(`trust[${i}].path`, e.path, LIMITS.path);
+    if (!path.startsWith("/")) {
+      fail(`trust[${i}].path: expected an absolute path`);
+    }
+    if (typeof e.tree !== "boolean") {
+      fail(`trust[${i}].tree: expected true or false`);
+    }
+    return {
+      path,
+      tree: e.tree as boolean,
+      what: str(`trust[${i}].what`, e.what, LIMITS.path),
+      hint: str(`trust[${i}].hint`, e.hint, LIMITS.path),
+    };
+  });
   return {
     type: "run",
     id,
@@ -403,6 +449,7 @@ function parseRun(
     audit_fd: !!h.audit_fd,
     sig_ignore: BigInt(`0x${sigIgnore}`),
     explain: h.explain === true,
+    trust: trusted,
   };
 }
 

@@ -78,10 +78,22 @@ Deno.test("a valid run request is read with defaults", () => {
     audit_fd: false,
     sig_ignore: 3n,
     explain: false,
+    trust: [],
   });
   assert.equal(fdsFor(req), 0);
   assert.equal(fdsFor({ ...req, stdio: "fds" }), 3);
   assert.equal(fdsFor({ ...req, stdio: "fds", audit_fd: true }), 4);
+});
+
+Deno.test("a run request carries what its client trusts", () => {
+  const trust = [{
+    path: "/home/u/p.toml",
+    tree: false,
+    what: "this policy file",
+    hint: "keep it elsewhere",
+  }];
+  const req = parseRequest(run({ trust })) as RunRequest;
+  assert.deepEqual(req.trust, trust);
 });
 
 Deno.test("every field of a request is checked, with its name in the error", () => {
@@ -111,6 +123,25 @@ Deno.test("every field of a request is checked, with its name in the error", () 
     [{ stdio: "inherit" }, /stdio: expected "fds" or "capture"/],
     [{ audit_fd: true }, /audit_fd: only with stdio "fds"/],
     [{ sig_ignore: "xyz" }, /sig_ignore: expected up to 16/],
+    [{ trust: {} }, /trust: expected an array/],
+    [{ trust: ["/x"] }, /trust\[0\]: expected an object/],
+    [
+      { trust: [{ path: "x", tree: true, what: "w", hint: "h" }] },
+      /trust\[0\].path: expected an absolute path/,
+    ],
+    [
+      { trust: [{ path: "/x", tree: 1, what: "w", hint: "h" }] },
+      /trust\[0\].tree: expected true or false/,
+    ],
+    [
+      { trust: [{ path: "/x", tree: true, hint: "h" }] },
+      /trust\[0\].what: expected a string/,
+    ],
+    [
+      { trust: Array(LIMITS.trust + 1).fill({}) },
+      /trust: more than 64 items/,
+      "limit",
+    ],
   ];
   for (const [over, message, code = "protocol"] of cases) {
     assert.throws(

@@ -38,17 +38,15 @@ import {
 } from "../policy/self_write.ts";
 import { isBeneath, parentOf } from "../policy/paths.ts";
 import type { SandboxPlan } from "./run.ts";
+import { policyFiles, type Trusted, trustedFiles } from "./trusted.ts";
 
-/** Something landlockd trusts on its next start, and what to call it. */
-export interface Trusted {
-  path: string;
-  /** A directory and everything beneath it, or just this object. */
-  tree: boolean;
-  /** e.g. `landlockd's source tree`. */
-  what: string;
-  /** What to do about it. */
-  hint: string;
-}
+export {
+  clientTrusted,
+  denoDir,
+  policyFiles,
+  type Trusted,
+  trustedFiles,
+} from "./trusted.ts";
 
 function idOf(info: Deno.FileInfo): string {
   return `${info.dev}:${info.ino}`;
@@ -76,76 +74,6 @@ export function placeOf(path: string, ids: Ids = new Map()): Place | undefined {
     if (dir === "/") break;
   }
   return { id: chain[0], chain };
-}
-
-/** The Deno cache `deno run` uses here. */
-export function denoDir(): string | undefined {
-  const explicit = Deno.env.get("DENO_DIR");
-  if (explicit) return explicit;
-  const xdg = Deno.env.get("XDG_CACHE_HOME");
-  if (xdg) return `${xdg}/deno`;
-  const home = Deno.env.get("HOME");
-  return home ? `${home}/.cache/deno` : undefined;
-}
-
-/**
- * The daemon socket that `run --socket`, `status`, `stop` and the library
- * use by default: whoever can create it there answers for the daemon.
- */
-function defaultSocket(): Trusted[] {
-  const dir = Deno.env.get("XDG_RUNTIME_DIR");
-  return dir
-    ? [{
-      path: `${dir}/landlockd.sock`,
-      tree: false,
-      what: "the default daemon socket",
-      hint: "keep $XDG_RUNTIME_DIR out of what the policy may write",
-    }]
-    : [];
-}
-
-/** landlockd's own files and the runtime's, for this way of running it. */
-export function trustedFiles(): Trusted[] {
-  const exec = Deno.execPath();
-  if (Deno.build.standalone) {
-    return [{
-      path: exec,
-      tree: false,
-      what: "the landlockd binary",
-      hint: "install it where this policy cannot write",
-    }, ...defaultSocket()];
-  }
-  const root = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
-  const out: Trusted[] = [
-    {
-      path: root,
-      tree: true,
-      what: "landlockd's source tree (its modules and ffi/build/)",
-      hint: "run landlockd from a directory this policy cannot write",
-    },
-    {
-      path: `${root}/node_modules`,
-      tree: true,
-      what: "landlockd's node_modules/",
-      hint: "run landlockd from a directory this policy cannot write",
-    },
-    {
-      path: exec,
-      tree: false,
-      what: "the Deno runtime",
-      hint: "install Deno where this policy cannot write",
-    },
-  ];
-  const cache = denoDir();
-  if (cache) {
-    out.push({
-      path: cache,
-      tree: true,
-      what: "Deno's cache (DENO_DIR), which the next start loads code from",
-      hint: "set DENO_DIR to a directory this policy cannot write",
-    });
-  }
-  return [...out, ...defaultSocket()];
 }
 
 function resolveLayers(plan: SandboxPlan, ids: Ids): ResolvedLayer[] {
@@ -216,23 +144,7 @@ export function refuseSelfWrite(
   const ids: Ids = new Map();
   const layers = resolveLayers(plan, ids);
   const grants = resolveGrants(policy, ids);
-  const all: Trusted[] = [
-    ...trusted,
-    ...(policyFile
-      ? [{
-        path: policyFile,
-        tree: false,
-        what: "this policy file",
-        hint: "keep the policy where the policy itself cannot write",
-      }]
-      : []),
-    ...bases.filter((b) => b !== policyFile).map((path) => ({
-      path,
-      tree: false,
-      what: "a policy file it extends",
-      hint: "keep the policy and its bases where the policy cannot write",
-    })),
-  ];
+  const all: Trusted[] = [...trusted, ...policyFiles(policyFile, bases)];
   const binds = writableBinds(policy, plan);
   for (const t of all) {
     const target = targetOf(t, ids);

@@ -112,6 +112,53 @@ Deno.test("a missing source, chunk or manifest turns the bundle off", () => {
   }
 });
 
+Deno.test("a bundle others could change turns the bundle off", () => {
+  const root = fakeCheckout();
+  const url = `file://${root}/`;
+  try {
+    assert.ok(freshBundle("direct", url));
+    // Group-writable: a chunk, then the bundle's folder.
+    Deno.chmodSync(`${root}/dist/run/entry-0.js`, 0o664);
+    assert.equal(freshBundle("direct", url), undefined);
+    assert.ok(freshBundle("socket", url));
+    Deno.chmodSync(`${root}/dist/run`, 0o775);
+    assert.equal(freshBundle("socket", url), undefined);
+    Deno.chmodSync(`${root}/dist/run`, 0o755);
+    assert.ok(freshBundle("socket", url));
+    // Another user's manifest (as root, who can give it away).
+    if (Deno.uid() === 0) {
+      Deno.chownSync(`${root}/dist/run/manifest.json`, 65534, 65534);
+      assert.equal(freshBundle("socket", url), undefined);
+      Deno.chownSync(`${root}/dist/run/manifest.json`, 0, 0);
+      assert.ok(freshBundle("socket", url));
+    }
+    // dist/run as a symlink to a folder holding the same files.
+    Deno.renameSync(`${root}/dist/run`, `${root}/dist/real`);
+    Deno.symlinkSync(`${root}/dist/real`, `${root}/dist/run`);
+    assert.equal(freshBundle("socket", url), undefined);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
+Deno.test("a manifest naming an entry it does not stamp turns the bundle off", () => {
+  const root = fakeCheckout();
+  const url = `file://${root}/`;
+  const path = `${root}/dist/run/manifest.json`;
+  try {
+    const manifest = JSON.parse(Deno.readTextFileSync(path));
+    manifest.entries.direct = "entry-1.js";
+    Deno.writeTextFileSync(path, JSON.stringify(manifest));
+    assert.equal(freshBundle("direct", url), undefined);
+    manifest.entries.direct = "entry-0.js";
+    manifest.chunks.direct[0].path = "dist/run/../../a.ts";
+    Deno.writeTextFileSync(path, JSON.stringify(manifest));
+    assert.equal(freshBundle("direct", url), undefined);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
 /** Runs `deno run main.ts ARGS` from this checkout, bundle on or off. */
 function run(args: string[], bundle: boolean, files?: string) {
   const out = new Deno.Command(Deno.execPath(), {

@@ -14,8 +14,9 @@ import type { Policy } from "../../policy/schema.ts";
 import { validatePolicy } from "../../policy/validate.ts";
 import { planSandbox, type SandboxPlan } from "../../sandbox/run.ts";
 import type { Identity } from "../../syscalls/process.ts";
-import { checkClientPaths } from "./client_paths.ts";
-import { refuseSelfWrite } from "../../sandbox/self_write.ts";
+import { checkClientPaths, reachAs } from "./client_paths.ts";
+import { errno } from "../../syscalls/errno.ts";
+import { refuseSelfWrite, type Trusted } from "../../sandbox/self_write.ts";
 
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
@@ -27,10 +28,32 @@ export interface CacheStats {
   misses: number;
 }
 
+/** A plan, its policy, and the client trust lists already checked against it. */
+interface CachedPlan {
+  plan: SandboxPlan;
+  policy: Policy;
+  trusted: Set<string>;
+}
+
+/**
+ * Nor may the plan change what the client trusts on its next start (its
+ * policy file, its landlockd and DENO_DIR), which only the client knows:
+ * checked once per plan and list, as the daemon's own files are.
+ */
+function refuseClientWrite(entry: CachedPlan, trust: readonly Trusted[]) {
+  if (trust.length === 0) return;
+  const key = JSON.stringify(trust);
+  if (entry.trusted.has(key)) return;
+  refuseSelfWrite(entry.policy, entry.plan, undefined, [], [...trust]);
+  // A few lists per plan (its clients'), not one for every request made.
+  if (entry.trusted.size >= 16) entry.trusted.clear();
+  entry.trusted.add(key);
+}
+
 /** Validated policies and their plans, by exact text (LRU, `capacity` each). */
 export class PolicyCache {
   readonly #entries = new Map<string, Policy>();
-  readonly #plans = new Map<string, { plan: SandboxPlan; policy: Policy }>();
+  readonly #plans = new Map<string, CachedPlan>();
   #hits = 0;
   #misses = 0;
 
@@ -70,6 +93,7 @@ export class PolicyCache {
     source: Source,
     env: Readonly<Record<string, string>>,
     owner?: Identity,
+    trust: readonly Trusted[] = [],
   ): Promise<SandboxPlan> {
     const names = [
       ...new Set([...source.text.matchAll(VARIABLE)].map((m) => m[1])),
@@ -77,10 +101,20 @@ export class PolicyCache {
     const key = `${source.text}\0${
       JSON.stringify([names.map((n) => env[n]), owner?.uid, owner?.gid])
     }`;
+    // A root daemon's other user names only what it can reach itself
+    // (its own files are that): the check resolves paths as root, and its
+    // message must not tell whether a hidden path exists.
+    if (owner && trust.length) {
+      const errs = reachAs(owner, trust.map((t) => t.path));
+      trust = trust.filter((_, i) =>
+        errs[i] !== errno.EACCES && errs[i] !== errno.EPERM
+      );
+    }
     const cached = this.#plans.get(key);
     if (cached) {
       this.#hits++;
       if (owner) checkClientPaths(cached.policy, owner);
+      refuseClientWrite(cached, trust);
       return cached.plan;
     }
     const policy = this.load(source, env);
@@ -91,10 +125,12 @@ export class PolicyCache {
     // Nor may it change the daemon's own code (the client sent the text,
     // so there is no policy file here).
     refuseSelfWrite(policy, plan, undefined);
+    const entry: CachedPlan = { plan, policy, trusted: new Set() };
+    refuseClientWrite(entry, trust);
     if (this.#plans.size >= this.capacity) {
       this.#plans.delete(this.#plans.keys().next().value!);
     }
-    this.#plans.set(key, { plan, policy });
+    this.#plans.set(key, entry);
     return plan;
   }
 

@@ -779,7 +779,7 @@ export class Daemon {
     try {
       let plan: SandboxPlan;
       try {
-        plan = await this.#policies.plan(source, req.env, ids);
+        plan = await this.#policies.plan(source, req.env, ids, req.trust);
         if (req.stdio === "capture") {
           capture = captureStdio(stdin, this.#reactor);
         }

@@ -1,0 +1,152 @@
+/**
+ * The bundle of `landlockd run` (dist/run/) is code a later run executes:
+ * it may be no easier to change than the sources it stands for. Here root
+ * runs landlockd from a checkout whose sources only root can write, but
+ * whose dist/ belongs to another user (nobody): nobody plants a line in
+ * the entry chunks and restamps the manifest (bundle_plant.py). Before the
+ * fix root's next run executed it, as root. A bundle folder or file owned
+ * by anyone but the invoking user or root, writable by group or others, or
+ * a symlink, now turns the bundle off: the run loads the sources.
+ */
+import assert from "node:assert/strict";
+import { policyFile, RUN_ROOT, tempDir } from "../helpers.ts";
+import { copyTree } from "../shared_copy.ts";
+
+const ROOT_ONLY = Deno.uid() !== 0;
+
+/** Reads and executes anywhere; writes nothing. */
+const READ_ONLY = `version = 1
+[[fs_layer]]
+handled_access_fs = ["execute", "read_file", "read_dir", "write_file", "make_reg"]
+  [[fs_layer.rule]]
+  path = "/"
+  allowed_access = ["execute", "read_file", "read_dir"]
+`;
+
+/** A root-owned copy of landlockd with its bundle built, as root. */
+function cloneWithBundle(): string {
+  const clone = `${tempDir()}/landlockd`;
+  copyTree(RUN_ROOT, clone);
+  new Deno.Command("chown", { args: ["-R", "0:0", clone] }).outputSync();
+  Deno.removeSync(`${clone}/dist`, { recursive: true });
+  const built = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", `${clone}/cli/bundle.ts`],
+    stdout: "null",
+  }).outputSync();
+  assert.ok(built.success, new TextDecoder().decode(built.stderr));
+  return clone;
+}
+
+/** `landlockd run` from `clone`: a policy file, or a starter's name. */
+function runFrom(
+  clone: string,
+  policy: string,
+  command = ["/bin/echo", "hi"],
+) {
+  const out = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      "--log-level=debug",
+      `${clone}/main.ts`,
+      "run",
+      ...(policy.startsWith("/")
+        ? ["--policy-file", policy]
+        : ["--policy", policy]),
+      "--",
+      ...command,
+    ],
+    clearEnv: true,
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: Deno.env.get("HOME") ?? "/root",
+      ...(Deno.env.get("DENO_DIR")
+        ? { DENO_DIR: Deno.env.get("DENO_DIR")! }
+        : {}),
+      NO_COLOR: "1",
+    },
+    cwd: "/",
+  }).outputSync();
+  const lines = new TextDecoder().decode(out.stderr).split("\n");
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: lines.filter((l) => !/^DEBUG |^\s|^[{}]|^$/.test(l)).join("\n"),
+    fromBundle: lines.some((l) => l.includes("/dist/run/entry-")),
+  };
+}
+
+Deno.test({
+  name:
+    "[root] a bundle another user can write is not loaded: root's run loads the sources",
+  ignore: ROOT_ONLY,
+  fn() {
+    const clone = cloneWithBundle();
+    const policy = policyFile(READ_ONLY);
+    const marker = `${tempDir()}/planted`;
+    Deno.chmodSync(parentOf(marker), 0o777);
+
+    // The allowed counterpart: root's own bundle is used.
+    const ok = runFrom(clone, policy);
+    assert.equal(ok.stderr, "");
+    assert.equal(ok.code, 0);
+    assert.equal(ok.stdout, "hi\n");
+    assert.ok(ok.fromBundle, "root's own bundle was not used");
+
+    // nobody owns dist/ (not the sources) and plants code in it.
+    new Deno.Command("chown", { args: ["-R", "65534:65534", `${clone}/dist`] })
+      .outputSync();
+    const plant = new Deno.Command("setpriv", {
+      args: [
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+        "/usr/bin/python3",
+        `${RUN_ROOT}tests/attacks/bundle_plant.py`,
+        clone,
+        marker,
+      ],
+    }).outputSync();
+    assert.ok(plant.success, new TextDecoder().decode(plant.stderr));
+
+    // Before the fix: "planted ran" on stderr, and the marker said "uid 0".
+    const r = runFrom(clone, policy);
+    assert.throws(() => Deno.statSync(marker), Deno.errors.NotFound);
+    assert.equal(r.stderr, "");
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, "hi\n");
+    assert.ok(!r.fromBundle, "the bundle nobody owns was loaded");
+  },
+});
+
+function parentOf(path: string): string {
+  return path.slice(0, path.lastIndexOf("/"));
+}
+
+Deno.test({
+  name:
+    "[root] from its bundle, a clone under /tmp still refuses ci-default before the command can rewrite it",
+  ignore: ROOT_ONLY,
+  fn() {
+    // The self-write check finds the checkout from its module's
+    // import.meta.url, which the bundle rewrites: it must still name the
+    // clone, dist/ included.
+    const clone = cloneWithBundle();
+    const r = runFrom(clone, "ci-default", [
+      "sh",
+      "-c",
+      `echo x > ${clone}/dist/run/planted`,
+    ]);
+    assert.ok(r.fromBundle, "the clone's bundle was not used");
+    assert.equal(r.code, 125);
+    assert.equal(r.stdout, "");
+    assert.equal(
+      r.stderr,
+      `landlockd: policy "ci-default" (built in):23: fs_layer[0].rule[1].allowed_access: "write_file" on "/tmp" lets the command change landlockd's source tree (its modules and ffi/build/), "${clone}", and a later run would trust what it wrote there; run landlockd from a directory this policy cannot write`,
+    );
+    assert.throws(
+      () => Deno.statSync(`${clone}/dist/run/planted`),
+      Deno.errors.NotFound,
+    );
+  },
+});
