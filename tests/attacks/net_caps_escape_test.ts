@@ -11,7 +11,10 @@
  * taken), "victim ns open: OK". landlockd holds every capability and no
  * filter: code written there sends anywhere. Now such a policy gets a
  * Landlock layer that handles only `make_block` (policy/plan.ts), and
- * Landlock refuses tracing a process outside the command's domain.
+ * Landlock refuses tracing a process outside the command's domain. Where
+ * there is no Landlock at all (ABI 0, seen with LANDLOCKD_ABI_MAX=0: the
+ * same four OKs), CAP_SYS_PTRACE is dropped too, and the kernel refuses
+ * root tracing a process whose capabilities are not a subset of its own.
  *
  * Direct runs only: a run with a broker (`udp = "dns"`, allow_hosts) or
  * through the daemon got a domain from the signal scope landlockd adds at
@@ -89,6 +92,21 @@ if (Deno.uid() === 0) {
       const tun = results(r.stdout).tun;
       // Without /dev/net/tun there is nothing to show.
       assert.ok(tun === "EPERM" || tun === "ENOENT", r.stdout);
+    },
+  );
+
+  Deno.test(
+    '[root] udp = "deny" only without Landlock (LANDLOCKD_ABI_MAX=0): CAP_SYS_PTRACE goes too, so landlockd cannot be traced; the command traces its own child',
+    async () => {
+      const r = await sandboxed(policyFile(UDP_ONLY), [ATTACK, "9"], {
+        env: { LANDLOCKD_ABI_MAX: "0" },
+      });
+      assert.equal(r.code, 0, r.stderr);
+      const got = results(r.stdout);
+      assert.equal(got["ptrace seize own child"], "OK", r.stdout);
+      assert.equal(got["ptrace seize"], "EPERM", r.stdout);
+      assert.equal(got["proc mem write"], "EACCES", r.stdout);
+      assert.equal(got["pidfd_getfd"], "EPERM", r.stdout);
     },
   );
 
