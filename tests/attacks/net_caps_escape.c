@@ -4,11 +4,12 @@
  * the capabilities and calls that remain to reach a host the policy
  * forbids or to change the host's network state.
  *
- *   net_caps_escape UDP_PORT PID
+ *   net_caps_escape UDP_PORT [PID [NETLINK_PORTID]]
  *
  * UDP_PORT: a UDP port on 127.0.0.1 that a listener outside watches (the
  * raw probe sends "raw-udp" there). PID: a process outside the sandbox
- * (landlockd) to trace, read and take descriptors from.
+ * (landlockd, by default or with 0 the parent) to trace, read and take descriptors
+ * from. NETLINK_PORTID: a NETLINK_USERSOCK socket outside to send to.
  *
  * The sysctl probes write back the value they read: they show the write
  * is possible and change nothing.
@@ -163,8 +164,18 @@ static void rtnl_addr(int type, const char *what) {
   close(fd);
 }
 
-/* SOCK_DESTROY of any TCP socket from 127.0.0.1 (needs CAP_NET_ADMIN). */
+/* SOCK_DESTROY (needs CAP_NET_ADMIN) of a TCP listener of our own on
+ * 127.0.0.1, found by its address; a refusal leaves it listening. */
 static void sock_destroy(void) {
+  int l = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  socklen_t alen = sizeof(a);
+  if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+      listen(l, 1) < 0 || getsockname(l, (struct sockaddr *)&a, &alen) < 0) {
+    report("sock_diag destroy", -1);
+    return;
+  }
   int fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_SOCK_DIAG);
   if (fd < 0) {
     report("sock_diag destroy", -1);
@@ -180,6 +191,9 @@ static void sock_destroy(void) {
   req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
   req.r.sdiag_family = AF_INET;
   req.r.sdiag_protocol = IPPROTO_TCP;
+  req.r.idiag_states = ~0u;
+  req.r.id.idiag_sport = a.sin_port;
+  memcpy(req.r.id.idiag_src, &a.sin_addr, 4);
   req.r.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
   req.r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
   send(fd, &req, sizeof(req), 0);
@@ -190,6 +204,26 @@ static void sock_destroy(void) {
     int e = ((struct nlmsgerr *)NLMSG_DATA(h))->error;
     printf("sock_diag destroy: %s\n", e == 0 ? "OK" : strerrorname_np(-e));
   } else printf("sock_diag destroy: no answer\n");
+  close(fd);
+  close(l);
+}
+
+/* A netlink datagram to a NETLINK_USERSOCK socket (any portid): the
+ * kernel lets anyone send on that protocol. */
+static void usersock(int portid) {
+  int fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_USERSOCK);
+  if (fd < 0) {
+    report("netlink usersock send", -1);
+    return;
+  }
+  struct sockaddr_nl to = {.nl_family = AF_NETLINK, .nl_pid = portid};
+  char msg[NLMSG_SPACE(8)];
+  memset(msg, 0, sizeof(msg));
+  struct nlmsghdr *h = (struct nlmsghdr *)msg;
+  h->nlmsg_len = sizeof(msg);
+  memcpy(NLMSG_DATA(h), "usersock", 8);
+  report("netlink usersock send",
+         sendto(fd, msg, sizeof(msg), 0, (struct sockaddr *)&to, sizeof(to)));
   close(fd);
 }
 
@@ -252,7 +286,7 @@ static void sysctl_rewrite(const char *path) {
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   int port = argc > 1 ? atoi(argv[1]) : 9;
-  pid_t victim = argc > 2 ? atoi(argv[2]) : getppid();
+  pid_t victim = argc > 2 && atoi(argv[2]) > 0 ? atoi(argv[2]) : getppid();
 
   in_child("i386 socketcall vsock", i386_socketcall);
   in_child("i386 socket vsock", i386_socket);
@@ -260,6 +294,8 @@ int main(int argc, char **argv) {
   raw_udp(port);
   rtnl_addr(RTM_NEWADDR, "rtnetlink newaddr");
   sock_destroy();
+  if (argc > 3) usersock(atoi(argv[3]));
+  report("iopl 3", syscall(SYS_iopl, 3));
   in_child("setns host net", setns_host_net);
   in_child("userns setns host net", userns_then_setns);
   in_child("userns netns lo up", userns_netns_addr);
