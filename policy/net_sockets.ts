@@ -113,6 +113,7 @@ export const CAPABILITIES = {
   CAP_NET_ADMIN: 12,
   CAP_NET_RAW: 13,
   CAP_SYS_MODULE: 16,
+  CAP_SYS_PTRACE: 19,
   CAP_SYS_ADMIN: 21,
   CAP_BPF: 39,
 } as const;
@@ -142,6 +143,25 @@ export function droppedCapabilities(
     "CAP_BPF",
   ];
   if (!socketRules(net).raw) dropped.splice(1, 0, "CAP_NET_RAW");
+  return dropped;
+}
+
+/**
+ * {@link droppedCapabilities}, plus CAP_SYS_PTRACE where the command has no
+ * Landlock domain (no layer: a kernel without Landlock, ABI 0). Landlock
+ * refuses tracing a process outside the domain; without one, root's
+ * CAP_SYS_PTRACE seizes landlockd (non-dumpable, but the capability
+ * overrides that), which holds every capability and no filter, and takes
+ * its descriptors with pidfd_getfd (tests/attacks/net_caps_escape_test.ts).
+ * Without CAP_SYS_PTRACE, the kernel refuses root tracing a process whose
+ * capabilities are not a subset of its own, so it cannot trace landlockd.
+ */
+export function droppedCapabilitiesFor(
+  net: Policy["net"],
+  landlockLayers: number,
+): DroppedCapability[] {
+  const dropped = droppedCapabilities(net);
+  if (dropped.length && landlockLayers === 0) dropped.push("CAP_SYS_PTRACE");
   return dropped;
 }
 

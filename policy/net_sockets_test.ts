@@ -2,11 +2,13 @@ import assert from "node:assert/strict";
 import {
   capabilityMask,
   droppedCapabilities,
+  droppedCapabilitiesFor,
   type DroppedCapability,
   socketRules,
 } from "./net_sockets.ts";
 import { lintPolicy } from "./lint.ts";
 import { validatePolicy } from "./validate.ts";
+import type { Policy } from "./schema.ts";
 
 Deno.test("without udp and raw, UDP and raw sockets stay allowed (today's behaviour)", () => {
   assert.deepEqual(socketRules(undefined), { udp: "allow", raw: true });
@@ -145,4 +147,19 @@ Deno.test("droppedCapabilities: the four for any restricting [net], CAP_NET_RAW 
   );
   assert.equal(capabilityMask(five), 0x80_0021_3000n);
   assert.equal(capabilityMask([]), 0n);
+});
+
+Deno.test("droppedCapabilitiesFor adds CAP_SYS_PTRACE only where the command has no Landlock layer", () => {
+  const net = { udp: "deny" } as Policy["net"];
+  assert.deepEqual(droppedCapabilitiesFor(net, 1), droppedCapabilities(net));
+  assert.deepEqual(droppedCapabilitiesFor(net, 0), [
+    ...droppedCapabilities(net),
+    "CAP_SYS_PTRACE",
+  ]);
+  // Nothing restricted: nothing dropped, layer or not.
+  assert.deepEqual(droppedCapabilitiesFor(undefined, 0), []);
+  assert.equal(
+    capabilityMask(["CAP_SYS_PTRACE"]),
+    1n << 19n,
+  );
 });

@@ -6,7 +6,7 @@
  */
 
 import { formatKeyPath } from "./locate.ts";
-import { handledNet } from "./net_sockets.ts";
+import { handledNet, netRestricts } from "./net_sockets.ts";
 import {
   FILE_RIGHTS,
   FS_RIGHTS,
@@ -283,6 +283,15 @@ export function planLandlock(policy: Policy, abi: number): LandlockPlan {
         });
       }
     }
+  }
+  if (policy.net && netRestricts(policy.net) && !layers.length && abi >= 1) {
+    // A [net] of udp/raw only handles no Landlock right, and without a
+    // Landlock domain root (CAP_SYS_PTRACE) traces landlockd, which holds
+    // every capability and no filter, and any process runs as the same
+    // uid: its network is the command's. One handled right nobody needs
+    // (creating block devices) gives the command a domain, and Landlock
+    // refuses tracing a process outside it.
+    first().handled_access_fs = ["make_block"];
   }
   const scopes = SCOPE_NAMES.filter((s) => policy.scope?.[s] === true);
   const scoped = keep(SCOPES, scopes, abi, "scope", dropped);

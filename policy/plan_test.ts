@@ -320,7 +320,7 @@ Deno.test("allow_hosts below ABI 4 is refused even under best_effort", () => {
   }
 });
 
-Deno.test("a [net] that sets only udp or raw leaves TCP to the kernel: no handled_access_net, no net layer, nothing dropped below ABI 4", () => {
+Deno.test("a [net] that sets only udp or raw leaves TCP to the kernel: no handled_access_net, only a make_block layer (for a Landlock domain), nothing dropped below ABI 4", () => {
   for (
     const net of [{ udp: "deny" }, { raw: false }, { udp: "dns" }, {
       udp: "deny",
@@ -329,7 +329,21 @@ Deno.test("a [net] that sets only udp or raw leaves TCP to the kernel: no handle
   ) {
     for (const abi of [0, 1, 3, 4, 7]) {
       const plan = planLandlock(policy({ compat: "strict", net }), abi);
-      assert.deepEqual(plan.layers, [], `${JSON.stringify(net)} at ABI ${abi}`);
+      // A Landlock domain keeps root's CAP_SYS_PTRACE off landlockd
+      // (tests/attacks/net_caps_escape_test.ts); none exists at ABI 0.
+      const layers = abi === 0 ? [] : [{
+        from: ["net"],
+        handled_access_fs: ["make_block"],
+        handled_access_net: [],
+        net_port: [],
+        path_beneath: [],
+        scoped: [],
+      }];
+      assert.deepEqual(
+        plan.layers,
+        layers,
+        `${JSON.stringify(net)} at ABI ${abi}`,
+      );
       assert.deepEqual(plan.dropped, []);
       assert.equal(plan.status, "fully_enforced");
     }
@@ -358,5 +372,23 @@ Deno.test("handled_access_net defaults to connect_tcp where [net] says something
   assert.deepEqual(
     handled({ handled_access_net: ["bind_tcp"], allow_hosts: [] }),
     ["bind_tcp", "connect_tcp"],
+  );
+});
+
+Deno.test("the make_block layer comes only where [net] restricts something and no other layer exists", () => {
+  const layers = (p: Record<string, unknown>) =>
+    planLandlock(policy(p), 7).layers.map((l) => l.handled_access_fs);
+  assert.deepEqual(layers({ net: { udp: "allow", raw: true } }), []);
+  assert.deepEqual(layers({}), []);
+  assert.deepEqual(
+    layers({
+      net: { udp: "deny" },
+      fs_layer: [{ handled_access_fs: ["write_file"] }],
+    }),
+    [["write_file"]],
+  );
+  assert.deepEqual(
+    layers({ net: { udp: "deny" }, scope: { signal: true } }),
+    [["make_block"]],
   );
 });

@@ -35,7 +35,7 @@ import {
 import type { BrokerPlan } from "../broker/plan.ts";
 import {
   capabilityMask,
-  droppedCapabilities,
+  droppedCapabilitiesFor,
   type DroppedCapability,
   socketRules,
 } from "../policy/net_sockets.ts";
@@ -199,12 +199,16 @@ export async function planSandbox(
     ? { ...policy, scope: { ...policy.scope, signal: true } }
     : policy;
   try {
+    const landlock = planLandlock(landlockPolicy, support.abi);
     return {
       support,
-      landlock: planLandlock(landlockPolicy, support.abi),
+      landlock,
       implied,
       seccomp: planSeccomp(policy, broker?.notify ?? [], broker?.deny ?? []),
-      capabilities_dropped: droppedCapabilities(policy.net),
+      capabilities_dropped: droppedCapabilitiesFor(
+        policy.net,
+        landlock.layers.length,
+      ),
       broker,
       mounts: planMounts(
         policy,
