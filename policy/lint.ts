@@ -192,6 +192,15 @@ export function warnings(
     ));
   }
 
+  if (net && net.raw === true && socketRules(net).udp !== "allow") {
+    out.push(warning(
+      ["net", "raw"],
+      `raw = true lets a process with CAP_NET_RAW (root) send UDP through a raw socket, past udp = "${
+        socketRules(net).udp
+      }"; leave raw out (it defaults to false where UDP is restricted) unless the command needs raw sockets`,
+    ));
+  }
+
   if (net && !netRestricts(net)) {
     out.push(warning(["net"], NET_RESTRICTS_NOTHING));
   }

@@ -62,10 +62,10 @@ export interface SocketRules {
  */
 export function socketRules(net: Policy["net"]): SocketRules {
   const closed = net !== undefined && allowHostsSet({ net });
-  return {
-    udp: net?.udp ?? (closed ? "deny" : "allow"),
-    raw: net?.raw ?? !closed,
-  };
+  const udp = net?.udp ?? (closed ? "deny" : "allow");
+  // A raw IPPROTO_UDP socket sends UDP too (root, CAP_NET_RAW): where UDP
+  // is restricted, raw sockets are refused unless the policy says raw.
+  return { udp, raw: net?.raw ?? (udp === "allow" && !closed) };
 }
 
 /**

@@ -42,6 +42,27 @@ Deno.test("lint notes that UDP is unrestricted when [net] limits TCP connects an
   }
 });
 
+Deno.test("raw defaults to false where udp is restricted; an explicit raw = true there is a lint warning (a raw socket sends UDP)", () => {
+  assert.deepEqual(socketRules({ udp: "deny" }), { udp: "deny", raw: false });
+  assert.deepEqual(socketRules({ udp: "dns" }), { udp: "dns", raw: false });
+  assert.deepEqual(socketRules({ udp: "allow" }), { udp: "allow", raw: true });
+  assert.deepEqual(socketRules({ udp: "deny", raw: true }), {
+    udp: "deny",
+    raw: true,
+  });
+  assert.deepEqual(lint('udp = "deny"'), []);
+  const out = lint('udp = "dns"\nraw = true');
+  assert.equal(out.length, 1);
+  assert.match(
+    out[0],
+    /^warning net\.raw: raw = true lets a process with CAP_NET_RAW \(root\) send UDP through a raw socket, past udp = "dns"/,
+  );
+  assert.deepEqual(
+    lint('udp = "allow"\nraw = true\nhandled_access_net = ["bind_tcp"]'),
+    [],
+  );
+});
+
 Deno.test("udp and raw take only their documented values, each with one precise error", () => {
   const errors = (net: string) =>
     validatePolicy({
@@ -128,8 +149,10 @@ Deno.test("droppedCapabilities: the four for any restricting [net], CAP_NET_RAW 
   assert.deepEqual(droppedCapabilities({ udp: "allow", raw: true }), []);
   assert.deepEqual(droppedCapabilities({ udp: "allow" }), []);
   assert.deepEqual(droppedCapabilities({}), four); // empty [net]: no TCP
-  assert.deepEqual(droppedCapabilities({ udp: "deny" }), four);
-  assert.deepEqual(droppedCapabilities({ udp: "dns" }), four);
+  // raw defaults to false where udp is restricted: CAP_NET_RAW goes too.
+  assert.deepEqual(droppedCapabilities({ udp: "deny" }), five);
+  assert.deepEqual(droppedCapabilities({ udp: "dns" }), five);
+  assert.deepEqual(droppedCapabilities({ udp: "deny", raw: true }), four);
   assert.deepEqual(
     droppedCapabilities({ handled_access_net: ["bind_tcp"] }),
     four,

@@ -140,7 +140,7 @@ const net = z.strictObject({
     'IPv4/IPv6 datagram sockets: "allow" (default; "deny" with allow_hosts), "deny" (socket() fails, ICMP ping sockets too) or "dns" (UDP only to the nameservers of /etc/resolv.conf, port 53, checked by the broker)',
   ),
   raw: z.boolean().optional().describe(
-    "false: refuse raw (SOCK_RAW, SOCK_PACKET), AF_PACKET and AF_XDP sockets; default true (false with allow_hosts)",
+    'false: refuse raw (SOCK_RAW, SOCK_PACKET), AF_PACKET and AF_XDP sockets; default true, false with allow_hosts or where udp is not "allow" (a raw socket can send UDP)',
   ),
   allow_hosts: z.array(hostRule).optional().describe(
     'Hosts reachable through landlockd\'s egress proxy: "host[:port]", "*.suffix[:port]", an IP or range; port 443 by default, 80 after "http://". TCP connects go only to the proxy and the ports of [[net.rule]]',

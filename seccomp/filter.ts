@@ -45,6 +45,12 @@ export const AF_INET = 2;
 export const AF_INET6 = 10;
 export const AF_NETLINK = 16;
 export const AF_PACKET = 17;
+/**
+ * The netlink protocol any process may send on to another process's
+ * socket (NL_CFG_F_NONROOT_SEND): a channel out of the sandbox to a
+ * listener outside, refused where `[net]` restricts sockets.
+ */
+export const NETLINK_USERSOCK = 2;
 /** The kernel's crypto API (AF_ALG): no network. */
 export const AF_ALG = 38;
 /** XDP sockets: whole frames sent on an interface, like AF_PACKET. */
@@ -269,6 +275,7 @@ function assemble(steps: readonly Step[]): Insn[] {
  *               !(raw && (t == SOCK_RAW || t == SOCK_PACKET))) return r;
  *         }
  *       } else if (families) {
+ *         if (domain == NETLINK && proto == NETLINK_USERSOCK) return r;
  *         if (domain not in UNIX, NETLINK, ALG,
  *             and with raw PACKET, XDP) return r;
  *       } else if (!raw && (domain == AF_PACKET || domain == AF_XDP)) {
@@ -294,7 +301,7 @@ function socketRules(
   if (families) {
     steps.push(
       { jeq: AF_UNIX, to: "out" },
-      { jeq: AF_NETLINK, to: "out" },
+      { jeq: AF_NETLINK, to: "netlink" },
       { jeq: AF_ALG, to: "out" },
     );
     if (rules.raw) {
@@ -343,6 +350,14 @@ function socketRules(
       { goto: "refuse" },
     );
   } else steps.push({ goto: "out" });
+  if (families) {
+    steps.push(
+      { label: "netlink" },
+      load(DATA.argLow(2)),
+      { jeq: NETLINK_USERSOCK, to: "refuse" },
+      { goto: "out" },
+    );
+  }
   if (rules.udp === "dns") {
     steps.push(
       { label: "dgram" },

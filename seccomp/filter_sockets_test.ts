@@ -22,6 +22,7 @@ import {
   IPPROTO_TCP,
   IPPROTO_UDP,
   MFD_NOEXEC_SEAL,
+  NETLINK_USERSOCK,
   SOCK_DGRAM,
   SOCK_PACKET,
   SOCK_RAW,
@@ -201,6 +202,32 @@ for (const arch of ["x86_64", "aarch64"] as Arch[]) {
         }
       }
     }
+  });
+
+  Deno.test(`[${arch}] families: netlink but NETLINK_USERSOCK (anyone may send there to a process outside); without families nothing netlink is refused`, () => {
+    const run = filter(arch, {
+      sockets: { udp: "deny", raw: false, families: true },
+    });
+    for (const proto of [0, 4, 9, 15, 16]) {
+      assert.equal(
+        run("socket", socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, proto)),
+        SECCOMP_RET_ALLOW,
+        `netlink protocol ${proto}`,
+      );
+    }
+    for (const type of [SOCK_RAW, SOCK_DGRAM]) {
+      assert.equal(
+        run("socket", socket(AF_NETLINK, type, NETLINK_USERSOCK)),
+        REFUSED,
+      );
+    }
+    const open = filter(arch, {
+      sockets: { udp: "deny", raw: false, families: false },
+    });
+    assert.equal(
+      open("socket", socket(AF_NETLINK, SOCK_RAW, NETLINK_USERSOCK)),
+      SECCOMP_RET_ALLOW,
+    );
   });
 
   Deno.test(`[${arch}] families: IPv4/IPv6 streams are TCP only (SCTP refused, MPTCP left to its rule), no SEQPACKET, RDM or DCCP types`, () => {

@@ -73,13 +73,13 @@ async function run(
 }
 
 for (const as of USERS) {
-  Deno.test(`[${as}] [net] udp = "deny" alone: a TCP connect to a local listener succeeds, the UDP socket fails with EPERM`, async () => {
+  Deno.test(`[${as}] [net] udp = "deny" alone: a TCP connect to a local listener succeeds, the UDP and raw sockets fail with EPERM`, async () => {
     const { results, got, r } = await run('udp = "deny"', as);
     assert.equal(results.tcp, "OK", r.stdout + r.stderr);
     assert.deepEqual(got, ["hello"]);
     assert.equal(results.udp, "EPERM", r.stdout);
-    // raw stays as the kernel decides: root has CAP_NET_RAW, nobody not.
-    assert.equal(results.raw, as === "nobody" ? "EPERM" : "OK", r.stdout);
+    // raw defaults to false where udp is restricted (a raw socket sends UDP).
+    assert.equal(results.raw, "EPERM", r.stdout);
   });
 
   Deno.test(`[${as}] [net] raw = false alone: TCP connects and UDP sockets work, the raw socket fails with EPERM`, async () => {

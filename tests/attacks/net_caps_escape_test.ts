@@ -26,14 +26,13 @@
  * the policy errno, RTM_NEWADDR on lo and TUNSETIFF get the kernel's
  * EPERM (no CAP_NET_ADMIN).
  *
- * Not fixed, ignored below: a NETLINK_USERSOCK datagram reaches a
- * process outside the sandbox that listens on that protocol (the kernel
- * lets anyone send there; netlink_usersock_listen.py received "usersock"
- * under udp = "deny", as root and as nobody): a channel out of the
- * sandbox like an abstract unix socket, though it needs a listener
- * outside. And with `raw = true` (the default outside
- * allow_hosts) root sends UDP anywhere through a raw IPPROTO_UDP socket,
- * whatever `udp` says.
+ * Also escaped before their fixes: a NETLINK_USERSOCK datagram reached a
+ * process outside the sandbox listening on that protocol (the kernel lets
+ * anyone send there; netlink_usersock_listen.py received "usersock" under
+ * udp = "deny", as root and as nobody), now refused in socket(2); and with
+ * raw sockets allowed (then the default outside allow_hosts) root sent
+ * UDP through a raw IPPROTO_UDP socket past udp = "deny"; raw now
+ * defaults to false wherever udp is not "allow".
  */
 
 import assert from "node:assert/strict";
@@ -153,29 +152,35 @@ if (Deno.uid() === 0) {
     },
   );
 
-  Deno.test({
-    name:
-      '[root] udp = "deny", raw = true (the default): a raw IPPROTO_UDP socket sends UDP past udp = "deny" (NOT FIXED)',
-    ignore: true,
-    fn: async () => {
+  Deno.test(
+    '[root] udp = "deny" only: raw defaults to false, so a raw IPPROTO_UDP socket gets the policy errno and nothing arrives; an explicit raw = true sends (what the policy asked for, lint warns)',
+    async () => {
+      // Escaped before the fix: "raw udp socket: OK", "raw udp sendto: OK"
+      // and the listener received "raw-udp".
       const l = await udpListener();
       const r = await sandboxed(policyFile(UDP_ONLY), [ATTACK, `${l.port}`]);
       assert.equal(r.code, 0, r.stderr);
-      const got = results(r.stdout);
-      // Today: "raw udp socket: OK", "raw udp sendto: OK", and the
-      // listener receives "raw-udp". Fixing it means refusing
-      // SOCK_RAW for udp != "allow" (raw = false by default there).
+      assert.equal(results(r.stdout)["raw udp socket"], "EACCES", r.stdout);
       assert.equal(await l.got, "", r.stdout);
-      assert.equal(got["raw udp socket"], "EACCES", r.stdout);
+
+      const opted = await udpListener();
+      const o = await sandboxed(
+        policyFile(
+          UDP_ONLY.replace('udp = "deny"\n', 'udp = "deny"\nraw = true\n'),
+        ),
+        [ATTACK, `${opted.port}`],
+      );
+      assert.equal(o.code, 0, o.stderr);
+      assert.equal(results(o.stdout)["raw udp socket"], "OK", o.stdout);
+      assert.equal(await opted.got, "raw-udp", o.stdout);
     },
-  });
+  );
 }
 
 for (const as of USERS) {
   Deno.test({
     name:
-      `[${as}] udp = "deny" only: a NETLINK_USERSOCK datagram reaches a listener outside the sandbox (NOT FIXED)`,
-    ignore: true,
+      `[${as}] udp = "deny" only: a NETLINK_USERSOCK socket gets the policy errno, and the listener outside gets nothing (it did before the fix)`,
     fn: async () => {
       const listener = new Deno.Command(python3(), {
         args: [`${RUN_ROOT}tests/attacks/netlink_usersock_listen.py`, "3"],
@@ -198,8 +203,8 @@ for (const as of USERS) {
       }
       await listener.status;
       assert.equal(r.code, 0, r.stderr);
-      // Today: "netlink usersock send: OK" and the listener prints
-      // "got usersock".
+      // Before the fix: "netlink usersock send: OK" and the listener
+      // printed "got usersock".
       assert.equal(results(r.stdout)["netlink usersock send"], "EACCES");
       assert.match(out, /got nothing/);
     },

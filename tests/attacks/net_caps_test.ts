@@ -154,6 +154,7 @@ if (Deno.uid() === 0) {
       };
       assert.deepEqual(await plan('version = 1\n[net]\nudp = "deny"\n'), [
         "CAP_NET_ADMIN",
+        "CAP_NET_RAW",
         "CAP_SYS_MODULE",
         "CAP_SYS_ADMIN",
         "CAP_BPF",
@@ -185,7 +186,7 @@ if (Deno.uid() === 0) {
           "/bin/true",
         ], { as });
       const line =
-        /landlockd: --explain: the command ran without CAP_NET_ADMIN, CAP_SYS_MODULE, CAP_SYS_ADMIN, CAP_BPF \(capabilities dropped/;
+        /landlockd: --explain: the command ran without CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_MODULE, CAP_SYS_ADMIN, CAP_BPF \(capabilities dropped/;
       const withNet = await explain('version = 1\n[net]\nudp = "deny"\n');
       assert.equal(withNet.code, 0, withNet.stderr);
       assert.match(withNet.stderr, line);

@@ -56,7 +56,7 @@ for (const as of USERS) {
       const l = await listener();
       try {
         const r = await sandboxed(
-          udpPolicy("deny"),
+          udpPolicy("deny", "raw = true"),
           [ATTACK, String(l.port), "xdp-allowed"],
           { as },
         );
