@@ -213,35 +213,44 @@ testAtAbi(
     const daemon = await startDaemon({ args: SERVE_FOR_USERS });
     try {
       for (const as of USERS) {
-        const d = attackTree();
-        const [r, w] = [`${d}/rw/w/a/resolv`, `${d}/rw/w/a/artifact.log`];
-        const out = await runBounded(
-          [
-            ...[
-              "run",
-              "--socket",
-              daemon.socket,
-              "--policy-file",
-              attackPolicy(d),
+        // Under a loaded machine one race can fall all one way (500
+        // refused, none opened): the security checks hold on every try,
+        // and the race is run again (at most 3 times) until it has run
+        // both ways.
+        for (let attempt = 1;; attempt++) {
+          const d = attackTree();
+          const [r, w] = [`${d}/rw/w/a/resolv`, `${d}/rw/w/a/artifact.log`];
+          const out = await runBounded(
+            [
+              ...[
+                "run",
+                "--socket",
+                daemon.socket,
+                "--policy-file",
+                attackPolicy(d),
+              ],
+              ...["--", `${d}/bin/broker_swap`, "read", r],
+              ...["swap", w, `${d}/outside/w/a/artifact.log`],
+              ...["read", w, "write", w, "PWNED\n"],
+              ...["symlink", `${d}/outside/w`, `${d}/rw/w.evil`],
+              ...["race-read", r, `${d}/rw/w.evil`, "500"],
             ],
-            ...["--", `${d}/bin/broker_swap`, "read", r],
-            ...["swap", w, `${d}/outside/w/a/artifact.log`],
-            ...["read", w, "write", w, "PWNED\n"],
-            ...["symlink", `${d}/outside/w`, `${d}/rw/w.evil`],
-            ...["race-read", r, `${d}/rw/w.evil`, "500"],
-          ],
-          { as },
-        );
-        assert.equal(out.code, 0, out.stderr);
-        const res = attackResults(out.stdout);
-        assert.equal(res[`data ${r}`], "ALLOWED-R", out.stdout);
-        assert.equal(res[`read ${w}`], "ELOOP", out.stdout);
-        assert.equal(res[`write ${w}`], "ELOOP", out.stdout);
-        const c = raceCounts(out.stdout);
-        assert.equal(c.leaked, 0, out.stdout);
-        assert.equal(c.other, 0, out.stdout);
-        assert.ok(c.ok > 0 && c.refused > 0, out.stdout);
-        assertSecretsIntact(d);
+            { as },
+          );
+          assert.equal(out.code, 0, out.stderr);
+          const res = attackResults(out.stdout);
+          assert.equal(res[`data ${r}`], "ALLOWED-R", out.stdout);
+          assert.equal(res[`read ${w}`], "ELOOP", out.stdout);
+          assert.equal(res[`write ${w}`], "ELOOP", out.stdout);
+          const c = raceCounts(out.stdout);
+          assert.equal(c.leaked, 0, out.stdout);
+          assert.equal(c.other, 0, out.stdout);
+          assertSecretsIntact(d);
+          if ((c.ok > 0 && c.refused > 0) || attempt === 3) {
+            assert.ok(c.ok > 0 && c.refused > 0, out.stdout);
+            break;
+          }
+        }
       }
     } finally {
       daemon.proc.kill("SIGTERM");
