@@ -90,20 +90,29 @@ for (const as of USERS) {
   });
 
   Deno.test(`[${as}] a thread rewriting the path while another opens it: the run finishes and only the denied path is reported`, async () => {
-    const d = tree();
-    const r = await explain(
-      policy(d),
-      [ATTACK, "race", "20000", `${d}/denied/file`, `${d}/allowed/file`],
-      as,
-    );
-    assert.equal(r.killed, false, "landlockd hung");
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^race: done$/m);
-    assert.doesNotMatch(r.stderr, new RegExp(`${d}/allowed/file`));
-    assert.match(
-      r.stderr,
-      /denied: open for reading \S+\/denied\/file \(openat, (once|\d+ times)\)/,
-    );
+    // A denied open is reported only when the observer and the kernel
+    // both read the denied path; in some runs the rewriting thread wins
+    // every time (seen: 1 to 3 runs in 8 on an idle machine, before and
+    // after 2 December), so the run is repeated, at most 3 times, until
+    // one is reported. The allowed path is never reported, on any try.
+    const denied =
+      /denied: open for reading \S+\/denied\/file \(openat, (once|\d+ times)\)/;
+    for (let attempt = 1;; attempt++) {
+      const d = tree();
+      const r = await explain(
+        policy(d),
+        [ATTACK, "race", "20000", `${d}/denied/file`, `${d}/allowed/file`],
+        as,
+      );
+      assert.equal(r.killed, false, "landlockd hung");
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^race: done$/m);
+      assert.doesNotMatch(r.stderr, new RegExp(`${d}/allowed/file`));
+      if (denied.test(r.stderr) || attempt === 3) {
+        assert.match(r.stderr, denied);
+        break;
+      }
+    }
   });
 
   Deno.test(`[${as}] exec of a FIFO, and of a path swapped between a FIFO and a script: reading executables' heads never blocks`, async () => {
