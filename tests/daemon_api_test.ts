@@ -5,12 +5,14 @@
  */
 
 import assert from "node:assert/strict";
-import { connect, DaemonError } from "../mod.ts";
 import { encodeFrame, PREFIX } from "../daemon/protocol.ts";
 import { assertDocumented } from "./audit_schema.ts";
-import { childrenOf, fdCount, startDaemon } from "./daemon_helpers.ts";
+import { childrenOf, fdCount, library, startDaemon } from "./daemon_helpers.ts";
 import { ROOT, tempDir } from "./helpers.ts";
 import { needs, requiring, testAtAbi } from "./fresh_needs.ts";
+
+const { connect, DaemonError } = library;
+type DaemonError = InstanceType<typeof DaemonError>;
 
 const CI_DEFAULT = Deno.readTextFileSync(`${ROOT}policies/ci-default.toml`);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);

@@ -9,9 +9,22 @@ import {
   landlockd,
   landlockdCommand,
   type Result,
+  ROOT,
+  RUN_ROOT,
   type RunOptions,
   tempDir,
 } from "./helpers.ts";
+
+/**
+ * The library API (mod.ts) as the tests load it: from RUN_ROOT, the copy
+ * the sandboxed runs use when the checkout is one the starter policies could
+ * write (a clone under /tmp). The library sends the daemon what its own
+ * process trusts, its source tree included, and the daemon refuses a plan
+ * that could write it, as a direct run does.
+ */
+export const library: typeof import("../mod.ts") = RUN_ROOT === ROOT
+  ? await import("../mod.ts")
+  : await import(`file://${RUN_ROOT}mod.ts`);
 
 /** A daemon running for one test. */
 export interface TestDaemon {

@@ -8,10 +8,12 @@
  */
 
 import assert from "node:assert/strict";
-import { connect } from "../mod.ts";
 import { startDaemon } from "./daemon_helpers.ts";
 import { alive, gone, PROBE, ROOT, USERS } from "./helpers.ts";
 import { needs, requiring } from "./fresh_needs.ts";
+import { library } from "./daemon_helpers.ts";
+
+const { connect } = library;
 
 const CI_DEFAULT = Deno.readTextFileSync(`${ROOT}policies/ci-default.toml`);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);

@@ -23,7 +23,9 @@ import {
 import { assertDocumented } from "./audit_schema.ts";
 import { testAtAbi, testNeedingAbi } from "./fresh_needs.ts";
 import { SERVE_FOR_USERS, startDaemon } from "./daemon_helpers.ts";
-import { connect } from "../mod.ts";
+import { library } from "./daemon_helpers.ts";
+
+const { connect } = library;
 
 /** Tests whose policy has a [net] table: Landlock ABI 4. */
 const netTest = testNeedingAbi(

@@ -8,7 +8,6 @@
 
 import assert from "node:assert/strict";
 import { needs, requiring } from "../fresh_needs.ts";
-import { connect } from "../../mod.ts";
 import { fdCount, startDaemon, type TestDaemon } from "../daemon_helpers.ts";
 import {
   type As,
@@ -17,6 +16,9 @@ import {
   ROOT,
   RUN_ROOT,
 } from "../helpers.ts";
+import { library } from "../daemon_helpers.ts";
+
+const { connect } = library;
 
 const FLOOD = `${RUN_ROOT}tests/attacks/daemonavail_flood.py`;
 const CI_DEFAULT = Deno.readTextFileSync(`${ROOT}policies/ci-default.toml`);
