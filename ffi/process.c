@@ -24,6 +24,46 @@
 
 #define CHILD_STACK_SIZE (256 * 1024)
 
+/*
+ * The CLONE_VM|CLONE_VFORK child's stack, one per calling thread (the JS
+ * thread and the spawner threads), made on first use and kept. The child
+ * uses it only while its parent thread is suspended: CLONE_VFORK returns
+ * once the child has executed (its old memory released) or exited, so the
+ * next spawn from this thread finds it free. Mapping and unmapping it per
+ * run cost an mmap, page faults and an munmap (with a TLB flush on every
+ * CPU running one of the daemon's threads) each time.
+ */
+static __thread void *child_stack;
+static pthread_key_t child_stack_key;
+static pthread_once_t child_stack_once = PTHREAD_ONCE_INIT;
+static int child_stack_keyed;
+
+/* A thread that ends (a Worker's, say) unmaps its stack. */
+static void drop_child_stack(void *s)
+{
+	munmap(s, CHILD_STACK_SIZE);
+}
+
+static void make_child_stack_key(void)
+{
+	child_stack_keyed =
+		pthread_key_create(&child_stack_key, drop_child_stack) == 0;
+}
+
+static void *thread_child_stack(void)
+{
+	if (child_stack)
+		return child_stack;
+	void *s = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (s == MAP_FAILED)
+		return NULL;
+	pthread_once(&child_stack_once, make_child_stack_key);
+	if (child_stack_keyed && pthread_setspecific(child_stack_key, s) == 0)
+		child_stack = s; /* else used once, unmapped after the clone */
+	return s;
+}
+
 static void read_reports(int fd, int32_t *out, int block)
 {
 	for (;;) {
@@ -70,9 +110,8 @@ int32_t ll_spawn(const struct ll_spawn_req *req, int32_t *out)
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
-	void *stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (stack == MAP_FAILED) {
+	void *stack = req->clone_flags ? NULL : thread_child_stack();
+	if (!req->clone_flags && !stack) {
 		int err = errno;
 		close(sv[0]);
 		close(sv[1]);
@@ -90,7 +129,8 @@ int32_t ll_spawn(const struct ll_spawn_req *req, int32_t *out)
 			int err = (req->clone_flags & CLONE_NEWPID) ? errno : EINVAL;
 			close(sv[0]);
 			close(sv[1]);
-			munmap(stack, CHILD_STACK_SIZE);
+			if (stack && stack != child_stack)
+				munmap(stack, CHILD_STACK_SIZE);
 			return -err;
 		}
 		ctx.helper_fd = helper[1];
@@ -120,7 +160,8 @@ int32_t ll_spawn(const struct ll_spawn_req *req, int32_t *out)
 	}
 	int clone_err = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	munmap(stack, CHILD_STACK_SIZE);
+	if (stack && stack != child_stack)
+		munmap(stack, CHILD_STACK_SIZE);
 	close(sv[1]);
 	if (helper[1] >= 0)
 		close(helper[1]);

@@ -15,8 +15,15 @@ const FD_CLOEXEC = 1;
  * Makes reads (and accepts) on `fd` return EAGAIN instead of blocking, or
  * with `on` false makes them block again.
  */
-export function setNonBlocking(fd: number, on = true): void {
-  const flags = unwrap(rawSyscall(NR.fcntl, fd, F_GETFL), "fcntl(F_GETFL)");
+export function setNonBlocking(
+  fd: number,
+  on = true,
+  known?: number,
+): void {
+  // `known`: the fd's status flags when the caller made it and nothing else
+  // could change them since (a pipe end it just created), saving F_GETFL.
+  const flags = known ??
+    unwrap(rawSyscall(NR.fcntl, fd, F_GETFL), "fcntl(F_GETFL)");
   unwrap(
     rawSyscall(
       NR.fcntl,

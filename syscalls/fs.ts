@@ -32,8 +32,11 @@ export function memfdWith(name: string, bytes: Uint8Array): number {
     "memfd_create",
   );
   try {
-    if (bytes.length) writeAll(fd, Uint8Array.from(bytes));
-    unwrap(rawSyscall(NR.lseek, fd, 0, SEEK_SET), "lseek");
+    // An empty memfd is already read from its start: no lseek.
+    if (bytes.length) {
+      writeAll(fd, Uint8Array.from(bytes));
+      unwrap(rawSyscall(NR.lseek, fd, 0, SEEK_SET), "lseek");
+    }
   } catch (e) {
     close(fd);
     throw e;

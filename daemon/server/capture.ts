@@ -9,6 +9,7 @@
 import { errno } from "../../syscalls/errno.ts";
 import { memfdWith, pipe, readRaw } from "../../syscalls/fs.ts";
 import { close } from "../../syscalls/sys.ts";
+import { O_RDONLY } from "../../syscalls/constants.ts";
 import { LIMITS } from "../protocol.ts";
 import { EPOLLIN, type Reactor } from "./reactor.ts";
 import { setNonBlocking } from "../../syscalls/fd.ts";
@@ -38,7 +39,9 @@ const scratch = new Uint8Array(CHUNK);
 
 /** Reads `fd` whenever the reactor says so, until end of file. */
 function drain(fd: number, reactor: Reactor): Promise<Output> {
-  setNonBlocking(fd);
+  // A read end just made by pipe2(O_CLOEXEC): its status flags are
+  // O_RDONLY alone (O_CLOEXEC is an fd flag), so no F_GETFL is needed.
+  setNonBlocking(fd, true, O_RDONLY);
   const chunks: Uint8Array[] = [];
   let kept = 0;
   let total = 0;
