@@ -137,17 +137,19 @@ Deno.test("tcpDecision: the proxy's port only on 127.0.0.1; rule ports continue;
   );
 });
 
+/** One control message (cmsghdr, 8-byte aligned) as bytes. */
+function cmsg(level: number, type: number, data: number[]): number[] {
+  const len = 16 + data.length;
+  const b = new Uint8Array((len + 7) & ~7);
+  const v = new DataView(b.buffer);
+  v.setBigUint64(0, BigInt(len), true);
+  v.setInt32(8, level, true);
+  v.setInt32(12, type, true);
+  b.set(data, 16);
+  return [...b];
+}
+
 Deno.test("hasSocketLevelControl: finds SOL_SOCKET in any control message", () => {
-  const cmsg = (level: number, type: number, data: number[]) => {
-    const len = 16 + data.length;
-    const b = new Uint8Array((len + 7) & ~7);
-    const v = new DataView(b.buffer);
-    v.setBigUint64(0, BigInt(len), true);
-    v.setInt32(8, level, true);
-    v.setInt32(12, type, true);
-    b.set(data, 16);
-    return [...b];
-  };
   const ttl = cmsg(0, 2, [7, 0, 0, 0]);
   const mark = cmsg(1, 36, [1, 0, 0, 0]);
   assert.equal(hasSocketLevelControl(Uint8Array.from(ttl)), false);
@@ -161,16 +163,6 @@ Deno.test("hasSocketLevelControl: finds SOL_SOCKET in any control message", () =
 });
 
 Deno.test("hasRoutingControl: finds IP_RETOPTS and IPv6 routing headers", () => {
-  const cmsg = (level: number, type: number, data: number[]) => {
-    const len = 16 + data.length;
-    const b = new Uint8Array((len + 7) & ~7);
-    const v = new DataView(b.buffer);
-    v.setBigUint64(0, BigInt(len), true);
-    v.setInt32(8, level, true);
-    v.setInt32(12, type, true);
-    b.set(data, 16);
-    return [...b];
-  };
   const ttl = cmsg(0, 2, [7, 0, 0, 0]);
   const pktinfo6 = cmsg(41, 50, new Array(20).fill(0));
   for (
