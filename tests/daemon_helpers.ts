@@ -165,3 +165,25 @@ export function runViaDaemon(
 ): Promise<Result> {
   return landlockd(viaArgs(d, argv), opts);
 }
+
+/**
+ * `landlockd run --socket D --policy-file POLICY -- ARGV…` through a
+ * daemon started for this one run (serving every user when root, so `as`
+ * may be nobody), stopped afterwards.
+ */
+export async function sandboxedViaDaemon(
+  policy: string,
+  argv: string[],
+  opts: RunOptions = {},
+): Promise<Result> {
+  const d = await startDaemon({ args: SERVE_FOR_USERS });
+  try {
+    return await landlockd(
+      ["run", "--socket", d.socket, "--policy-file", policy, "--", ...argv],
+      opts,
+    );
+  } finally {
+    d.proc.kill("SIGTERM");
+    await d.exited();
+  }
+}

@@ -37,15 +37,8 @@
 
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
-import {
-  landlockd,
-  policyFile,
-  python3,
-  RUN_ROOT,
-  sandboxed,
-  USERS,
-} from "../helpers.ts";
-import { startDaemon } from "../daemon_helpers.ts";
+import { policyFile, python3, RUN_ROOT, sandboxed, USERS } from "../helpers.ts";
+import { sandboxedViaDaemon } from "../daemon_helpers.ts";
 import { compileAttack } from "./baseline_helpers.ts";
 
 const ATTACK = await compileAttack("net_caps_escape");
@@ -127,28 +120,13 @@ if (Deno.uid() === 0) {
   Deno.test(
     '[root via a root daemon] udp = "deny" only: the daemon (the command\'s parent) cannot be traced or robbed of fds (held before the fix: the daemon adds the signal scope, a domain)',
     async () => {
-      const d = await startDaemon();
-      try {
-        const r = await landlockd([
-          "run",
-          "--socket",
-          d.socket,
-          "--policy-file",
-          policyFile(UDP_ONLY),
-          "--",
-          ATTACK,
-          "9",
-        ]);
-        assert.equal(r.code, 0, r.stderr);
-        const got = results(r.stdout);
-        assert.equal(got["ptrace seize own child"], "OK", r.stdout);
-        assert.equal(got["ptrace seize"], "EPERM", r.stdout);
-        assert.equal(got["proc mem write"], "EACCES", r.stdout);
-        assert.equal(got["pidfd_getfd"], "EPERM", r.stdout);
-      } finally {
-        d.proc.kill("SIGTERM");
-        await d.exited();
-      }
+      const r = await sandboxedViaDaemon(policyFile(UDP_ONLY), [ATTACK, "9"]);
+      assert.equal(r.code, 0, r.stderr);
+      const got = results(r.stdout);
+      assert.equal(got["ptrace seize own child"], "OK", r.stdout);
+      assert.equal(got["ptrace seize"], "EPERM", r.stdout);
+      assert.equal(got["proc mem write"], "EACCES", r.stdout);
+      assert.equal(got["pidfd_getfd"], "EPERM", r.stdout);
     },
   );
 

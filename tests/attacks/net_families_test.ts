@@ -14,7 +14,6 @@
 
 import assert from "node:assert/strict";
 import {
-  landlockd,
   policyFile,
   probeResults,
   python3,
@@ -24,7 +23,7 @@ import {
 } from "../helpers.ts";
 import { testNeedingAbi } from "../fresh_needs.ts";
 import { hostsPolicy } from "../egress_helpers.ts";
-import { SERVE_FOR_USERS, startDaemon } from "../daemon_helpers.ts";
+import { sandboxedViaDaemon } from "../daemon_helpers.ts";
 
 /** Tests whose policy has a [net] table that handles TCP: Landlock ABI 4. */
 const netTest = testNeedingAbi(
@@ -113,24 +112,13 @@ if (Deno.uid() === 0) {
   Deno.test(
     '[nobody via a root daemon] udp = "deny": the same refusals',
     async () => {
-      const d = await startDaemon({ args: SERVE_FOR_USERS });
-      try {
-        const r = await landlockd([
-          "run",
-          "--socket",
-          d.socket,
-          "--policy-file",
-          POLICIES['udp = "deny"'](),
-          "--",
-          python3(),
-          ATTACK,
-        ], { as: "nobody" });
-        assert.equal(r.code, 0, r.stderr);
-        check(r.stdout, true);
-      } finally {
-        d.proc.kill("SIGTERM");
-        await d.exited();
-      }
+      const r = await sandboxedViaDaemon(
+        POLICIES['udp = "deny"'](),
+        [python3(), ATTACK],
+        { as: "nobody" },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      check(r.stdout, true);
     },
   );
 }
