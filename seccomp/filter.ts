@@ -233,6 +233,21 @@ type Step =
   | { jne: number; to: string }
   | { goto: string };
 
+/**
+ * The end of a rule that refuses with `r`: "out" reloads the syscall
+ * number and leaves, "refuse" returns `r`.
+ */
+function outOrRefuse(r: number): Step[] {
+  return [
+    { label: "out" },
+    load(DATA.nr),
+    { goto: "end" },
+    { label: "refuse" },
+    ret(r),
+    { label: "end" },
+  ];
+}
+
 /** Lays out a block whose jumps go forward to its labels. */
 function assemble(steps: readonly Step[]): Insn[] {
   const at = new Map<string, number>();
@@ -367,14 +382,7 @@ function socketRules(
       { goto: "refuse" },
     );
   }
-  steps.push(
-    { label: "out" },
-    load(DATA.nr),
-    { goto: "end" },
-    { label: "refuse" },
-    ret(r),
-    { label: "end" },
-  );
+  steps.push(...outOrRefuse(r));
   return assemble(steps);
 }
 
@@ -441,12 +449,7 @@ function sourceRouteRule(setsockopt: number, r: number): Insn[] {
     load(DATA.argLow(2)),
     { jeq: IPV6_RTHDR, to: "refuse" },
     { jeq: IPV6_2292PKTOPTIONS, to: "refuse" },
-    { label: "out" },
-    load(DATA.nr),
-    { goto: "end" },
-    { label: "refuse" },
-    ret(r),
-    { label: "end" },
+    ...outOrRefuse(r),
   ]);
 }
 
