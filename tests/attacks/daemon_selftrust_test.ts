@@ -16,30 +16,8 @@ import {
   tempDir,
   USERS,
 } from "../helpers.ts";
+import { writesOnly } from "./selftrust_helpers.ts";
 import { startDaemon } from "../daemon_helpers.ts";
-
-const ALL_WRITE =
-  `"write_file", "remove_dir", "remove_file", "make_char", "make_dir", "make_reg", "make_sock", "make_fifo", "make_block", "make_sym", "refer"`;
-
-/** Reads and executes anywhere; writes only beneath `writable`. */
-function writesOnly(writable: string, dir = tempDir()): string {
-  return policyFile(
-    `version = 1
-[[fs_layer]]
-handled_access_fs = ["execute", "read_file", "read_dir", ${ALL_WRITE}]
-  [[fs_layer.rule]]
-  path = "/"
-  allowed_access = ["execute", "read_file", "read_dir"]
-  [[fs_layer.rule]]
-  path = "${writable}"
-  allowed_access = [${ALL_WRITE}]
-  [[fs_layer.rule]]
-  path = "/dev/null"
-  allowed_access = ["write_file"]
-`,
-    dir,
-  );
-}
 
 /** A policy that lets the next run write anything. */
 const WEAK = `version = 1
