@@ -41,33 +41,33 @@ function checkAnnotations(stdout: string, d: string, policy: string) {
   assert.doesNotMatch(stdout, /^::(error title=forged|warning)/m);
 }
 
+/** `--policy-file POLICY -- inject.sh probe DENIED`: the run's tail. */
+function injectArgs(d: string, policy: string): string[] {
+  return [
+    "--policy-file",
+    policy,
+    "--",
+    `${HERE}explain_annotation_inject.sh`,
+    `${d}/bin/probe`,
+    `${d}/denied`,
+  ];
+}
+
 for (const as of USERS) {
   Deno.test(`[${as}] a denied path cannot inject a workflow command into --explain's annotations (direct run)`, async () => {
     const { d, policy } = setup();
-    const r = await landlockd([
-      "run",
-      "--explain",
-      "--policy-file",
-      policy,
-      "--",
-      `${HERE}explain_annotation_inject.sh`,
-      `${d}/bin/probe`,
-      `${d}/denied`,
-    ], { as, env: { GITHUB_ACTIONS: "true" } });
+    const r = await landlockd(
+      ["run", "--explain", ...injectArgs(d, policy)],
+      { as, env: { GITHUB_ACTIONS: "true" } },
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /%25: EACCES$/m);
     checkAnnotations(r.stdout, d, policy);
     // Outside GitHub Actions: the report only, no annotation.
-    const plain = await landlockd([
-      "run",
-      "--explain",
-      "--policy-file",
-      policy,
-      "--",
-      `${HERE}explain_annotation_inject.sh`,
-      `${d}/bin/probe`,
-      `${d}/denied`,
-    ], { as, env: { GITHUB_ACTIONS: "" } });
+    const plain = await landlockd(
+      ["run", "--explain", ...injectArgs(d, policy)],
+      { as, env: { GITHUB_ACTIONS: "" } },
+    );
     assert.equal(plain.code, 0, plain.stderr);
     assert.doesNotMatch(plain.stdout, /^::/m);
     assert.match(plain.stderr, /--explain: 1 distinct access denied/);
@@ -86,12 +86,7 @@ Deno.test("a denied path cannot inject a workflow command into --explain's annot
         "--explain",
         "--format",
         "github",
-        "--policy-file",
-        policy,
-        "--",
-        `${HERE}explain_annotation_inject.sh`,
-        `${d}/bin/probe`,
-        `${d}/denied`,
+        ...injectArgs(d, policy),
       ], { as });
       assert.equal(r.code, 0, r.stderr);
       checkAnnotations(r.stdout, d, policy);
