@@ -20,9 +20,17 @@
  * download through it against a direct one, and the latency it adds to a
  * small CONNECT round trip.
  *
+ * The floors (bench/floors.ts): for each start-up target of issue 17, the
+ * least this design can do, in the same run: a Deno program that only
+ * makes ci-default's rulesets and spawns through the C library, a minimal
+ * `run --socket` client, and the library API's floors (the same spawn in a
+ * loop in one Deno process, and in C with and without the restriction).
+ *
  * Options: --runs N (default 100), --warmup N (default 10),
  * --daemon-runs N (default 10000), --half-frames N (default 1000),
- * --egress-runs N (default 10).
+ * --egress-runs N (default 10), --only floors (the floors and the rows
+ * they bound: /bin/true start-up rows, the library API; no broker, memory,
+ * compiled binary or egress).
  *
  * @module
  */
@@ -31,6 +39,12 @@ import { interleaved, startDaemon, timeApi } from "./daemon.ts";
 import { daemonMemory, type MemoryRow, peakRss, rssOf } from "./memory.ts";
 import { compiledRow } from "./compiled.ts";
 import { egressBench, egressTable } from "./egress.ts";
+import {
+  cleanFloors,
+  libraryFloors,
+  prepareFloors,
+  startupFloorCommands,
+} from "./floors.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const DENO = Deno.execPath();
@@ -46,6 +60,14 @@ const DAEMON_RUNS = flag("daemon-runs", 10000);
 const LOADAVG_START = Deno.loadavg();
 const HALF_FRAMES = flag("half-frames", 1000);
 const EGRESS_RUNS = flag("egress-runs", 10);
+const onlyAt = Deno.args.indexOf("--only");
+const ONLY = onlyAt >= 0 ? Deno.args[onlyAt + 1] : undefined;
+if (ONLY !== undefined && ONLY !== "floors") {
+  console.error(`bench: --only takes "floors", not ${JSON.stringify(ONLY)}`);
+  Deno.exit(2);
+}
+/** `--only floors`: the floors and the rows they are compared with. */
+const FLOORS_ONLY = ONLY === "floors";
 
 function which(tool: string): string | undefined {
   for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
@@ -105,12 +127,13 @@ function peer(
 }
 
 const daemon = await startDaemon();
+const floors = await prepareFloors(ROOT, "ci-default", ["/bin/true"]);
 const rows: Row[] = [];
 for (
   const [label, cmd] of [["/bin/true", "/bin/true"], [
     "sh -c true",
     "/bin/sh -c true",
-  ]] as const
+  ]].slice(0, FLOORS_ONLY ? 1 : 2) as [string, string][]
 ) {
   const bare = `bare ${label}`;
   rows.push({ name: bare, baseline: bare, command: cmd });
@@ -125,10 +148,10 @@ for (
     command:
       `${LANDLOCKD} run --socket ${daemon.socket} --policy ci-default -- ${cmd}`,
   });
-  rows.push(
-    peer("bubblewrap", tools.bwrap, BWRAP, label, cmd, bare),
-    peer("firejail", tools.firejail, FIREJAIL, label, cmd, bare),
-  );
+  rows.push(peer("bubblewrap", tools.bwrap, BWRAP, label, cmd, bare));
+  if (!FLOORS_ONLY) {
+    rows.push(peer("firejail", tools.firejail, FIREJAIL, label, cmd, bare));
+  }
 }
 rows.push({
   name: "deno run (empty script): the runtime's floor",
@@ -140,6 +163,25 @@ rows.push({
   baseline: "bare /bin/true",
   command: `${DENO} run --allow-all ${ROOT}bench/ffi_floor.ts /bin/true`,
 });
+const SANDBOX_FLOOR =
+  "Deno minimal sandbox: dlopen, ci-default's rulesets + seccomp, ll_spawn /bin/true, wait";
+const SOCKET_FLOOR =
+  "run --socket floor: connect, precomputed run frame + stdio fds, exit frame";
+const floorCmds = startupFloorCommands(ROOT, floors, daemon.socket);
+rows.push(
+  {
+    name: SANDBOX_FLOOR,
+    baseline: "bare /bin/true",
+    command: floorCmds.sandbox,
+    skipped: floorCmds.skipped,
+  },
+  {
+    name: SOCKET_FLOOR,
+    baseline: "bare /bin/true",
+    command: floorCmds.socket,
+    skipped: floorCmds.skipped,
+  },
+);
 
 if (!which("hyperfine")) {
   console.error("bench: hyperfine is needed: apt-get install hyperfine");
@@ -279,6 +321,29 @@ if (floor && ours && ffiFloor) {
     } ms over the floor`,
   );
 }
+const sandboxFloor = byName.get(SANDBOX_FLOOR);
+const socketFloor = byName.get(SOCKET_FLOOR);
+const remote = byName.get("landlockd run --socket (ci-default) /bin/true");
+if (floor && ours && sandboxFloor) {
+  console.log(
+    `Deno minimal sandbox − deno empty-script floor: ${
+      fmt(sandboxFloor.mean - floor.mean)
+    } ms (the least a Deno direct run adds); landlockd run above it: ${
+      fmt(ours.mean - sandboxFloor.mean)
+    } ms`,
+  );
+}
+if (floor && remote && socketFloor) {
+  console.log(
+    `landlockd run --socket − deno empty-script floor: ${
+      fmt(remote.mean - floor.mean)
+    } ms (target ≤ 5 ms); the run --socket floor: ${
+      fmt(socketFloor.mean - floor.mean)
+    } ms; landlockd run --socket above it: ${
+      fmt(remote.mean - socketFloor.mean)
+    } ms`,
+  );
+}
 
 // --- The daemon's library API ---------------------------------------------
 // One persistent connection, as an agent tool or test runner would use it.
@@ -302,6 +367,110 @@ const pair = tools.bwrap
     Math.max(20, RUNS / 2),
   )
   : undefined;
+const bwrapTrue = byName.get("bubblewrap /bin/true");
+console.log(
+  "\n| library API, ci-default, /bin/true | mean ms | median ms | p95 ms | runs/s | × bubblewrap /bin/true (mean) |",
+);
+console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
+console.log(
+  `| one at a time (${api.runs} runs) | ${fmt(api.mean_ms)} | ${
+    fmt(api.median_ms)
+  } | ${fmt(api.p95_ms)} | ${api.runs_per_s.toFixed(0)} | ${
+    bwrapTrue ? fmt(api.mean_ms / bwrapTrue.mean) : "–"
+  } |`,
+);
+console.log(
+  `| ${api.in_flight} in flight (${api.runs * 4} runs) | | | | ${
+    api.concurrent_runs_per_s.toFixed(0)
+  } | |`,
+);
+if (api.cpu_ms_per_run) {
+  const c = api.cpu_ms_per_run;
+  console.log(
+    `\nlibrary API CPU per run (one at a time): daemon ${
+      fmt(c.daemon)
+    } ms, the commands it reaped ${fmt(c.commands)} ms, client ${
+      fmt(c.client)
+    } ms (clock ticks of 10 ms: averages over ${api.runs} runs)`,
+  );
+}
+if (pair) {
+  console.log(
+    `\nlibrary API per-run latency ÷ bubblewrap /bin/true, in ${pair.rounds} alternating blocks: ${
+      fmt(pair.api_mean_ms)
+    } ms ÷ ${fmt(pair.bwrap_mean_ms)} ms = ${
+      fmt(pair.api_mean_ms / pair.bwrap_mean_ms)
+    } (target ≤ 0.33)`,
+  );
+}
+
+// The library API's floors: the same spawn with no daemon and no protocol,
+// from Deno and from C, and the C loop's runs/s with as many in flight.
+const libFloors = libraryFloors(ROOT, floors, api.runs, api.in_flight);
+console.log(
+  "\n| library API floor, ci-default, /bin/true | runs | mean ms | median ms | p95 ms | runs/s |",
+);
+console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
+for (const f of libFloors) {
+  console.log(
+    f.skipped
+      ? `| ${f.name} | skipped: ${f.skipped} | | | | |`
+      : `| ${f.name} | ${f.runs} | ${fmt(f.mean_ms)} | ${fmt(f.median_ms)} | ${
+        fmt(f.p95_ms)
+      } | ${f.runs_per_s?.toFixed(0)} |`,
+  );
+}
+const daemonApi = {
+  ...api,
+  ratio_to_bubblewrap_true: bwrapTrue
+    ? api.mean_ms / bwrapTrue.mean
+    : undefined,
+  interleaved: pair
+    ? { ...pair, ratio: pair.api_mean_ms / pair.bwrap_mean_ms }
+    : undefined,
+};
+const floorResults = {
+  note:
+    'startup rows are in rows (their names start with "Deno minimal sandbox" and "run --socket floor"); library rows: the Deno loop uses the daemon\'s plan of ci-default (signal scope added), the C loop the same rulesets and filter',
+  startup: rows.filter((r) =>
+    r.name === SANDBOX_FLOOR || r.name === SOCKET_FLOOR
+  )
+    .map((r) => table.find((t) => t.name === r.name)),
+  library: libFloors,
+};
+cleanFloors(floors);
+
+/** Writes the raw numbers to bench/results/; returns the file's path. */
+function writeResults(rest: Record<string, unknown>): string {
+  Deno.mkdirSync(`${ROOT}bench/results`, { recursive: true });
+  const file = `${ROOT}bench/results/bench-${
+    machine.date.replace(/[:.]/g, "-")
+  }.json`;
+  Deno.writeTextFileSync(
+    file,
+    JSON.stringify(
+      {
+        machine: { ...machine, loadavg_end: Deno.loadavg() },
+        rows: table,
+        daemon_api: daemonApi,
+        floors: floorResults,
+        ...rest,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+  return file;
+}
+if (FLOORS_ONLY) {
+  await daemon.stop();
+  console.log(`\nRaw numbers: ${writeResults({ only: "floors" })}`);
+  Deno.removeSync(new URL(".", `file://${empty}`).pathname, {
+    recursive: true,
+  });
+  Deno.exit(0);
+}
+
 // --- Memory ------------------------------------------------------------------
 await daemon.stop();
 // A fresh daemon, so "idle" is not what the runs above left behind.
@@ -348,42 +517,6 @@ const peaks = [
     : []),
 ].map((p) => ({ ...p, peak: peakRss(p.argv, peakRuns) }));
 const compiled = compiledRow(ROOT, RUNS, WARMUP);
-const bwrapTrue = byName.get("bubblewrap /bin/true");
-console.log(
-  "\n| library API, ci-default, /bin/true | mean ms | median ms | p95 ms | runs/s | × bubblewrap /bin/true (mean) |",
-);
-console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
-console.log(
-  `| one at a time (${api.runs} runs) | ${fmt(api.mean_ms)} | ${
-    fmt(api.median_ms)
-  } | ${fmt(api.p95_ms)} | ${api.runs_per_s.toFixed(0)} | ${
-    bwrapTrue ? fmt(api.mean_ms / bwrapTrue.mean) : "–"
-  } |`,
-);
-console.log(
-  `| ${api.in_flight} in flight (${api.runs * 4} runs) | | | | ${
-    api.concurrent_runs_per_s.toFixed(0)
-  } | |`,
-);
-if (api.cpu_ms_per_run) {
-  const c = api.cpu_ms_per_run;
-  console.log(
-    `\nlibrary API CPU per run (one at a time): daemon ${
-      fmt(c.daemon)
-    } ms, the commands it reaped ${fmt(c.commands)} ms, client ${
-      fmt(c.client)
-    } ms (clock ticks of 10 ms: averages over ${api.runs} runs)`,
-  );
-}
-if (pair) {
-  console.log(
-    `\nlibrary API per-run latency ÷ bubblewrap /bin/true, in ${pair.rounds} alternating blocks: ${
-      fmt(pair.api_mean_ms)
-    } ms ÷ ${fmt(pair.bwrap_mean_ms)} ms = ${
-      fmt(pair.api_mean_ms / pair.bwrap_mean_ms)
-    } (target ≤ 0.33)`,
-  );
-}
 
 // --- The broker --------------------------------------------------------
 // Python's imports make ~75 openat calls, all undeclared: the broker must
@@ -668,51 +801,29 @@ console.log(
 const egress = await egressBench(ROOT, EGRESS_RUNS);
 console.log(`\n${egressTable(egress)}`);
 
-Deno.mkdirSync(`${ROOT}bench/results`, { recursive: true });
-const file = `${ROOT}bench/results/bench-${
-  machine.date.replace(/[:.]/g, "-")
-}.json`;
-Deno.writeTextFileSync(
-  file,
-  JSON.stringify(
-    {
-      machine: { ...machine, loadavg_end: Deno.loadavg() },
-      rows: table,
-      daemon_api: {
-        ...api,
-        ratio_to_bubblewrap_true: bwrapTrue
-          ? api.mean_ms / bwrapTrue.mean
-          : undefined,
-        interleaved: pair
-          ? { ...pair, ratio: pair.api_mean_ms / pair.bwrap_mean_ms }
-          : undefined,
-      },
-      memory: {
-        daemon: memory,
-        settle_ms: 3000,
-        peak_rss_median_of: peakRuns,
-        peak_rss_mib: peaks.map(({ name, peak }) => ({ name, peak })),
-      },
-      compiled,
-      egress,
-      broker: {
-        python_import: brokerRows.map((r) => ({
-          ...r,
-          ...brokerStats.get(r.name),
-        })),
-        calls: { n: N, unsandboxed: bareCalls, brokered: brokeredCalls },
-        udp_dns: { n: N, unsandboxed: bareUdp, brokered: brokeredUdp },
-        mounts: {
-          pairs: Number(mountN),
-          unsandboxed: bareMounts,
-          brokered: brokeredMounts,
-        },
-      },
+const file = writeResults({
+  memory: {
+    daemon: memory,
+    settle_ms: 3000,
+    peak_rss_median_of: peakRuns,
+    peak_rss_mib: peaks.map(({ name, peak }) => ({ name, peak })),
+  },
+  compiled,
+  egress,
+  broker: {
+    python_import: brokerRows.map((r) => ({
+      ...r,
+      ...brokerStats.get(r.name),
+    })),
+    calls: { n: N, unsandboxed: bareCalls, brokered: brokeredCalls },
+    udp_dns: { n: N, unsandboxed: bareUdp, brokered: brokeredUdp },
+    mounts: {
+      pairs: Number(mountN),
+      unsandboxed: bareMounts,
+      brokered: brokeredMounts,
     },
-    null,
-    2,
-  ) + "\n",
-);
+  },
+});
 console.log(`\nRaw numbers: ${file}`);
 for (const dir of [work, new URL(".", `file://${empty}`).pathname]) {
   Deno.removeSync(dir, { recursive: true });
