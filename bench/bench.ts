@@ -40,8 +40,9 @@ import { daemonMemory, type MemoryRow, peakRss, rssOf } from "./memory.ts";
 import { compiledRow } from "./compiled.ts";
 import { egressBench, egressTable } from "./egress.ts";
 import {
+  alternatingFloors,
   cleanFloors,
-  libraryFloors,
+  interleaved as interleavedStartup,
   prepareFloors,
   startupFloorCommands,
 } from "./floors.ts";
@@ -163,12 +164,19 @@ rows.push({
   baseline: "bare /bin/true",
   command: `${DENO} run --allow-all ${ROOT}bench/ffi_floor.ts /bin/true`,
 });
+const CHECKOUT_EMPTY_ROW =
+  "deno run (empty script in the checkout: its deno.json, deno.lock)";
 const SANDBOX_FLOOR =
   "Deno minimal sandbox: dlopen, ci-default's rulesets + seccomp, ll_spawn /bin/true, wait";
 const SOCKET_FLOOR =
   "run --socket floor: connect, precomputed run frame + stdio fds, exit frame";
 const floorCmds = startupFloorCommands(ROOT, floors, daemon.socket);
 rows.push(
+  {
+    name: CHECKOUT_EMPTY_ROW,
+    baseline: "bare /bin/true",
+    command: `${DENO} run ${ROOT}bench/floor_empty.ts`,
+  },
   {
     name: SANDBOX_FLOOR,
     baseline: "bare /bin/true",
@@ -321,27 +329,61 @@ if (floor && ours && ffiFloor) {
     } ms over the floor`,
   );
 }
-const sandboxFloor = byName.get(SANDBOX_FLOOR);
-const socketFloor = byName.get(SOCKET_FLOOR);
-const remote = byName.get("landlockd run --socket (ci-default) /bin/true");
-if (floor && ours && sandboxFloor) {
+// The start-up floors again, run by run in rotating order: hyperfine times
+// one row after another, and the machine drifts more between rows than
+// the floors differ.
+const EMPTY_ROW = "deno run (empty script): the runtime's floor";
+const FFI_ROW =
+  "deno FFI floor: load the trampoline, spawn /bin/true, no policy";
+const DIRECT_ROW = "landlockd run (ci-default) /bin/true";
+const REMOTE_ROW = "landlockd run --socket (ci-default) /bin/true";
+const startupFloors = floorCmds.skipped ? undefined : interleavedStartup(
+  [
+    EMPTY_ROW,
+    CHECKOUT_EMPTY_ROW,
+    FFI_ROW,
+    SANDBOX_FLOOR,
+    DIRECT_ROW,
+    SOCKET_FLOOR,
+    REMOTE_ROW,
+  ].map((name) => ({
+    name,
+    command: rows.find((r) => r.name === name)!.command!,
+  })),
+  RUNS,
+  WARMUP,
+);
+if (startupFloors) {
+  const at = (name: string) =>
+    startupFloors.find((a) => a.name === name)!.median_ms;
   console.log(
-    `Deno minimal sandbox − deno empty-script floor: ${
-      fmt(sandboxFloor.mean - floor.mean)
-    } ms (the least a Deno direct run adds); landlockd run above it: ${
-      fmt(ours.mean - sandboxFloor.mean)
-    } ms`,
+    `\n| interleaved, ${RUNS} rounds, order rotating | median ms | mean ms | p95 ms | median − deno empty script |`,
   );
-}
-if (floor && remote && socketFloor) {
+  console.log("| --- | ---: | ---: | ---: | ---: |");
+  for (const a of startupFloors) {
+    console.log(
+      `| ${a.name} | ${fmt(a.median_ms)} | ${fmt(a.mean_ms)} | ${
+        fmt(a.p95_ms)
+      } | ${fmt(a.median_ms - at(EMPTY_ROW))} |`,
+    );
+  }
   console.log(
-    `landlockd run --socket − deno empty-script floor: ${
-      fmt(remote.mean - floor.mean)
-    } ms (target ≤ 5 ms); the run --socket floor: ${
-      fmt(socketFloor.mean - floor.mean)
-    } ms; landlockd run --socket above it: ${
-      fmt(remote.mean - socketFloor.mean)
-    } ms`,
+    `\nlandlockd run: ${
+      fmt(at(DIRECT_ROW) - at(EMPTY_ROW))
+    } ms over the empty script (target ≤ 8), ${
+      fmt(at(DIRECT_ROW) - at(SANDBOX_FLOOR))
+    } ms over the Deno minimal sandbox (its floor: ${
+      fmt(at(SANDBOX_FLOOR) - at(EMPTY_ROW))
+    } ms over the empty script)`,
+  );
+  console.log(
+    `landlockd run --socket: ${
+      fmt(at(REMOTE_ROW) - at(EMPTY_ROW))
+    } ms over the empty script (target ≤ 5), ${
+      fmt(at(REMOTE_ROW) - at(SOCKET_FLOOR))
+    } ms over the run --socket floor (its floor: ${
+      fmt(at(SOCKET_FLOOR) - at(EMPTY_ROW))
+    } ms over the empty script)`,
   );
 }
 
@@ -406,18 +448,62 @@ if (pair) {
 
 // The library API's floors: the same spawn with no daemon and no protocol,
 // from Deno and from C, and the C loop's runs/s with as many in flight.
-const libFloors = libraryFloors(ROOT, floors, api.runs, api.in_flight);
-console.log(
-  "\n| library API floor, ci-default, /bin/true | runs | mean ms | median ms | p95 ms | runs/s |",
+// In alternating blocks with the library API, so drift hits all alike.
+const FLOOR_ROUNDS = 6;
+const libFloors = await alternatingFloors(
+  ROOT,
+  floors,
+  FLOOR_ROUNDS,
+  Math.max(20, RUNS),
+  api.in_flight,
+  () =>
+    timeApi(
+      daemon.socket,
+      ciDefault,
+      ["/bin/true"],
+      Math.max(20, RUNS),
+      api.in_flight,
+    ),
 );
-console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
-for (const f of libFloors) {
+console.log(
+  `\n| library API and its floors, ci-default, /bin/true, ${FLOOR_ROUNDS} alternating blocks of ${libFloors.per_round} runs (×4 in flight) | median ms | mean ms | runs/s |`,
+);
+console.log("| --- | ---: | ---: | ---: |");
+for (const f of libFloors.arms) {
   console.log(
-    f.skipped
-      ? `| ${f.name} | skipped: ${f.skipped} | | | | |`
-      : `| ${f.name} | ${f.runs} | ${fmt(f.mean_ms)} | ${fmt(f.median_ms)} | ${
-        fmt(f.p95_ms)
-      } | ${f.runs_per_s?.toFixed(0)} |`,
+    f.skipped ? `| ${f.name} | skipped: ${f.skipped} | | |` : f.in_flight > 1 // per-run latency under load: in the JSON only
+      ? `| ${f.name} | – | – | ${f.runs_per_s?.toFixed(0)} |`
+      : `| ${f.name} | ${fmt(f.median_ms)} | ${fmt(f.mean_ms)} | ${
+        f.runs_per_s?.toFixed(0) ?? "–"
+      } |`,
+  );
+}
+const [apiAlt, apiFlight, denoLoop, cLoop, cBare, cFlight] = libFloors.arms;
+if (!denoLoop.skipped && !cLoop.skipped && !cBare.skipped) {
+  console.log(
+    `\nlibrary API median ${fmt(apiAlt.median_ms)} ms (target ≤ 1.2): ${
+      fmt(apiAlt.median_ms! - denoLoop.median_ms!)
+    } ms over the Deno loop, which is ${
+      fmt(denoLoop.median_ms! - cLoop.median_ms!)
+    } ms over the C loop, itself ${
+      fmt(cLoop.median_ms! - cBare.median_ms!)
+    } ms (the restriction) over bare vfork + exec`,
+  );
+  if (pair) {
+    console.log(
+      `the floors' means ÷ bubblewrap's mean of the API's alternating blocks above (target ≤ 0.33): Deno loop ${
+        fmt(denoLoop.mean_ms! / pair.bwrap_mean_ms)
+      }, C loop ${fmt(cLoop.mean_ms! / pair.bwrap_mean_ms)}`,
+    );
+  }
+}
+if (!cFlight.skipped) {
+  console.log(
+    `${api.in_flight} in flight: library API ${
+      apiFlight.runs_per_s!.toFixed(0)
+    } runs/s (target ≥ 1,500), the C loop under the same restriction ${
+      cFlight.runs_per_s!.toFixed(0)
+    } runs/s`,
   );
 }
 const daemonApi = {
@@ -431,7 +517,7 @@ const daemonApi = {
 };
 const floorResults = {
   note:
-    'startup rows are in rows (their names start with "Deno minimal sandbox" and "run --socket floor"); library rows: the Deno loop uses the daemon\'s plan of ci-default (signal scope added), the C loop the same rulesets and filter',
+    "startup: the two floors' rows of hyperfine's table (also in rows); startup_interleaved: the floors and the rows they bound, run by run in rotating order (wall-clock ms per process); library: the library API and its floors in alternating blocks (medians of the blocks' medians, means of their means, medians of their runs/s); the Deno loop and the C loop make the rulesets of the daemon's plan of ci-default (its signal scope added) per run, as the daemon does",
   startup: rows.filter((r) =>
     r.name === SANDBOX_FLOOR || r.name === SOCKET_FLOOR
   )

@@ -318,3 +318,136 @@ export function libraryFloors(
 export function cleanFloors(floors: Floors): void {
   if (!("skipped" in floors)) Deno.removeSync(floors.dir, { recursive: true });
 }
+
+/** One arm of {@link interleaved}: wall-clock times of whole processes. */
+export interface InterleavedArm {
+  name: string;
+  command: string;
+  runs: number;
+  median_ms: number;
+  mean_ms: number;
+  p95_ms: number;
+}
+
+/**
+ * Runs each command (split on spaces, no shell) once per round, the order
+ * rotating every round, so a machine that drifts hits every arm alike;
+ * `warmup` rounds first. Wall-clock time of each process, spawn to exit.
+ */
+export function interleaved(
+  arms: { name: string; command: string }[],
+  rounds: number,
+  warmup: number,
+): InterleavedArm[] {
+  const times = arms.map(() => [] as number[]);
+  const once = (i: number) => {
+    const [cmd, ...args] = arms[i].command.split(" ");
+    const t = performance.now();
+    const out = new Deno.Command(cmd, {
+      args,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).outputSync();
+    const ms = performance.now() - t;
+    if (!out.success) {
+      throw new Error(
+        `bench: ${arms[i].name} failed: ${
+          new TextDecoder().decode(out.stderr).trim()
+        }`,
+      );
+    }
+    return ms;
+  };
+  for (let r = 0; r < warmup + rounds; r++) {
+    for (let k = 0; k < arms.length; k++) {
+      const i = (r + k) % arms.length;
+      const ms = once(i);
+      if (r >= warmup) times[i].push(ms);
+    }
+  }
+  return arms.map((arm, i) => {
+    const s = times[i].sort((a, b) => a - b);
+    return {
+      ...arm,
+      runs: s.length,
+      median_ms: s[s.length >> 1],
+      mean_ms: s.reduce((a, b) => a + b, 0) / s.length,
+      p95_ms: s[Math.min(s.length - 1, Math.floor(s.length * 0.95))],
+    };
+  });
+}
+
+/** What one block of the library API gives (bench/daemon.ts `timeApi`). */
+export interface ApiBlock {
+  mean_ms: number;
+  median_ms: number;
+  concurrent_runs_per_s: number;
+}
+
+/** An arm of {@link alternatingFloors}, over all its blocks. */
+export interface AlternatingArm {
+  name: string;
+  /** Median of the blocks' medians (per-run ms). */
+  median_ms?: number;
+  /** Mean of the blocks' means (per-run ms). */
+  mean_ms?: number;
+  /** Median of the blocks' runs/s. */
+  runs_per_s?: number;
+  in_flight: number;
+  skipped?: string;
+}
+
+/**
+ * The library API and its floors in `rounds` alternating blocks of
+ * `perRound` runs (`perRound * 4` with `inFlight` in flight): a block of
+ * the API (`api`, one at a time then in flight), then one of each floor,
+ * so the machine's drift hits them alike.
+ */
+export async function alternatingFloors(
+  root: string,
+  floors: Floors,
+  rounds: number,
+  perRound: number,
+  inFlight: number,
+  api: () => Promise<ApiBlock>,
+): Promise<{ rounds: number; per_round: number; arms: AlternatingArm[] }> {
+  const blocks: LibraryFloor[][] = [];
+  const apiBlocks: ApiBlock[] = [];
+  for (let i = 0; i < rounds; i++) {
+    apiBlocks.push(await api());
+    blocks.push(libraryFloors(root, floors, perRound, inFlight));
+  }
+  const median = (xs: number[]) =>
+    [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const arms: AlternatingArm[] = [
+    {
+      name: "library API, one at a time",
+      in_flight: 1,
+      median_ms: median(apiBlocks.map((b) => b.median_ms)),
+      mean_ms: mean(apiBlocks.map((b) => b.mean_ms)),
+    },
+    {
+      name: `library API, ${inFlight} in flight`,
+      in_flight: inFlight,
+      runs_per_s: median(apiBlocks.map((b) => b.concurrent_runs_per_s)),
+    },
+  ];
+  blocks[0].forEach((first, i) => {
+    const skipped = blocks.find((b) => b[i].skipped)?.[i].skipped;
+    const rows = blocks.map((b) => b[i]);
+    arms.push(
+      skipped
+        ? { name: first.name, in_flight: first.in_flight ?? 1, skipped }
+        : {
+          name: first.name,
+          in_flight: first.in_flight ?? 1,
+          median_ms: median(rows.map((r) => r.median_ms!)),
+          mean_ms: mean(rows.map((r) => r.mean_ms!)),
+          runs_per_s: median(rows.map((r) => r.runs_per_s!)),
+        },
+    );
+  });
+  return { rounds, per_round: perRound, arms };
+}
