@@ -517,11 +517,13 @@ const daemonApi = {
 };
 const floorResults = {
   note:
-    "startup: the two floors' rows of hyperfine's table (also in rows); startup_interleaved: the floors and the rows they bound, run by run in rotating order (wall-clock ms per process); library: the library API and its floors in alternating blocks (medians of the blocks' medians, means of their means, medians of their runs/s); the Deno loop and the C loop make the rulesets of the daemon's plan of ci-default (its signal scope added) per run, as the daemon does",
-  startup: rows.filter((r) =>
-    r.name === SANDBOX_FLOOR || r.name === SOCKET_FLOOR
-  )
-    .map((r) => table.find((t) => t.name === r.name)),
+    "startup: the floors' rows of hyperfine's table (also in rows); startup_interleaved: the floors and the rows they bound, run by run in rotating order (wall-clock ms per process); library: the library API and its floors in alternating blocks (medians of the blocks' medians, means of their means, medians of their runs/s); the Deno loop and the C loop make the rulesets of the daemon's plan of ci-default (its signal scope added) per run, as the daemon does",
+  startup: table.filter((t) =>
+    [CHECKOUT_EMPTY_ROW, SANDBOX_FLOOR, SOCKET_FLOOR].includes(t.name)
+  ),
+  startup_interleaved: startupFloors
+    ? { rounds: RUNS, warmup_rounds: WARMUP, arms: startupFloors }
+    : { skipped: floorCmds.skipped },
   library: libFloors,
 };
 cleanFloors(floors);
