@@ -21,6 +21,8 @@
  * @module
  */
 
+import { checkStamps } from "./syscalls/stamps.ts";
+
 /** The checkout's root: module keys are paths relative to it. */
 const ROOT = new URL("./", import.meta.url).href;
 
@@ -86,10 +88,7 @@ export interface BundleManifest {
 
 /** `path`'s stamp (throws when it is gone). */
 export function fileStamp(path: string): FileStamp {
-  return stampOf(Deno.statSync(path));
-}
-
-function stampOf(info: Deno.FileInfo): FileStamp {
+  const info = Deno.statSync(path);
   return {
     size: info.size,
     ino: info.ino ?? -1,
@@ -99,71 +98,65 @@ function stampOf(info: Deno.FileInfo): FileStamp {
 }
 
 /**
- * Whether a file or folder of the bundle is as hard to change as landlockd
- * itself: not a symlink, owned by the invoking user or root, writable by
- * neither group nor others. The bundle is code the run executes: one that
- * another user could rewrite (and restamp) would run as whoever runs
- * landlockd, root too, where the sources would not
- * (tests/attacks/bundle_owner_test.ts).
- */
-function ownBundleFile(path: string): Deno.FileInfo {
-  const info = Deno.lstatSync(path);
-  if (
-    info.isSymlink || (info.uid !== 0 && info.uid !== Deno.uid()) ||
-    ((info.mode ?? 0o777) & 0o022) !== 0
-  ) {
-    throw new Error(`${path}: not owned by this user or root alone`);
-  }
-  return info;
-}
-
-/**
  * The URL of the bundle's entry when dist/run/ exists and was built from
- * the files as they are now, its own files are as written, and no one but
- * the invoking user or root can write them ({@link ownBundleFile});
- * undefined otherwise (load the sources). Never
- * in a compiled binary, which embeds its modules already, nor with
- * LANDLOCKD_NO_BUNDLE=1. `root`: the checkout (a file: URL ending in /).
+ * the files as they are now, its own files are as written, and it is as
+ * hard to change as landlockd itself: every folder and file of it is owned
+ * by the invoking user or root, is writable by neither group nor others,
+ * and is no symlink. The bundle is code the run executes: one that another
+ * user could rewrite (and restamp) would run as whoever runs landlockd,
+ * root too, where the sources would not (tests/attacks/bundle_owner_test.ts).
+ * Undefined otherwise (load the sources), never in a compiled binary,
+ * which embeds its modules already, nor with LANDLOCKD_NO_BUNDLE=1.
+ *
+ * The ~120 files are checked in one C call (syscalls/stamps.ts), which maps
+ * the C library first: the run needs it anyway, and the bundle's modules
+ * find it mapped (ffi/library.ts). `root`: the checkout (a file: URL ending
+ * in /); `firstThread`: main.ts, before any other thread exists (see
+ * ffi/library.ts `mapLibrary`).
  */
-export function freshBundle(
+export async function freshBundle(
   kind: BundleKind,
-  root: string = ROOT,
-): string | undefined {
+  { root = ROOT, firstThread = false }: {
+    root?: string;
+    firstThread?: boolean;
+  } = {},
+): Promise<string | undefined> {
   if (Deno.build.standalone) return undefined;
   if (Deno.env.get("LANDLOCKD_NO_BUNDLE") === "1") return undefined;
   const dir = new URL(`${BUNDLE_DIR}/`, root);
   let manifest: BundleManifest;
   try {
-    const rootPath = new URL(root).pathname;
-    ownBundleFile(`${rootPath}dist`);
-    ownBundleFile(`${rootPath}${BUNDLE_DIR}`);
-    ownBundleFile(`${rootPath}${BUNDLE_DIR}/manifest.json`);
+    const rootPath = decodeURIComponent(new URL(root).pathname);
     manifest = JSON.parse(
       Deno.readTextFileSync(new URL("manifest.json", dir)),
     );
-    const chunks = new Set(manifest.chunks[kind].map((c) => c.path));
+    const chunks = manifest.chunks[kind];
     // The entry is the bundle's first file, checked with the others.
-    if (
-      manifest.chunks[kind][0]?.path !==
-        `${BUNDLE_DIR}/${manifest.entries[kind]}`
-    ) return undefined;
-    for (
-      const { path, ...was } of [...manifest.files, ...manifest.chunks[kind]]
-    ) {
-      if (
-        chunks.has(path) &&
-        !/^dist\/run\/[A-Za-z0-9_-]+\.js$/.test(path)
-      ) return undefined; // a chunk outside the bundle's folder
-      const now = chunks.has(path)
-        ? stampOf(ownBundleFile(`${rootPath}${path}`))
-        : fileStamp(`${rootPath}${path}`);
-      if (
-        now.mtime !== was.mtime || now.ctime !== was.ctime ||
-        now.size !== was.size || now.ino !== was.ino
-      ) return undefined;
+    if (chunks[0]?.path !== `${BUNDLE_DIR}/${manifest.entries[kind]}`) {
+      return undefined;
     }
+    // a chunk outside the bundle's folder
+    if (chunks.some((c) => !/^dist\/run\/[A-Za-z0-9_-]+\.js$/.test(c.path))) {
+      return undefined;
+    }
+    // The manifest was read before its owner was checked, in the same
+    // call as the rest: it is trusted as it is at the check (as when it
+    // was checked first), the other way round changes nothing.
+    const changed = await checkStamps(rootPath, [
+      {
+        check: "own-only",
+        files: [
+          { path: "dist" },
+          { path: BUNDLE_DIR },
+          { path: `${BUNDLE_DIR}/manifest.json` },
+        ],
+      },
+      { check: "stamp", files: manifest.files },
+      { check: "own", files: chunks },
+    ], firstThread);
+    if (changed !== -1) return undefined;
   } catch {
-    return undefined; // no bundle, or a file of it is gone: the sources
+    return undefined; // no bundle, no C library: the sources
   }
   return new URL(manifest.entries[kind], dir).href;
 }

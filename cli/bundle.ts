@@ -45,6 +45,13 @@ const ROOT_PATH = ROOT.pathname;
 const ENTRIES = ["cli/main.ts", "cli/run.ts"];
 /** Not bundled source that still decides what the bundle is. */
 const CONFIG = ["deno.json", "deno.lock"];
+/**
+ * Modules the bundle imports from the sources instead of holding a copy:
+ * ffi/library.ts, which main.ts loads first to map the C library and check
+ * the bundle, and whose state (the mapping) the bundle's ffi/mod.ts must
+ * share.
+ */
+const EXTERNAL = ["ffi/library.ts"];
 /** The name every rewritten `import.meta.url` resolves against. */
 const ROOT_VAR = "__landlockd_root";
 /** The entry's chunk loader. */
@@ -168,6 +175,16 @@ function rewriteChunk(text: string): { text: string; sources: string[] } {
         throw new Error(`a dynamic import outside the entry: "${line.trim()}"`);
       }
       return `${m[1]}${LOAD_VAR}(${m[2]})${m[3]}`;
+    }
+    if (line.includes(ROOT_PATH)) {
+      // The bundler names an external module by its absolute path: the
+      // chunk names it relative to dist/run/, so the checkout can move.
+      const m = /^(import .*|\} )from "([^"]+)";$/.exec(line);
+      const path = m?.[2].slice(ROOT_PATH.length);
+      if (!m || !m[2].startsWith(ROOT_PATH) || !EXTERNAL.includes(path!)) {
+        throw new Error(`an absolute path in a chunk: "${line.trim()}"`);
+      }
+      return `${m[1]}from "../../${path}";`;
     }
     if (!line.includes("import.meta")) return line;
     if (current === undefined || /import\.meta(?!\.url\b)/.test(line)) {
@@ -316,6 +333,7 @@ async function bundleVariant(
     "--platform",
     "deno",
     "--code-splitting",
+    ...EXTERNAL.map((m) => `--external=${ROOT_PATH}${m}`),
     "--outdir",
     `${work}/out`,
     entry,

@@ -62,15 +62,15 @@ Deno.test("eager functions keep what a declaration gives: its name, its binding 
   assert.equal(await m.later(), "\n}");
 });
 
-Deno.test("a bundle made from the files as they are is used", () => {
+Deno.test("a bundle made from the files as they are is used", async () => {
   const root = fakeCheckout();
   try {
     assert.equal(
-      freshBundle("direct", `file://${root}/`),
+      await freshBundle("direct", { root: `file://${root}/` }),
       `file://${root}/dist/run/entry-0.js`,
     );
     assert.equal(
-      freshBundle("socket", `file://${root}/`),
+      await freshBundle("socket", { root: `file://${root}/` }),
       `file://${root}/dist/run/entry-1.js`,
     );
   } finally {
@@ -78,7 +78,7 @@ Deno.test("a bundle made from the files as they are is used", () => {
   }
 });
 
-Deno.test("a source written after the bundle turns the bundle off", () => {
+Deno.test("a source written after the bundle turns the bundle off", async () => {
   const root = fakeCheckout();
   try {
     // Same size, same second: the mtime (ms) or the ctime still moves.
@@ -91,57 +91,123 @@ Deno.test("a source written after the bundle turns the bundle off", () => {
       // Written within the same millisecond: move it on and write again.
       Deno.utimeSync(`${root}/a.ts`, new Date(), new Date(was.mtime + 5));
     }
-    assert.equal(freshBundle("direct", `file://${root}/`), undefined);
+    assert.equal(
+      await freshBundle("direct", { root: `file://${root}/` }),
+      undefined,
+    );
   } finally {
     Deno.removeSync(root, { recursive: true });
   }
 });
 
-Deno.test("a missing source, chunk or manifest turns the bundle off", () => {
+Deno.test("a source rewritten in place, same size, its mtime set back, turns the bundle off", async () => {
+  const root = fakeCheckout();
+  try {
+    const before = fileStamp(`${root}/a.ts`);
+    // Into the next second: ctime, which nobody can set back, moves.
+    const wait = before.ctime + 1000 - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait + 20));
+    const f = Deno.openSync(`${root}/a.ts`, { write: true });
+    f.writeSync(new TextEncoder().encode("export const b = 1;\n"));
+    f.close();
+    Deno.utimeSync(`${root}/a.ts`, new Date(), new Date(before.mtime));
+    const after = fileStamp(`${root}/a.ts`);
+    assert.deepEqual(
+      { ...after, ctime: before.ctime },
+      before,
+      "only the ctime tells",
+    );
+    assert.equal(
+      await freshBundle("direct", { root: `file://${root}/` }),
+      undefined,
+    );
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
+Deno.test("a missing source, chunk or manifest turns the bundle off", async () => {
   const root = fakeCheckout();
   try {
     Deno.removeSync(`${root}/dist/run/entry-1.js`);
-    assert.equal(freshBundle("socket", `file://${root}/`), undefined);
-    assert.ok(freshBundle("direct", `file://${root}/`));
+    assert.equal(
+      await freshBundle("socket", { root: `file://${root}/` }),
+      undefined,
+    );
+    assert.ok(await freshBundle("direct", { root: `file://${root}/` }));
     Deno.removeSync(`${root}/a.ts`);
-    assert.equal(freshBundle("direct", `file://${root}/`), undefined);
+    assert.equal(
+      await freshBundle("direct", { root: `file://${root}/` }),
+      undefined,
+    );
     Deno.removeSync(`${root}/dist/run/manifest.json`);
-    assert.equal(freshBundle("direct", `file://${root}/`), undefined);
+    assert.equal(
+      await freshBundle("direct", { root: `file://${root}/` }),
+      undefined,
+    );
   } finally {
     Deno.removeSync(root, { recursive: true });
   }
 });
 
-Deno.test("a bundle others could change turns the bundle off", () => {
+Deno.test("a bundle others could change turns the bundle off", async () => {
   const root = fakeCheckout();
   const url = `file://${root}/`;
   try {
-    assert.ok(freshBundle("direct", url));
+    assert.ok(await freshBundle("direct", { root: url }));
     // Group-writable: a chunk, then the bundle's folder.
     Deno.chmodSync(`${root}/dist/run/entry-0.js`, 0o664);
-    assert.equal(freshBundle("direct", url), undefined);
-    assert.ok(freshBundle("socket", url));
+    assert.equal(await freshBundle("direct", { root: url }), undefined);
+    assert.ok(await freshBundle("socket", { root: url }));
     Deno.chmodSync(`${root}/dist/run`, 0o775);
-    assert.equal(freshBundle("socket", url), undefined);
+    assert.equal(await freshBundle("socket", { root: url }), undefined);
     Deno.chmodSync(`${root}/dist/run`, 0o755);
-    assert.ok(freshBundle("socket", url));
+    assert.ok(await freshBundle("socket", { root: url }));
     // Another user's manifest (as root, who can give it away).
     if (Deno.uid() === 0) {
       Deno.chownSync(`${root}/dist/run/manifest.json`, 65534, 65534);
-      assert.equal(freshBundle("socket", url), undefined);
+      assert.equal(await freshBundle("socket", { root: url }), undefined);
       Deno.chownSync(`${root}/dist/run/manifest.json`, 0, 0);
-      assert.ok(freshBundle("socket", url));
+      assert.ok(await freshBundle("socket", { root: url }));
     }
+    // A chunk that is a symlink to a file with the same stamp (the
+    // stamps are stat's, which follows it: only the ownership check sees).
+    Deno.renameSync(
+      `${root}/dist/run/entry-1.js`,
+      `${root}/dist/entry-1.js`,
+    );
+    Deno.symlinkSync(`${root}/dist/entry-1.js`, `${root}/dist/run/entry-1.js`);
+    assert.equal(await freshBundle("socket", { root: url }), undefined);
+    Deno.removeSync(`${root}/dist/run/entry-1.js`);
+    Deno.renameSync(
+      `${root}/dist/entry-1.js`,
+      `${root}/dist/run/entry-1.js`,
+    );
+    assert.ok(await freshBundle("socket", { root: url }));
+    if (Deno.uid() === 0) {
+      // Another user's chunk, then another user's dist/.
+      Deno.chownSync(`${root}/dist/run/entry-1.js`, 65534, 65534);
+      assert.equal(await freshBundle("socket", { root: url }), undefined);
+      Deno.chownSync(`${root}/dist/run/entry-1.js`, 0, 0);
+      Deno.chownSync(`${root}/dist`, 65534, 65534);
+      assert.equal(await freshBundle("socket", { root: url }), undefined);
+      Deno.chownSync(`${root}/dist`, 0, 0);
+      assert.ok(await freshBundle("socket", { root: url }));
+    }
+    // A world-writable manifest.
+    Deno.chmodSync(`${root}/dist/run/manifest.json`, 0o646);
+    assert.equal(await freshBundle("socket", { root: url }), undefined);
+    Deno.chmodSync(`${root}/dist/run/manifest.json`, 0o644);
     // dist/run as a symlink to a folder holding the same files.
     Deno.renameSync(`${root}/dist/run`, `${root}/dist/real`);
     Deno.symlinkSync(`${root}/dist/real`, `${root}/dist/run`);
-    assert.equal(freshBundle("socket", url), undefined);
+    assert.equal(await freshBundle("socket", { root: url }), undefined);
   } finally {
     Deno.removeSync(root, { recursive: true });
   }
 });
 
-Deno.test("a manifest naming an entry it does not stamp turns the bundle off", () => {
+Deno.test("a manifest naming an entry it does not stamp turns the bundle off", async () => {
   const root = fakeCheckout();
   const url = `file://${root}/`;
   const path = `${root}/dist/run/manifest.json`;
@@ -149,11 +215,11 @@ Deno.test("a manifest naming an entry it does not stamp turns the bundle off", (
     const manifest = JSON.parse(Deno.readTextFileSync(path));
     manifest.entries.direct = "entry-1.js";
     Deno.writeTextFileSync(path, JSON.stringify(manifest));
-    assert.equal(freshBundle("direct", url), undefined);
+    assert.equal(await freshBundle("direct", { root: url }), undefined);
     manifest.entries.direct = "entry-0.js";
     manifest.chunks.direct[0].path = "dist/run/../../a.ts";
     Deno.writeTextFileSync(path, JSON.stringify(manifest));
-    assert.equal(freshBundle("direct", url), undefined);
+    assert.equal(await freshBundle("direct", { root: url }), undefined);
   } finally {
     Deno.removeSync(root, { recursive: true });
   }
