@@ -21,7 +21,7 @@
  * @module
  */
 
-import { checkStamps } from "./syscalls/stamps.ts";
+import { checkStamps, stampPaths, stampRequest } from "./syscalls/stamps.ts";
 
 /** The checkout's root: module keys are paths relative to it. */
 const ROOT = new URL("./", import.meta.url).href;
@@ -76,14 +76,15 @@ export interface FileStamp {
  */
 export type BundleKind = "direct" | "socket";
 
-/** dist/run/manifest.json. */
-export interface BundleManifest {
-  /** Each bundle's entry chunk, in the bundle's folder. */
-  entries: Record<BundleKind, string>;
-  /** Every file the bundle was made from, as it was then. */
-  files: ({ path: string } & FileStamp)[];
-  /** Each bundle's own files (its entry first), as written. */
-  chunks: Record<BundleKind, ({ path: string } & FileStamp)[]>;
+/**
+ * The bundle's record of itself, one file for each kind (dist/run/direct.stamps,
+ * dist/run/socket.stamps): the request `ll_stamps_check` reads
+ * (ffi/library.ts `stampRequest`), so the check reads it as it is. First
+ * the bundle's own files, its entry first, checked with the bundle
+ * ownership rules; then every file the bundle was made from.
+ */
+export function stampFile(kind: BundleKind): string {
+  return `${BUNDLE_DIR}/${kind}.stamps`;
 }
 
 /** `path`'s stamp (throws when it is gone). */
@@ -108,11 +109,11 @@ export function fileStamp(path: string): FileStamp {
  * Undefined otherwise (load the sources), never in a compiled binary,
  * which embeds its modules already, nor with LANDLOCKD_NO_BUNDLE=1.
  *
- * The ~120 files are checked in one C call (syscalls/stamps.ts), which maps
- * the C library first: the run needs it anyway, and the bundle's modules
- * find it mapped (ffi/library.ts). `root`: the checkout (a file: URL ending
- * in /); `firstThread`: main.ts, before any other thread exists (see
- * ffi/library.ts `mapLibrary`).
+ * The ~120 files of the {@linkcode stampFile} are checked in one C call
+ * (syscalls/stamps.ts), which maps the C library first: the run needs it
+ * anyway, and the bundle's modules find it mapped (ffi/library.ts).
+ * `root`: the checkout (a file: URL ending in /); `firstThread`: main.ts,
+ * before any other thread exists (see ffi/library.ts `mapLibrary`).
  */
 export async function freshBundle(
   kind: BundleKind,
@@ -123,42 +124,34 @@ export async function freshBundle(
 ): Promise<string | undefined> {
   if (Deno.build.standalone) return undefined;
   if (Deno.env.get("LANDLOCKD_NO_BUNDLE") === "1") return undefined;
-  const dir = new URL(`${BUNDLE_DIR}/`, root);
-  let manifest: BundleManifest;
   try {
     const rootPath = decodeURIComponent(new URL(root).pathname);
-    manifest = JSON.parse(
-      Deno.readTextFileSync(new URL("manifest.json", dir)),
-    );
-    const chunks = manifest.chunks[kind];
-    // The entry is the bundle's first file, checked with the others.
-    if (chunks[0]?.path !== `${BUNDLE_DIR}/${manifest.entries[kind]}`) {
-      return undefined;
-    }
-    // a chunk outside the bundle's folder
-    if (chunks.some((c) => !/^dist\/run\/[A-Za-z0-9_-]+\.js$/.test(c.path))) {
-      return undefined;
-    }
-    // The manifest was read before its owner was checked, in the same
-    // call as the rest: it is trusted as it is at the check (as when it
-    // was checked first), the other way round changes nothing.
+    const record = Deno.readFileSync(`${rootPath}${stampFile(kind)}`);
+    const chunks = stampPaths(record, "own");
+    // The entry is the bundle's first file; no chunk outside its folder.
+    if (
+      !chunks.length ||
+      chunks.some((c) => !/^dist\/run\/[A-Za-z0-9_-]+\.js$/.test(c))
+    ) return undefined;
+    // Its folders and the record itself come first, in the same call: the
+    // record is trusted as it is at the check, as when it was checked
+    // before it was read (only its owner could change it in between).
     const changed = await checkStamps(rootPath, [
-      {
+      stampRequest([{
         check: "own-only",
         files: [
           { path: "dist" },
           { path: BUNDLE_DIR },
-          { path: `${BUNDLE_DIR}/manifest.json` },
+          { path: stampFile(kind) },
         ],
-      },
-      { check: "stamp", files: manifest.files },
-      { check: "own", files: chunks },
+      }]),
+      record,
     ], firstThread);
     if (changed !== -1) return undefined;
+    return new URL(chunks[0], root).href;
   } catch {
     return undefined; // no bundle, no C library: the sources
   }
-  return new URL(manifest.entries[kind], dir).href;
 }
 
 /** Module `path` (relative to the checkout) of the bundle at `entry`. */

@@ -283,30 +283,62 @@ export function stampRequest(lists: readonly StampList[]): Uint8Array {
   return buf.subarray(0, at);
 }
 
+/**
+ * The paths of the leading entries of `request` checked with `check` (the
+ * bundle's chunks, which a stamp file lists first), read as Latin-1: the
+ * bundle's names are ASCII, and a caller that checks the names sees any
+ * other byte as a character it refuses. (A TextDecoder's first use costs
+ * a fresh process 0.15-0.2 ms.)
+ */
+export function stampPaths(request: Uint8Array, check: StampCheck): string[] {
+  const view = new DataView(
+    request.buffer,
+    request.byteOffset,
+    request.byteLength,
+  );
+  const paths: string[] = [];
+  for (let at = 0; at + STAMP_HEAD_SIZE <= request.length;) {
+    if (view.getUint32(at + 32, true) !== STAMP_FLAGS[check]) break;
+    const len = view.getUint32(at + 36, true);
+    const start = at + STAMP_HEAD_SIZE;
+    if (len === 0 || start + len > request.length) break;
+    paths.push(
+      String.fromCharCode(...request.subarray(start, start + len - 1)),
+    );
+    at = start + ((len + 7) & ~7);
+  }
+  return paths;
+}
+
 let stamps:
   | Deno.DynamicLibrary<typeof stampSymbols>["symbols"]["ll_stamps_check"]
   | undefined;
 
 /**
- * Whether every file of `lists` (paths relative to the directory `root`)
- * is as its list's check requires ({@linkcode StampCheck}): the index of
- * the first that is not, or is gone, counting through the lists in order;
- * -1 when all are. One C call for the lot, off this thread; it maps the
- * library first ({@linkcode mapLibrary}, `firstThread` passed on).
+ * Whether every file the requests list (made by {@linkcode stampRequest},
+ * paths relative to the directory `root`) is as its entry requires
+ * ({@linkcode StampCheck}): the index of the first that is not, or is
+ * gone, counting through the requests in order; -1 when all are. One C
+ * call for the lot, off this thread; it maps the library first
+ * ({@linkcode mapLibrary}, `firstThread` passed on). A malformed request
+ * throws {@linkcode LibraryError}.
  */
 export async function checkStamps(
   root: string,
-  lists: readonly StampList[],
+  requests: readonly Uint8Array[],
   firstThread = false,
 ): Promise<number> {
   stamps ??= Deno.dlopen(mapLibrary(firstThread), stampSymbols).symbols
     .ll_stamps_check;
-  const request = stampRequest(lists);
-  const r = await stamps(
-    cstring(root),
-    request,
-    request.length,
+  const request = new Uint8Array(
+    requests.reduce((n, r) => n + r.length, 0),
   );
+  let at = 0;
+  for (const r of requests) {
+    request.set(r, at);
+    at += r.length;
+  }
+  const r = await stamps(cstring(root), request, request.length);
   if (r < 0) throw new LibraryError(`ll_stamps_check: error ${-r}`);
   return r - 1;
 }

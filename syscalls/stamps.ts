@@ -13,4 +13,6 @@ export {
   type StampCheck,
   type StampEntry,
   type StampList,
+  stampPaths,
+  stampRequest,
 } from "../ffi/library.ts";

@@ -4,11 +4,26 @@
  * run from the sources (same output, same status).
  */
 import assert from "node:assert/strict";
-import { type BundleManifest, fileStamp, freshBundle } from "../lazy_import.ts";
+import { fileStamp, freshBundle, stampFile } from "../lazy_import.ts";
+import { stampRequest } from "../syscalls/stamps.ts";
 import { eagerFunctions } from "../cli/bundle.ts";
 import { ROOT } from "./helpers.ts";
 
-/** A checkout with one module and a manifest made from it. */
+/** The record of a bundle of `chunks` made from `sources`, as they are. */
+function record(
+  root: string,
+  chunks: string[],
+  sources: string[],
+): Uint8Array {
+  const stamped = (paths: string[]) =>
+    paths.map((path) => ({ path, ...fileStamp(`${root}/${path}`) }));
+  return stampRequest([
+    { check: "own", files: stamped(chunks) },
+    { check: "stamp", files: stamped(sources) },
+  ]);
+}
+
+/** A checkout with one module and each bundle's record made from it. */
 function fakeCheckout(): string {
   const root = Deno.makeTempDirSync({ prefix: "landlockd-bundle-" });
   Deno.mkdirSync(`${root}/dist/run`, { recursive: true });
@@ -16,18 +31,13 @@ function fakeCheckout(): string {
   for (const chunk of ["entry-0.js", "entry-1.js"]) {
     Deno.writeTextFileSync(`${root}/dist/run/${chunk}`, "export {};\n");
   }
-  const chunk = (name: string) => ({
-    path: `dist/run/${name}`,
-    ...fileStamp(`${root}/dist/run/${name}`),
-  });
-  const manifest: BundleManifest = {
-    entries: { direct: "entry-0.js", socket: "entry-1.js" },
-    files: [{ path: "a.ts", ...fileStamp(`${root}/a.ts`) }],
-    chunks: { direct: [chunk("entry-0.js")], socket: [chunk("entry-1.js")] },
-  };
-  Deno.writeTextFileSync(
-    `${root}/dist/run/manifest.json`,
-    JSON.stringify(manifest),
+  Deno.writeFileSync(
+    `${root}/${stampFile("direct")}`,
+    record(root, ["dist/run/entry-0.js"], ["a.ts"]),
+  );
+  Deno.writeFileSync(
+    `${root}/${stampFile("socket")}`,
+    record(root, ["dist/run/entry-1.js"], ["a.ts"]),
   );
   return root;
 }
@@ -82,11 +92,9 @@ Deno.test("a source written after the bundle turns the bundle off", async () => 
   const root = fakeCheckout();
   try {
     // Same size, same second: the mtime (ms) or the ctime still moves.
+    const was = fileStamp(`${root}/a.ts`);
     Deno.writeTextFileSync(`${root}/a.ts`, "export const a = 2;\n");
     const stamp = fileStamp(`${root}/a.ts`);
-    const was = JSON.parse(
-      Deno.readTextFileSync(`${root}/dist/run/manifest.json`),
-    ).files[0];
     if (stamp.mtime === was.mtime && stamp.ctime === was.ctime) {
       // Written within the same millisecond: move it on and write again.
       Deno.utimeSync(`${root}/a.ts`, new Date(), new Date(was.mtime + 5));
@@ -126,7 +134,7 @@ Deno.test("a source rewritten in place, same size, its mtime set back, turns the
   }
 });
 
-Deno.test("a missing source, chunk or manifest turns the bundle off", async () => {
+Deno.test("a missing source, chunk or record turns the bundle off", async () => {
   const root = fakeCheckout();
   try {
     Deno.removeSync(`${root}/dist/run/entry-1.js`);
@@ -140,7 +148,7 @@ Deno.test("a missing source, chunk or manifest turns the bundle off", async () =
       await freshBundle("direct", { root: `file://${root}/` }),
       undefined,
     );
-    Deno.removeSync(`${root}/dist/run/manifest.json`);
+    Deno.removeSync(`${root}/${stampFile("direct")}`);
     assert.equal(
       await freshBundle("direct", { root: `file://${root}/` }),
       undefined,
@@ -163,11 +171,11 @@ Deno.test("a bundle others could change turns the bundle off", async () => {
     assert.equal(await freshBundle("socket", { root: url }), undefined);
     Deno.chmodSync(`${root}/dist/run`, 0o755);
     assert.ok(await freshBundle("socket", { root: url }));
-    // Another user's manifest (as root, who can give it away).
+    // Another user's record (as root, who can give it away).
     if (Deno.uid() === 0) {
-      Deno.chownSync(`${root}/dist/run/manifest.json`, 65534, 65534);
+      Deno.chownSync(`${root}/${stampFile("socket")}`, 65534, 65534);
       assert.equal(await freshBundle("socket", { root: url }), undefined);
-      Deno.chownSync(`${root}/dist/run/manifest.json`, 0, 0);
+      Deno.chownSync(`${root}/${stampFile("socket")}`, 0, 0);
       assert.ok(await freshBundle("socket", { root: url }));
     }
     // A chunk that is a symlink to a file with the same stamp (the
@@ -194,10 +202,10 @@ Deno.test("a bundle others could change turns the bundle off", async () => {
       Deno.chownSync(`${root}/dist`, 0, 0);
       assert.ok(await freshBundle("socket", { root: url }));
     }
-    // A world-writable manifest.
-    Deno.chmodSync(`${root}/dist/run/manifest.json`, 0o646);
+    // A world-writable record.
+    Deno.chmodSync(`${root}/${stampFile("socket")}`, 0o646);
     assert.equal(await freshBundle("socket", { root: url }), undefined);
-    Deno.chmodSync(`${root}/dist/run/manifest.json`, 0o644);
+    Deno.chmodSync(`${root}/${stampFile("socket")}`, 0o644);
     // dist/run as a symlink to a folder holding the same files.
     Deno.renameSync(`${root}/dist/run`, `${root}/dist/real`);
     Deno.symlinkSync(`${root}/dist/real`, `${root}/dist/run`);
@@ -207,19 +215,28 @@ Deno.test("a bundle others could change turns the bundle off", async () => {
   }
 });
 
-Deno.test("a manifest naming an entry it does not stamp turns the bundle off", async () => {
+Deno.test("a record whose chunks are not the bundle's own files turns the bundle off", async () => {
   const root = fakeCheckout();
   const url = `file://${root}/`;
-  const path = `${root}/dist/run/manifest.json`;
+  const path = `${root}/${stampFile("direct")}`;
   try {
-    const manifest = JSON.parse(Deno.readTextFileSync(path));
-    manifest.entries.direct = "entry-1.js";
-    Deno.writeTextFileSync(path, JSON.stringify(manifest));
+    // The entry outside the bundle's folder, stamped and owned as needed.
+    Deno.writeFileSync(path, record(root, ["a.ts"], ["a.ts"]));
     assert.equal(await freshBundle("direct", { root: url }), undefined);
-    manifest.entries.direct = "entry-0.js";
-    manifest.chunks.direct[0].path = "dist/run/../../a.ts";
-    Deno.writeTextFileSync(path, JSON.stringify(manifest));
+    Deno.writeFileSync(
+      path,
+      record(root, ["dist/run/../../a.ts"], ["a.ts"]),
+    );
     assert.equal(await freshBundle("direct", { root: url }), undefined);
+    // No chunk at all: the sources only.
+    Deno.writeFileSync(path, record(root, [], ["a.ts"]));
+    assert.equal(await freshBundle("direct", { root: url }), undefined);
+    // A cut record: the C check refuses it, the sources load.
+    const whole = record(root, ["dist/run/entry-0.js"], ["a.ts"]);
+    Deno.writeFileSync(path, whole.subarray(0, whole.length - 8));
+    assert.equal(await freshBundle("direct", { root: url }), undefined);
+    Deno.writeFileSync(path, whole);
+    assert.ok(await freshBundle("direct", { root: url }));
   } finally {
     Deno.removeSync(root, { recursive: true });
   }
