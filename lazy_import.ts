@@ -8,7 +8,8 @@
  * Inside the bundle of `landlockd run` (cli/bundle.ts builds it in
  * dist/run/), the bundle provides its modules here and `lazyImport` loads
  * them from it, never from the sources: a module loaded twice would hold
- * two copies of its state.
+ * two copies of its state. The bundle holds no copy of this module: it
+ * imports the one main.ts loaded, from the sources.
  *
  * @example
  * ```ts ignore
