@@ -22,7 +22,12 @@
  * @module
  */
 
-import { checkStamps, stampPaths, stampRequest } from "./syscalls/stamps.ts";
+import {
+  checkStamps,
+  mapLibrary,
+  stampPaths,
+  stampRequest,
+} from "./syscalls/stamps.ts";
 
 /** The checkout's root: module keys are paths relative to it. */
 const ROOT = new URL("./", import.meta.url).href;
@@ -114,7 +119,8 @@ export function fileStamp(path: string): FileStamp {
  * (syscalls/stamps.ts), which maps the C library first: the run needs it
  * anyway, and the bundle's modules find it mapped (ffi/library.ts).
  * `root`: the checkout (a file: URL ending in /); `firstThread`: main.ts,
- * before any other thread exists (see ffi/library.ts `mapLibrary`).
+ * before any other thread exists (see ffi/library.ts `mapLibrary`), which
+ * maps the library even when there is no bundle to check.
  */
 export async function freshBundle(
   kind: BundleKind,
@@ -123,8 +129,14 @@ export async function freshBundle(
     firstThread?: boolean;
   } = {},
 ): Promise<string | undefined> {
-  if (Deno.build.standalone) return undefined;
-  if (Deno.env.get("LANDLOCKD_NO_BUNDLE") === "1") return undefined;
+  if (
+    Deno.build.standalone || Deno.env.get("LANDLOCKD_NO_BUNDLE") === "1"
+  ) {
+    // No bundle to check, but the run maps the library all the same: now,
+    // while no other thread can have, saves it the search for one.
+    if (firstThread) mapNow();
+    return undefined;
+  }
   try {
     const rootPath = decodeURIComponent(new URL(root).pathname);
     const record = Deno.readFileSync(`${rootPath}${stampFile(kind)}`);
@@ -152,6 +164,15 @@ export async function freshBundle(
     return new URL(chunks[0], root).href;
   } catch {
     return undefined; // no bundle, no C library: the sources
+  }
+}
+
+/** Maps the C library as the first thread; a failure is the run's to report. */
+function mapNow(): void {
+  try {
+    mapLibrary(true);
+  } catch {
+    // ffi/mod.ts throws it again, precisely, when the run needs the library
   }
 }
 
