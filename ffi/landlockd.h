@@ -9,6 +9,7 @@
  *   signals.c      signal forwarding to the sandboxed command
  *   unix_socket.c  Unix sockets and epoll for the daemon
  *   watchdog.c     the broker's remote-read watchdog
+ *   stamps.c       the bundle's freshness check, one call for every file
  * Private declarations shared between them are in internal.h.
  *
  * Every number and byte layout below that TypeScript relies on is printed
@@ -320,5 +321,18 @@ int32_t ll_watchdog_start(int32_t deadline_ms);
 int32_t ll_forward_signals(const int32_t *sigs, uint32_t n);
 void ll_forward_to(int32_t pidfd);
 uint32_t ll_forwarded(int32_t sig);
+
+/*
+ * The bundle's freshness check (ffi/stamps.c has the request's layout):
+ * 0 when every listed file (relative to the directory `root`) still has
+ * its stamp, i + 1 when the i-th (counting from 0) does not, is gone or,
+ * with LL_STAMP_OWN or LL_STAMP_OWN_ONLY, is a symlink, owned by someone
+ * other than root or the caller, or writable by its group or others;
+ * -EINVAL for a malformed request.
+ */
+#define LL_STAMP_OWN 1 /* lstat, and the bundle file ownership rules */
+#define LL_STAMP_OWN_ONLY 2 /* LL_STAMP_OWN without the stamp */
+#define LL_STAMP_HEAD_SIZE 40 /* the entry's fixed part, before its path */
+int32_t ll_stamps_check(const char *root, const uint8_t *req, uint32_t len);
 
 #endif

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { stampSymbols } from "./library.ts";
+
 /** Every symbol of liblandlockd.so that TypeScript calls. */
 export const symbols = {
   /** int32_t ll_spawn(const struct ll_spawn_req *req, int32_t *out); */
@@ -146,15 +148,9 @@ export const symbols = {
     result: "i32",
     nonblocking: true,
   },
+  /** ll_stamps_check, declared in ./library.ts (which imports nothing). */
+  ...stampSymbols,
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** landlockd's C library (ffi/mod.ts `library()`). */
 export type Library = Deno.DynamicLibrary<typeof symbols>["symbols"];
-
-/** The libc functions needed before landlockd's own library is loaded. */
-export const libcSymbols = {
-  /** int memfd_create(const char *name, unsigned int flags); */
-  memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
-  /** int close(int fd); */
-  close: { parameters: ["i32"], result: "i32" },
-} as const satisfies Deno.ForeignLibraryInterface;
