@@ -120,6 +120,58 @@ type Pending = {
   onStart?: (frame: Frame) => void;
 };
 
+/** What a run sends that the daemon may remember for the next one. */
+interface RunFields {
+  policy: { name: string; text: string };
+  env: Record<string, string>;
+  trust: Trusted[];
+}
+
+/**
+ * The header of a run: each of policy, env and trust in full, or, once the
+ * daemon has said it reads `reuse` (docs/protocol.md), named in `reuse`
+ * when it equals what this connection last sent in full. `sent` is that
+ * record, updated here: it must follow the order frames are written in.
+ */
+function runHeader(
+  fields: RunFields,
+  rest: Record<string, unknown>,
+  sent: Partial<RunFields & { trustJson: string }>,
+  daemonReuses: boolean,
+): Record<string, unknown> {
+  const reuse: string[] = [];
+  const header: Record<string, unknown> = { type: "run" };
+  const { policy, env, trust } = fields;
+  if (
+    daemonReuses && sent.policy?.text === policy.text &&
+    sent.policy.name === policy.name
+  ) {
+    reuse.push("policy");
+  } else {
+    header.policy = sent.policy = policy;
+  }
+  if (daemonReuses && sent.env && sameEnv(sent.env, env)) reuse.push("env");
+  else header.env = sent.env = env;
+  const trustJson = JSON.stringify(trust);
+  if (daemonReuses && sent.trustJson === trustJson) reuse.push("trust");
+  else {
+    header.trust = trust;
+    sent.trustJson = trustJson;
+  }
+  if (reuse.length) header.reuse = reuse;
+  return Object.assign(header, rest);
+}
+
+function sameEnv(a: Record<string, string>, b: Record<string, string>) {
+  if (a === b) return true;
+  let n = 0;
+  for (const k in b) {
+    if (a[k] !== b[k] || !Object.hasOwn(a, k)) return false;
+    n++;
+  }
+  return n === Object.keys(a).length;
+}
+
 /** One connection to a daemon; runs may overlap on it. */
 export class Client {
   readonly #pending = new Map<number, Pending>();
@@ -128,6 +180,10 @@ export class Client {
   #path = "";
   #nextId = 1;
   #closed: Error | undefined;
+  /** The daemon on this connection reads a run's `reuse`. */
+  #daemonReuses = false;
+  /** What this connection's runs last sent in full (see runHeader). */
+  #sent: Partial<RunFields & { trustJson: string }> = {};
 
   /** Feeds bytes from the transport. */
   #receive(bytes: Uint8Array) {
@@ -146,6 +202,7 @@ export class Client {
         this.#fail(errorOf(frame));
         continue;
       }
+      if (frame.header.reuse === true) this.#daemonReuses = true;
       if (!waiter) continue;
       if (frame.header.type === "started" || frame.header.type === "stopping") {
         waiter.onStart?.(frame);
@@ -164,7 +221,7 @@ export class Client {
   }
 
   async #request(
-    header: Record<string, unknown>,
+    header: Record<string, unknown> | (() => Record<string, unknown>),
     body?: Uint8Array,
     onStart?: (frame: Frame) => void,
   ): Promise<Frame> {
@@ -179,7 +236,10 @@ export class Client {
     const reply = new Promise<Frame>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, onStart });
     });
-    await this.#transport.write(encodeFrame({ ...header, id }, body));
+    // A run's header is made here, with no await before its write: what
+    // it reuses is what the frames written before it sent.
+    const h = typeof header === "function" ? header() : header;
+    await this.#transport.write(encodeFrame({ ...h, id }, body));
     return await reply;
   }
 
@@ -195,17 +255,22 @@ export class Client {
     let started: Frame | undefined;
     let abort: (() => void) | undefined;
     const id = this.#nextId;
+    const fields: RunFields = {
+      policy,
+      env: opts.env ?? processEnv(),
+      trust: libraryTrust(),
+    };
+    // Nothing waits for the start: the daemon may tell it with the exit.
+    const quiet = !opts.onStart && !opts.signal;
+    const rest = {
+      argv: opts.argv,
+      cwd: opts.cwd ?? processCwd(),
+      stdio: "capture",
+      ...(opts.explain ? { explain: true } : {}),
+      ...(quiet ? { quiet: true } : {}),
+    };
     const frame = await this.#request(
-      {
-        type: "run",
-        policy,
-        argv: opts.argv,
-        env: opts.env ?? processEnv(),
-        cwd: opts.cwd ?? processCwd(),
-        stdio: "capture",
-        ...(opts.explain ? { explain: true } : {}),
-        trust: libraryTrust(),
-      },
+      () => runHeader(fields, rest, this.#sent, this.#daemonReuses),
       stdin,
       (f) => {
         started = f;
@@ -221,6 +286,11 @@ export class Client {
       if (abort) opts.signal?.removeEventListener("abort", abort);
     });
     const h = frame.header;
+    // A quiet run's exit carries what `started` would have.
+    if (!started && typeof h.pid === "number") {
+      started = frame;
+      pid = h.pid;
+    }
     const outLen = h.stdout_len as number;
     const landlock = started?.header.landlock as
       | { status?: string }
@@ -320,6 +390,9 @@ export class Client {
     this.#reader = reader;
     this.#transport = transport;
     this.#closed = undefined;
+    // A new connection remembers nothing, and may reach another daemon.
+    this.#daemonReuses = false;
+    this.#sent = {};
   }
 }
 

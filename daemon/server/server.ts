@@ -59,6 +59,7 @@ import {
   parseRequest,
   ProtocolError,
   RequestError,
+  type RunMemory,
   type RunRequest,
 } from "../protocol.ts";
 import { EPOLLIN, Reactor } from "./reactor.ts";
@@ -123,6 +124,8 @@ interface Client {
   counted: boolean;
   /** Set once the connection is ending. */
   gone?: Promise<void>;
+  /** What its runs last sent of the fields a run may reuse (its alone). */
+  memory: RunMemory;
 }
 
 /** A daemon serving one listening socket until it is stopped. */
@@ -474,6 +477,7 @@ export class Daemon {
       eof: false,
       control,
       counted: true,
+      memory: {},
     };
     client.conn = new ClientConn(fd, this.#reactor, {
       readable: () => this.#readable(client),
@@ -586,7 +590,7 @@ export class Daemon {
     const { conn, peer } = client;
     let req;
     try {
-      req = parseRequest(frame);
+      req = parseRequest(frame, client.memory);
     } catch (e) {
       if (!(e instanceof RequestError)) throw e;
       this.#totals.protocol_errors++;
@@ -811,9 +815,8 @@ export class Daemon {
       run.pidfd = child.pidfd;
       if (run.killed) this.#kill(run); // the client left while we started
       const warning = degradedWarning(plan);
-      conn.send(encodeFrame({
-        type: "started",
-        id: req.id,
+      // `reuse`: this daemon reads a run's `reuse` (docs/protocol.md).
+      const startedFields = {
         pid: child.pid,
         landlock: {
           status: plan.landlock.status,
@@ -824,7 +827,14 @@ export class Daemon {
         ...(cannotExplain
           ? { explain: `--explain cannot explain here: ${cannotExplain}` }
           : {}),
-      }));
+        reuse: true,
+      };
+      // A quiet run's start is told with its exit: one frame, one wake-up.
+      if (!req.quiet) {
+        conn.send(
+          encodeFrame({ type: "started", id: req.id, ...startedFields }),
+        );
+      }
       const broker = plan.broker || observe
         ? this.#brokers.serve({
           ...(plan.broker ? { broker: plan.broker } : {}),
@@ -887,7 +897,7 @@ export class Daemon {
         result.exitCode,
         started,
         outputs,
-        explained,
+        req.quiet ? { ...startedFields, ...explained } : explained,
       );
     } catch (e) {
       this.#totals.runs_failed++;
@@ -917,13 +927,13 @@ export class Daemon {
     exitCode: number,
     started: StartedRun,
     outputs?: [Output, Output],
-    explained?: Record<string, unknown>,
+    extra?: Record<string, unknown>,
   ): Promise<void> {
     const header: Record<string, unknown> = {
       type: "exit",
       id,
       code: exitCode,
-      ...explained,
+      ...extra,
       ...("signal" in status ? { signal: signalName(status.signal) } : {}),
       duration_ms: Math.round((performance.now() - started.started) * 1000) /
         1000,
