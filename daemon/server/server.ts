@@ -134,7 +134,16 @@ export class Daemon {
   readonly #audit: AuditSink;
   readonly #policies = new PolicyCache();
   readonly #brokers = new BrokerPool();
-  readonly #reactor = new Reactor();
+  /**
+   * The JS thread may wait on the reactor's fds itself when every active
+   * run is only waiting for its command to exit (see Reactor).
+   */
+  readonly #reactor = new Reactor(() =>
+    this.#runs.size === this.#parked && this.#waiting.size === 0 &&
+    this.#stopping === undefined
+  );
+  /** Runs waiting for their exit that need nothing but the reactor. */
+  #parked = 0;
   readonly #runs = new Map<string, ActiveRun>();
   readonly #idleGc = new IdleCollector(() => this.#runs.size > 0);
   readonly #clients = new Set<Client>();
@@ -324,8 +333,13 @@ export class Daemon {
     }
   }
 
-  /** Resolves with the exit status once the reactor sees `pidfd` ready. */
-  #exited(pidfd: number): Promise<ExitStatus> {
+  /**
+   * Resolves with the exit status once the reactor sees `pidfd` ready.
+   * `parked`: until then the run needs nothing else (no broker, no proxy),
+   * so it does not keep the JS thread from waiting on the reactor.
+   */
+  #exited(pidfd: number, parked: boolean): Promise<ExitStatus> {
+    if (parked) this.#parked++;
     return new Promise((resolve, reject) => {
       this.#reactor.add(pidfd, EPOLLIN, () => {
         let status: ExitStatus | undefined;
@@ -334,9 +348,11 @@ export class Daemon {
           if (status === undefined) return;
         } catch (e) {
           this.#reactor.remove(pidfd);
+          if (parked) this.#parked--;
           return reject(e);
         }
         this.#reactor.remove(pidfd);
+        if (parked) this.#parked--;
         resolve(status);
       });
     });
@@ -861,7 +877,10 @@ export class Daemon {
       });
       let status: ExitStatus;
       try {
-        status = await this.#exited(child.pidfd);
+        status = await this.#exited(
+          child.pidfd,
+          !plan.broker && !observe && !started.proxy,
+        );
         await brokerDone;
         // Its connections' net.* events come before run.exit.
         decisions = await started.proxy?.stop();
