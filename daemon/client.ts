@@ -36,12 +36,22 @@ import {
  * check still applies.
  */
 function libraryTrust(): Trusted[] {
+  // What it depends on besides this process's fixed paths.
+  const key = ["DENO_DIR", "XDG_CACHE_HOME", "HOME", "XDG_RUNTIME_DIR"]
+    .map((n) => envOf(n) ?? "\0").join("\0");
+  if (key === trustMemo?.key) return trustMemo.list;
+  let list: Trusted[];
   try {
-    return trustedFiles();
+    list = trustedFiles();
   } catch {
-    return [];
+    list = [];
   }
+  trustMemo = { key, list };
+  return list;
 }
+
+/** The last list {@link libraryTrust} made, and the variables it read. */
+let trustMemo: { key: string; list: Trusted[] } | undefined;
 
 /** What to run. */
 export interface RunOptions {
@@ -136,7 +146,7 @@ interface RunFields {
 function runHeader(
   fields: RunFields,
   rest: Record<string, unknown>,
-  sent: Partial<RunFields & { trustJson: string }>,
+  sent: Partial<RunFields>,
   daemonReuses: boolean,
 ): Record<string, unknown> {
   const reuse: string[] = [];
@@ -152,14 +162,15 @@ function runHeader(
   }
   if (daemonReuses && sent.env && sameEnv(sent.env, env)) reuse.push("env");
   else header.env = sent.env = env;
-  const trustJson = JSON.stringify(trust);
-  if (daemonReuses && sent.trustJson === trustJson) reuse.push("trust");
-  else {
-    header.trust = trust;
-    sent.trustJson = trustJson;
-  }
+  if (daemonReuses && sent.trust && sameTrust(sent.trust, trust)) {
+    reuse.push("trust");
+  } else header.trust = sent.trust = trust;
   if (reuse.length) header.reuse = reuse;
   return Object.assign(header, rest);
+}
+
+function sameTrust(a: Trusted[], b: Trusted[]) {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
 }
 
 function sameEnv(a: Record<string, string>, b: Record<string, string>) {
@@ -183,7 +194,7 @@ export class Client {
   /** The daemon on this connection reads a run's `reuse`. */
   #daemonReuses = false;
   /** What this connection's runs last sent in full (see runHeader). */
-  #sent: Partial<RunFields & { trustJson: string }> = {};
+  #sent: Partial<RunFields> = {};
 
   /** Feeds bytes from the transport. */
   #receive(bytes: Uint8Array) {
@@ -412,6 +423,10 @@ function processEnv(): Record<string, string> {
   return g.Deno ? g.Deno.env.toObject() : { ...g.process.env };
 }
 
+function envOf(name: string): string | undefined {
+  return g.Deno ? g.Deno.env.get(name) : g.process.env[name];
+}
+
 function processCwd(): string {
   return g.Deno ? g.Deno.cwd() : g.process.cwd();
 }
@@ -482,9 +497,7 @@ async function nodeTransport(
  * Rejects with the runtime's error when nothing listens there.
  */
 export function connect(path?: string): Promise<Client> {
-  const env = (n: string): string | undefined =>
-    g.Deno ? g.Deno.env.get(n) : g.process.env[n];
-  const where = path ?? defaultSocketPath(env);
+  const where = path ?? defaultSocketPath(envOf);
   if (!where) {
     return Promise.reject(
       new DaemonError(
