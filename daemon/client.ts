@@ -33,12 +33,15 @@ import {
  * DENO_DIR, which holds the library when it came from a registry): the
  * daemon refuses a plan that lets the command write it. Nothing when this
  * process may not read its environment or Deno's path: the daemon's own
- * check still applies.
+ * check still applies. `env`: this process's variables (by default read
+ * one at a time).
  */
-function libraryTrust(): Trusted[] {
+function libraryTrust(
+  env: (name: string) => string | undefined = envOf,
+): Trusted[] {
   // What it depends on besides this process's fixed paths.
   const key = ["DENO_DIR", "XDG_CACHE_HOME", "HOME", "XDG_RUNTIME_DIR"]
-    .map((n) => envOf(n) ?? "\0").join("\0");
+    .map((n) => env(n) ?? "\0").join("\0");
   if (key === trustMemo?.key) return trustMemo.list;
   let list: Trusted[];
   try {
@@ -266,10 +269,11 @@ export class Client {
     let started: Frame | undefined;
     let abort: (() => void) | undefined;
     const id = this.#nextId;
+    const own = opts.env ? undefined : processEnv();
     const fields: RunFields = {
       policy,
-      env: opts.env ?? processEnv(),
-      trust: libraryTrust(),
+      env: opts.env ?? own!,
+      trust: libraryTrust(own && ((n) => own[n])),
     };
     // Nothing waits for the start: the daemon may tell it with the exit.
     const quiet = !opts.onStart && !opts.signal;

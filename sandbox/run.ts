@@ -468,10 +468,14 @@ async function startWithProxy(
     const request: SpawnRequest = {
       candidates: executableCandidates(cmd),
       argv: cmd.argv,
-      env: {
-        ...environmentOf(plan.env, ctx.env ?? Deno.env.toObject()),
-        ...proxyEnv,
-      },
+      // The same object for the same environment and [env] (no proxy):
+      // its envp is then made once (syscalls/process.ts).
+      env: proxy
+        ? {
+          ...environmentOf(plan.env, ctx.env ?? Deno.env.toObject()),
+          ...proxyEnv,
+        }
+        : environmentOf(plan.env, ctx.env ?? Deno.env.toObject()),
       stdio: ctx.stdio,
       sigIgnore: ctx.sigIgnore,
       ids: ctx.ids,
