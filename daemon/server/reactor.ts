@@ -9,7 +9,8 @@
  * else to do (`idle`: every promise it has is waiting on these fds), the
  * reactor first waits on the JS thread itself, for up to
  * {@link BRIEF_WAIT_MS}: a lone run's exit and its client's next request
- * then each wake the JS thread directly.
+ * then each wake the JS thread directly. At least every
+ * {@link EVENT_LOOP_TURN_MS} the wait goes off the thread all the same.
  *
  * Handlers must tolerate a spurious call (an fd number reused between the
  * wait and its handling): they only make calls that cannot block.
@@ -47,6 +48,14 @@ export const BRIEF_WAIT_MS = 2;
 /** Microtask turns given to settled promises before a wait on the JS thread. */
 const SETTLE_TURNS = 32;
 
+/**
+ * The longest the JS thread goes without one off-thread wait, which is
+ * what gives timers, signal listeners and Worker messages their turn: a
+ * client running commands back to back would otherwise keep every wait
+ * on the JS thread.
+ */
+export const EVENT_LOOP_TURN_MS = 10;
+
 /** An epoll set and the handlers of its fds. */
 export class Reactor {
   readonly #epfd = epollCreate();
@@ -54,6 +63,8 @@ export class Reactor {
   readonly #handlers = new Map<number, Handler>();
   readonly #out = new Uint32Array(128);
   #stopped = false;
+  /** When the last off-thread wait ended (performance.now()). */
+  #turnAt = performance.now();
 
   /**
    * `idle`: whether everything the JS thread has left to do waits on this
@@ -96,10 +107,14 @@ export class Reactor {
         await Promise.resolve();
       } else {
         inline = 0;
-        n = await this.#settled()
+        n = performance.now() - this.#turnAt < EVENT_LOOP_TURN_MS &&
+            await this.#settled()
           ? epollWaitHere(this.#epfd, this.#out, 64, BRIEF_WAIT_MS)
           : 0;
-        if (n === 0) n = await epollWait(this.#epfd, this.#out, 64);
+        if (n === 0) {
+          n = await epollWait(this.#epfd, this.#out, 64);
+          this.#turnAt = performance.now();
+        }
       }
       if (n < 0) throw new Error(`epoll_wait failed: errno ${-n}`);
       for (let i = 0; i < n; i++) {
