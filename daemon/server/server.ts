@@ -339,7 +339,6 @@ export class Daemon {
    * so it does not keep the JS thread from waiting on the reactor.
    */
   #exited(pidfd: number, parked: boolean): Promise<ExitStatus> {
-    if (parked) this.#parked++;
     return new Promise((resolve, reject) => {
       this.#reactor.add(pidfd, EPOLLIN, () => {
         let status: ExitStatus | undefined;
@@ -355,6 +354,7 @@ export class Daemon {
         if (parked) this.#parked--;
         resolve(status);
       });
+      if (parked) this.#parked++; // once the reactor watches it
     });
   }
 
