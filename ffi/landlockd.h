@@ -295,6 +295,24 @@ int32_t ll_poll_ctl(int32_t epfd, int32_t op, int32_t fd, uint32_t events);
 int32_t ll_poll_wait(int32_t epfd, uint32_t *out, uint32_t max,
 		     int32_t timeout_ms);
 
+/* ll_add_path_rules: the step that failed, in out[0]. */
+enum ll_rule_step {
+	LL_RULE_OPEN = 1, /* open(path, O_PATH) */
+	LL_RULE_STATX = 2, /* statx on that fd, for its type */
+	LL_RULE_ADD = 3, /* landlock_add_rule */
+};
+/*
+ * Adds a path_beneath rule for each of n paths (NUL-terminated, one after
+ * another in paths) to ruleset_fd, in order, in one call: opens the path
+ * (O_PATH), reads its type, adds the rule with masks[2i] for a directory
+ * or masks[2i + 1] for anything else (no rule when that is 0), closes it.
+ * A missing path (ENOENT) whose optional[i] is set is skipped. Returns n,
+ * or the index of the path that failed with out = {ll_rule_step, errno}.
+ */
+int32_t ll_add_path_rules(int32_t ruleset_fd, const char *paths, uint32_t n,
+			  const uint64_t *masks, const uint8_t *optional,
+			  int32_t *out);
+
 /* A raw syscall: the kernel's result, with failures as -errno. */
 int64_t ll_syscall(int64_t nr, int64_t a0, int64_t a1, int64_t a2, int64_t a3,
 		   int64_t a4, int64_t a5);
