@@ -43,8 +43,12 @@ function runFrom(
   policy: string,
   command = ["/bin/echo", "hi"],
 ) {
-  const out = new Deno.Command(Deno.execPath(), {
+  // A run that hangs is killed (137) and fails its test.
+  const out = new Deno.Command("timeout", {
     args: [
+      "--signal=KILL",
+      "60",
+      Deno.execPath(),
       "run",
       "--allow-all",
       "--log-level=debug",
@@ -150,3 +154,47 @@ Deno.test({
     );
   },
 });
+
+/** nobody, who owns the clone's dist/, runs `args` there. */
+function asNobody(clone: string, args: string[]): void {
+  new Deno.Command("chown", { args: ["-R", "65534:65534", `${clone}/dist`] })
+    .outputSync();
+  const r = new Deno.Command("setpriv", {
+    args: ["--reuid=nobody", "--regid=nogroup", "--clear-groups", ...args],
+    stderr: "piped",
+  }).outputSync();
+  assert.ok(r.success, new TextDecoder().decode(r.stderr));
+}
+
+for (
+  const [what, plant] of [
+    // Before the fix root's run read the record before checking who owns
+    // dist/: it waited on the FIFO forever (killed by the timeout, 137).
+    ["a FIFO", (stamps: string) => ["mkfifo", stamps]],
+    // The same read would fill memory until the run was killed.
+    ["a symlink to /dev/zero", (stamps: string) => [
+      "ln",
+      "-s",
+      "/dev/zero",
+      stamps,
+    ]],
+  ] as const
+) {
+  Deno.test({
+    name:
+      `[root] a record another user replaced with ${what} is never read: root's run loads the sources`,
+    ignore: ROOT_ONLY,
+    fn() {
+      const clone = cloneWithBundle();
+      const policy = policyFile(READ_ONLY);
+      const stamps = `${clone}/dist/run/direct.stamps`;
+      Deno.removeSync(stamps);
+      asNobody(clone, plant(stamps));
+      const r = runFrom(clone, policy);
+      assert.equal(r.stderr, "");
+      assert.equal(r.code, 0);
+      assert.equal(r.stdout, "hi\n");
+      assert.ok(!r.fromBundle, "the bundle nobody owns was loaded");
+    },
+  });
+}
