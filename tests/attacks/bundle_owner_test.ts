@@ -9,7 +9,7 @@
  * a symlink, now turns the bundle off: the run loads the sources.
  */
 import assert from "node:assert/strict";
-import { policyFile, RUN_ROOT, tempDir } from "../helpers.ts";
+import { NOBODY_HOME, policyFile, RUN_ROOT, tempDir } from "../helpers.ts";
 import { copyTree } from "../shared_copy.ts";
 
 const ROOT_ONLY = Deno.uid() !== 0;
@@ -42,10 +42,22 @@ function runFrom(
   clone: string,
   policy: string,
   command = ["/bin/echo", "hi"],
+  as: "root" | "nobody" = "root",
 ) {
+  if (as === "nobody") {
+    Deno.mkdirSync(NOBODY_HOME, { recursive: true });
+    Deno.chownSync(NOBODY_HOME, 65534, 65534);
+  }
   // A run that hangs is killed (137) and fails its test.
-  const out = new Deno.Command("timeout", {
+  const argv = [
+    ...(as === "nobody"
+      ? ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+      : []),
+    "timeout",
+  ];
+  const out = new Deno.Command(argv[0], {
     args: [
+      ...argv.slice(1),
       "--signal=KILL",
       "60",
       Deno.execPath(),
@@ -63,10 +75,14 @@ function runFrom(
     clearEnv: true,
     env: {
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: Deno.env.get("HOME") ?? "/root",
-      ...(Deno.env.get("DENO_DIR")
-        ? { DENO_DIR: Deno.env.get("DENO_DIR")! }
-        : {}),
+      ...(as === "nobody"
+        ? { HOME: NOBODY_HOME, DENO_DIR: `${NOBODY_HOME}/deno` }
+        : {
+          HOME: Deno.env.get("HOME") ?? "/root",
+          ...(Deno.env.get("DENO_DIR")
+            ? { DENO_DIR: Deno.env.get("DENO_DIR")! }
+            : {}),
+        }),
       NO_COLOR: "1",
     },
     cwd: "/",
@@ -75,7 +91,9 @@ function runFrom(
   return {
     code: out.code,
     stdout: new TextDecoder().decode(out.stdout),
-    stderr: lines.filter((l) => !/^DEBUG |^\s|^[{}]|^$/.test(l)).join("\n"),
+    // Deno fetching an npm package into nobody's DENO_DIR is not landlockd's.
+    stderr: lines.filter((l) => !/^DEBUG |^\s|^[{}]|^$|^Download /.test(l))
+      .join("\n"),
     fromBundle: lines.some((l) => l.includes("/dist/run/entry-")),
   };
 }
@@ -198,3 +216,31 @@ for (
     },
   });
 }
+
+Deno.test({
+  name:
+    "[nobody] a record a third user replaced with a FIFO is never read: nobody's run loads the sources",
+  ignore: ROOT_ONLY,
+  fn() {
+    const clone = cloneWithBundle();
+    const policy = policyFile(READ_ONLY);
+    // The allowed counterpart: nobody's run uses root's bundle.
+    const ok = runFrom(clone, policy, undefined, "nobody");
+    assert.equal(ok.stderr, "");
+    assert.equal(ok.code, 0);
+    assert.equal(ok.stdout, "hi\n");
+    assert.ok(ok.fromBundle, "root's bundle was not used by nobody");
+
+    // uid 12345 (neither nobody nor root) owns dist/ and made the FIFO.
+    const stamps = `${clone}/dist/run/direct.stamps`;
+    Deno.removeSync(stamps);
+    new Deno.Command("mkfifo", { args: [stamps] }).outputSync();
+    new Deno.Command("chown", { args: ["-R", "12345:12345", `${clone}/dist`] })
+      .outputSync();
+    const r = runFrom(clone, policy, undefined, "nobody");
+    assert.equal(r.stderr, "");
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, "hi\n");
+    assert.ok(!r.fromBundle, "a bundle uid 12345 owns was loaded");
+  },
+});
