@@ -104,8 +104,9 @@ export function mapLibrary(firstThread = false): string {
     );
   }
   // Another thread's choice first: one mapping per process.
-  const path = (firstThread ? undefined : mappedMemfd()) ??
-    (mappedInPlace() || rootOnly(LIBRARY_URL)
+  const maps = firstThread ? "" : Deno.readTextFileSync("/proc/self/maps");
+  const path = mappedMemfd(maps) ??
+    (mappedInPlace(maps) || rootOnly(LIBRARY_URL)
       ? LIBRARY_PATH
       : create(libraryBytes()));
   Deno.dlopen(path, {});
@@ -152,9 +153,10 @@ export function rootOnly(url: URL): boolean {
 
 /**
  * Whether another thread of this process opened the library in place (a
- * Worker follows it, whatever the file looks like now).
+ * Worker follows it, whatever the file looks like now); `maps`:
+ * /proc/self/maps.
  */
-function mappedInPlace(): boolean {
+function mappedInPlace(maps: string): boolean {
   if (
     typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope ===
       "undefined"
@@ -162,7 +164,7 @@ function mappedInPlace(): boolean {
     return false; // the main thread opens it first
   }
   const line = ` ${LIBRARY_PATH}\n`;
-  return Deno.readTextFileSync("/proc/self/maps").includes(line);
+  return maps.includes(line);
 }
 
 /**
@@ -173,11 +175,12 @@ function mappedInPlace(): boolean {
  * (SCM_RIGHTS), and a memfd another user named "liblandlockd.so" and
  * filled with their own code ran as root in the daemon's next broker
  * thread (tests/attacks/libmemfd_test.ts). Only this process's own
- * `dlopen` maps a memfd of that name.
+ * `dlopen` maps a memfd of that name. `maps`: /proc/self/maps.
  */
-function mappedMemfd(): string | undefined {
+function mappedMemfd(maps: string): string | undefined {
   const ours = new Set<string>();
-  for (const line of Deno.readTextFileSync("/proc/self/maps").split("\n")) {
+  for (const line of maps.split("\n")) {
+    if (!line.endsWith(MEMFD_LINK)) continue;
     // address perms offset major:minor inode path
     const m = /^\S+ \S+ \S+ ([0-9a-f]+):([0-9a-f]+) (\d+) +(.*)$/.exec(line);
     if (m && m[4] === MEMFD_LINK) {
