@@ -8,7 +8,8 @@
  * Inside the bundle of `landlockd run` (cli/bundle.ts builds it in
  * dist/run/), the bundle provides its modules here and `lazyImport` loads
  * them from it, never from the sources: a module loaded twice would hold
- * two copies of its state.
+ * two copies of its state. The bundle holds no copy of this module: it
+ * imports the one main.ts loaded, from the sources.
  *
  * @example
  * ```ts ignore
@@ -20,6 +21,13 @@
  *
  * @module
  */
+
+import {
+  checkStamps,
+  mapLibrary,
+  stampPaths,
+  stampRequest,
+} from "./syscalls/stamps.ts";
 
 /** The checkout's root: module keys are paths relative to it. */
 const ROOT = new URL("./", import.meta.url).href;
@@ -74,22 +82,20 @@ export interface FileStamp {
  */
 export type BundleKind = "direct" | "socket";
 
-/** dist/run/manifest.json. */
-export interface BundleManifest {
-  /** Each bundle's entry chunk, in the bundle's folder. */
-  entries: Record<BundleKind, string>;
-  /** Every file the bundle was made from, as it was then. */
-  files: ({ path: string } & FileStamp)[];
-  /** Each bundle's own files (its entry first), as written. */
-  chunks: Record<BundleKind, ({ path: string } & FileStamp)[]>;
+/**
+ * The bundle's record of itself, one file for each kind (dist/run/direct.stamps,
+ * dist/run/socket.stamps): the request `ll_stamps_check` reads
+ * (ffi/library.ts `stampRequest`), so the check reads it as it is. First
+ * the bundle's own files, its entry first, checked with the bundle
+ * ownership rules; then every file the bundle was made from.
+ */
+export function stampFile(kind: BundleKind): string {
+  return `${BUNDLE_DIR}/${kind}.stamps`;
 }
 
 /** `path`'s stamp (throws when it is gone). */
 export function fileStamp(path: string): FileStamp {
-  return stampOf(Deno.statSync(path));
-}
-
-function stampOf(info: Deno.FileInfo): FileStamp {
+  const info = Deno.statSync(path);
   return {
     size: info.size,
     ino: info.ino ?? -1,
@@ -99,73 +105,75 @@ function stampOf(info: Deno.FileInfo): FileStamp {
 }
 
 /**
- * Whether a file or folder of the bundle is as hard to change as landlockd
- * itself: not a symlink, owned by the invoking user or root, writable by
- * neither group nor others. The bundle is code the run executes: one that
- * another user could rewrite (and restamp) would run as whoever runs
- * landlockd, root too, where the sources would not
- * (tests/attacks/bundle_owner_test.ts).
+ * The URL of the bundle's entry when dist/run/ exists and was built from
+ * the files as they are now, its own files are as written, and it is as
+ * hard to change as landlockd itself: every folder and file of it is owned
+ * by the invoking user or root, is writable by neither group nor others,
+ * and is no symlink. The bundle is code the run executes: one that another
+ * user could rewrite (and restamp) would run as whoever runs landlockd,
+ * root too, where the sources would not (tests/attacks/bundle_owner_test.ts).
+ * Undefined otherwise (load the sources), never in a compiled binary,
+ * which embeds its modules already, nor with LANDLOCKD_NO_BUNDLE=1.
+ *
+ * The ~120 files of the {@linkcode stampFile} are checked in one C call
+ * (syscalls/stamps.ts), which maps the C library first: the run needs it
+ * anyway, and the bundle's modules find it mapped (ffi/library.ts).
+ * `root`: the checkout (a file: URL ending in /); `firstThread`: main.ts,
+ * before any other thread exists (see ffi/library.ts `mapLibrary`), which
+ * maps the library even when there is no bundle to check.
  */
-function ownBundleFile(path: string): Deno.FileInfo {
-  const info = Deno.lstatSync(path);
+export async function freshBundle(
+  kind: BundleKind,
+  { root = ROOT, firstThread = false }: {
+    root?: string;
+    firstThread?: boolean;
+  } = {},
+): Promise<string | undefined> {
   if (
-    info.isSymlink || (info.uid !== 0 && info.uid !== Deno.uid()) ||
-    ((info.mode ?? 0o777) & 0o022) !== 0
+    Deno.build.standalone || Deno.env.get("LANDLOCKD_NO_BUNDLE") === "1"
   ) {
-    throw new Error(`${path}: not owned by this user or root alone`);
+    // No bundle to check, but the run maps the library all the same: now,
+    // while no other thread can have, saves it the search for one.
+    if (firstThread) mapNow();
+    return undefined;
   }
-  return info;
+  try {
+    const rootPath = decodeURIComponent(new URL(root).pathname);
+    const record = Deno.readFileSync(`${rootPath}${stampFile(kind)}`);
+    const chunks = stampPaths(record, "own");
+    // The entry is the bundle's first file; no chunk outside its folder.
+    if (
+      !chunks.length ||
+      chunks.some((c) => !/^dist\/run\/[A-Za-z0-9_-]+\.js$/.test(c))
+    ) return undefined;
+    // Its folders and the record itself come first, in the same call: the
+    // record is trusted as it is at the check, as when it was checked
+    // before it was read (only its owner could change it in between).
+    const changed = await checkStamps(rootPath, [
+      stampRequest([{
+        check: "own-only",
+        files: [
+          { path: "dist" },
+          { path: BUNDLE_DIR },
+          { path: stampFile(kind) },
+        ],
+      }]),
+      record,
+    ], firstThread);
+    if (changed !== -1) return undefined;
+    return new URL(chunks[0], root).href;
+  } catch {
+    return undefined; // no bundle, no C library: the sources
+  }
 }
 
-/**
- * The URL of the bundle's entry when dist/run/ exists and was built from
- * the files as they are now, its own files are as written, and no one but
- * the invoking user or root can write them ({@link ownBundleFile});
- * undefined otherwise (load the sources). Never
- * in a compiled binary, which embeds its modules already, nor with
- * LANDLOCKD_NO_BUNDLE=1. `root`: the checkout (a file: URL ending in /).
- */
-export function freshBundle(
-  kind: BundleKind,
-  root: string = ROOT,
-): string | undefined {
-  if (Deno.build.standalone) return undefined;
-  if (Deno.env.get("LANDLOCKD_NO_BUNDLE") === "1") return undefined;
-  const dir = new URL(`${BUNDLE_DIR}/`, root);
-  let manifest: BundleManifest;
+/** Maps the C library as the first thread; a failure is the run's to report. */
+function mapNow(): void {
   try {
-    const rootPath = new URL(root).pathname;
-    ownBundleFile(`${rootPath}dist`);
-    ownBundleFile(`${rootPath}${BUNDLE_DIR}`);
-    ownBundleFile(`${rootPath}${BUNDLE_DIR}/manifest.json`);
-    manifest = JSON.parse(
-      Deno.readTextFileSync(new URL("manifest.json", dir)),
-    );
-    const chunks = new Set(manifest.chunks[kind].map((c) => c.path));
-    // The entry is the bundle's first file, checked with the others.
-    if (
-      manifest.chunks[kind][0]?.path !==
-        `${BUNDLE_DIR}/${manifest.entries[kind]}`
-    ) return undefined;
-    for (
-      const { path, ...was } of [...manifest.files, ...manifest.chunks[kind]]
-    ) {
-      if (
-        chunks.has(path) &&
-        !/^dist\/run\/[A-Za-z0-9_-]+\.js$/.test(path)
-      ) return undefined; // a chunk outside the bundle's folder
-      const now = chunks.has(path)
-        ? stampOf(ownBundleFile(`${rootPath}${path}`))
-        : fileStamp(`${rootPath}${path}`);
-      if (
-        now.mtime !== was.mtime || now.ctime !== was.ctime ||
-        now.size !== was.size || now.ino !== was.ino
-      ) return undefined;
-    }
+    mapLibrary(true);
   } catch {
-    return undefined; // no bundle, or a file of it is gone: the sources
+    // ffi/mod.ts throws it again, precisely, when the run needs the library
   }
-  return new URL(manifest.entries[kind], dir).href;
 }
 
 /** Module `path` (relative to the checkout) of the bundle at `entry`. */

@@ -20,8 +20,11 @@ function socketRun(args: string[]): boolean {
   );
 }
 
+// Nothing else runs yet: no other thread can have mapped the C library.
 const bundle = Deno.args[0] === "run"
-  ? freshBundle(socketRun(Deno.args) ? "socket" : "direct")
+  ? await freshBundle(socketRun(Deno.args) ? "socket" : "direct", {
+    firstThread: true,
+  })
   : undefined;
 const cli = bundle
   ? await bundledModule<Cli>(bundle, "cli/main.ts")

@@ -15,8 +15,8 @@
  * the daemon's reply.
  *
  * With `--bundle`, the run as main.ts starts it from the bundle in dist/run/
- * (cli/bundle.ts; it must be fresh): checking the bundle against the
- * sources, loading it, then the whole command line's `main` as one step
+ * (cli/bundle.ts; it must be fresh): mapping the C library and checking
+ * the bundle against the sources, loading it, then the whole command line's `main` as one step
  * (its inner steps are the ones above, in one chunk).
  *
  * @module
@@ -55,9 +55,14 @@ const command = argv.length ? argv : ["/bin/true"];
 
 if (bundled) {
   const { bundledModule, freshBundle } = await import(url("../lazy_import.ts"));
-  const entry = freshBundle(socket !== undefined ? "socket" : "direct");
+  // As main.ts: nothing else has run, so no other thread has mapped the
+  // C library, which the check maps first.
+  const entry = await freshBundle(
+    socket !== undefined ? "socket" : "direct",
+    { firstThread: true },
+  );
   if (entry === undefined) throw new Error("no fresh bundle: deno task bundle");
-  step("check the bundle against the sources");
+  step("map the C library, check the bundle against the sources");
   const cli = await bundledModule(entry, "cli/main.ts");
   await bundledModule(
     entry,

@@ -21,11 +21,12 @@
  * Each chunk's top-level functions are compiled with it, so that Deno's
  * code cache keeps them ({@link eagerFunctions}).
  *
- * dist/run/manifest.json records, for every module of that graph (type-only
- * ones too), deno.json and deno.lock (which pins the npm packages), its
- * size, inode, mtime and ctime: a change to any of them (a write moves
- * both times, and ctime cannot be set back) makes main.ts ignore the
- * bundle and load the sources.
+ * dist/run/direct.stamps and socket.stamps (lazy_import.ts `stampFile`)
+ * record, for the bundle's own files and every module of that graph
+ * (type-only ones too), deno.json and deno.lock (which pins the npm
+ * packages), its size, inode, mtime and ctime: a change to any of them (a
+ * write moves both times, and ctime cannot be set back) makes main.ts
+ * ignore the bundle and load the sources.
  *
  * Usage: deno run -A cli/bundle.ts (deno task bundle; deno task build runs it)
  *
@@ -35,9 +36,10 @@
 import {
   BUNDLE_DIR,
   type BundleKind,
-  type BundleManifest,
   fileStamp,
+  stampFile,
 } from "../lazy_import.ts";
+import { type StampEntry, stampRequest } from "../syscalls/stamps.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const ROOT_PATH = ROOT.pathname;
@@ -45,6 +47,15 @@ const ROOT_PATH = ROOT.pathname;
 const ENTRIES = ["cli/main.ts", "cli/run.ts"];
 /** Not bundled source that still decides what the bundle is. */
 const CONFIG = ["deno.json", "deno.lock"];
+/**
+ * Modules the bundle imports from the sources instead of holding a copy:
+ * those main.ts has loaded already, before the bundle, whose state the
+ * bundle shares with it. ffi/library.ts maps the C library (main.ts maps it
+ * to check the bundle; the bundle's ffi/mod.ts binds from that mapping);
+ * lazy_import.ts takes the bundle's modules (`provideModules`) and loads
+ * from them. Not a copy: one file fewer to load.
+ */
+const EXTERNAL = ["ffi/library.ts", "lazy_import.ts"];
 /** The name every rewritten `import.meta.url` resolves against. */
 const ROOT_VAR = "__landlockd_root";
 /** The entry's chunk loader. */
@@ -168,6 +179,16 @@ function rewriteChunk(text: string): { text: string; sources: string[] } {
         throw new Error(`a dynamic import outside the entry: "${line.trim()}"`);
       }
       return `${m[1]}${LOAD_VAR}(${m[2]})${m[3]}`;
+    }
+    if (line.includes(ROOT_PATH)) {
+      // The bundler names an external module by its absolute path: the
+      // chunk names it relative to dist/run/, so the checkout can move.
+      const m = /^(import .*|\} )from "([^"]+)";$/.exec(line);
+      const path = m?.[2].slice(ROOT_PATH.length);
+      if (!m || !m[2].startsWith(ROOT_PATH) || !EXTERNAL.includes(path!)) {
+        throw new Error(`an absolute path in a chunk: "${line.trim()}"`);
+      }
+      return `${m[1]}from "../../${path}";`;
     }
     if (!line.includes("import.meta")) return line;
     if (current === undefined || /import\.meta(?!\.url\b)/.test(line)) {
@@ -430,7 +451,7 @@ export function eagerArrows(lines: string[]): string[] {
   return (out + text.slice(done)).split("\n");
 }
 
-function stamps(paths: string[]): BundleManifest["files"] {
+function stamps(paths: string[]): StampEntry[] {
   return paths.map((path) => ({
     path,
     ...fileStamp(`${ROOT_PATH}${path}`),
@@ -515,6 +536,7 @@ async function bundleVariant(
     "--platform",
     "deno",
     "--code-splitting",
+    ...EXTERNAL.map((m) => `--external=${ROOT_PATH}${m}`),
     "--outdir",
     `${work}/out`,
     entry,
@@ -590,21 +612,25 @@ async function shortHash(text: string): Promise<string> {
 
 /**
  * Writes `path` whole or not at all (a run may be reading the folder);
- * leaves a file that already holds `text` as it is (its stamp too).
+ * leaves a file that already holds `content` as it is (its stamp too).
  */
-function writeAtomically(path: string, text: string): void {
+function writeAtomically(path: string, content: string | Uint8Array): void {
+  const bytes = typeof content === "string"
+    ? new TextEncoder().encode(content)
+    : content;
   try {
+    const old = Deno.readFileSync(path);
     if (
       (Deno.statSync(path).mode! & 0o022) === 0 &&
-      Deno.readTextFileSync(path) === text
+      old.length === bytes.length && old.every((b, i) => b === bytes[i])
     ) return;
   } catch {
     // not there yet
   }
   const tmp = `${path}.${Deno.pid}.tmp`;
   // Not group- or world-writable whatever the umask: main.ts loads no
-  // bundle file that others could change (lazy_import.ts ownBundleFile).
-  Deno.writeTextFileSync(tmp, text, { mode: 0o644 });
+  // bundle file that others could change (lazy_import.ts freshBundle).
+  Deno.writeFileSync(tmp, bytes, { mode: 0o644 });
   Deno.chmodSync(tmp, 0o644);
   Deno.renameSync(tmp, path);
 }
@@ -653,23 +679,26 @@ async function build(): Promise<void> {
         throw new Error(`${f.path} changed during the bundle: build again`);
       }
     }
-    // Stamped once both are written (they share chunks).
-    const kinds = Object.keys(written) as BundleKind[];
-    const manifest: BundleManifest = {
-      entries: Object.fromEntries(
-        kinds.map((k) => [k, written[k][0]]),
-      ) as Record<BundleKind, string>,
-      files,
-      chunks: Object.fromEntries(
-        kinds.map((
-          k,
-        ) => [k, stamps(written[k].map((n) => `${BUNDLE_DIR}/${n}`))]),
-      ) as BundleManifest["chunks"],
-    };
-    writeAtomically(`${dir}/manifest.json`, JSON.stringify(manifest));
+    // Stamped once both are written (they share chunks), with the stamps
+    // just compared.
+    const records = new Set<string>();
+    for (const [kind, names] of Object.entries(written)) {
+      const record = stampFile(kind as BundleKind);
+      records.add(record.slice(BUNDLE_DIR.length + 1));
+      writeAtomically(
+        `${ROOT_PATH}${record}`,
+        stampRequest([
+          {
+            check: "own",
+            files: stamps(names.map((n) => `${BUNDLE_DIR}/${n}`)),
+          },
+          { check: "stamp", files },
+        ]),
+      );
+    }
     const now = Date.now();
     for (const e of Deno.readDirSync(dir)) {
-      if (e.name === "manifest.json" || chunks.has(e.name)) continue;
+      if (records.has(e.name) || chunks.has(e.name)) continue;
       const mtime = Deno.statSync(`${dir}/${e.name}`).mtime?.getTime() ?? 0;
       if (now - mtime > KEEP_OLD_MS) Deno.removeSync(`${dir}/${e.name}`);
     }
@@ -686,17 +715,19 @@ async function build(): Promise<void> {
 /**
  * `--optional` (what `deno task build` passes): the bundle only makes `run`
  * start faster, so a failure (no esbuild to download offline, say) is a
- * warning, the old manifest is removed and `run` loads the sources.
+ * warning, the old records are removed and `run` loads the sources.
  */
 if (import.meta.main) {
   try {
     await build();
   } catch (e) {
     if (!Deno.args.includes("--optional")) throw e;
-    try {
-      Deno.removeSync(`${ROOT_PATH}${BUNDLE_DIR}/manifest.json`);
-    } catch {
-      // None to remove: without one, run loads the sources anyway.
+    for (const kind of Object.keys(VARIANTS) as BundleKind[]) {
+      try {
+        Deno.removeSync(`${ROOT_PATH}${stampFile(kind)}`);
+      } catch {
+        // None to remove: without one, run loads the sources anyway.
+      }
     }
     console.error(
       `landlockd: no bundle made (run loads the sources, a little slower): ${

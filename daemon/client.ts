@@ -33,15 +33,28 @@ import {
  * DENO_DIR, which holds the library when it came from a registry): the
  * daemon refuses a plan that lets the command write it. Nothing when this
  * process may not read its environment or Deno's path: the daemon's own
- * check still applies.
+ * check still applies. `env`: this process's variables (by default read
+ * one at a time).
  */
-function libraryTrust(): Trusted[] {
+function libraryTrust(
+  env: (name: string) => string | undefined = envOf,
+): Trusted[] {
+  // What it depends on besides this process's fixed paths.
+  const key = ["DENO_DIR", "XDG_CACHE_HOME", "HOME", "XDG_RUNTIME_DIR"]
+    .map((n) => env(n) ?? "\0").join("\0");
+  if (key === trustMemo?.key) return trustMemo.list;
+  let list: Trusted[];
   try {
-    return trustedFiles();
+    list = trustedFiles();
   } catch {
-    return [];
+    list = [];
   }
+  trustMemo = { key, list };
+  return list;
 }
+
+/** The last list {@link libraryTrust} made, and the variables it read. */
+let trustMemo: { key: string; list: Trusted[] } | undefined;
 
 /** What to run. */
 export interface RunOptions {
@@ -120,6 +133,59 @@ type Pending = {
   onStart?: (frame: Frame) => void;
 };
 
+/** What a run sends that the daemon may remember for the next one. */
+interface RunFields {
+  policy: { name: string; text: string };
+  env: Record<string, string>;
+  trust: Trusted[];
+}
+
+/**
+ * The header of a run: each of policy, env and trust in full, or, once the
+ * daemon has said it reads `reuse` (docs/protocol.md), named in `reuse`
+ * when it equals what this connection last sent in full. `sent` is that
+ * record, updated here: it must follow the order frames are written in.
+ */
+function runHeader(
+  fields: RunFields,
+  rest: Record<string, unknown>,
+  sent: Partial<RunFields>,
+  daemonReuses: boolean,
+): Record<string, unknown> {
+  const reuse: string[] = [];
+  const header: Record<string, unknown> = { type: "run" };
+  const { policy, env, trust } = fields;
+  if (
+    daemonReuses && sent.policy?.text === policy.text &&
+    sent.policy.name === policy.name
+  ) {
+    reuse.push("policy");
+  } else {
+    header.policy = sent.policy = policy;
+  }
+  if (daemonReuses && sent.env && sameEnv(sent.env, env)) reuse.push("env");
+  else header.env = sent.env = env;
+  if (daemonReuses && sent.trust && sameTrust(sent.trust, trust)) {
+    reuse.push("trust");
+  } else header.trust = sent.trust = trust;
+  if (reuse.length) header.reuse = reuse;
+  return Object.assign(header, rest);
+}
+
+function sameTrust(a: Trusted[], b: Trusted[]) {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
+function sameEnv(a: Record<string, string>, b: Record<string, string>) {
+  if (a === b) return true;
+  let n = 0;
+  for (const k in b) {
+    if (a[k] !== b[k] || !Object.hasOwn(a, k)) return false;
+    n++;
+  }
+  return n === Object.keys(a).length;
+}
+
 /** One connection to a daemon; runs may overlap on it. */
 export class Client {
   readonly #pending = new Map<number, Pending>();
@@ -128,6 +194,10 @@ export class Client {
   #path = "";
   #nextId = 1;
   #closed: Error | undefined;
+  /** The daemon on this connection reads a run's `reuse`. */
+  #daemonReuses = false;
+  /** What this connection's runs last sent in full (see runHeader). */
+  #sent: Partial<RunFields> = {};
 
   /** Feeds bytes from the transport. */
   #receive(bytes: Uint8Array) {
@@ -146,6 +216,7 @@ export class Client {
         this.#fail(errorOf(frame));
         continue;
       }
+      if (frame.header.reuse === true) this.#daemonReuses = true;
       if (!waiter) continue;
       if (frame.header.type === "started" || frame.header.type === "stopping") {
         waiter.onStart?.(frame);
@@ -164,7 +235,7 @@ export class Client {
   }
 
   async #request(
-    header: Record<string, unknown>,
+    header: Record<string, unknown> | (() => Record<string, unknown>),
     body?: Uint8Array,
     onStart?: (frame: Frame) => void,
   ): Promise<Frame> {
@@ -179,7 +250,10 @@ export class Client {
     const reply = new Promise<Frame>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, onStart });
     });
-    await this.#transport.write(encodeFrame({ ...header, id }, body));
+    // A run's header is made here, with no await before its write: what
+    // it reuses is what the frames written before it sent.
+    const h = typeof header === "function" ? header() : header;
+    await this.#transport.write(encodeFrame({ ...h, id }, body));
     return await reply;
   }
 
@@ -195,17 +269,23 @@ export class Client {
     let started: Frame | undefined;
     let abort: (() => void) | undefined;
     const id = this.#nextId;
+    const own = opts.env ? undefined : processEnv();
+    const fields: RunFields = {
+      policy,
+      env: opts.env ?? own!,
+      trust: libraryTrust(own && ((n) => own[n])),
+    };
+    // Nothing waits for the start: the daemon may tell it with the exit.
+    const quiet = !opts.onStart && !opts.signal;
+    const rest = {
+      argv: opts.argv,
+      cwd: opts.cwd ?? processCwd(),
+      stdio: "capture",
+      ...(opts.explain ? { explain: true } : {}),
+      ...(quiet ? { quiet: true } : {}),
+    };
     const frame = await this.#request(
-      {
-        type: "run",
-        policy,
-        argv: opts.argv,
-        env: opts.env ?? processEnv(),
-        cwd: opts.cwd ?? processCwd(),
-        stdio: "capture",
-        ...(opts.explain ? { explain: true } : {}),
-        trust: libraryTrust(),
-      },
+      () => runHeader(fields, rest, this.#sent, this.#daemonReuses),
       stdin,
       (f) => {
         started = f;
@@ -221,6 +301,11 @@ export class Client {
       if (abort) opts.signal?.removeEventListener("abort", abort);
     });
     const h = frame.header;
+    // A quiet run's exit carries what `started` would have.
+    if (!started && typeof h.pid === "number") {
+      started = frame;
+      pid = h.pid;
+    }
     const outLen = h.stdout_len as number;
     const landlock = started?.header.landlock as
       | { status?: string }
@@ -320,6 +405,9 @@ export class Client {
     this.#reader = reader;
     this.#transport = transport;
     this.#closed = undefined;
+    // A new connection remembers nothing, and may reach another daemon.
+    this.#daemonReuses = false;
+    this.#sent = {};
   }
 }
 
@@ -337,6 +425,10 @@ const g = globalThis as any;
 
 function processEnv(): Record<string, string> {
   return g.Deno ? g.Deno.env.toObject() : { ...g.process.env };
+}
+
+function envOf(name: string): string | undefined {
+  return g.Deno ? g.Deno.env.get(name) : g.process.env[name];
 }
 
 function processCwd(): string {
@@ -409,9 +501,7 @@ async function nodeTransport(
  * Rejects with the runtime's error when nothing listens there.
  */
 export function connect(path?: string): Promise<Client> {
-  const env = (n: string): string | undefined =>
-    g.Deno ? g.Deno.env.get(n) : g.process.env[n];
-  const where = path ?? defaultSocketPath(env);
+  const where = path ?? defaultSocketPath(envOf);
   if (!where) {
     return Promise.reject(
       new DaemonError(

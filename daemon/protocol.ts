@@ -228,6 +228,30 @@ export interface RunRequest {
    * refusals, so the client is taken at its word.
    */
   trust: TrustedPath[];
+  /**
+   * The client wants no `started` reply: its fields come with `exit`
+   * (a client that neither signals the run nor waits for its start).
+   */
+  quiet: boolean;
+}
+
+/**
+ * The run fields a client may send once per connection and then name in a
+ * later run's `reuse` instead of sending again (docs/protocol.md).
+ */
+export const REUSABLE = ["policy", "env", "trust"] as const;
+
+/** One of {@link REUSABLE}. */
+export type Reusable = typeof REUSABLE[number];
+
+/**
+ * What one connection's run requests last sent of each reusable field,
+ * already checked. Belongs to that connection alone, and ends with it.
+ */
+export interface RunMemory {
+  policy?: { name: string; text: string };
+  env?: Record<string, string>;
+  trust?: TrustedPath[];
 }
 
 /** One entry of {@link RunRequest.trust} (sandbox/self_write.ts `Trusted`). */
@@ -285,8 +309,14 @@ export class RequestError extends Error {
 const overLimit = (s: string, max: number) =>
   s.length * 3 > max && encoder.encode(s).length > max;
 
-/** Checks a frame as a request; throws RequestError naming the field. */
-export function parseRequest(frame: Frame): Request {
+/**
+ * Checks a frame as a request; throws RequestError naming the field.
+ * `memory` is the connection's {@link RunMemory}: a run's `reuse` reads
+ * it, and each reusable field a run sends is kept in it (once checked,
+ * whatever then becomes of the run), in the order the frames came. Without
+ * it, a run that names `reuse` is refused.
+ */
+export function parseRequest(frame: Frame, memory?: RunMemory): Request {
   const h = frame.header;
   const id = Number.isSafeInteger(h.id) && (h.id as number) >= 0
     ? h.id as number
@@ -343,7 +373,7 @@ export function parseRequest(frame: Frame): Request {
       return { type: "signal", id: id!, signal: signal! };
     }
     case "run":
-      return parseRun(h, frame.body, id!, fail, str);
+      return parseRun(h, frame.body, id!, fail, str, memory);
     default:
       return fail(
         `type: expected "run", "signal", "status" or "stop", got ${
@@ -359,13 +389,36 @@ function parseRun(
   id: number,
   fail: (message: string, code?: "protocol" | "limit") => never,
   str: (key: string, value: unknown, max: number) => string,
+  memory: RunMemory | undefined,
 ): RunRequest {
-  const policy = h.policy as Record<string, unknown> | undefined;
-  if (policy === null || typeof policy !== "object") {
-    fail("policy: expected an object {name, text}");
+  const reuse = new Set<Reusable>();
+  if (h.reuse !== undefined) {
+    if (!Array.isArray(h.reuse)) {
+      fail(`reuse: expected an array of ${REUSABLE.join(", ")}`);
+    }
+    for (const r of h.reuse as unknown[]) {
+      if (!REUSABLE.includes(r as Reusable) || reuse.has(r as Reusable)) {
+        fail(
+          `reuse: expected distinct items of ${REUSABLE.join(", ")}, got ${
+            JSON.stringify(r)
+          }`,
+        );
+      }
+      reuse.add(r as Reusable);
+    }
   }
-  const name = str("policy.name", policy!.name, LIMITS.path);
-  const text = str("policy.text", policy!.text, LIMITS.policy);
+  // A reused field is the one this connection's memory holds; sending it
+  // as well would leave two meanings.
+  const reused = <K extends Reusable>(key: K): RunMemory[K] | undefined => {
+    if (!reuse.has(key)) return undefined;
+    if (h[key] !== undefined) fail(`${key}: sent and named in reuse`);
+    const kept = memory?.[key];
+    if (kept === undefined) {
+      fail(`reuse: no earlier run on this connection sent ${key}`);
+    }
+    return kept;
+  };
+  const policy = reused("policy") ?? checkPolicy(h.policy, fail, str);
   if (!Array.isArray(h.argv) || h.argv.length === 0) {
     fail("argv: expected a non-empty array of strings");
   }
@@ -374,20 +427,7 @@ function parseRun(
     fail(`argv: more than ${LIMITS.argv} items`, "limit");
   }
   argv.forEach((a, i) => str(`argv[${i}]`, a, LIMITS.header));
-  if (h.env === null || typeof h.env !== "object" || Array.isArray(h.env)) {
-    fail("env: expected an object of strings");
-  }
-  const env = h.env as Record<string, unknown>;
-  const keys = Object.keys(env);
-  if (keys.length > LIMITS.env) {
-    fail(`env: more than ${LIMITS.env} variables`, "limit");
-  }
-  for (const k of keys) {
-    if (k === "" || k.includes("=") || k.includes("\0")) {
-      fail(`env: ${JSON.stringify(k)} is not a variable name`);
-    }
-    str(`env.${k}`, env[k], LIMITS.header);
-  }
+  const env = reused("env") ?? checkEnv(h.env, fail, str);
   const cwd = str("cwd", h.cwd, LIMITS.path);
   if (!cwd.startsWith("/")) fail("cwd: expected an absolute path");
   if (h.stdio !== "fds" && h.stdio !== "capture") {
@@ -408,18 +448,80 @@ function parseRun(
   if (h.explain !== undefined && typeof h.explain !== "boolean") {
     fail("explain: expected true or false");
   }
+  if (h.quiet !== undefined && typeof h.quiet !== "boolean") {
+    fail("quiet: expected true or false");
+  }
   const sigIgnore = h.sig_ignore ?? "0";
   if (typeof sigIgnore !== "string" || !/^[0-9a-f]{1,16}$/.test(sigIgnore)) {
     fail("sig_ignore: expected up to 16 lower-case hex digits");
   }
-  const trust = h.trust ?? [];
+  const trusted = reused("trust") ?? checkTrust(h.trust, fail, str);
+  if (memory) {
+    if (!reuse.has("policy")) memory.policy = policy;
+    if (!reuse.has("env")) memory.env = env;
+    if (!reuse.has("trust")) memory.trust = trusted;
+  }
+  return {
+    type: "run",
+    id,
+    policy,
+    argv: argv as string[],
+    env,
+    cwd,
+    stdio: h.stdio as "fds" | "capture",
+    audit_fd: !!h.audit_fd,
+    sig_ignore: BigInt(`0x${sigIgnore}`),
+    explain: h.explain === true,
+    trust: trusted,
+    quiet: h.quiet === true,
+  };
+}
+
+type Fail = (message: string, code?: "protocol" | "limit") => never;
+type Str = (key: string, value: unknown, max: number) => string;
+
+function checkPolicy(
+  value: unknown,
+  fail: Fail,
+  str: Str,
+): { name: string; text: string } {
+  const policy = value as Record<string, unknown> | undefined;
+  if (policy === null || typeof policy !== "object") {
+    fail("policy: expected an object {name, text}");
+  }
+  return {
+    name: str("policy.name", policy!.name, LIMITS.path),
+    text: str("policy.text", policy!.text, LIMITS.policy),
+  };
+}
+
+function checkEnv(value: unknown, fail: Fail, str: Str) {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    fail("env: expected an object of strings");
+  }
+  const env = value as Record<string, unknown>;
+  const keys = Object.keys(env);
+  if (keys.length > LIMITS.env) {
+    fail(`env: more than ${LIMITS.env} variables`, "limit");
+  }
+  for (const k of keys) {
+    if (k === "" || k.includes("=") || k.includes("\0")) {
+      fail(`env: ${JSON.stringify(k)} is not a variable name`);
+    }
+    str(`env.${k}`, env[k], LIMITS.header);
+  }
+  return env as Record<string, string>;
+}
+
+function checkTrust(value: unknown, fail: Fail, str: Str): TrustedPath[] {
+  const trust = value ?? [];
   if (!Array.isArray(trust)) {
     fail("trust: expected an array of {path, tree, what, hint}");
   }
   if (trust.length > LIMITS.trust) {
     fail(`trust: more than ${LIMITS.trust} items`, "limit");
   }
-  const trusted = (trust as unknown[]).map((t, i): TrustedPath => {
+  return (trust as unknown[]).map((t, i): TrustedPath => {
     if (t === null || typeof t !== "object" || Array.isArray(t)) {
       fail(`trust[${i}]: expected an object {path, tree, what, hint}`);
     }
@@ -438,19 +540,6 @@ function parseRun(
       hint: str(`trust[${i}].hint`, e.hint, LIMITS.path),
     };
   });
-  return {
-    type: "run",
-    id,
-    policy: { name, text },
-    argv: argv as string[],
-    env: env as Record<string, string>,
-    cwd,
-    stdio: h.stdio as "fds" | "capture",
-    audit_fd: !!h.audit_fd,
-    sig_ignore: BigInt(`0x${sigIgnore}`),
-    explain: h.explain === true,
-    trust: trusted,
-  };
 }
 
 /** How many fds a run request carries. */

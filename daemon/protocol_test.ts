@@ -8,6 +8,7 @@ import {
   PREFIX,
   ProtocolError,
   RequestError,
+  type RunMemory,
   type RunRequest,
 } from "./protocol.ts";
 
@@ -79,6 +80,7 @@ Deno.test("a valid run request is read with defaults", () => {
     sig_ignore: 3n,
     explain: false,
     trust: [],
+    quiet: false,
   });
   assert.equal(fdsFor(req), 0);
   assert.equal(fdsFor({ ...req, stdio: "fds" }), 3);
@@ -110,6 +112,15 @@ Deno.test("every field of a request is checked, with its name in the error", () 
     ],
     [{ argv: [] }, /argv: expected a non-empty array/],
     [{ explain: "yes" }, /explain: expected true or false/],
+    [{ quiet: 1 }, /quiet: expected true or false/],
+    [{ reuse: "env" }, /reuse: expected an array of policy, env, trust/],
+    [{ reuse: ["argv"] }, /reuse: expected distinct items .* got "argv"/],
+    [{ reuse: ["env", "env"] }, /reuse: expected distinct items/],
+    [{ reuse: ["env"] }, /env: sent and named in reuse/],
+    [
+      { reuse: ["policy"], policy: undefined },
+      /reuse: no earlier run on this connection sent policy/,
+    ],
     [{ argv: ["a\0b"] }, /argv\[0\]: contains a NUL byte/],
     [
       { argv: Array(LIMITS.argv + 1).fill("x") },
@@ -160,6 +171,48 @@ Deno.test("every field of a request is checked, with its name in the error", () 
     () => parseRequest(run({ stdio: "fds" }, new Uint8Array(1))),
     /stdio "fds" has no body/,
   );
+});
+
+Deno.test("a run reuses what earlier runs on its connection sent, and only that", () => {
+  const memory: RunMemory = {};
+  const trust = [{ path: "/p.toml", tree: false, what: "w", hint: "h" }];
+  const first = parseRequest(run({ trust }), memory) as RunRequest;
+  assert.deepEqual(memory, {
+    policy: first.policy,
+    env: first.env,
+    trust: first.trust,
+  });
+  const reused = { policy: undefined, env: undefined, trust: undefined };
+  const second = parseRequest(
+    run({ ...reused, id: 8, reuse: ["policy", "env", "trust"], quiet: true }),
+    memory,
+  ) as RunRequest;
+  assert.equal(second.policy, first.policy);
+  assert.equal(second.env, first.env);
+  assert.equal(second.trust, first.trust);
+  assert.equal(second.quiet, true);
+  // A field sent again replaces the memory; the others stay.
+  const third = parseRequest(
+    run({ ...reused, env: { PATH: "/bin" }, reuse: ["policy", "trust"] }),
+    memory,
+  ) as RunRequest;
+  assert.deepEqual(third.env, { PATH: "/bin" });
+  assert.equal(memory.env, third.env);
+  assert.equal(memory.policy, first.policy);
+  // Another connection's memory, or none, holds nothing of this one's.
+  for (const other of [{}, undefined]) {
+    assert.throws(
+      () => parseRequest(run({ env: undefined, reuse: ["env"] }), other),
+      (e: RequestError) =>
+        e.code === "protocol" &&
+        e.message === "reuse: no earlier run on this connection sent env",
+    );
+  }
+  // A request that fails its checks leaves the memory as it was.
+  assert.throws(() =>
+    parseRequest(run({ env: { A: "x" }, cwd: "relative" }), memory)
+  );
+  assert.equal(memory.env, third.env);
 });
 
 Deno.test("signal, status and stop requests", () => {

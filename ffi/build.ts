@@ -25,6 +25,7 @@ const TARGETS = [
       "broker_fast.c",
       "unix_socket.c",
       "watchdog.c",
+      "stamps.c",
       "landlockd.h",
       "internal.h",
     ],

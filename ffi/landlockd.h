@@ -9,6 +9,7 @@
  *   signals.c      signal forwarding to the sandboxed command
  *   unix_socket.c  Unix sockets and epoll for the daemon
  *   watchdog.c     the broker's remote-read watchdog
+ *   stamps.c       the bundle's freshness check, one call for every file
  * Private declarations shared between them are in internal.h.
  *
  * Every number and byte layout below that TypeScript relies on is printed
@@ -294,6 +295,24 @@ int32_t ll_poll_ctl(int32_t epfd, int32_t op, int32_t fd, uint32_t events);
 int32_t ll_poll_wait(int32_t epfd, uint32_t *out, uint32_t max,
 		     int32_t timeout_ms);
 
+/* ll_add_path_rules: the step that failed, in out[0]. */
+enum ll_rule_step {
+	LL_RULE_OPEN = 1, /* open(path, O_PATH) */
+	LL_RULE_STATX = 2, /* statx on that fd, for its type */
+	LL_RULE_ADD = 3, /* landlock_add_rule */
+};
+/*
+ * Adds a path_beneath rule for each of n paths (NUL-terminated, one after
+ * another in paths) to ruleset_fd, in order, in one call: opens the path
+ * (O_PATH), reads its type, adds the rule with masks[2i] for a directory
+ * or masks[2i + 1] for anything else (no rule when that is 0), closes it.
+ * A missing path (ENOENT) whose optional[i] is set is skipped. Returns n,
+ * or the index of the path that failed with out = {ll_rule_step, errno}.
+ */
+int32_t ll_add_path_rules(int32_t ruleset_fd, const char *paths, uint32_t n,
+			  const uint64_t *masks, const uint8_t *optional,
+			  int32_t *out);
+
 /* A raw syscall: the kernel's result, with failures as -errno. */
 int64_t ll_syscall(int64_t nr, int64_t a0, int64_t a1, int64_t a2, int64_t a3,
 		   int64_t a4, int64_t a5);
@@ -320,5 +339,18 @@ int32_t ll_watchdog_start(int32_t deadline_ms);
 int32_t ll_forward_signals(const int32_t *sigs, uint32_t n);
 void ll_forward_to(int32_t pidfd);
 uint32_t ll_forwarded(int32_t sig);
+
+/*
+ * The bundle's freshness check (ffi/stamps.c has the request's layout):
+ * 0 when every listed file (relative to the directory `root`) still has
+ * its stamp, i + 1 when the i-th (counting from 0) does not, is gone or,
+ * with LL_STAMP_OWN or LL_STAMP_OWN_ONLY, is a symlink, owned by someone
+ * other than root or the caller, or writable by its group or others;
+ * -EINVAL for a malformed request.
+ */
+#define LL_STAMP_OWN 1 /* lstat, and the bundle file ownership rules */
+#define LL_STAMP_OWN_ONLY 2 /* LL_STAMP_OWN without the stamp */
+#define LL_STAMP_HEAD_SIZE 40 /* the entry's fixed part, before its path */
+int32_t ll_stamps_check(const char *root, const uint8_t *req, uint32_t len);
 
 #endif

@@ -275,6 +275,9 @@ int main(void)
 	CONST(LL_SOCK_MAX_FDS);
 	CONST(LL_WATCH_SLOTS);
 	CONST(LL_LISTENER_SEND_FLAGS);
+	CONST(LL_STAMP_OWN);
+	CONST(LL_STAMP_OWN_ONLY);
+	CONST(LL_STAMP_HEAD_SIZE);
 	printf("}}\n");
 
 	/* Kernel numbers the C and TypeScript brokers both use. */

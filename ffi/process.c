@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -356,4 +357,47 @@ int64_t ll_syscall(int64_t nr, int64_t a0, int64_t a1, int64_t a2, int64_t a3,
 {
 	long r = syscall(nr, a0, a1, a2, a3, a4, a5);
 	return r == -1 ? -(int64_t)errno : (int64_t)r;
+}
+
+int32_t ll_add_path_rules(int32_t ruleset_fd, const char *paths, uint32_t n,
+			  const uint64_t *masks, const uint8_t *optional,
+			  int32_t *out)
+{
+	const char *path = paths;
+
+	for (uint32_t i = 0; i < n; i++, path += strlen(path) + 1) {
+		int fd = open(path, O_PATH | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno == ENOENT && optional[i])
+				continue;
+			out[0] = LL_RULE_OPEN;
+			out[1] = errno;
+			return (int32_t)i;
+		}
+		struct statx stx;
+		if (statx(fd, "", AT_EMPTY_PATH, STATX_TYPE, &stx) < 0) {
+			out[0] = LL_RULE_STATX;
+			out[1] = errno;
+			close(fd);
+			return (int32_t)i;
+		}
+		uint64_t mask = S_ISDIR(stx.stx_mode) ? masks[2 * i] :
+							 masks[2 * i + 1];
+		if (mask) {
+			struct __attribute__((packed)) {
+				uint64_t allowed_access;
+				int32_t parent_fd;
+			} attr = { mask, fd };
+			if (syscall(SYS_landlock_add_rule, ruleset_fd,
+				    1 /* LANDLOCK_RULE_PATH_BENEATH */, &attr,
+				    0) < 0) {
+				out[0] = LL_RULE_ADD;
+				out[1] = errno;
+				close(fd);
+				return (int32_t)i;
+			}
+		}
+		close(fd);
+	}
+	return (int32_t)n;
 }

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { stampSymbols } from "./library.ts";
+
 /** Every symbol of liblandlockd.so that TypeScript calls. */
 export const symbols = {
   /** int32_t ll_spawn(const struct ll_spawn_req *req, int32_t *out); */
@@ -131,9 +133,17 @@ export const symbols = {
     parameters: ["i32", "buffer", "u64", "buffer", "buffer", "i32"],
     result: "i64",
   },
+  /** int32_t ll_add_path_rules(int32_t ruleset_fd, const char *paths,
+   *  uint32_t n, const uint64_t *masks, const uint8_t *optional,
+   *  int32_t *out); */
+  ll_add_path_rules: {
+    parameters: ["i32", "buffer", "u32", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
   /** int32_t ll_poll_ctl(int32_t epfd, int32_t op, int32_t fd, uint32_t events); */
   ll_poll_ctl: { parameters: ["i32", "i32", "i32", "u32"], result: "i32" },
-  /** ll_poll_wait again, with timeout 0 on this thread: what is ready now. */
+  /** ll_poll_wait again, on this thread: what is ready now (timeout 0),
+   *  or soon (a short timeout, see daemon/server/reactor.ts). */
   ll_poll_now: {
     name: "ll_poll_wait",
     parameters: ["i32", "buffer", "u32", "i32"],
@@ -146,15 +156,9 @@ export const symbols = {
     result: "i32",
     nonblocking: true,
   },
+  /** ll_stamps_check, declared in ./library.ts (which imports nothing). */
+  ...stampSymbols,
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** landlockd's C library (ffi/mod.ts `library()`). */
 export type Library = Deno.DynamicLibrary<typeof symbols>["symbols"];
-
-/** The libc functions needed before landlockd's own library is loaded. */
-export const libcSymbols = {
-  /** int memfd_create(const char *name, unsigned int flags); */
-  memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
-  /** int close(int fd); */
-  close: { parameters: ["i32"], result: "i32" },
-} as const satisfies Deno.ForeignLibraryInterface;

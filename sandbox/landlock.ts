@@ -12,11 +12,15 @@ import {
   type TargetKind,
 } from "../policy/plan.ts";
 import { FS_RIGHTS, NET_RIGHTS, SCOPES, toMask } from "../policy/rights.ts";
-import { describeErrno, SyscallError } from "../syscalls/errno.ts";
+import { describeErrno, errno, SyscallError } from "../syscalls/errno.ts";
 import {
   addNetPort,
   addPathBeneath,
+  addPathRules,
   createRuleset,
+  type PathRuleBatch,
+  pathRuleBatch,
+  type PathRuleFailure,
 } from "../syscalls/landlock.ts";
 import { close, isDirectoryFd, openPath } from "../syscalls/sys.ts";
 import type { LateRule } from "../syscalls/process.ts";
@@ -45,14 +49,50 @@ export function openRulePath(rule: PlannedPathRule): number {
   } catch (e) {
     if (!(e instanceof SyscallError)) throw e;
     if (e.code === "ENOENT" && rule.optional) return -1;
-    throw new PathError({
-      severity: "error",
-      path: [...keyPath(rule.key), "path"],
-      message: e.code === "ENOENT"
-        ? `"${rule.path}" does not exist`
-        : `cannot open "${rule.path}": ${describeErrno(e.errno)}`,
-    });
+    throw openFailure(rule, e.errno);
   }
+}
+
+/** A rule path that cannot be opened, as a diagnostic at its key. */
+function openFailure(rule: PlannedPathRule, err: number): PathError {
+  return new PathError({
+    severity: "error",
+    path: [...keyPath(rule.key), "path"],
+    message: err === errno.ENOENT
+      ? `"${rule.path}" does not exist`
+      : `cannot open "${rule.path}": ${describeErrno(err)}`,
+  });
+}
+
+/**
+ * A layer's path rules laid out for one C call, once per planned list
+ * (a cached plan's rulesets are built again each run, from the same list).
+ */
+const batches = new WeakMap<readonly PlannedPathRule[], PathRuleBatch>();
+
+function batchOf(rules: readonly PlannedPathRule[]): PathRuleBatch {
+  let batch = batches.get(rules);
+  if (!batch) {
+    batch = pathRuleBatch(rules.map((r) => ({
+      path: r.path,
+      dirMask: toMask(FS_RIGHTS, r.allowed_access),
+      fileMask: toMask(
+        FS_RIGHTS,
+        fitRuleToTarget(r, "file").rule.allowed_access,
+      ),
+      optional: r.optional,
+    })));
+    batches.set(rules, batch);
+  }
+  return batch;
+}
+
+/** What a failure of {@link addPathRules} means for its rule. */
+function ruleFailure(rule: PlannedPathRule, f: PathRuleFailure): Error {
+  if (f.step === "open") return openFailure(rule, f.errno);
+  return f.step === "statx"
+    ? new SyscallError("statx", f.errno, rule.path)
+    : new SyscallError("add a Landlock rule for", f.errno, rule.path);
 }
 
 /** The kind of object each rule path names (for `--dry-run`). */
@@ -93,7 +133,12 @@ export function buildRulesets(
         scoped: toMask(SCOPES, layer.scoped),
       });
       fds.push(fd);
-      for (const planned of layer.path_beneath) {
+      if (!fresh.length) {
+        // Without mounts made for the child: every rule in one C call.
+        const failed = addPathRules(fd, batchOf(layer.path_beneath));
+        if (failed) throw ruleFailure(layer.path_beneath[failed.index], failed);
+      }
+      for (const planned of fresh.length ? layer.path_beneath : []) {
         const mount = fresh.find((m) => isBeneath(planned.path, m.host_target));
         if (mount) {
           if (planned.path.replace(/\/+$/, "") !== mount.host_target) {

@@ -409,6 +409,29 @@ export async function startPlanned(
   }
 }
 
+/**
+ * The command's environment, kept per environment object for the last
+ * `[env]` it was filtered by: the daemon passes the same object again when
+ * a connection's run reuses its environment (daemon/protocol.ts), and a
+ * cached plan's `[env]` is the same object too. Read-only; the caller
+ * copies it.
+ */
+const filtered = new WeakMap<
+  object,
+  { spec: EnvSpec | undefined; env: Readonly<Record<string, string>> }
+>();
+
+function environmentOf(
+  spec: EnvSpec | undefined,
+  env: Readonly<Record<string, string>>,
+): Readonly<Record<string, string>> {
+  const kept = filtered.get(env);
+  if (kept && kept.spec === spec) return kept.env;
+  const out = commandEnvironment(spec, env);
+  filtered.set(env, { spec, env: out });
+  return out;
+}
+
 async function startWithProxy(
   plan: SandboxPlan,
   cmd: Command,
@@ -445,10 +468,14 @@ async function startWithProxy(
     const request: SpawnRequest = {
       candidates: executableCandidates(cmd),
       argv: cmd.argv,
-      env: {
-        ...commandEnvironment(plan.env, ctx.env ?? Deno.env.toObject()),
-        ...proxyEnv,
-      },
+      // The same object for the same environment and [env] (no proxy):
+      // its envp is then made once (syscalls/process.ts).
+      env: proxy
+        ? {
+          ...environmentOf(plan.env, ctx.env ?? Deno.env.toObject()),
+          ...proxyEnv,
+        }
+        : environmentOf(plan.env, ctx.env ?? Deno.env.toObject()),
       stdio: ctx.stdio,
       sigIgnore: ctx.sigIgnore,
       ids: ctx.ids,

@@ -165,14 +165,23 @@ const compiled = new Map<string, Uint8Array<ArrayBuffer>>();
 export async function compileSeccomp(
   plan: SeccompPlan,
 ): Promise<Uint8Array<ArrayBuffer>> {
+  // A cached plan (the daemon's) passes the same object every run: its
+  // program is found without making the key. Plans are never changed.
+  const same = byPlan.get(plan);
+  if (same) return same;
   const key = JSON.stringify(plan);
-  const known = compiled.get(key);
-  if (known) return known;
-  const program = await compileNew(plan);
-  if (compiled.size >= 64) compiled.delete(compiled.keys().next().value!);
-  compiled.set(key, program);
+  let program = compiled.get(key);
+  if (!program) {
+    program = await compileNew(plan);
+    if (compiled.size >= 64) compiled.delete(compiled.keys().next().value!);
+    compiled.set(key, program);
+  }
+  byPlan.set(plan, program);
   return program;
 }
+
+/** {@link compiled}'s programs by plan object. */
+const byPlan = new WeakMap<SeccompPlan, Uint8Array<ArrayBuffer>>();
 
 /**
  * The program for `plan` as a function of the addresses of the paths the

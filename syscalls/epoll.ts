@@ -55,6 +55,19 @@ export function epollNow(
   return libraryBound().ll_poll_now(epfd, out, max, 0);
 }
 
+/**
+ * As {@link epollNow}, but waits on this thread up to `timeoutMs` for one
+ * to be ready (everything else on the thread waits too).
+ */
+export function epollWaitHere(
+  epfd: number,
+  out: Uint32Array<ArrayBuffer>,
+  max: number,
+  timeoutMs: number,
+): number {
+  return libraryBound().ll_poll_now(epfd, out, max, timeoutMs);
+}
+
 /** As {@link epollNow}, but waits off the JS thread until one is ready. */
 export function epollWait(
   epfd: number,

@@ -8,9 +8,11 @@
 
 import {
   addressOf,
+  cstring,
   landlockNetPortAttr,
   landlockPathBeneathAttr,
   landlockRulesetAttr,
+  library,
   NR,
   struct,
 } from "../ffi/mod.ts";
@@ -122,4 +124,80 @@ export function addNetPort(
     0,
   );
   unwrap(r, "add a Landlock rule for port", String(port));
+}
+
+/** One rule of a {@link PathRuleBatch}. */
+export interface BatchedPathRule {
+  path: string;
+  /** The rights if the path is a directory, and if it is anything else. */
+  dirMask: bigint;
+  fileMask: bigint;
+  /** Skipped when the path does not exist. */
+  optional: boolean;
+}
+
+/** Path rules laid out once for {@link addPathRules}, for every ruleset. */
+export interface PathRuleBatch {
+  count: number;
+  paths: Uint8Array<ArrayBuffer>;
+  masks: BigUint64Array<ArrayBuffer>;
+  optional: Uint8Array<ArrayBuffer>;
+}
+
+/** Lays out `rules` for {@link addPathRules}; throws on a path with a NUL. */
+export function pathRuleBatch(
+  rules: readonly BatchedPathRule[],
+): PathRuleBatch {
+  const encoded = rules.map((r) => cstring(r.path));
+  const paths = new Uint8Array(encoded.reduce((n, b) => n + b.length, 0));
+  let at = 0;
+  for (const b of encoded) {
+    paths.set(b, at);
+    at += b.length;
+  }
+  return {
+    count: rules.length,
+    paths,
+    masks: new BigUint64Array(rules.flatMap((r) => [r.dirMask, r.fileMask])),
+    optional: new Uint8Array(rules.map((r) => r.optional ? 1 : 0)),
+  };
+}
+
+/** Which step of {@link addPathRules} failed (ll_rule_step). */
+const RULE_STEPS = { 1: "open", 2: "statx", 3: "add" } as const;
+
+/** Why {@link addPathRules} stopped. */
+export interface PathRuleFailure {
+  /** The rule's index in its batch. */
+  index: number;
+  step: "open" | "statx" | "add";
+  errno: number;
+}
+
+const ruleOut = new Int32Array(2);
+
+/**
+ * Adds a batch's rules to `rulesetFd` in one call: each path is opened
+ * (O_PATH) now, so a rule follows what the path names at this moment,
+ * its type read, its rule added and the fd closed. Returns the first
+ * failure, or undefined; a missing optional path is skipped.
+ */
+export function addPathRules(
+  rulesetFd: number,
+  batch: PathRuleBatch,
+): PathRuleFailure | undefined {
+  const i = library().ll_add_path_rules(
+    rulesetFd,
+    batch.paths,
+    batch.count,
+    batch.masks,
+    batch.optional,
+    ruleOut,
+  );
+  if (i === batch.count) return undefined;
+  return {
+    index: i,
+    step: RULE_STEPS[ruleOut[0] as 1 | 2 | 3],
+    errno: ruleOut[1],
+  };
 }

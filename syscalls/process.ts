@@ -229,6 +229,23 @@ let queuedSpawns = 0;
 /** {@link spawnQueued} calls waiting for one of them to end. */
 const spawnWaiters: (() => void)[] = [];
 
+/**
+ * An environment as the `envp` the child executes with, made once per
+ * environment object: the daemon passes the same object for each run of
+ * a connection that reuses its environment (sandbox/run.ts). Only read,
+ * by C, while a spawn that keeps it runs.
+ */
+const envBlocks = new WeakMap<object, CStringArray>();
+
+function envBlock(env: Readonly<Record<string, string>>): CStringArray {
+  let block = envBlocks.get(env);
+  if (!block) {
+    block = cstringArray(Object.entries(env).map(([k, v]) => `${k}=${v}`));
+    envBlocks.set(env, block);
+  }
+  return block;
+}
+
 /** What ll_spawn reads, and the buffers it points into (`keep`). */
 function spawnRequest(req: SpawnRequest): {
   bytes: Uint8Array<ArrayBuffer>;
@@ -250,7 +267,9 @@ function spawnRequest(req: SpawnRequest): {
   const paths = arr(spawnReq.paths, req.candidates);
   arr(spawnReq.argv, req.argv);
   if (req.env) {
-    arr(spawnReq.envp, Object.entries(req.env).map(([k, v]) => `${k}=${v}`));
+    const envp = envBlock(req.env);
+    keep.push(envp);
+    ptr(spawnReq.envp, addressOf(envp.pointers));
   }
   const layers = int32Array(req.layerFds ?? []);
   const keepFds = int32Array(req.keepFds ?? []);

@@ -70,6 +70,7 @@ const RUN_SYMBOLS = {
     "ll_forward_to",
     "ll_wait_sync",
     "ll_forwarded",
+    "ll_add_path_rules",
   ],
   // only calls off the JS thread: the first symbol called on it costs
   // about half a millisecond more to bind

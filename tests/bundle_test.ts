@@ -4,11 +4,26 @@
  * run from the sources (same output, same status).
  */
 import assert from "node:assert/strict";
-import { type BundleManifest, fileStamp, freshBundle } from "../lazy_import.ts";
+import { fileStamp, freshBundle, stampFile } from "../lazy_import.ts";
+import { stampRequest } from "../syscalls/stamps.ts";
 import { eagerArrows, eagerFunctions } from "../cli/bundle.ts";
 import { ROOT } from "./helpers.ts";
 
-/** A checkout with one module and a manifest made from it. */
+/** The record of a bundle of `chunks` made from `sources`, as they are. */
+function record(
+  root: string,
+  chunks: string[],
+  sources: string[],
+): Uint8Array {
+  const stamped = (paths: string[]) =>
+    paths.map((path) => ({ path, ...fileStamp(`${root}/${path}`) }));
+  return stampRequest([
+    { check: "own", files: stamped(chunks) },
+    { check: "stamp", files: stamped(sources) },
+  ]);
+}
+
+/** A checkout with one module and each bundle's record made from it. */
 function fakeCheckout(): string {
   const root = Deno.makeTempDirSync({ prefix: "landlockd-bundle-" });
   Deno.mkdirSync(`${root}/dist/run`, { recursive: true });
@@ -16,18 +31,13 @@ function fakeCheckout(): string {
   for (const chunk of ["entry-0.js", "entry-1.js"]) {
     Deno.writeTextFileSync(`${root}/dist/run/${chunk}`, "export {};\n");
   }
-  const chunk = (name: string) => ({
-    path: `dist/run/${name}`,
-    ...fileStamp(`${root}/dist/run/${name}`),
-  });
-  const manifest: BundleManifest = {
-    entries: { direct: "entry-0.js", socket: "entry-1.js" },
-    files: [{ path: "a.ts", ...fileStamp(`${root}/a.ts`) }],
-    chunks: { direct: [chunk("entry-0.js")], socket: [chunk("entry-1.js")] },
-  };
-  Deno.writeTextFileSync(
-    `${root}/dist/run/manifest.json`,
-    JSON.stringify(manifest),
+  Deno.writeFileSync(
+    `${root}/${stampFile("direct")}`,
+    record(root, ["dist/run/entry-0.js"], ["a.ts"]),
+  );
+  Deno.writeFileSync(
+    `${root}/${stampFile("socket")}`,
+    record(root, ["dist/run/entry-1.js"], ["a.ts"]),
   );
   return root;
 }
@@ -105,15 +115,15 @@ Deno.test("eager arrows: every arrow function but an async one is put in parenth
   assert.throws(() => eagerArrows(["var f = (x => x;"]), /unclosed bracket/);
 });
 
-Deno.test("a bundle made from the files as they are is used", () => {
+Deno.test("a bundle made from the files as they are is used", async () => {
   const root = fakeCheckout();
   try {
     assert.equal(
-      freshBundle("direct", `file://${root}/`),
+      await freshBundle("direct", { root: `file://${root}/` }),
       `file://${root}/dist/run/entry-0.js`,
     );
     assert.equal(
-      freshBundle("socket", `file://${root}/`),
+      await freshBundle("socket", { root: `file://${root}/` }),
       `file://${root}/dist/run/entry-1.js`,
     );
   } finally {
@@ -121,82 +131,155 @@ Deno.test("a bundle made from the files as they are is used", () => {
   }
 });
 
-Deno.test("a source written after the bundle turns the bundle off", () => {
+Deno.test("a source written after the bundle turns the bundle off", async () => {
   const root = fakeCheckout();
   try {
     // Same size, same second: the mtime (ms) or the ctime still moves.
+    const was = fileStamp(`${root}/a.ts`);
     Deno.writeTextFileSync(`${root}/a.ts`, "export const a = 2;\n");
     const stamp = fileStamp(`${root}/a.ts`);
-    const was = JSON.parse(
-      Deno.readTextFileSync(`${root}/dist/run/manifest.json`),
-    ).files[0];
     if (stamp.mtime === was.mtime && stamp.ctime === was.ctime) {
       // Written within the same millisecond: move it on and write again.
       Deno.utimeSync(`${root}/a.ts`, new Date(), new Date(was.mtime + 5));
     }
-    assert.equal(freshBundle("direct", `file://${root}/`), undefined);
+    assert.equal(
+      await freshBundle("direct", { root: `file://${root}/` }),
+      undefined,
+    );
   } finally {
     Deno.removeSync(root, { recursive: true });
   }
 });
 
-Deno.test("a missing source, chunk or manifest turns the bundle off", () => {
+Deno.test("a source rewritten in place, same size, its mtime set back, turns the bundle off", async () => {
+  const root = fakeCheckout();
+  try {
+    const before = fileStamp(`${root}/a.ts`);
+    // Into the next second: ctime, which nobody can set back, moves.
+    const wait = before.ctime + 1000 - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait + 20));
+    const f = Deno.openSync(`${root}/a.ts`, { write: true });
+    f.writeSync(new TextEncoder().encode("export const b = 1;\n"));
+    f.close();
+    Deno.utimeSync(`${root}/a.ts`, new Date(), new Date(before.mtime));
+    const after = fileStamp(`${root}/a.ts`);
+    assert.deepEqual(
+      { ...after, ctime: before.ctime },
+      before,
+      "only the ctime tells",
+    );
+    assert.equal(
+      await freshBundle("direct", { root: `file://${root}/` }),
+      undefined,
+    );
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
+
+Deno.test("a missing source, chunk or record turns the bundle off", async () => {
   const root = fakeCheckout();
   try {
     Deno.removeSync(`${root}/dist/run/entry-1.js`);
-    assert.equal(freshBundle("socket", `file://${root}/`), undefined);
-    assert.ok(freshBundle("direct", `file://${root}/`));
+    assert.equal(
+      await freshBundle("socket", { root: `file://${root}/` }),
+      undefined,
+    );
+    assert.ok(await freshBundle("direct", { root: `file://${root}/` }));
     Deno.removeSync(`${root}/a.ts`);
-    assert.equal(freshBundle("direct", `file://${root}/`), undefined);
-    Deno.removeSync(`${root}/dist/run/manifest.json`);
-    assert.equal(freshBundle("direct", `file://${root}/`), undefined);
+    assert.equal(
+      await freshBundle("direct", { root: `file://${root}/` }),
+      undefined,
+    );
+    Deno.removeSync(`${root}/${stampFile("direct")}`);
+    assert.equal(
+      await freshBundle("direct", { root: `file://${root}/` }),
+      undefined,
+    );
   } finally {
     Deno.removeSync(root, { recursive: true });
   }
 });
 
-Deno.test("a bundle others could change turns the bundle off", () => {
+Deno.test("a bundle others could change turns the bundle off", async () => {
   const root = fakeCheckout();
   const url = `file://${root}/`;
   try {
-    assert.ok(freshBundle("direct", url));
+    assert.ok(await freshBundle("direct", { root: url }));
     // Group-writable: a chunk, then the bundle's folder.
     Deno.chmodSync(`${root}/dist/run/entry-0.js`, 0o664);
-    assert.equal(freshBundle("direct", url), undefined);
-    assert.ok(freshBundle("socket", url));
+    assert.equal(await freshBundle("direct", { root: url }), undefined);
+    assert.ok(await freshBundle("socket", { root: url }));
     Deno.chmodSync(`${root}/dist/run`, 0o775);
-    assert.equal(freshBundle("socket", url), undefined);
+    assert.equal(await freshBundle("socket", { root: url }), undefined);
     Deno.chmodSync(`${root}/dist/run`, 0o755);
-    assert.ok(freshBundle("socket", url));
-    // Another user's manifest (as root, who can give it away).
+    assert.ok(await freshBundle("socket", { root: url }));
+    // Another user's record (as root, who can give it away).
     if (Deno.uid() === 0) {
-      Deno.chownSync(`${root}/dist/run/manifest.json`, 65534, 65534);
-      assert.equal(freshBundle("socket", url), undefined);
-      Deno.chownSync(`${root}/dist/run/manifest.json`, 0, 0);
-      assert.ok(freshBundle("socket", url));
+      Deno.chownSync(`${root}/${stampFile("socket")}`, 65534, 65534);
+      assert.equal(await freshBundle("socket", { root: url }), undefined);
+      Deno.chownSync(`${root}/${stampFile("socket")}`, 0, 0);
+      assert.ok(await freshBundle("socket", { root: url }));
     }
+    // A chunk that is a symlink to a file with the same stamp (the
+    // stamps are stat's, which follows it: only the ownership check sees).
+    Deno.renameSync(
+      `${root}/dist/run/entry-1.js`,
+      `${root}/dist/entry-1.js`,
+    );
+    Deno.symlinkSync(`${root}/dist/entry-1.js`, `${root}/dist/run/entry-1.js`);
+    assert.equal(await freshBundle("socket", { root: url }), undefined);
+    Deno.removeSync(`${root}/dist/run/entry-1.js`);
+    Deno.renameSync(
+      `${root}/dist/entry-1.js`,
+      `${root}/dist/run/entry-1.js`,
+    );
+    assert.ok(await freshBundle("socket", { root: url }));
+    if (Deno.uid() === 0) {
+      // Another user's chunk, then another user's dist/.
+      Deno.chownSync(`${root}/dist/run/entry-1.js`, 65534, 65534);
+      assert.equal(await freshBundle("socket", { root: url }), undefined);
+      Deno.chownSync(`${root}/dist/run/entry-1.js`, 0, 0);
+      Deno.chownSync(`${root}/dist`, 65534, 65534);
+      assert.equal(await freshBundle("socket", { root: url }), undefined);
+      Deno.chownSync(`${root}/dist`, 0, 0);
+      assert.ok(await freshBundle("socket", { root: url }));
+    }
+    // A world-writable record.
+    Deno.chmodSync(`${root}/${stampFile("socket")}`, 0o646);
+    assert.equal(await freshBundle("socket", { root: url }), undefined);
+    Deno.chmodSync(`${root}/${stampFile("socket")}`, 0o644);
     // dist/run as a symlink to a folder holding the same files.
     Deno.renameSync(`${root}/dist/run`, `${root}/dist/real`);
     Deno.symlinkSync(`${root}/dist/real`, `${root}/dist/run`);
-    assert.equal(freshBundle("socket", url), undefined);
+    assert.equal(await freshBundle("socket", { root: url }), undefined);
   } finally {
     Deno.removeSync(root, { recursive: true });
   }
 });
 
-Deno.test("a manifest naming an entry it does not stamp turns the bundle off", () => {
+Deno.test("a record whose chunks are not the bundle's own files turns the bundle off", async () => {
   const root = fakeCheckout();
   const url = `file://${root}/`;
-  const path = `${root}/dist/run/manifest.json`;
+  const path = `${root}/${stampFile("direct")}`;
   try {
-    const manifest = JSON.parse(Deno.readTextFileSync(path));
-    manifest.entries.direct = "entry-1.js";
-    Deno.writeTextFileSync(path, JSON.stringify(manifest));
-    assert.equal(freshBundle("direct", url), undefined);
-    manifest.entries.direct = "entry-0.js";
-    manifest.chunks.direct[0].path = "dist/run/../../a.ts";
-    Deno.writeTextFileSync(path, JSON.stringify(manifest));
-    assert.equal(freshBundle("direct", url), undefined);
+    // The entry outside the bundle's folder, stamped and owned as needed.
+    Deno.writeFileSync(path, record(root, ["a.ts"], ["a.ts"]));
+    assert.equal(await freshBundle("direct", { root: url }), undefined);
+    Deno.writeFileSync(
+      path,
+      record(root, ["dist/run/../../a.ts"], ["a.ts"]),
+    );
+    assert.equal(await freshBundle("direct", { root: url }), undefined);
+    // No chunk at all: the sources only.
+    Deno.writeFileSync(path, record(root, [], ["a.ts"]));
+    assert.equal(await freshBundle("direct", { root: url }), undefined);
+    // A cut record: the C check refuses it, the sources load.
+    const whole = record(root, ["dist/run/entry-0.js"], ["a.ts"]);
+    Deno.writeFileSync(path, whole.subarray(0, whole.length - 8));
+    assert.equal(await freshBundle("direct", { root: url }), undefined);
+    Deno.writeFileSync(path, whole);
+    assert.ok(await freshBundle("direct", { root: url }));
   } finally {
     Deno.removeSync(root, { recursive: true });
   }

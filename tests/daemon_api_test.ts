@@ -116,6 +116,64 @@ Deno.test({
 });
 
 Deno.test({
+  ...opts,
+  ...requiring(
+    "library API: runs on one connection get the environment and policy each one sent, one after another and in flight together",
+    needs.abi(3, "truncate (ci-default)"),
+  ),
+  fn: async () => {
+    const d = await startDaemon();
+    const client = await connect(d.socket);
+    const dir = tempDir();
+    // Creating files is handled and nowhere allowed.
+    const strict = `version = 1
+[[fs_layer]]
+handled_access_fs = ["make_reg"]
+`;
+    const argv = ["sh", "-c", `echo "$X"; : > ${dir}/f_$$ && echo made`];
+    const env = (x: string) => ({ PATH: "/usr/bin:/bin", X: x });
+    const once = async (policy: string, x: string) => {
+      const r = await client.run({ policy, argv, env: env(x) });
+      return `${r.code} ${text(r.stdout)}`;
+    };
+    // The first runs are sent in full; later ones reuse what is unchanged.
+    assert.equal(await once(CI_DEFAULT, "1"), "0 1\nmade\n");
+    assert.equal(await once(CI_DEFAULT, "1"), "0 1\nmade\n");
+    assert.equal(await once(CI_DEFAULT, "2"), "0 2\nmade\n");
+    assert.equal(await once(strict, "2"), "2 2\n");
+    assert.equal(await once(strict, "3"), "2 3\n");
+    assert.equal(await once(CI_DEFAULT, "3"), "0 3\nmade\n");
+    const mixed = await Promise.all(
+      Array.from(
+        { length: 24 },
+        (_, i) => once(i % 3 ? CI_DEFAULT : strict, `${i % 4}`),
+      ),
+    );
+    mixed.forEach((r, i) =>
+      assert.equal(r, i % 3 ? `0 ${i % 4}\nmade\n` : `2 ${i % 4}\n`, `${i}`)
+    );
+    // The process's own environment, and a start that is waited for.
+    let pid = 0;
+    const own = await client.run({
+      policy: CI_DEFAULT,
+      argv: ["sh", "-c", "echo $$"],
+      onStart: (p) => pid = p,
+    });
+    assert.equal(text(own.stdout), `${pid}\n`);
+    assert.equal(own.pid, pid);
+    const quiet = await client.run({
+      policy: CI_DEFAULT,
+      argv: ["sh", "-c", "echo $$"],
+    });
+    assert.equal(text(quiet.stdout), `${quiet.pid}\n`);
+    assert.equal(quiet.landlockStatus, "fully_enforced");
+    client.close();
+    d.proc.kill("SIGTERM");
+    assert.equal((await d.exited()).code, 0);
+  },
+});
+
+Deno.test({
   name:
     "daemon: 64 simultaneous runs, each with its own broker, while status answers",
   ...opts,

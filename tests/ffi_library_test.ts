@@ -5,6 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { library, LIBRARY_URL, rootOnly } from "../ffi/mod.ts";
+import { checkStamps, stampRequest } from "../ffi/library.ts";
+import { fileStamp } from "../lazy_import.ts";
 
 const MOD = new URL("../ffi/mod.ts", import.meta.url).href;
 
@@ -83,3 +85,82 @@ Deno.test(
     }
   },
 );
+
+Deno.test("ll_stamps_check compares what Deno.statSync gives, field by field", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "landlockd-stamps-" });
+  try {
+    Deno.chmodSync(dir, 0o755);
+    Deno.writeTextFileSync(`${dir}/a`, "a\n", { mode: 0o644 });
+    Deno.chmodSync(`${dir}/a`, 0o644);
+    // 999.999999 ms past the second: Deno truncates to 999.
+    new Deno.Command("touch", {
+      args: ["-d", "2026-01-01 00:00:00.999999999", `${dir}/a`],
+    }).outputSync();
+    const was = { path: "a", ...fileStamp(`${dir}/a`) };
+    assert.equal(was.mtime % 1000, 999);
+    const check = (
+      files: typeof was[],
+      how: "stamp" | "own" = "stamp",
+    ) => checkStamps(dir, [stampRequest([{ check: how, files }])]);
+    const ownOnly = (path: string) =>
+      checkStamps(dir, [
+        stampRequest([{ check: "own-only", files: [{ path }] }]),
+      ]);
+    assert.equal(await check([was]), -1);
+    assert.equal(await check([was], "own"), -1);
+    for (const field of ["size", "ino", "mtime", "ctime"] as const) {
+      assert.equal(
+        await check([was, { ...was, [field]: was[field] + 1 }]),
+        1,
+        field,
+      );
+    }
+    assert.equal(await check([{ ...was, path: "gone" }]), 0);
+    // Ownership: a group-writable file; a symlink (stat follows it, so
+    // only "own", which lstats, refuses it).
+    Deno.symlinkSync(`${dir}/a`, `${dir}/link`);
+    assert.equal(await check([{ ...was, path: "link" }]), -1);
+    assert.equal(await check([{ ...was, path: "link" }], "own"), 0);
+    Deno.chmodSync(`${dir}/a`, 0o664);
+    const now = { path: "a", ...fileStamp(`${dir}/a`) };
+    assert.equal(await check([now]), -1);
+    assert.equal(await check([now], "own"), 0);
+    assert.equal(await ownOnly("."), -1);
+    Deno.chmodSync(dir, 0o757);
+    assert.equal(await ownOnly("."), 0);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("ll_stamps_check refuses a malformed request", () => {
+  const lib = Deno.dlopen(decodeURIComponent(LIBRARY_URL.pathname), {
+    ll_stamps_check: {
+      parameters: ["buffer", "buffer", "u32"],
+      result: "i32",
+    },
+  });
+  try {
+    const root = new TextEncoder().encode("/\0");
+    const good = stampRequest([{
+      check: "own-only",
+      files: [{ path: "tmp" }],
+    }]);
+    const call = (req: Uint8Array<ArrayBuffer>) =>
+      lib.symbols.ll_stamps_check(root, req, req.length);
+    assert.equal(call(good.slice()), 1); // /tmp is world-writable
+    const EINVAL = -22;
+    assert.equal(call(good.slice(0, 39)), EINVAL); // a cut head
+    const noNul = good.slice();
+    noNul[40 + 3] = 0x41; // the path's NUL overwritten
+    assert.equal(call(noNul), EINVAL);
+    const flags = good.slice();
+    flags[32] = 8; // an unknown flag
+    assert.equal(call(flags), EINVAL);
+    const long = good.slice();
+    new DataView(long.buffer).setUint32(36, 4096, true);
+    assert.equal(call(long), EINVAL);
+  } finally {
+    lib.close();
+  }
+});

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import * as layout from "../ffi/layout.ts";
+import { STAMP_FLAGS, STAMP_HEAD_SIZE } from "../ffi/library.ts";
 import { ROOT } from "./helpers.ts";
 import { requiring } from "./fresh_needs.ts";
 
@@ -107,6 +108,10 @@ function tsConstants(): Record<string, number> {
   for (const [k, v] of Object.entries(layout.MOUNT_REQ_OPS)) {
     ts[`LL_REQ_${k.toUpperCase()}`] = v;
   }
+  // ffi/library.ts holds its own (it imports nothing, not even layout.ts).
+  ts.LL_STAMP_OWN = STAMP_FLAGS.own;
+  ts.LL_STAMP_OWN_ONLY = STAMP_FLAGS["own-only"];
+  ts.LL_STAMP_HEAD_SIZE = STAMP_HEAD_SIZE;
   return ts;
 }
 

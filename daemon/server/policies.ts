@@ -36,13 +36,28 @@ interface CachedPlan {
 }
 
 /**
+ * A trust list's key, made once per list object: a connection that reuses
+ * its list (daemon/protocol.ts) passes the same object every run.
+ */
+const trustKeys = new WeakMap<readonly Trusted[], string>();
+
+function trustKey(trust: readonly Trusted[]): string {
+  let key = trustKeys.get(trust);
+  if (key === undefined) {
+    key = JSON.stringify(trust);
+    trustKeys.set(trust, key);
+  }
+  return key;
+}
+
+/**
  * Nor may the plan change what the client trusts on its next start (its
  * policy file, its landlockd and DENO_DIR), which only the client knows:
  * checked once per plan and list, as the daemon's own files are.
  */
 function refuseClientWrite(entry: CachedPlan, trust: readonly Trusted[]) {
   if (trust.length === 0) return;
-  const key = JSON.stringify(trust);
+  const key = trustKey(trust);
   if (entry.trusted.has(key)) return;
   refuseSelfWrite(entry.policy, entry.plan, undefined, [], [...trust]);
   // A few lists per plan (its clients'), not one for every request made.

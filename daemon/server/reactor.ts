@@ -4,6 +4,14 @@
  * which are then handled with non-blocking calls on the JS thread, so many
  * runs cost one thread hop per batch instead of one blocked thread each.
  *
+ * The off-thread wait costs two wake-ups per batch (the waiting thread's,
+ * then the JS thread's). When the owner says the JS thread has nothing
+ * else to do (`idle`: every promise it has is waiting on these fds), the
+ * reactor first waits on the JS thread itself, for up to
+ * {@link BRIEF_WAIT_MS}: a lone run's exit and its client's next request
+ * then each wake the JS thread directly. At least every
+ * {@link EVENT_LOOP_TURN_MS} the wait goes off the thread all the same.
+ *
  * Handlers must tolerate a spurious call (an fd number reused between the
  * wait and its handling): they only make calls that cannot block.
  *
@@ -18,6 +26,7 @@ import {
   epollNow,
   epollRemove,
   epollWait,
+  epollWaitHere,
   eventfd,
   eventfdSignal,
 } from "../../syscalls/epoll.ts";
@@ -28,6 +37,25 @@ export { EPOLLIN, EPOLLOUT } from "../../syscalls/epoll.ts";
 /** Called with the ready events of its fd. */
 export type Handler = (events: number) => void;
 
+/**
+ * How long the JS thread waits on the epoll set itself before handing the
+ * wait to another thread. Timers, signals and Worker messages wait this
+ * long at most; the owner's `idle` is false whenever one of its runs
+ * needs them (a broker, an egress proxy, a queued spawn).
+ */
+export const BRIEF_WAIT_MS = 2;
+
+/** Microtask turns given to settled promises before a wait on the JS thread. */
+const SETTLE_TURNS = 32;
+
+/**
+ * The longest the JS thread goes without one off-thread wait, which is
+ * what gives timers, signal listeners and Worker messages their turn: a
+ * client running commands back to back would otherwise keep every wait
+ * on the JS thread.
+ */
+export const EVENT_LOOP_TURN_MS = 10;
+
 /** An epoll set and the handlers of its fds. */
 export class Reactor {
   readonly #epfd = epollCreate();
@@ -35,8 +63,14 @@ export class Reactor {
   readonly #handlers = new Map<number, Handler>();
   readonly #out = new Uint32Array(128);
   #stopped = false;
+  /** When the last off-thread wait ended (performance.now()). */
+  #turnAt = performance.now();
 
-  constructor() {
+  /**
+   * `idle`: whether everything the JS thread has left to do waits on this
+   * set's fds (default: never, so every wait is off the thread).
+   */
+  constructor(readonly idle: () => boolean = () => false) {
     this.add(this.#wake, EPOLLIN, () => {});
   }
 
@@ -73,7 +107,14 @@ export class Reactor {
         await Promise.resolve();
       } else {
         inline = 0;
-        n = await epollWait(this.#epfd, this.#out, 64);
+        n = performance.now() - this.#turnAt < EVENT_LOOP_TURN_MS &&
+            await this.#settled()
+          ? epollWaitHere(this.#epfd, this.#out, 64, BRIEF_WAIT_MS)
+          : 0;
+        if (n === 0) {
+          n = await epollWait(this.#epfd, this.#out, 64);
+          this.#turnAt = performance.now();
+        }
       }
       if (n < 0) throw new Error(`epoll_wait failed: errno ${-n}`);
       for (let i = 0; i < n; i++) {
@@ -84,6 +125,19 @@ export class Reactor {
     }
     close(this.#wake);
     close(this.#epfd);
+  }
+
+  /**
+   * Lets the promises the last batch settled run (a run sending its exit
+   * reply) until the owner is idle; false if it is not by then.
+   */
+  async #settled(): Promise<boolean> {
+    for (let i = 0; i < SETTLE_TURNS; i++) {
+      if (this.#stopped) return false;
+      if (this.idle()) return true;
+      await Promise.resolve();
+    }
+    return false;
   }
 
   /** Ends {@link Reactor.run} after the current batch. */

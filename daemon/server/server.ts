@@ -59,6 +59,7 @@ import {
   parseRequest,
   ProtocolError,
   RequestError,
+  type RunMemory,
   type RunRequest,
 } from "../protocol.ts";
 import { EPOLLIN, Reactor } from "./reactor.ts";
@@ -123,6 +124,8 @@ interface Client {
   counted: boolean;
   /** Set once the connection is ending. */
   gone?: Promise<void>;
+  /** What its runs last sent of the fields a run may reuse (its alone). */
+  memory: RunMemory;
 }
 
 /** A daemon serving one listening socket until it is stopped. */
@@ -131,7 +134,16 @@ export class Daemon {
   readonly #audit: AuditSink;
   readonly #policies = new PolicyCache();
   readonly #brokers = new BrokerPool();
-  readonly #reactor = new Reactor();
+  /**
+   * The JS thread may wait on the reactor's fds itself when every active
+   * run is only waiting for its command to exit (see Reactor).
+   */
+  readonly #reactor = new Reactor(() =>
+    this.#runs.size === this.#parked && this.#waiting.size === 0 &&
+    this.#stopping === undefined
+  );
+  /** Runs waiting for their exit that need nothing but the reactor. */
+  #parked = 0;
   readonly #runs = new Map<string, ActiveRun>();
   readonly #idleGc = new IdleCollector(() => this.#runs.size > 0);
   readonly #clients = new Set<Client>();
@@ -321,8 +333,12 @@ export class Daemon {
     }
   }
 
-  /** Resolves with the exit status once the reactor sees `pidfd` ready. */
-  #exited(pidfd: number): Promise<ExitStatus> {
+  /**
+   * Resolves with the exit status once the reactor sees `pidfd` ready.
+   * `parked`: until then the run needs nothing else (no broker, no proxy),
+   * so it does not keep the JS thread from waiting on the reactor.
+   */
+  #exited(pidfd: number, parked: boolean): Promise<ExitStatus> {
     return new Promise((resolve, reject) => {
       this.#reactor.add(pidfd, EPOLLIN, () => {
         let status: ExitStatus | undefined;
@@ -331,11 +347,14 @@ export class Daemon {
           if (status === undefined) return;
         } catch (e) {
           this.#reactor.remove(pidfd);
+          if (parked) this.#parked--;
           return reject(e);
         }
         this.#reactor.remove(pidfd);
+        if (parked) this.#parked--;
         resolve(status);
       });
+      if (parked) this.#parked++; // once the reactor watches it
     });
   }
 
@@ -474,6 +493,7 @@ export class Daemon {
       eof: false,
       control,
       counted: true,
+      memory: {},
     };
     client.conn = new ClientConn(fd, this.#reactor, {
       readable: () => this.#readable(client),
@@ -586,7 +606,7 @@ export class Daemon {
     const { conn, peer } = client;
     let req;
     try {
-      req = parseRequest(frame);
+      req = parseRequest(frame, client.memory);
     } catch (e) {
       if (!(e instanceof RequestError)) throw e;
       this.#totals.protocol_errors++;
@@ -811,9 +831,8 @@ export class Daemon {
       run.pidfd = child.pidfd;
       if (run.killed) this.#kill(run); // the client left while we started
       const warning = degradedWarning(plan);
-      conn.send(encodeFrame({
-        type: "started",
-        id: req.id,
+      // `reuse`: this daemon reads a run's `reuse` (docs/protocol.md).
+      const startedFields = {
         pid: child.pid,
         landlock: {
           status: plan.landlock.status,
@@ -824,7 +843,14 @@ export class Daemon {
         ...(cannotExplain
           ? { explain: `--explain cannot explain here: ${cannotExplain}` }
           : {}),
-      }));
+        reuse: true,
+      };
+      // A quiet run's start is told with its exit: one frame, one wake-up.
+      if (!req.quiet) {
+        conn.send(
+          encodeFrame({ type: "started", id: req.id, ...startedFields }),
+        );
+      }
       const broker = plan.broker || observe
         ? this.#brokers.serve({
           ...(plan.broker ? { broker: plan.broker } : {}),
@@ -851,7 +877,10 @@ export class Daemon {
       });
       let status: ExitStatus;
       try {
-        status = await this.#exited(child.pidfd);
+        status = await this.#exited(
+          child.pidfd,
+          !plan.broker && !observe && !started.proxy,
+        );
         await brokerDone;
         // Its connections' net.* events come before run.exit.
         decisions = await started.proxy?.stop();
@@ -887,7 +916,7 @@ export class Daemon {
         result.exitCode,
         started,
         outputs,
-        explained,
+        req.quiet ? { ...startedFields, ...explained } : explained,
       );
     } catch (e) {
       this.#totals.runs_failed++;
@@ -917,13 +946,13 @@ export class Daemon {
     exitCode: number,
     started: StartedRun,
     outputs?: [Output, Output],
-    explained?: Record<string, unknown>,
+    extra?: Record<string, unknown>,
   ): Promise<void> {
     const header: Record<string, unknown> = {
       type: "exit",
       id,
       code: exitCode,
-      ...explained,
+      ...extra,
       ...("signal" in status ? { signal: signalName(status.signal) } : {}),
       duration_ms: Math.round((performance.now() - started.started) * 1000) /
         1000,

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Plants code in landlockd's run bundle (CHECKOUT/dist/run/) as a user who
-can write that folder but not the sources, and restamps the manifest so the
-bundle still looks fresh: the next `landlockd run` from CHECKOUT, by anyone,
-root included, would run the planted line first.
+can write that folder but not the sources, and restamps the bundle's records
+(dist/run/direct.stamps, socket.stamps) so the bundle still looks fresh: the
+next `landlockd run` from CHECKOUT, by anyone, root included, would run the
+planted line first.
 
 Usage: bundle_plant.py CHECKOUT MARKER
 The planted code writes MARKER (with the uid that ran it) and prints
@@ -10,19 +11,37 @@ The planted code writes MARKER (with the uid that ran it) and prints
 """
 import json
 import os
+import struct
 import sys
 
 checkout, marker = sys.argv[1], sys.argv[2]
 run = os.path.join(checkout, "dist", "run")
-with open(os.path.join(run, "manifest.json")) as f:
-    manifest = json.load(f)
+
+# A record's entry (ffi/stamps.c): size, ino, mtime, ctime as doubles,
+# flags, the path's length with its NUL, the path, zeros to 8 bytes.
+HEAD = struct.Struct("<ddddII")
+OWN = 1
+
+
+def entries(data):
+    at = 0
+    while at < len(data):
+        size, ino, mtime, ctime, flags, n = HEAD.unpack_from(data, at)
+        path = data[at + HEAD.size:at + HEAD.size + n - 1].decode()
+        yield at, flags, path
+        at += HEAD.size + ((n + 7) & ~7)
+
 
 planted = (
     'Deno.writeTextFileSync(%s, `uid ${Deno.uid()}\\n`); '
     'console.error("planted ran");\n' % json.dumps(marker)
 )
 for kind in ("direct", "socket"):
-    entry = os.path.join(run, manifest["entries"][kind])
+    record = os.path.join(run, f"{kind}.stamps")
+    with open(record, "rb") as f:
+        data = bytearray(f.read())
+    # The entry is the record's first file.
+    entry = os.path.join(checkout, next(entries(data))[2])
     with open(entry) as f:
         text = f.read()
     if not text.startswith(planted):
@@ -31,24 +50,17 @@ for kind in ("direct", "socket"):
         with open(tmp, "w") as f:
             f.write(planted + text)
         os.rename(tmp, entry)
-
-
-def stamp(path):
-    st = os.stat(path)
-    # What Deno reports: mtime in milliseconds, ctime in whole seconds.
-    return {
-        "size": st.st_size,
-        "ino": st.st_ino,
-        "mtime": st.st_mtime_ns // 1_000_000,
-        "ctime": int(st.st_ctime) * 1000,
-    }
-
-
-for kind, chunks in manifest["chunks"].items():
-    for c in chunks:
-        c.update(stamp(os.path.join(checkout, c["path"])))
-tmp = os.path.join(run, "manifest.json.new")
-with open(tmp, "w") as f:
-    json.dump(manifest, f)
-os.rename(tmp, os.path.join(run, "manifest.json"))
+    for at, flags, path in entries(data):
+        if flags != OWN:
+            continue
+        st = os.stat(os.path.join(checkout, path))
+        # What Deno reports: mtime in milliseconds, ctime in whole seconds.
+        _, _, _, _, flags, n = HEAD.unpack_from(data, at)
+        HEAD.pack_into(data, at, st.st_size, st.st_ino,
+                       st.st_mtime_ns // 1_000_000, int(st.st_ctime) * 1000,
+                       flags, n)
+    tmp = record + ".new"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.rename(tmp, record)
 print("planted")
