@@ -15,6 +15,7 @@ import {
   type OwnSyscall,
   syscallEntry,
 } from "../ffi/mod.ts";
+import type { Library } from "../ffi/symbols.ts";
 import { errno, SyscallError } from "./errno.ts";
 
 /** A syscall argument: an integer or an address. */
@@ -23,9 +24,44 @@ export type Arg = number | bigint;
 import { AT_FDCWD, O_CLOEXEC, O_PATH } from "./constants.ts";
 export { AT_FDCWD, O_CLOEXEC, O_PATH };
 
+/**
+ * Whether this thread calls the `_r` variants of a run's C functions
+ * (ffi/short_run.c, the same functions with their result in a struct), which
+ * {@link openSymbolsFor} binds for a direct run: Deno compiles no fast-call
+ * trampoline for them (about 0.7 ms of a fresh process's start, for calls
+ * that V8 would route through one only from optimized code). The daemon and
+ * broker threads bind the plain ones.
+ */
+let shortRun = false;
+
+/** See {@link shortRun}. */
+export function shortRunCalls(): boolean {
+  return shortRun;
+}
+
+/** The value of a `struct ll_result` (ffi/short_run.c). */
+export function resultValue(r: Uint8Array): number {
+  return Number(new DataView(r.buffer, r.byteOffset, 8).getBigInt64(0, true));
+}
+
+let syscallR: Library["ll_syscall_r"] | undefined;
+
 /** Calls syscall `nr` and returns the kernel's result (-errno on failure). */
 export function rawSyscall(nr: number, ...args: Arg[]): number {
   const [a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0] = args;
+  if (shortRun) {
+    return resultValue(
+      (syscallR ??= library().ll_syscall_r)(
+        BigInt(nr),
+        BigInt(a0),
+        BigInt(a1),
+        BigInt(a2),
+        BigInt(a3),
+        BigInt(a4),
+        BigInt(a5),
+      ),
+    );
+  }
   const r = syscallEntry()(
     BigInt(nr),
     BigInt(a0),
@@ -64,13 +100,13 @@ export function openSymbols(daemon = false): void {
  */
 const RUN_SYMBOLS = {
   run: [
-    "ll_syscall",
-    "ll_forward_signals",
-    "ll_spawn",
-    "ll_forward_to",
-    "ll_wait_sync",
-    "ll_forwarded",
-    "ll_add_path_rules",
+    "ll_syscall_r",
+    "ll_forward_signals_r",
+    "ll_spawn_r",
+    "ll_forward_to_r",
+    "ll_wait_r",
+    "ll_forwarded_r",
+    "ll_add_path_rules_r",
   ],
   // only calls off the JS thread: the first symbol called on it costs
   // about half a millisecond more to bind
@@ -88,6 +124,7 @@ const RUN_SYMBOLS = {
  */
 export function openSymbolsFor(use: keyof typeof RUN_SYMBOLS): void {
   bindSymbols(RUN_SYMBOLS[use]);
+  if (use === "run") shortRun = true;
 }
 
 /** Closes `fd`, ignoring errors (the fd is gone either way). */
