@@ -170,6 +170,29 @@ const statxBuf = new Uint8Array(256);
 const statxMode = new DataView(statxBuf.buffer, 28, 2); // stx_mode
 
 /**
+ * Whether `path` does not exist (ENOENT, a dangling symlink included), by
+ * one statx that throws nothing: any Deno call that fails throws, and the
+ * first such error costs a fresh process about 0.45 ms (a direct run of a
+ * starter policy fails no other call). Any other outcome, an error
+ * included, is false: the caller then reads the path as before and gets
+ * its precise error.
+ */
+export function pathMissing(path: string): boolean {
+  const bytes = cstring(path);
+  const args = [
+    BigInt(NR.statx),
+    BigInt(AT_FDCWD),
+    addressOf(bytes),
+    0n, // follow symlinks, as a read does
+    BigInt(STATX_TYPE),
+    addressOf(statxBuf),
+    0n,
+  ] as const;
+  const r = resultValue((syscallR ??= library().ll_syscall_r)(...args));
+  return r === -errno.ENOENT;
+}
+
+/**
  * Whether `fd` (an O_PATH fd will do) is a directory: statx on the fd
  * itself, one system call.
  */
