@@ -139,6 +139,16 @@ export async function freshBundle(
   }
   try {
     const rootPath = decodeURIComponent(new URL(root).pathname);
+    // Nothing of the bundle is read before its folders and record are
+    // known to be as hard to change as the sources: in another user's
+    // dist/run/ the record could be a FIFO (root's run waited on it
+    // forever) or a symlink to /dev/zero
+    // (tests/attacks/bundle_owner_test.ts).
+    if (
+      !ownedAsBundle(`${rootPath}dist`, true) ||
+      !ownedAsBundle(`${rootPath}${BUNDLE_DIR}`, true) ||
+      !ownedAsBundle(`${rootPath}${stampFile(kind)}`, false)
+    ) return undefined;
     const record = Deno.readFileSync(`${rootPath}${stampFile(kind)}`);
     const chunks = stampPaths(record, "own");
     // The entry is the bundle's first file; no chunk outside its folder.
@@ -165,6 +175,18 @@ export async function freshBundle(
   } catch {
     return undefined; // no bundle, no C library: the sources
   }
+}
+
+/**
+ * Whether `path` is a folder (`dir`) or regular file, no symlink, owned by
+ * the invoking user or root and writable by neither group nor others: the
+ * rule ffi/stamps.c applies to the bundle's files, here before any is read.
+ */
+function ownedAsBundle(path: string, dir: boolean): boolean {
+  const st = Deno.lstatSync(path);
+  return (dir ? st.isDirectory : st.isFile) &&
+    (st.uid === 0 || st.uid === Deno.uid()) && st.mode !== null &&
+    (st.mode & 0o022) === 0;
 }
 
 /** Maps the C library as the first thread; a failure is the run's to report. */

@@ -89,7 +89,7 @@ let mapped: string | undefined;
 
 /**
  * Maps the library once per process and returns the path every thread
- * opens it by: finds the memfd another thread of this process made (or
+ * opens it by: finds the memfd another thread of this process mapped (or
  * the file another thread opened in place), or opens it, so that a
  * missing or broken library fails here. `firstThread`: the caller knows
  * that no other thread of this process can have mapped it yet (main.ts,
@@ -104,8 +104,9 @@ export function mapLibrary(firstThread = false): string {
     );
   }
   // Another thread's choice first: one mapping per process.
-  const path = (firstThread ? undefined : existingMemfd()) ??
-    (mappedInPlace() || rootOnly(LIBRARY_URL)
+  const maps = firstThread ? "" : Deno.readTextFileSync("/proc/self/maps");
+  const path = mappedMemfd(maps) ??
+    (mappedInPlace(maps) || rootOnly(LIBRARY_URL)
       ? LIBRARY_PATH
       : create(libraryBytes()));
   Deno.dlopen(path, {});
@@ -152,9 +153,10 @@ export function rootOnly(url: URL): boolean {
 
 /**
  * Whether another thread of this process opened the library in place (a
- * Worker follows it, whatever the file looks like now).
+ * Worker follows it, whatever the file looks like now); `maps`:
+ * /proc/self/maps.
  */
-function mappedInPlace(): boolean {
+function mappedInPlace(maps: string): boolean {
   if (
     typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope ===
       "undefined"
@@ -162,24 +164,51 @@ function mappedInPlace(): boolean {
     return false; // the main thread opens it first
   }
   const line = ` ${LIBRARY_PATH}\n`;
-  return Deno.readTextFileSync("/proc/self/maps").includes(line);
+  return maps.includes(line);
 }
 
-/** The /proc/self/fd path of this process's complete memfd, if any. */
-function existingMemfd(): string | undefined {
-  let size: number | undefined;
+/**
+ * The /proc/self/fd path of the memfd another thread of this process
+ * mapped the library from, if any: a memfd of that name that this process
+ * has mapped (/proc/self/maps, by device and inode). Never just any fd
+ * that reads as one: a root daemon holds fds its clients sent
+ * (SCM_RIGHTS), and a memfd another user named "liblandlockd.so" and
+ * filled with their own code ran as root in the daemon's next broker
+ * thread (tests/attacks/libmemfd_test.ts). Only this process's own
+ * `dlopen` maps a memfd of that name. `maps`: /proc/self/maps.
+ */
+function mappedMemfd(maps: string): string | undefined {
+  const ours = new Set<string>();
+  for (const line of maps.split("\n")) {
+    if (!line.endsWith(MEMFD_LINK)) continue;
+    // address perms offset major:minor inode path
+    const m = /^\S+ \S+ \S+ ([0-9a-f]+):([0-9a-f]+) (\d+) +(.*)$/.exec(line);
+    if (m && m[4] === MEMFD_LINK) {
+      ours.add(`${deviceNumber(m[1], m[2])} ${m[3]}`);
+    }
+  }
+  if (!ours.size) return undefined;
   for (const e of Deno.readDirSync("/proc/self/fd")) {
     const path = `/proc/self/fd/${e.name}`;
     try {
-      // A memfd still being written by another thread is shorter.
       if (Deno.readLinkSync(path) !== MEMFD_LINK) continue;
-      size ??= libraryBytes().length;
-      if (Deno.statSync(path).size === size) return path;
+      const st = Deno.statSync(path);
+      if (ours.has(`${st.dev} ${st.ino}`)) return path;
     } catch {
       // closed meanwhile (readDir's own fd, another thread's)
     }
   }
   return undefined;
+}
+
+/** `st_dev` as glibc's makedev builds it from /proc/self/maps' hex fields. */
+function deviceNumber(majorHex: string, minorHex: string): number {
+  const major = BigInt(`0x${majorHex}`);
+  const minor = BigInt(`0x${minorHex}`);
+  return Number(
+    ((major & 0xfffn) << 8n) | ((major & ~0xfffn) << 32n) | (minor & 0xffn) |
+      ((minor & ~0xffn) << 12n),
+  );
 }
 
 /** Copies the library into a new memfd, kept open for the process. */

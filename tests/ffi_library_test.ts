@@ -48,6 +48,45 @@ Deno.test("a Worker shares this thread's mapping of the C library", async () => 
   }
 });
 
+Deno.test("a Worker takes the memfd this process mapped, not another fd named like it", async () => {
+  // A copy of ffi/ under /tmp (writable by all): the library goes through
+  // a memfd. Before the Worker starts, a second memfd with the same name
+  // and the same bytes (a decoy: another user's could hold any code; see
+  // tests/attacks/libmemfd_test.ts) sits at a lower fd than this process's.
+  const dir = Deno.makeTempDirSync({ dir: "/tmp", prefix: "landlockd-ffi-" });
+  try {
+    Deno.mkdirSync(`${dir}/ffi/build`, { recursive: true });
+    for (const e of Deno.readDirSync(new URL("../ffi/", import.meta.url))) {
+      if (e.isFile && e.name.endsWith(".ts")) {
+        Deno.copyFileSync(
+          new URL(`../ffi/${e.name}`, import.meta.url),
+          `${dir}/ffi/${e.name}`,
+        );
+      }
+    }
+    Deno.copyFileSync(LIBRARY_URL, `${dir}/ffi/build/liblandlockd.so`);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        "--no-config",
+        new URL("./fixtures/memfd_decoy_probe.ts", import.meta.url).pathname,
+        dir,
+      ],
+      stderr: "piped",
+    }).output();
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    const r = JSON.parse(new TextDecoder().decode(out.stdout));
+    assert.ok(r.mine >= 0, `ll_watch_thread: ${r.mine}`);
+    // One slot counter, one mapping: the Worker followed this process's
+    // memfd, not the decoy.
+    assert.ok(r.theirs > r.mine, `worker slot ${r.theirs}, main ${r.mine}`);
+    assert.equal(r.maps.length, 1, `mappings: ${r.maps.join(", ")}`);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test(
   "the library is opened in place only where nobody but root can change it",
   {

@@ -43,6 +43,7 @@ const FFI_TESTS = [
   "tests/layout_test.ts",
   "tests/process_test.ts",
   "tests/ffi_library_test.ts",
+  "tests/fixtures/memfd_decoy_probe.ts",
 ];
 
 /**

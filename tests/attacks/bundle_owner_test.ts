@@ -9,7 +9,7 @@
  * a symlink, now turns the bundle off: the run loads the sources.
  */
 import assert from "node:assert/strict";
-import { policyFile, RUN_ROOT, tempDir } from "../helpers.ts";
+import { NOBODY_HOME, policyFile, RUN_ROOT, tempDir } from "../helpers.ts";
 import { copyTree } from "../shared_copy.ts";
 
 const ROOT_ONLY = Deno.uid() !== 0;
@@ -42,9 +42,25 @@ function runFrom(
   clone: string,
   policy: string,
   command = ["/bin/echo", "hi"],
+  as: "root" | "nobody" = "root",
 ) {
-  const out = new Deno.Command(Deno.execPath(), {
+  if (as === "nobody") {
+    Deno.mkdirSync(NOBODY_HOME, { recursive: true });
+    Deno.chownSync(NOBODY_HOME, 65534, 65534);
+  }
+  // A run that hangs is killed (137) and fails its test.
+  const argv = [
+    ...(as === "nobody"
+      ? ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+      : []),
+    "timeout",
+  ];
+  const out = new Deno.Command(argv[0], {
     args: [
+      ...argv.slice(1),
+      "--signal=KILL",
+      "60",
+      Deno.execPath(),
       "run",
       "--allow-all",
       "--log-level=debug",
@@ -59,10 +75,14 @@ function runFrom(
     clearEnv: true,
     env: {
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: Deno.env.get("HOME") ?? "/root",
-      ...(Deno.env.get("DENO_DIR")
-        ? { DENO_DIR: Deno.env.get("DENO_DIR")! }
-        : {}),
+      ...(as === "nobody"
+        ? { HOME: NOBODY_HOME, DENO_DIR: `${NOBODY_HOME}/deno` }
+        : {
+          HOME: Deno.env.get("HOME") ?? "/root",
+          ...(Deno.env.get("DENO_DIR")
+            ? { DENO_DIR: Deno.env.get("DENO_DIR")! }
+            : {}),
+        }),
       NO_COLOR: "1",
     },
     cwd: "/",
@@ -71,7 +91,9 @@ function runFrom(
   return {
     code: out.code,
     stdout: new TextDecoder().decode(out.stdout),
-    stderr: lines.filter((l) => !/^DEBUG |^\s|^[{}]|^$/.test(l)).join("\n"),
+    // Deno fetching an npm package into nobody's DENO_DIR is not landlockd's.
+    stderr: lines.filter((l) => !/^DEBUG |^\s|^[{}]|^$|^Download /.test(l))
+      .join("\n"),
     fromBundle: lines.some((l) => l.includes("/dist/run/entry-")),
   };
 }
@@ -148,5 +170,77 @@ Deno.test({
       () => Deno.statSync(`${clone}/dist/run/planted`),
       Deno.errors.NotFound,
     );
+  },
+});
+
+/** nobody, who owns the clone's dist/, runs `args` there. */
+function asNobody(clone: string, args: string[]): void {
+  new Deno.Command("chown", { args: ["-R", "65534:65534", `${clone}/dist`] })
+    .outputSync();
+  const r = new Deno.Command("setpriv", {
+    args: ["--reuid=nobody", "--regid=nogroup", "--clear-groups", ...args],
+    stderr: "piped",
+  }).outputSync();
+  assert.ok(r.success, new TextDecoder().decode(r.stderr));
+}
+
+for (
+  const [what, plant] of [
+    // Before the fix root's run read the record before checking who owns
+    // dist/: it waited on the FIFO forever (killed by the timeout, 137).
+    ["a FIFO", (stamps: string) => ["mkfifo", stamps]],
+    // The same read would fill memory until the run was killed.
+    ["a symlink to /dev/zero", (stamps: string) => [
+      "ln",
+      "-s",
+      "/dev/zero",
+      stamps,
+    ]],
+  ] as const
+) {
+  Deno.test({
+    name:
+      `[root] a record another user replaced with ${what} is never read: root's run loads the sources`,
+    ignore: ROOT_ONLY,
+    fn() {
+      const clone = cloneWithBundle();
+      const policy = policyFile(READ_ONLY);
+      const stamps = `${clone}/dist/run/direct.stamps`;
+      Deno.removeSync(stamps);
+      asNobody(clone, plant(stamps));
+      const r = runFrom(clone, policy);
+      assert.equal(r.stderr, "");
+      assert.equal(r.code, 0);
+      assert.equal(r.stdout, "hi\n");
+      assert.ok(!r.fromBundle, "the bundle nobody owns was loaded");
+    },
+  });
+}
+
+Deno.test({
+  name:
+    "[nobody] a record a third user replaced with a FIFO is never read: nobody's run loads the sources",
+  ignore: ROOT_ONLY,
+  fn() {
+    const clone = cloneWithBundle();
+    const policy = policyFile(READ_ONLY);
+    // The allowed counterpart: nobody's run uses root's bundle.
+    const ok = runFrom(clone, policy, undefined, "nobody");
+    assert.equal(ok.stderr, "");
+    assert.equal(ok.code, 0);
+    assert.equal(ok.stdout, "hi\n");
+    assert.ok(ok.fromBundle, "root's bundle was not used by nobody");
+
+    // uid 12345 (neither nobody nor root) owns dist/ and made the FIFO.
+    const stamps = `${clone}/dist/run/direct.stamps`;
+    Deno.removeSync(stamps);
+    new Deno.Command("mkfifo", { args: [stamps] }).outputSync();
+    new Deno.Command("chown", { args: ["-R", "12345:12345", `${clone}/dist`] })
+      .outputSync();
+    const r = runFrom(clone, policy, undefined, "nobody");
+    assert.equal(r.stderr, "");
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, "hi\n");
+    assert.ok(!r.fromBundle, "a bundle uid 12345 owns was loaded");
   },
 });
