@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { library, NR } from "../ffi/mod.ts";
-import { resultValue } from "../syscalls/sys.ts";
+import { pathMissing, resultValue } from "../syscalls/sys.ts";
+import { readNamedPolicy } from "../policy/source.ts";
 
 const EBADF = 9;
 
@@ -35,4 +36,41 @@ Deno.test("a short run's wait, forwarding and rule calls report as the plain one
     resultValue(lib.ll_add_path_rules_r(-1, empty, 0, empty, empty, out)),
     lib.ll_add_path_rules(-1, empty, 0, empty, empty, out),
   );
+});
+
+Deno.test("pathMissing is true only where the kernel says ENOENT", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "landlockd-missing-" });
+  try {
+    Deno.writeTextFileSync(`${dir}/a.toml`, "version = 1\n");
+    Deno.symlinkSync(`${dir}/gone`, `${dir}/dangling`);
+    assert.equal(pathMissing(`${dir}/none.toml`), true);
+    assert.equal(pathMissing(`${dir}/dangling`), true);
+    assert.equal(pathMissing(`${dir}/a.toml`), false);
+    assert.equal(pathMissing(dir), false);
+    // ENOTDIR: read as before, which says so precisely.
+    assert.equal(pathMissing(`${dir}/a.toml/x`), false);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("a named policy read with the probe is the one read without it", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "landlockd-missing-" });
+  const was = Deno.env.get("LANDLOCKD_POLICY_PATH");
+  try {
+    Deno.writeTextFileSync(`${dir}/ci-default.toml`, "version = 1\n");
+    Deno.env.set("LANDLOCKD_POLICY_PATH", `/nonexistent-landlockd:${dir}`);
+    assert.deepEqual(
+      readNamedPolicy("ci-default", pathMissing),
+      readNamedPolicy("ci-default"),
+    );
+    assert.deepEqual(
+      readNamedPolicy("hermetic-build", pathMissing),
+      readNamedPolicy("hermetic-build"),
+    );
+  } finally {
+    if (was === undefined) Deno.env.delete("LANDLOCKD_POLICY_PATH");
+    else Deno.env.set("LANDLOCKD_POLICY_PATH", was);
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
