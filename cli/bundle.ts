@@ -249,7 +249,206 @@ export function eagerFunctions(
     );
     i = end;
   }
-  return { hoisted, rest };
+  return { hoisted: eagerArrows(hoisted), rest: eagerArrows(rest) };
+}
+
+/** A token of a chunk: where it starts and ends, and what it is. */
+interface Token {
+  kind: "punct" | "name" | "value";
+  text: string;
+  start: number;
+  end: number;
+}
+
+/** Words after which a `/` starts a regular expression, not a division. */
+const BEFORE_REGEXP = new Set([
+  "return",
+  "typeof",
+  "instanceof",
+  "in",
+  "of",
+  "new",
+  "delete",
+  "void",
+  "throw",
+  "case",
+  "do",
+  "else",
+  "yield",
+  "await",
+]);
+
+/**
+ * The tokens of `text` (JavaScript as the bundler writes it) from `from`
+ * on, up to the `}` that closes a template literal's `${` when `inTemplate`
+ * (then the last token is that `}`). Strings, template literals (their
+ * substitutions included), regular expressions and numbers are single
+ * "value" tokens, comments are skipped. Throws on what it cannot read, so
+ * the build stops rather than cutting code in the wrong place.
+ */
+function tokenize(text: string, from = 0, inTemplate = false): Token[] {
+  const tokens: Token[] = [];
+  let depth = 0; // braces opened since `from`
+  let i = from;
+  const fail = (what: string): never => {
+    throw new Error(
+      `eagerArrows: ${what} at offset ${i}: "${text.slice(i, i + 40)}"`,
+    );
+  };
+  const regexpAllowed = () => {
+    const prev = tokens.at(-1);
+    if (!prev) return true;
+    if (prev.kind === "value") return false;
+    if (prev.kind === "name") return BEFORE_REGEXP.has(prev.text);
+    return !")]}".includes(prev.text);
+  };
+  while (i < text.length) {
+    const c = text[i];
+    const start = i;
+    if (/\s/.test(c)) {
+      i++;
+    } else if (text.startsWith("//", i)) {
+      const nl = text.indexOf("\n", i);
+      i = nl < 0 ? text.length : nl;
+    } else if (text.startsWith("/*", i)) {
+      const close = text.indexOf("*/", i + 2);
+      if (close < 0) fail("an unclosed comment");
+      i = close + 2;
+    } else if (c === '"' || c === "'") {
+      for (i++; text[i] !== c; i++) {
+        if (i >= text.length || text[i] === "\n") fail("an unclosed string");
+        if (text[i] === "\\") i++;
+      }
+      i++;
+      tokens.push({ kind: "value", text: c, start, end: i });
+    } else if (c === "`") {
+      for (i++; text[i] !== "`"; i++) {
+        if (i >= text.length) fail("an unclosed template literal");
+        if (text[i] === "\\") i++;
+        else if (text.startsWith("${", i)) {
+          const inner = tokenize(text, i + 2, true);
+          i = inner.length ? inner.at(-1)!.end - 1 : fail("an empty ${}");
+        }
+      }
+      i++;
+      tokens.push({ kind: "value", text: "`", start, end: i });
+    } else if (c === "/" && regexpAllowed()) {
+      let inClass = false;
+      for (i++; inClass || text[i] !== "/"; i++) {
+        if (i >= text.length || text[i] === "\n") fail("an unclosed RegExp");
+        if (text[i] === "\\") i++;
+        else if (text[i] === "[") inClass = true;
+        else if (text[i] === "]") inClass = false;
+      }
+      for (i++; /[a-z]/.test(text[i] ?? ""); i++);
+      tokens.push({ kind: "value", text: "/", start, end: i });
+    } else if (/[0-9]/.test(c) || (c === "." && /[0-9]/.test(text[i + 1]))) {
+      // digits, letters (hex, exponents, BigInt), dots, separators, and a
+      // sign right after an exponent
+      for (i++; i < text.length; i++) {
+        if (/[\w.]/.test(text[i])) continue;
+        if (/[+-]/.test(text[i]) && /[eE]/.test(text[i - 1])) continue;
+        break;
+      }
+      tokens.push({ kind: "value", text: text.slice(start, i), start, end: i });
+    } else if (/[\w$#\\]/.test(c) || c > "\x7f") {
+      for (
+        i++;
+        i < text.length && (/[\w$\\]/.test(text[i]) || text[i] > "\x7f");
+        i++
+      );
+      tokens.push({ kind: "name", text: text.slice(start, i), start, end: i });
+    } else {
+      // The operators that matter here: `=>`, `?` apart from `?.` and `??`,
+      // and the ones that could otherwise end in `=>` or `?`.
+      const op = /^(?:=>|\?\?=?|\?\.(?![0-9])|[=!]==?|[<>]=|\S)/.exec(
+        text.slice(i, i + 3),
+      )![0];
+      i += op.length;
+      if (op === "{") depth++;
+      if (op === "}" && inTemplate && depth-- === 0) {
+        tokens.push({ kind: "punct", text: op, start, end: i });
+        return tokens;
+      }
+      tokens.push({ kind: "punct", text: op, start, end: i });
+    }
+  }
+  if (inTemplate) fail("an unclosed ${}");
+  return tokens;
+}
+
+const OPENS: Record<string, string> = { "(": ")", "[": "]", "{": "}" };
+
+/**
+ * The same as {@link eagerFunctions} for arrow functions: V8 compiles an
+ * arrow function with its enclosing code when it is in parentheses (`((x)
+ * => x + 1)`, what it takes for one called at once), lazily otherwise. So
+ * every `(…) => …` not marked `async` (which the heuristic does not cover)
+ * is put in parentheses: top-level ones are then compiled with the chunk,
+ * and the callbacks and local helpers of a function with it, all kept in
+ * Deno's code cache. Only parentheses are added (lines stay lines), and an
+ * arrow function in parentheses is the same expression.
+ */
+export function eagerArrows(lines: string[]): string[] {
+  const text = lines.join("\n");
+  const tokens = tokenize(text);
+  // Each bracket's partner.
+  const partner = new Map<number, number>();
+  const open: number[] = [];
+  tokens.forEach((t, k) => {
+    if (t.kind !== "punct") return;
+    if (t.text in OPENS) open.push(k);
+    else if (")]}".includes(t.text)) {
+      const j = open.pop();
+      if (j === undefined || OPENS[tokens[j].text] !== t.text) {
+        throw new Error(`eagerArrows: unbalanced "${t.text}" at ${t.start}`);
+      }
+      partner.set(j, k).set(k, j);
+    }
+  });
+  if (open.length) throw new Error("eagerArrows: an unclosed bracket");
+  const opens: number[] = [];
+  const closes: number[] = [];
+  tokens.forEach((t, k) => {
+    if (t.kind !== "punct" || t.text !== "=>") return;
+    const prev = tokens[k - 1];
+    const first = prev.text === ")" ? partner.get(k - 1)! : k - 1;
+    if (prev.kind !== "name" && prev.text !== ")") {
+      throw new Error(`eagerArrows: no parameters before "=>" at ${t.start}`);
+    }
+    if (tokens[first - 1]?.text === "async") return;
+    let last = k + 1;
+    if (tokens[last]?.text === "{") {
+      last = partner.get(last)!;
+    } else {
+      // An expression: up to a `,` `;` or closing bracket of the code
+      // around it, or the `:` of a `?` before it.
+      let questions = 0;
+      for (; last < tokens.length; last++) {
+        const u = tokens[last];
+        if (u.kind !== "punct") continue;
+        if (u.text in OPENS) last = partner.get(last)!;
+        else if (u.text === "?") questions++;
+        else if (u.text === ":" && questions) questions--;
+        else if (/^[,;:)\]}]$/.test(u.text)) break;
+      }
+      last--;
+    }
+    opens.push(tokens[first].start);
+    closes.push(tokens[last].end);
+  });
+  // Closing before opening where they meet; several at one place are alike.
+  const edits = [
+    ...closes.map((at) => ({ at, text: ")", order: 0 })),
+    ...opens.map((at) => ({ at, text: "(", order: 1 })),
+  ].sort((a, b) => a.at - b.at || a.order - b.order);
+  let out = "";
+  let done = 0;
+  for (const e of edits) {
+    out += text.slice(done, e.at) + e.text;
+    done = e.at;
+  }
+  return (out + text.slice(done)).split("\n");
 }
 
 function stamps(paths: string[]): StampEntry[] {

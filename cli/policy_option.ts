@@ -20,10 +20,14 @@ export class OciConfigError extends Error {
   override name = "OciConfigError";
 }
 
-/** Reads the one policy the options name. */
+/**
+ * Reads the one policy the options name; `missing` as for
+ * {@link readNamedPolicy}.
+ */
 export async function readPolicyOption(
   values: { policy?: string; "policy-file"?: string; "oci-config"?: string },
   command: string,
+  missing?: (path: string) => boolean,
 ): Promise<Source> {
   const { policy, "policy-file": file, "oci-config": oci } = values;
   const given = [policy, file, oci].filter((v) => v !== undefined).length;
@@ -35,7 +39,7 @@ export async function readPolicyOption(
   }
   if (file !== undefined) return readPolicyFile(file);
   if (policy !== undefined) {
-    const named = readNamedPolicy(policy);
+    const named = readNamedPolicy(policy, missing);
     if (named.shadows.length) printError(shadowWarning(policy, named));
     return named;
   }

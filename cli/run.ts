@@ -12,6 +12,7 @@ import { readPolicyOption } from "./policy_option.ts";
 import { type OptionSpecs, parseOptions } from "./args.ts";
 import { EXIT, UsageError } from "./exit_codes.ts";
 import { printError } from "./output.ts";
+import { pathMissing } from "../syscalls/sys.ts";
 import { openAudit } from "./audit_option.ts";
 import { openAuditFile } from "../audit/audit.ts";
 import { mayExtend } from "../policy/origins.ts";
@@ -142,7 +143,9 @@ export async function main(args: string[]): Promise<number> {
     return EXIT.OK;
   }
   const source = allowFlagsPolicy(values, () => readPolicyFlag(values)) ??
-    await readPolicyOption(values, "run");
+    // A search-path file that is not there is told without a thrown error
+    // (pathMissing): the C library is mapped already (main.ts).
+    await readPolicyOption(values, "run", pathMissing);
   if (command.length === 0 && !values["dry-run"]) {
     throw new UsageError(
       "no command given: landlockd run --policy NAME -- COMMAND",

@@ -26,6 +26,7 @@ const TARGETS = [
       "unix_socket.c",
       "watchdog.c",
       "stamps.c",
+      "short_run.c",
       "landlockd.h",
       "internal.h",
     ],

@@ -341,6 +341,25 @@ void ll_forward_to(int32_t pidfd);
 uint32_t ll_forwarded(int32_t sig);
 
 /*
+ * The functions a direct run calls on its JS thread, again (short_run.c):
+ * the same result (0 for ll_forward_to), as the one member of a struct, so
+ * that Deno compiles no fast-call trampoline for them.
+ */
+struct ll_result {
+	int64_t value;
+};
+struct ll_result ll_syscall_r(int64_t nr, int64_t a0, int64_t a1, int64_t a2,
+			      int64_t a3, int64_t a4, int64_t a5);
+struct ll_result ll_spawn_r(const struct ll_spawn_req *req, int32_t *out);
+struct ll_result ll_wait_r(int32_t pidfd);
+struct ll_result ll_add_path_rules_r(int32_t ruleset_fd, const char *paths,
+				     uint32_t n, const uint64_t *masks,
+				     const uint8_t *optional, int32_t *out);
+struct ll_result ll_forward_signals_r(const int32_t *sigs, uint32_t n);
+struct ll_result ll_forward_to_r(int32_t pidfd);
+struct ll_result ll_forwarded_r(int32_t sig);
+
+/*
  * The bundle's freshness check (ffi/stamps.c has the request's layout):
  * 0 when every listed file (relative to the directory `root`) still has
  * its stamp, i + 1 when the i-th (counting from 0) does not, is gone or,

@@ -158,6 +158,35 @@ export const symbols = {
   },
   /** ll_stamps_check, declared in ./library.ts (which imports nothing). */
   ...stampSymbols,
+  // The functions a direct run calls on its JS thread, each returning
+  // `struct ll_result { int64_t value; }` (ffi/short_run.c): Deno compiles
+  // no fast-call trampoline for a signature with a struct, which saves a
+  // fresh process about 0.7 ms; syscalls/sys.ts `shortRun`.
+  /** struct ll_result ll_syscall_r(int64_t nr, int64_t a0, ..., int64_t a5); */
+  ll_syscall_r: {
+    parameters: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"],
+    result: { struct: ["i64"] },
+  },
+  /** struct ll_result ll_spawn_r(const struct ll_spawn_req *req, int32_t *out); */
+  ll_spawn_r: { parameters: ["buffer", "buffer"], result: { struct: ["i64"] } },
+  /** struct ll_result ll_wait_r(int32_t pidfd); */
+  ll_wait_r: { parameters: ["i32"], result: { struct: ["i64"] } },
+  /** struct ll_result ll_add_path_rules_r(int32_t ruleset_fd,
+   *  const char *paths, uint32_t n, const uint64_t *masks,
+   *  const uint8_t *optional, int32_t *out); */
+  ll_add_path_rules_r: {
+    parameters: ["i32", "buffer", "u32", "buffer", "buffer", "buffer"],
+    result: { struct: ["i64"] },
+  },
+  /** struct ll_result ll_forward_signals_r(const int32_t *sigs, uint32_t n); */
+  ll_forward_signals_r: {
+    parameters: ["buffer", "u32"],
+    result: { struct: ["i64"] },
+  },
+  /** struct ll_result ll_forward_to_r(int32_t pidfd); value 0 */
+  ll_forward_to_r: { parameters: ["i32"], result: { struct: ["i64"] } },
+  /** struct ll_result ll_forwarded_r(int32_t sig); */
+  ll_forwarded_r: { parameters: ["i32"], result: { struct: ["i64"] } },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** landlockd's C library (ffi/mod.ts `library()`). */

@@ -115,14 +115,24 @@ function readOnSearchPath(path: string, name: string): string | undefined {
   }
 }
 
-/** Reads a named policy: search path first, then the starter policies. */
-export function readNamedPolicy(name: string): NamedSource {
+/**
+ * Reads a named policy: search path first, then the starter policies.
+ * `missing`, if given, tells a search-path file that does not exist
+ * without reading it (syscalls/sys.ts `pathMissing`: a failed read throws,
+ * and a fresh process's first thrown error is slow); whatever it does not
+ * call missing is read as before.
+ */
+export function readNamedPolicy(
+  name: string,
+  missing?: (path: string) => boolean,
+): NamedSource {
   checkPolicyName(name);
   const file = `${name}.toml`;
   const dirs = policySearchPath();
   const builtin = new URL(file, BUILTIN_POLICIES);
   for (const [i, dir] of dirs.entries()) {
     const path = `${dir}/${file}`;
+    if (missing?.(path)) continue;
     const text = readOnSearchPath(path, name);
     if (text === undefined) continue;
     const shadows = dirs.slice(i + 1).map((d) => `${d}/${file}`).filter(

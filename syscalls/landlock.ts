@@ -17,7 +17,7 @@ import {
   struct,
 } from "../ffi/mod.ts";
 import { errnoName, SyscallError } from "./errno.ts";
-import { rawSyscall, unwrap } from "./sys.ts";
+import { rawSyscall, resultValue, shortRunCalls, unwrap } from "./sys.ts";
 
 const CREATE_RULESET_VERSION = 1;
 const RULE_PATH_BENEATH = 1;
@@ -186,14 +186,25 @@ export function addPathRules(
   rulesetFd: number,
   batch: PathRuleBatch,
 ): PathRuleFailure | undefined {
-  const i = library().ll_add_path_rules(
-    rulesetFd,
-    batch.paths,
-    batch.count,
-    batch.masks,
-    batch.optional,
-    ruleOut,
-  );
+  const i = shortRunCalls()
+    ? resultValue(
+      library().ll_add_path_rules_r(
+        rulesetFd,
+        batch.paths,
+        batch.count,
+        batch.masks,
+        batch.optional,
+        ruleOut,
+      ),
+    )
+    : library().ll_add_path_rules(
+      rulesetFd,
+      batch.paths,
+      batch.count,
+      batch.masks,
+      batch.optional,
+      ruleOut,
+    );
   if (i === batch.count) return undefined;
   return {
     index: i,

@@ -26,6 +26,7 @@ import {
 } from "../ffi/mod.ts";
 import { describeErrno, errno, errnoName } from "./errno.ts";
 import { inspectorSignalDisarmed, signalMask, SIGUSR1 } from "./signals.ts";
+import { resultValue, shortRunCalls } from "./sys.ts";
 
 const SIGPIPE = 13;
 
@@ -189,7 +190,9 @@ function int32Array(values: readonly number[]): Int32Array<ArrayBuffer> {
  */
 export function spawn(req: SpawnRequest): Child {
   const { bytes, out, keep } = spawnRequest(req);
-  const r = library().ll_spawn(bytes, out);
+  const r = shortRunCalls()
+    ? resultValue(library().ll_spawn_r(bytes, out))
+    : library().ll_spawn(bytes, out);
   keep.length = 0;
   return spawned(r, out, req);
 }
@@ -393,7 +396,12 @@ function decodeStatus(r: number, what: string): ExitStatus {
 
 /** Waits on this thread; for threads that do nothing else meanwhile. */
 export function waitChildSync(pidfd: number): ExitStatus {
-  return decodeStatus(library().ll_wait_sync(pidfd), "the child");
+  return decodeStatus(
+    shortRunCalls()
+      ? resultValue(library().ll_wait_r(pidfd))
+      : library().ll_wait_sync(pidfd),
+    "the child",
+  );
 }
 
 /**
@@ -421,19 +429,22 @@ export function exitCodeOf(status: ExitStatus): number {
 
 /** Forwards these signals to the child once {@link forwardSignalsTo} names it. */
 export function forwardSignals(signals: readonly number[]): void {
-  const r = library().ll_forward_signals(
-    Int32Array.from(signals),
-    signals.length,
-  );
+  const sigs = Int32Array.from(signals);
+  const r = shortRunCalls()
+    ? resultValue(library().ll_forward_signals_r(sigs, signals.length))
+    : library().ll_forward_signals(sigs, signals.length);
   if (r < 0) throw new Error(`Cannot handle signals: ${describeErrno(-r)}`);
 }
 
 /** Starts (pidfd) or stops (-1) forwarding; returns nothing. */
 export function forwardSignalsTo(pidfd: number): void {
-  library().ll_forward_to(pidfd);
+  if (shortRunCalls()) library().ll_forward_to_r(pidfd);
+  else library().ll_forward_to(pidfd);
 }
 
 /** How many times `signal` was forwarded. */
 export function forwardedCount(signal: number): number {
-  return library().ll_forwarded(signal);
+  return shortRunCalls()
+    ? resultValue(library().ll_forwarded_r(signal))
+    : library().ll_forwarded(signal);
 }

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { fileStamp, freshBundle, stampFile } from "../lazy_import.ts";
 import { stampRequest } from "../syscalls/stamps.ts";
-import { eagerFunctions } from "../cli/bundle.ts";
+import { eagerArrows, eagerFunctions } from "../cli/bundle.ts";
 import { ROOT } from "./helpers.ts";
 
 /** The record of a bundle of `chunks` made from `sources`, as they are. */
@@ -70,6 +70,49 @@ Deno.test("eager functions keep what a declaration gives: its name, its binding 
   assert.equal(m.plain, null);
   assert.equal(m.later.name, "later");
   assert.equal(await m.later(), "\n}");
+});
+
+Deno.test("eager arrows: every arrow function but an async one is put in parentheses, and computes the same", async () => {
+  const lines = [
+    "var inc = (x) => x + 1;",
+    "var pick = (p) => p ? (q) => q * 2 : (r) => r;",
+    "var rows = [1, 2].map((y) => ({ y })).filter(({ y }) => y > 1);",
+    "var later = async (x) => x;",
+    "var text = (s) => { return `${[s].map((k) => k)}}` + /=>[(]/.source; };",
+    "var half = (n) => n / 2 / 1;",
+    "class K { #m = () => 3; m() { return (s) => s + this.#m(); } }",
+    "export const out = [inc(1), pick(true)(2), pick(false)(2), rows,",
+    "  await later(5), text('a'), half(8), new K().m()(1)];",
+  ];
+  const eager = eagerArrows(lines);
+  assert.equal(eager.length, lines.length);
+  assert.deepEqual(eager.slice(0, 5), [
+    "var inc = ((x) => x + 1);",
+    "var pick = ((p) => p ? ((q) => q * 2) : ((r) => r));",
+    "var rows = [1, 2].map(((y) => ({ y }))).filter((({ y }) => y > 1));",
+    "var later = async (x) => x;",
+    // not inside a template literal's substitutions
+    "var text = ((s) => { return `${[s].map((k) => k)}}` + /=>[(]/.source; });",
+  ]);
+  assert.equal(
+    eager[6],
+    "class K { #m = (() => 3); m() { return ((s) => s + this.#m()); } }",
+  );
+  // Only parentheses were added.
+  assert.equal(
+    eager.join("").replace(/[()]/g, ""),
+    lines.join("").replace(/[()]/g, ""),
+  );
+  const load = async (code: string[]) =>
+    (await import(
+      `data:text/javascript,${encodeURIComponent(code.join("\n"))}`
+    )).out;
+  const out = await load(eager);
+  assert.deepEqual(out, await load(lines));
+  assert.deepEqual(out, [2, 4, 2, [{ y: 2 }], 5, "a}=>[(]", 4, 4]);
+  // What it cannot read stops the build.
+  assert.throws(() => eagerArrows(['var s = "open;']), /unclosed string/);
+  assert.throws(() => eagerArrows(["var f = (x => x;"]), /unclosed bracket/);
 });
 
 Deno.test("a bundle made from the files as they are is used", async () => {
