@@ -44,6 +44,7 @@ const FFI_TESTS = [
   "tests/process_test.ts",
   "tests/ffi_library_test.ts",
   "tests/fixtures/memfd_decoy_probe.ts",
+  "tests/short_run_test.ts",
 ];
 
 /**
